@@ -1,0 +1,29 @@
+//! Errors of the core: invalid names and values. Each has a stable code.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CoreError {
+    /// An identifier (tenant id, category, purpose) is not well formed.
+    /// `what` names the kind of identifier; the offending text is not personal data
+    /// (identifiers of this kind are policy vocabulary), so it may be echoed.
+    #[error("invalid {what} {value:?}: {why}")]
+    InvalidName {
+        what: &'static str,
+        value: String,
+        why: &'static str,
+    },
+    /// A period such as `2y`, `6mo`, `30d` could not be read.
+    #[error("invalid period {value:?}: expected a number followed by h, d, w, mo or y (e.g. 30d, 6mo, 2y)")]
+    InvalidPeriod { value: String },
+}
+
+impl CoreError {
+    /// Stable machine code, used in problem documents and CLI messages.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::InvalidName { .. } => "invalid_name",
+            CoreError::InvalidPeriod { .. } => "invalid_period",
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Vow's nouns and the one decision function.
+//!
+//! Everything here is pure: no I/O, no async, no clock of its own (time is a
+//! parameter). Every read, every collection and (later) every disclosure is
+//! judged by [`decision::decide`], so the rules live in exactly one place.
+
+pub mod clock;
+pub mod consent;
+pub mod decision;
+pub mod error;
+pub mod ids;
+pub mod period;
+pub mod policy;
+pub mod redact;
+pub mod role;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use consent::{ConsentAction, ConsentEvent, ConsentKind, ConsentState};
+pub use decision::{Action, Ask, Caller, Decision, Reason, ReasonCode, SubjectFacts, decide};
+pub use error::CoreError;
+pub use ids::{Category, PurposeId, TenantId};
+pub use period::{Period, PeriodUnit};
+pub use policy::Policy;
+pub use redact::Pii;
+pub use role::Role;

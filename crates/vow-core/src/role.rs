@@ -1,0 +1,88 @@
+//! API key roles and what each may do.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages tenants, policies and keys. Does not read personal data.
+    Admin,
+    /// The privacy team: subjects, consents, purpose-bound reads for any purpose of the policy.
+    Operator,
+    /// Writes subjects, fields and consents (forms, imports). Cannot read values.
+    Ingest,
+    /// An application: purpose-bound reads and decisions for the purposes listed on its key only.
+    App,
+    /// Verifies and reads the audit chain. Never personal data.
+    Auditor,
+}
+
+/// Things a caller may ask to do; each endpoint names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    ManageTenants,
+    ManageKeys,
+    PublishPolicy,
+    ReadPolicy,
+    WriteSubjects,
+    LookupSubjects,
+    RecordConsent,
+    ReadConsents,
+    Decide,
+    ReadPersonalData,
+    VerifyAudit,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Operator, Role::Ingest, Role::App, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Ingest => "ingest",
+            Role::App => "app",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The role table. Need-to-know: only operator and app keys ever see values.
+    pub fn may(self, cap: Capability) -> bool {
+        use Capability::*;
+        match self {
+            Role::Admin => matches!(
+                cap,
+                ManageTenants | ManageKeys | PublishPolicy | ReadPolicy | VerifyAudit | Decide | ReadConsents
+            ),
+            Role::Operator => matches!(
+                cap,
+                PublishPolicy
+                    | ReadPolicy
+                    | WriteSubjects
+                    | LookupSubjects
+                    | RecordConsent
+                    | ReadConsents
+                    | Decide
+                    | ReadPersonalData
+                    | VerifyAudit
+            ),
+            Role::Ingest => matches!(cap, ReadPolicy | WriteSubjects | LookupSubjects | RecordConsent),
+            Role::App => matches!(
+                cap,
+                ReadPolicy | LookupSubjects | RecordConsent | ReadConsents | Decide | ReadPersonalData
+            ),
+            Role::Auditor => matches!(cap, ReadPolicy | VerifyAudit),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
