@@ -165,17 +165,36 @@ mod tests {
     fn last_event_wins_and_expiry_applies() {
         let p = PurposeId::new("marketing.email").unwrap();
         let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
-        let mut evs = vec![ev("marketing.email", ConsentAction::Grant, "2026-01-01T00:00:00Z", None)];
-        assert!(matches!(ConsentState::derive(&evs, &p, now), ConsentState::Granted { .. }));
-        evs.push(ev("marketing.email", ConsentAction::Withdraw, "2026-02-01T00:00:00Z", None));
-        assert!(matches!(ConsentState::derive(&evs, &p, now), ConsentState::Withdrawn { .. }));
+        let mut evs = vec![ev(
+            "marketing.email",
+            ConsentAction::Grant,
+            "2026-01-01T00:00:00Z",
+            None,
+        )];
+        assert!(matches!(
+            ConsentState::derive(&evs, &p, now),
+            ConsentState::Granted { .. }
+        ));
+        evs.push(ev(
+            "marketing.email",
+            ConsentAction::Withdraw,
+            "2026-02-01T00:00:00Z",
+            None,
+        ));
+        assert!(matches!(
+            ConsentState::derive(&evs, &p, now),
+            ConsentState::Withdrawn { .. }
+        ));
         evs.push(ev(
             "marketing.email",
             ConsentAction::Grant,
             "2026-03-01T00:00:00Z",
             Some("2026-05-01T00:00:00Z"),
         ));
-        assert!(matches!(ConsentState::derive(&evs, &p, now), ConsentState::Expired { .. }));
+        assert!(matches!(
+            ConsentState::derive(&evs, &p, now),
+            ConsentState::Expired { .. }
+        ));
         let other = PurposeId::new("research").unwrap();
         assert_eq!(ConsentState::derive(&evs, &other, now), ConsentState::None);
     }

@@ -109,7 +109,13 @@ pub fn age_on(birth: Date, today: Date) -> i32 {
 }
 
 /// Decide. Pure: the same inputs always give the same answer.
-pub fn decide(policy: &Policy, facts: &SubjectFacts<'_>, caller: &Caller, ask: &Ask<'_>, now: Timestamp) -> Decision {
+pub fn decide(
+    policy: &Policy,
+    facts: &SubjectFacts<'_>,
+    caller: &Caller,
+    ask: &Ask<'_>,
+    now: Timestamp,
+) -> Decision {
     let mut reasons = Vec::new();
     let mut refuse = |code: ReasonCode, detail: String| reasons.push(Reason { code, detail });
     let purpose_name = ask.purpose.as_str();
@@ -121,7 +127,11 @@ pub fn decide(policy: &Policy, facts: &SubjectFacts<'_>, caller: &Caller, ask: &
     if !caller.role.may(needed) {
         refuse(
             ReasonCode::CallerNotAllowed,
-            format!("a key with role {} may not {} personal data", caller.role, action_verb(ask.action)),
+            format!(
+                "a key with role {} may not {} personal data",
+                caller.role,
+                action_verb(ask.action)
+            ),
         );
     }
     if let Some(allowed) = &caller.purposes
@@ -138,7 +148,10 @@ pub fn decide(policy: &Policy, facts: &SubjectFacts<'_>, caller: &Caller, ask: &
             ReasonCode::PurposeUnknown,
             format!("the policy names no purpose {purpose_name}"),
         );
-        return Decision { allowed: false, reasons };
+        return Decision {
+            allowed: false,
+            reasons,
+        };
     };
     if purpose.forbidden {
         refuse(
@@ -147,7 +160,7 @@ pub fn decide(policy: &Policy, facts: &SubjectFacts<'_>, caller: &Caller, ask: &
         );
     }
     for category in ask.categories {
-        if policy.category(category).is_none() && !policy.categories.iter().any(|c| category.is_within(&c.id)) {
+        if !policy.knows_category(category) {
             refuse(
                 ReasonCode::CategoryUnknown,
                 format!("the policy names no data category {category}"),
@@ -183,17 +196,31 @@ pub fn decide(policy: &Policy, facts: &SubjectFacts<'_>, caller: &Caller, ask: &
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         if age_on(birth, today) < i32::from(limit) {
             let parental_ok = if purpose.basis == LegalBasis::Consent {
-                matches!(state, ConsentState::Granted { kind: ConsentKind::Parental, .. })
+                matches!(
+                    state,
+                    ConsentState::Granted {
+                        kind: ConsentKind::Parental,
+                        ..
+                    }
+                )
             } else {
                 // Other bases still need a parent involved: any live parental consent.
                 ConsentState::all(facts.consents, now).iter().any(|(_, s)| {
-                    matches!(s, ConsentState::Granted { kind: ConsentKind::Parental, .. })
+                    matches!(
+                        s,
+                        ConsentState::Granted {
+                            kind: ConsentKind::Parental,
+                            ..
+                        }
+                    )
                 })
             };
             if !parental_ok {
                 refuse(
                     ReasonCode::MinorWithoutParentalConsent,
-                    format!("the person is under {limit} and no parent's consent is recorded for {purpose_name}"),
+                    format!(
+                        "the person is under {limit} and no parent's consent is recorded for {purpose_name}"
+                    ),
                 );
             }
         }

@@ -14,7 +14,9 @@ pub enum CoreError {
         why: &'static str,
     },
     /// A period such as `2y`, `6mo`, `30d` could not be read.
-    #[error("invalid period {value:?}: expected a number followed by h, d, w, mo or y (e.g. 30d, 6mo, 2y)")]
+    #[error(
+        "invalid period {value:?}: expected a number followed by h, d, w, mo or y (e.g. 30d, 6mo, 2y)"
+    )]
     InvalidPeriod { value: String },
 }
 

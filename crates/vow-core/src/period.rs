@@ -111,7 +111,11 @@ impl Period {
             PeriodUnit::Months => ("month", "months"),
             PeriodUnit::Years => ("year", "years"),
         };
-        format!("{} {}", self.amount, if self.amount == 1 { one } else { many })
+        format!(
+            "{} {}",
+            self.amount,
+            if self.amount == 1 { one } else { many }
+        )
     }
 }
 
@@ -140,9 +144,27 @@ mod tests {
     fn parses_and_displays() {
         for (t, p) in [
             ("30d", Period::days(30)),
-            ("6mo", Period { amount: 6, unit: PeriodUnit::Months }),
-            ("2 years", Period { amount: 2, unit: PeriodUnit::Years }),
-            ("72h", Period { amount: 72, unit: PeriodUnit::Hours }),
+            (
+                "6mo",
+                Period {
+                    amount: 6,
+                    unit: PeriodUnit::Months,
+                },
+            ),
+            (
+                "2 years",
+                Period {
+                    amount: 2,
+                    unit: PeriodUnit::Years,
+                },
+            ),
+            (
+                "72h",
+                Period {
+                    amount: 72,
+                    unit: PeriodUnit::Hours,
+                },
+            ),
         ] {
             assert_eq!(Period::parse(t).unwrap(), p);
         }
@@ -154,11 +176,26 @@ mod tests {
 
     #[test]
     fn month_ends_clamp() {
-        let p = Period { amount: 1, unit: PeriodUnit::Months };
-        assert_eq!(p.after(ts("2027-01-31T10:00:00Z")), ts("2027-02-28T10:00:00Z"));
-        assert_eq!(p.after(ts("2028-01-31T10:00:00Z")), ts("2028-02-29T10:00:00Z"));
-        let y = Period { amount: 2, unit: PeriodUnit::Years };
-        assert_eq!(y.after(ts("2024-02-29T00:00:00Z")), ts("2026-02-28T00:00:00Z"));
+        let p = Period {
+            amount: 1,
+            unit: PeriodUnit::Months,
+        };
+        assert_eq!(
+            p.after(ts("2027-01-31T10:00:00Z")),
+            ts("2027-02-28T10:00:00Z")
+        );
+        assert_eq!(
+            p.after(ts("2028-01-31T10:00:00Z")),
+            ts("2028-02-29T10:00:00Z")
+        );
+        let y = Period {
+            amount: 2,
+            unit: PeriodUnit::Years,
+        };
+        assert_eq!(
+            y.after(ts("2024-02-29T00:00:00Z")),
+            ts("2026-02-28T00:00:00Z")
+        );
     }
 
     proptest::proptest! {
@@ -171,7 +208,8 @@ mod tests {
         fn after_is_never_before(amount in 0u32..5000, unit in 0usize..5, ms in 0i64..4_000_000_000_000) {
             let unit = [PeriodUnit::Hours, PeriodUnit::Days, PeriodUnit::Weeks, PeriodUnit::Months, PeriodUnit::Years][unit];
             let from = Timestamp::from_millisecond(ms).unwrap();
-            proptest::prop_assert!(Period { amount, unit }.after(from) >= from);
+            let p = Period { amount, unit };
+            proptest::prop_assert!(p.after(from) >= from);
         }
     }
 }

@@ -244,7 +244,7 @@ pub struct StoreDef {
 
 /// Promised response times, in calendar days. The engine applies the stricter of the
 /// promise and the law.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseTimes {
     /// Default answer time for any request, in days.
@@ -268,20 +268,6 @@ pub struct ResponseTimes {
     /// Opt-outs (unsubscribe) take effect within this many days.
     #[serde(default)]
     pub opt_out_days: Option<u32>,
-}
-
-impl Default for ResponseTimes {
-    fn default() -> Self {
-        Self {
-            requests_days: None,
-            per_type: BTreeMap::new(),
-            acknowledgement_days: None,
-            complaints_days: None,
-            backup_purge_days: None,
-            breach_notice_days: None,
-            opt_out_days: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -319,6 +305,14 @@ impl Policy {
         self.implied_consent
             .iter()
             .find(|r| r.event == event && r.purposes.contains(purpose))
+    }
+
+    /// Whether the policy defines `category`, a descendant of a defined one, or an
+    /// ancestor of one (asking for `user.demographic` covers its defined children).
+    pub fn knows_category(&self, category: &Category) -> bool {
+        self.categories
+            .iter()
+            .any(|c| category.is_within(&c.id) || c.id.is_within(category))
     }
 
     /// Whether `purpose` may use `category` (listing a category admits its descendants).

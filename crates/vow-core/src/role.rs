@@ -35,7 +35,13 @@ pub enum Capability {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Operator, Role::Ingest, Role::App, Role::Auditor];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Operator,
+        Role::Ingest,
+        Role::App,
+        Role::Auditor,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,7 +63,13 @@ impl Role {
         match self {
             Role::Admin => matches!(
                 cap,
-                ManageTenants | ManageKeys | PublishPolicy | ReadPolicy | VerifyAudit | Decide | ReadConsents
+                ManageTenants
+                    | ManageKeys
+                    | PublishPolicy
+                    | ReadPolicy
+                    | VerifyAudit
+                    | Decide
+                    | ReadConsents
             ),
             Role::Operator => matches!(
                 cap,
@@ -71,10 +83,18 @@ impl Role {
                     | ReadPersonalData
                     | VerifyAudit
             ),
-            Role::Ingest => matches!(cap, ReadPolicy | WriteSubjects | LookupSubjects | RecordConsent),
+            Role::Ingest => matches!(
+                cap,
+                ReadPolicy | WriteSubjects | LookupSubjects | RecordConsent
+            ),
             Role::App => matches!(
                 cap,
-                ReadPolicy | LookupSubjects | RecordConsent | ReadConsents | Decide | ReadPersonalData
+                ReadPolicy
+                    | LookupSubjects
+                    | RecordConsent
+                    | ReadConsents
+                    | Decide
+                    | ReadPersonalData
             ),
             Role::Auditor => matches!(cap, ReadPolicy | VerifyAudit),
         }

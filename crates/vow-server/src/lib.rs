@@ -1,1 +1,161 @@
-//! placeholder
+//! Vow's HTTP API: routes, authentication, problem documents, OpenAPI, metrics.
+//!
+//! The server is a thin shell over [`vow_engine::Engine`]: handlers parse input,
+//! call one engine method and shape the answer. Errors become RFC 9457 problem
+//! documents in exactly one place ([`problem::problem_for`]).
+
+pub mod api;
+pub mod extract;
+pub mod problem;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use vow_engine::Engine;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub metrics: PrometheusHandle,
+}
+
+/// The largest request body accepted (a policy file is the biggest thing sent).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vow", description = "A privacy engine: encrypted vault, consent ledger, purpose-bound reads."),
+    paths(
+        api::healthz, api::metrics, api::create_tenant, api::list_tenants, api::get_tenant, api::create_key,
+        api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
+        api::post_consent, api::get_consents, api::decisions, api::read, api::audit_verify
+    ),
+    components(schemas(problem::Problem)),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// One Prometheus recorder per process, however many routers are built (tests build many).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; then ours just stays empty.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+pub fn router(engine: Arc<Engine>) -> Router {
+    let state = AppState {
+        engine,
+        metrics: metrics_handle(),
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi_json()) }),
+        )
+        .route(
+            "/v1/tenants",
+            post(api::create_tenant).get(api::list_tenants),
+        )
+        .route("/v1/tenants/{t}", get(api::get_tenant))
+        .route("/v1/tenants/{t}/keys", post(api::create_key))
+        .route(
+            "/v1/tenants/{t}/policy",
+            get(api::get_policy).put(api::put_policy),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects",
+            post(api::create_subject).get(api::lookup),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects/{s}",
+            axum::routing::patch(api::patch_subject),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects/{s}/consents",
+            post(api::post_consent).get(api::get_consents),
+        )
+        .route("/v1/tenants/{t}/subjects/{s}/read", post(api::read))
+        .route("/v1/tenants/{t}/decisions", post(api::decisions))
+        .route("/v1/audit/verify", get(api::audit_verify))
+        .fallback(api::not_found)
+        .with_state(state);
+    api.layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(
+            // Spans carry the request id, the method and the route *template*: never the
+            // URI itself, whose query may hold an e-mail address.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", |m| m.as_str())
+                        .to_string();
+                    let id = req
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|r| r.header_value().to_str().ok())
+                        .unwrap_or("-")
+                        .to_string();
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
+                })
+                .on_request(())
+                .on_response(|res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+                    metrics::counter!("vow_http_responses_total", "status" => res.status().as_u16().to_string()).increment(1);
+                }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+}

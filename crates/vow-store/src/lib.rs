@@ -1,1 +1,145 @@
-//! placeholder
+//! Vow's storage: one interface, two databases.
+//!
+//! All SQL of the project lives in this crate. The same SQL text serves SQLite
+//! (the embedded default) and PostgreSQL through sqlx's `Any` driver; the few
+//! differences live in [`dialect`]. The store holds only opaque bytes, names and
+//! integers: encryption happens above it, so nothing here can read a value.
+//!
+//! Work happens in transactions: [`Store::write`] (serialised on SQLite with
+//! `BEGIN IMMEDIATE`) and [`Store::read`]. Dropping a [`Tx`] without committing
+//! rolls it back, so a failure never leaves anything half-written.
+
+// Rows are read as tuples at the SQL boundary and named right after.
+#![allow(clippy::type_complexity)]
+
+mod audit;
+mod consents;
+pub mod dialect;
+mod error;
+mod keys;
+mod policies;
+mod subjects;
+mod tenants;
+pub mod testing;
+
+pub use audit::{AuditHead, AuditRow, NewAudit};
+pub use consents::ConsentRow;
+pub use dialect::Backend;
+pub use error::StoreError;
+pub use keys::{ApiKeyRow, KekRow, SubjectKeyRow};
+pub use policies::PolicyRow;
+pub use subjects::{FieldRow, IdentifierRow, SubjectRow};
+pub use tenants::TenantRow;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool, Transaction};
+use std::time::Duration;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A handle on the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate. `url` is `sqlite://PATH` or `postgres://…`.
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = backend.normalise_url(url);
+        let options = AnyPoolOptions::new()
+            .max_connections(backend.max_connections())
+            .acquire_timeout(Duration::from_secs(30));
+        let options = match backend {
+            Backend::Sqlite => options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    for pragma in dialect::SQLITE_PRAGMAS {
+                        sqlx::query(*pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options,
+        };
+        let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front, so two
+    /// writers never deadlock upgrading a read lock.
+    pub async fn write(&self) -> Result<Tx> {
+        let inner = self.pool.begin_with(self.backend.begin_write()).await?;
+        Ok(Tx {
+            inner,
+            backend: self.backend,
+        })
+    }
+
+    /// A read transaction: a consistent snapshot for several queries.
+    pub async fn read(&self) -> Result<Tx> {
+        let inner = self.pool.begin().await?;
+        Ok(Tx {
+            inner,
+            backend: self.backend,
+        })
+    }
+
+    /// Flush what SQLite keeps in the WAL into the main file and truncate the WAL,
+    /// so erased ciphertext does not linger there. A no-op on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if let Some(sql) = self.backend.checkpoint_sql() {
+            sqlx::query(sql).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A transaction. Commit with [`Tx::commit`]; dropping it rolls back.
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    backend: Backend,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}

@@ -101,7 +101,13 @@ fn grant(p: &str, kind: ConsentKind, at: &str) -> ConsentEvent {
 
 const NOW: &str = "2026-11-25T12:00:00Z";
 
-fn run(facts: SubjectFacts<'_>, caller: &Caller, action: Action, purpose: &str, cats: &[&str]) -> Decision {
+fn run(
+    facts: SubjectFacts<'_>,
+    caller: &Caller,
+    action: Action,
+    purpose: &str,
+    cats: &[&str],
+) -> Decision {
     let p = pid(purpose);
     let cats: Vec<Category> = cats.iter().map(|c| cat(c)).collect();
     decide(
@@ -123,16 +129,35 @@ fn consent_basis_needs_a_grant() {
         birth_date: None,
         consents: &[],
     };
-    let d = run(none, &operator(), Action::Read, "research", &["user.contact.email"]);
+    let d = run(
+        none,
+        &operator(),
+        Action::Read,
+        "research",
+        &["user.contact.email"],
+    );
     assert!(!d.allowed);
     assert!(d.has(ReasonCode::NoConsent));
 
-    let evs = [grant("research", ConsentKind::Express, "2026-01-01T00:00:00Z")];
+    let evs = [grant(
+        "research",
+        ConsentKind::Express,
+        "2026-01-01T00:00:00Z",
+    )];
     let f = SubjectFacts {
         birth_date: None,
         consents: &evs,
     };
-    assert!(run(f, &operator(), Action::Read, "research", &["user.contact.email"]).allowed);
+    assert!(
+        run(
+            f,
+            &operator(),
+            Action::Read,
+            "research",
+            &["user.contact.email"]
+        )
+        .allowed
+    );
 }
 
 #[test]
@@ -142,7 +167,13 @@ fn contract_basis_needs_no_consent_but_category_must_fit() {
         consents: &[],
     };
     assert!(run(f, &operator(), Action::Read, "payments", &["user.name"]).allowed);
-    let d = run(f, &operator(), Action::Read, "payments", &["user.health", "user.bogus"]);
+    let d = run(
+        f,
+        &operator(),
+        Action::Read,
+        "payments",
+        &["user.health", "user.bogus"],
+    );
     assert!(d.has(ReasonCode::CategoryNotAllowed));
     assert!(d.has(ReasonCode::CategoryUnknown));
     assert_eq!(d.reasons.len(), 2);
@@ -170,7 +201,10 @@ fn every_reason_is_reported() {
 fn withdrawn_and_expired() {
     let mut w = grant("research", ConsentKind::Express, "2026-02-01T00:00:00Z");
     w.action = ConsentAction::Withdraw;
-    let evs = [grant("research", ConsentKind::Express, "2026-01-01T00:00:00Z"), w];
+    let evs = [
+        grant("research", ConsentKind::Express, "2026-01-01T00:00:00Z"),
+        w,
+    ];
     let f = SubjectFacts {
         birth_date: None,
         consents: &evs,
@@ -190,16 +224,27 @@ fn withdrawn_and_expired() {
 #[test]
 fn minors_need_a_parent() {
     let child: Date = "2013-05-01".parse().unwrap();
-    let evs = [grant("research", ConsentKind::Express, "2026-01-01T00:00:00Z")];
+    let evs = [grant(
+        "research",
+        ConsentKind::Express,
+        "2026-01-01T00:00:00Z",
+    )];
     let f = SubjectFacts {
         birth_date: Some(child),
         consents: &evs,
     };
     let d = run(f, &operator(), Action::Collect, "research", &["user.name"]);
     assert!(d.has(ReasonCode::MinorWithoutParentalConsent));
-    assert!(run(f, &operator(), Action::Read, "payments", &["user.name"]).has(ReasonCode::MinorWithoutParentalConsent));
+    assert!(
+        run(f, &operator(), Action::Read, "payments", &["user.name"])
+            .has(ReasonCode::MinorWithoutParentalConsent)
+    );
 
-    let evs = [grant("research", ConsentKind::Parental, "2026-01-01T00:00:00Z")];
+    let evs = [grant(
+        "research",
+        ConsentKind::Parental,
+        "2026-01-01T00:00:00Z",
+    )];
     let f = SubjectFacts {
         birth_date: Some(child),
         consents: &evs,
@@ -209,7 +254,11 @@ fn minors_need_a_parent() {
 
     // Sixteenth birthday: an adult for this policy.
     let sixteen: Date = "2010-11-25".parse().unwrap();
-    let evs = [grant("research", ConsentKind::Express, "2026-01-01T00:00:00Z")];
+    let evs = [grant(
+        "research",
+        ConsentKind::Express,
+        "2026-01-01T00:00:00Z",
+    )];
     let f = SubjectFacts {
         birth_date: Some(sixteen),
         consents: &evs,
@@ -229,7 +278,9 @@ fn roles_gate_actions() {
             role,
             purposes: None,
         };
-        assert!(run(f, &c, Action::Read, "payments", &["user.name"]).has(ReasonCode::CallerNotAllowed));
+        assert!(
+            run(f, &c, Action::Read, "payments", &["user.name"]).has(ReasonCode::CallerNotAllowed)
+        );
     }
     let ingest = Caller {
         key_id: "k".into(),

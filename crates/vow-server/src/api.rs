@@ -1,0 +1,347 @@
+//! The JSON API under /v1. Handlers are thin: parse, call the engine, shape the answer.
+
+use crate::AppState;
+use crate::extract::{Auth, Body};
+use crate::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use vow_engine::input::{NewConsent, NewSubject, SubjectPatch};
+use vow_engine::{
+    ApiKeyCreated, ConsentView, ConsentsView, FieldValue, LookupKind, PolicyPublished, TenantView,
+    VerifyReport,
+};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    #[schema(example = "acme")]
+    pub id: String,
+    #[schema(example = "Acme Research")]
+    pub name: String,
+    /// `controller` or `processor`.
+    #[schema(example = "controller")]
+    pub role: String,
+    /// For a processor: the controlling client.
+    #[serde(default)]
+    pub controller: Option<ControllerIn>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerIn {
+    pub name: String,
+    pub contact: String,
+}
+
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = CreateTenant,
+    responses((status = 201, body = TenantView), (status = 400, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_tenant(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Body(b): Body<CreateTenant>,
+) -> Result<Response> {
+    let controller = b
+        .controller
+        .as_ref()
+        .map(|c| (c.name.as_str(), c.contact.as_str()));
+    let t = s
+        .engine
+        .create_tenant(&actor, &b.id, &b.name, &b.role, controller)
+        .await?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", responses((status = 200, body = Vec<TenantView>)), security(("bearer" = [])))]
+pub async fn list_tenants(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+) -> Result<Json<Vec<TenantView>>> {
+    Ok(Json(s.engine.tenants(&actor).await?))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}", tag = "tenants", params(("t" = String, Path)),
+    responses((status = 200, body = TenantView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_tenant(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+) -> Result<Json<TenantView>> {
+    Ok(Json(s.engine.tenant(&actor, &t).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    /// admin, operator, ingest, app or auditor.
+    pub role: String,
+    /// For app keys: the purposes it may act for.
+    #[serde(default)]
+    pub purposes: Option<Vec<String>>,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{t}/keys", tag = "tenants", params(("t" = String, Path)), request_body = CreateKey,
+    responses((status = 201, body = ApiKeyCreated), (status = 400, body = Problem)), security(("bearer" = [])))]
+pub async fn create_key(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+    Body(b): Body<CreateKey>,
+) -> Result<Response> {
+    let k = s
+        .engine
+        .create_api_key(&actor, Some(&t), &b.role, b.purposes, b.label.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(k)).into_response())
+}
+
+/// Publish a new policy version. The body is the policy file, YAML or JSON.
+#[utoipa::path(put, path = "/v1/tenants/{t}/policy", tag = "policy", params(("t" = String, Path)),
+    request_body(content = String, content_type = "application/yaml"),
+    responses((status = 201, body = PolicyPublished), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn put_policy(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+    body: String,
+) -> Result<Response> {
+    let p = s
+        .engine
+        .publish_policy(&actor, &t, &body, "request body")
+        .await?;
+    Ok((StatusCode::CREATED, Json(p)).into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyOut {
+    pub version: i64,
+    #[schema(value_type = Object)]
+    pub policy: Value,
+    /// The file as published.
+    pub source: String,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/policy", tag = "policy", params(("t" = String, Path)),
+    responses((status = 200, body = PolicyOut), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_policy(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+) -> Result<Json<PolicyOut>> {
+    let (version, source, policy) = s.engine.current_policy(&actor, &t).await?;
+    Ok(Json(PolicyOut {
+        version,
+        policy: serde_json::to_value(&*policy).unwrap_or(Value::Null),
+        source,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    pub id: String,
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{t}/subjects", tag = "subjects", params(("t" = String, Path)), request_body = NewSubject,
+    responses((status = 201, body = Created), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_subject(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+    Body(b): Body<NewSubject>,
+) -> Result<Response> {
+    let id = s.engine.create_subject(&actor, &t, &b).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub external_id: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/subjects", tag = "subjects", params(("t" = String, Path), LookupQuery),
+    responses((status = 200, body = Created), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn lookup(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+    q: std::result::Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
+) -> std::result::Result<Json<Created>, Response> {
+    let Ok(Query(q)) = q else {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid request",
+            "query by exactly one of email, phone, external_id",
+        )
+        .into_response());
+    };
+    let given: Vec<(LookupKind, &String)> = [
+        (LookupKind::Email, q.email.as_ref()),
+        (LookupKind::Phone, q.phone.as_ref()),
+        (LookupKind::ExternalId, q.external_id.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let [(kind, value)] = given.as_slice() else {
+        return Err(ApiError(vow_engine::EngineError::invalid(
+            "",
+            "query by exactly one of email, phone, external_id",
+        ))
+        .into_response());
+    };
+    match s.engine.lookup(&actor, &t, *kind, value).await {
+        Ok(Some(id)) => Ok(Json(Created { id })),
+        Ok(None) => Err(ApiError(vow_engine::EngineError::NotFound("subject")).into_response()),
+        Err(e) => Err(ApiError(e).into_response()),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Updated {
+    /// Ids of the field versions written.
+    pub fields: Vec<String>,
+}
+
+#[utoipa::path(patch, path = "/v1/tenants/{t}/subjects/{s}", tag = "subjects", params(("t" = String, Path), ("s" = String, Path)),
+    request_body = SubjectPatch, responses((status = 200, body = Updated), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn patch_subject(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, subject)): Path<(String, String)>,
+    Body(b): Body<SubjectPatch>,
+) -> Result<Json<Updated>> {
+    let fields = s.engine.update_subject(&actor, &t, &subject, &b).await?;
+    Ok(Json(Updated { fields }))
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{t}/subjects/{s}/consents", tag = "consents", params(("t" = String, Path), ("s" = String, Path)),
+    request_body = NewConsent, responses((status = 201, body = ConsentView), (status = 400, body = Problem)), security(("bearer" = [])))]
+pub async fn post_consent(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, subject)): Path<(String, String)>,
+    Body(b): Body<NewConsent>,
+) -> Result<Response> {
+    let v = s.engine.record_consent(&actor, &t, &subject, &b).await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/subjects/{s}/consents", tag = "consents", params(("t" = String, Path), ("s" = String, Path)),
+    responses((status = 200, body = ConsentsView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_consents(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, subject)): Path<(String, String)>,
+) -> Result<Json<ConsentsView>> {
+    Ok(Json(s.engine.consents(&actor, &t, &subject).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionIn {
+    pub subject: String,
+    pub purpose: String,
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionOut {
+    pub allowed: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub reasons: Vec<vow_core::Reason>,
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{t}/decisions", tag = "reads", params(("t" = String, Path)), request_body = DecisionIn,
+    responses((status = 200, body = DecisionOut), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn decisions(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+    Body(b): Body<DecisionIn>,
+) -> Result<Json<DecisionOut>> {
+    let d = s
+        .engine
+        .decide(&actor, &t, &b.subject, &b.purpose, &b.categories)
+        .await?;
+    Ok(Json(DecisionOut {
+        allowed: d.allowed,
+        reasons: d.reasons,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadIn {
+    pub purpose: String,
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadOut {
+    pub fields: Vec<FieldValue>,
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{t}/subjects/{s}/read", tag = "reads", params(("t" = String, Path), ("s" = String, Path)),
+    request_body = ReadIn, responses((status = 200, body = ReadOut), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn read(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, subject)): Path<(String, String)>,
+    Body(b): Body<ReadIn>,
+) -> Result<Json<ReadOut>> {
+    let fields = s
+        .engine
+        .read(&actor, &t, &subject, &b.purpose, &b.categories)
+        .await?;
+    Ok(Json(ReadOut { fields }))
+}
+
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", responses((status = 200, body = VerifyReport)), security(("bearer" = [])))]
+pub async fn audit_verify(State(s): State<AppState>, Auth(actor): Auth) -> Result<Response> {
+    let r = s.engine.verify_audit(&actor, |_| {}).await?;
+    let status = if r.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    Ok((status, Json(r)).into_response())
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+pub async fn not_found(_headers: HeaderMap) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Not found",
+        "no such endpoint; see /openapi.json",
+    )
+}

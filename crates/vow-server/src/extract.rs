@@ -1,0 +1,123 @@
+//! Extractors: the caller's identity, and JSON bodies whose errors are problem documents.
+
+use crate::AppState;
+use crate::problem::{ApiError, Problem};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use vow_engine::{Actor, EngineError};
+
+/// The authenticated caller.
+pub struct Auth(pub Actor);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(EngineError::Unauthenticated)?;
+        let actor = state.engine.authenticate(token.trim()).await?;
+        Ok(Auth(actor))
+    }
+}
+
+/// `Json<T>` whose rejections are problem documents naming what is wrong.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(rejection) => Err(json_problem(rejection)),
+        }
+    }
+}
+
+fn json_problem(r: JsonRejection) -> Problem {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonRejection::JsonSyntaxError(e) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "Malformed JSON",
+            // serde's text names the position and the problem, never a value it could not read.
+            e.body_text(),
+        ),
+        JsonRejection::JsonDataError(e) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid request",
+            data_error_text(&e.body_text()),
+        ),
+        JsonRejection::BytesRejection(e) => {
+            let status = e.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(
+                    status,
+                    "payload_too_large",
+                    "Payload too large",
+                    "the body is larger than this endpoint accepts",
+                )
+            } else {
+                Problem::new(
+                    status,
+                    "unreadable_body",
+                    "Unreadable body",
+                    "the request body could not be read",
+                )
+            }
+        }
+        other => Problem::new(
+            other.status(),
+            "invalid_request",
+            "Invalid request",
+            other.body_text(),
+        ),
+    }
+}
+
+/// serde's data errors may quote a value ("invalid type: string \"ada@…\""): keep
+/// the path and the expectation, drop anything quoted.
+fn data_error_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_quote = false;
+    for c in text.chars() {
+        if c == '"' {
+            if !in_quote {
+                out.push_str("\"…\"");
+            }
+            in_quote = !in_quote;
+        } else if !in_quote {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoted_values_are_dropped() {
+        let t = super::data_error_text(
+            "fields[0].value: invalid type: string \"ada@example.org\", expected a map",
+        );
+        assert!(!t.contains("ada@"));
+        assert!(t.contains("fields[0].value"));
+    }
+}

@@ -1,0 +1,102 @@
+use crate::{Result, Tx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub subject_id: String,
+    /// Position in the subject's ledger (1, 2, …), assigned on insert.
+    pub seq: i64,
+    pub purpose: String,
+    pub action: String,
+    pub kind: String,
+    pub at: i64,
+    pub expires_at: Option<i64>,
+    pub policy_version: i64,
+    pub parent_subject_id: Option<String>,
+    /// The evidence (channel, what was shown…), sealed under the subject key.
+    pub evidence: Option<Vec<u8>>,
+    pub recorded_at: i64,
+    pub recorded_by: String,
+}
+
+type Tuple = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    Option<String>,
+    Option<Vec<u8>>,
+    i64,
+    String,
+);
+
+impl Tx {
+    /// Append to the subject's ledger; returns the assigned sequence number.
+    /// Ledger rows are never updated or deleted while the subject exists.
+    pub async fn append_consent(&mut self, c: &ConsentRow) -> Result<i64> {
+        let (seq,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM consents WHERE subject_id = $1")
+                .bind(&c.subject_id)
+                .fetch_one(&mut *self.inner)
+                .await?;
+        sqlx::query(
+            "INSERT INTO consents (id, tenant_id, subject_id, seq, purpose, action, kind, at, expires_at, policy_version, parent_subject_id, evidence, recorded_at, recorded_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&c.id)
+        .bind(&c.tenant_id)
+        .bind(&c.subject_id)
+        .bind(seq)
+        .bind(&c.purpose)
+        .bind(&c.action)
+        .bind(&c.kind)
+        .bind(c.at)
+        .bind(c.expires_at)
+        .bind(c.policy_version)
+        .bind(&c.parent_subject_id)
+        .bind(&c.evidence)
+        .bind(c.recorded_at)
+        .bind(&c.recorded_by)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(seq)
+    }
+
+    /// The subject's ledger in the order it was written.
+    pub async fn consents(&mut self, tenant_id: &str, subject_id: &str) -> Result<Vec<ConsentRow>> {
+        let rows: Vec<Tuple> = sqlx::query_as(
+            "SELECT id, tenant_id, subject_id, seq, purpose, action, kind, at, expires_at, policy_version, parent_subject_id, evidence, recorded_at, recorded_by
+             FROM consents WHERE subject_id = $1 AND tenant_id = $2 ORDER BY seq",
+        )
+        .bind(subject_id)
+        .bind(tenant_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| ConsentRow {
+                id: t.0,
+                tenant_id: t.1,
+                subject_id: t.2,
+                seq: t.3,
+                purpose: t.4,
+                action: t.5,
+                kind: t.6,
+                at: t.7,
+                expires_at: t.8,
+                policy_version: t.9,
+                parent_subject_id: t.10,
+                evidence: t.11,
+                recorded_at: t.12,
+                recorded_by: t.13,
+            })
+            .collect())
+    }
+}

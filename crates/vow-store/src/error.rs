@@ -1,0 +1,39 @@
+use thiserror::Error;
+
+/// Storage errors. Messages name tables and constraints, never values: the store
+/// only ever sees ciphertext and names.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("unsupported database URL: expected sqlite://PATH or postgres://…")]
+    UnsupportedUrl,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(&'static str),
+}
+
+impl StoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Connect(_) | StoreError::UnsupportedUrl => "store_unavailable",
+            StoreError::Db(_) | StoreError::Migrate(_) => "store_error",
+            StoreError::Conflict(_) => "conflict",
+            StoreError::Corrupt(_) => "store_corrupt",
+        }
+    }
+
+    /// True when the error is a uniqueness violation (a duplicate key).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            StoreError::Conflict(_) => true,
+            _ => false,
+        }
+    }
+}

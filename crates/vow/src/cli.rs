@@ -1,0 +1,614 @@
+//! The command tree of API.md. Exit codes: 0 success, 1 the operation failed,
+//! 2 bad usage or bad input.
+
+use crate::config::{Config, StoreArgs};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use comfy_table::Table;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use vow_core::SystemClock;
+use vow_engine::{Actor, Engine, EngineError, KeySource};
+
+#[derive(Parser)]
+#[command(
+    name = "vow",
+    version,
+    about = "Vow, a privacy engine: keeps a privacy policy's promises mechanically"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (embedded SQLite under ./vow-data by default).
+    Serve {
+        /// Address to listen on. Default 127.0.0.1:8080
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// The whole engine end to end on the example profiles, narrated.
+    Demo {
+        /// Where the examples are. Default ./examples
+        #[arg(long, default_value = "examples")]
+        examples: PathBuf,
+    },
+    /// Check or render a policy file.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Bulk-import subjects from JSONL or CSV.
+    Import {
+        #[arg(long)]
+        tenant: String,
+        file: PathBuf,
+        /// Commit the good rows and report the bad ones (default: all or nothing).
+        #[arg(long)]
+        skip_bad: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Key management.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Validate a policy; errors name file, line, column and field.
+    Check {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Render the human-readable notice with the California disclosure tables.
+    Render {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "md")]
+        format: RenderFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RenderFormat {
+    Md,
+    Html,
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant (and publish its policy if given).
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["controller", "processor"])]
+        role: String,
+        /// For a processor: the controlling client's name.
+        #[arg(long)]
+        controller_name: Option<String>,
+        /// For a processor: the controlling client's privacy contact.
+        #[arg(long)]
+        controller_contact: Option<String>,
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// List tenants.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Publish a new policy version for a tenant.
+    Publish {
+        #[arg(long)]
+        tenant: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key (shown once). Without --tenant: a global admin key.
+    Create {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, value_parser = ["admin", "operator", "ingest", "app", "auditor"])]
+        role: String,
+        /// For app keys: comma-separated purposes.
+        #[arg(long, value_delimiter = ',')]
+        purposes: Vec<String>,
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// List API keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exit 1 naming the first bad entry.
+    Verify {
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// New key-encryption key per tenant; re-wraps every subject key.
+    Rotate {
+        /// Only this tenant (default: all).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
+/// Errors that mean "bad input" exit 2; everything else 1.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for BadInput {}
+
+pub fn exit_code_for(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<BadInput>().is_some() {
+        return 2;
+    }
+    match e.downcast_ref::<EngineError>() {
+        Some(
+            EngineError::Invalid(_)
+            | EngineError::Policy(_)
+            | EngineError::Conflict(_)
+            | EngineError::NotFound(_)
+            | EngineError::NoPolicy(_)
+            | EngineError::Refused(_),
+        ) => 2,
+        _ => 1,
+    }
+}
+
+pub async fn open_engine(cfg: &Config) -> Result<(Arc<Engine>, bool)> {
+    std::fs::create_dir_all(&cfg.data)
+        .with_context(|| format!("creating the data directory {}", cfg.data.display()))?;
+    let key = match &cfg.passphrase {
+        Some(p) => KeySource::Passphrase(p.clone()),
+        None => KeySource::File(cfg.key_file.clone()),
+    };
+    Ok(Engine::open(&cfg.database_url, key, Arc::new(SystemClock)).await?)
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn read_file(path: &PathBuf) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())).into())
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve { listen } => {
+            let cfg = Config::load(&cli.store, listen.as_deref())?;
+            crate::serve::serve(cfg).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { examples } => {
+            let mut args = cli.store.clone();
+            if args.data.is_none() && args.database_url.is_none() {
+                args.data = Some(PathBuf::from("vow-demo"));
+            }
+            let cfg = Config::load(&args, None)?;
+            crate::demo::run(cfg, &examples).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command } => policy(command),
+        command => {
+            let cfg = Config::load(&cli.store, None)?;
+            let (engine, _) = open_engine(&cfg).await?;
+            let result = store_command(&engine, command).await;
+            engine.shutdown().await;
+            result
+        }
+    }
+}
+
+fn policy(command: PolicyCommand) -> Result<ExitCode> {
+    match command {
+        PolicyCommand::Check { file, output } => {
+            let text = read_file(&file)?;
+            let name = file.display().to_string();
+            let (ok, diagnostics) = match vow_policy::parse(&text, &name) {
+                Ok(c) => (true, c.warnings),
+                Err(d) => (false, d),
+            };
+            if output == Output::Json {
+                print_json(&serde_json::json!({"ok": ok, "diagnostics": diagnostics}))?;
+            } else {
+                for d in &diagnostics {
+                    eprintln!("{d}");
+                }
+                let errors = diagnostics
+                    .iter()
+                    .filter(|d| d.severity == vow_policy::Severity::Error)
+                    .count();
+                if ok {
+                    println!("{name}: ok ({} warning(s))", diagnostics.len());
+                } else {
+                    eprintln!(
+                        "{name}: {errors} error(s), {} warning(s)",
+                        diagnostics.len() - errors
+                    );
+                }
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        PolicyCommand::Render { file, format } => {
+            let text = read_file(&file)?;
+            let checked = match vow_policy::parse(&text, &file.display().to_string()) {
+                Ok(c) => c,
+                Err(d) => {
+                    for x in &d {
+                        eprintln!("{x}");
+                    }
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            match format {
+                RenderFormat::Md => {
+                    print!("{}", vow_policy::render_markdown(&checked.policy, None))
+                }
+                RenderFormat::Html => print!("{}", vow_policy::render_html(&checked.policy, None)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn report_policy_error(e: &EngineError) {
+    if let EngineError::Policy(d) = e {
+        for x in d {
+            eprintln!("{x}");
+        }
+    }
+    if let EngineError::Invalid(errors) = e {
+        for x in errors {
+            eprintln!("  {}: {}", x.pointer, x.detail);
+        }
+    }
+}
+
+async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCode> {
+    let actor = Actor::local(&whoami());
+    match command {
+        Command::Tenant { command } => match command {
+            TenantCommand::Create {
+                id,
+                name,
+                role,
+                controller_name,
+                controller_contact,
+                policy,
+                output,
+            } => {
+                let source = match &policy {
+                    Some(p) => Some((read_file(p)?, p.display().to_string())),
+                    None => None,
+                };
+                if let Some((text, file)) = &source
+                    && let Err(d) = vow_policy::parse(text, file)
+                {
+                    for x in &d {
+                        eprintln!("{x}");
+                    }
+                    return Err(
+                        BadInput("the policy has errors; nothing was created".into()).into(),
+                    );
+                }
+                let controller = match (&controller_name, &controller_contact) {
+                    (Some(n), Some(c)) => Some((n.as_str(), c.as_str())),
+                    (None, None) => None,
+                    _ => {
+                        return Err(BadInput(
+                            "give both --controller-name and --controller-contact".into(),
+                        )
+                        .into());
+                    }
+                };
+                let t = engine
+                    .create_tenant(&actor, &id, &name, &role, controller)
+                    .await
+                    .inspect_err(report_policy_error)?;
+                let published = match source {
+                    Some((text, file)) => {
+                        Some(engine.publish_policy(&actor, &id, &text, &file).await?)
+                    }
+                    None => None,
+                };
+                if output == Output::Json {
+                    print_json(&serde_json::json!({"tenant": t, "policy": published}))?;
+                } else {
+                    println!("created tenant {} ({}, {})", t.id, t.name, t.role);
+                    if let Some(p) = published {
+                        println!(
+                            "published policy version {} (effective {}), {} warning(s)",
+                            p.version,
+                            p.effective_date,
+                            p.warnings.len()
+                        );
+                        for w in &p.warnings {
+                            eprintln!("{w}");
+                        }
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            TenantCommand::List { output } => {
+                let list = engine.tenants(&actor).await?;
+                if output == Output::Json {
+                    print_json(&list)?;
+                } else {
+                    let mut t = Table::new();
+                    t.set_header(["id", "name", "role", "controller", "created"]);
+                    for x in list {
+                        t.add_row([
+                            x.id,
+                            x.name,
+                            x.role,
+                            x.controller.map(|c| c.name).unwrap_or_default(),
+                            x.created_at,
+                        ]);
+                    }
+                    println!("{t}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            TenantCommand::Publish { tenant, file } => {
+                let text = read_file(&file)?;
+                let p = engine
+                    .publish_policy(&actor, &tenant, &text, &file.display().to_string())
+                    .await
+                    .inspect_err(report_policy_error)?;
+                println!(
+                    "published policy version {} for {} (effective {})",
+                    p.version, tenant, p.effective_date
+                );
+                for w in &p.warnings {
+                    eprintln!("{w}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Key { command } => match command {
+            KeyCommand::Create {
+                tenant,
+                role,
+                purposes,
+                label,
+                output,
+            } => {
+                let purposes = if purposes.is_empty() {
+                    None
+                } else {
+                    Some(purposes)
+                };
+                let k = engine
+                    .create_api_key(&actor, tenant.as_deref(), &role, purposes, label.as_deref())
+                    .await
+                    .inspect_err(report_policy_error)?;
+                if output == Output::Json {
+                    print_json(&k)?;
+                } else {
+                    println!("{}", k.key);
+                    eprintln!(
+                        "(key id {}, role {}; shown once — store it now)",
+                        k.id, k.role
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            KeyCommand::List { tenant, output } => {
+                let list = engine.api_keys(&actor, tenant.as_deref()).await?;
+                if output == Output::Json {
+                    print_json(&list)?;
+                } else {
+                    let mut t = Table::new();
+                    t.set_header(["id", "tenant", "role", "purposes", "label", "created"]);
+                    for k in list {
+                        t.add_row([
+                            k.id,
+                            k.tenant.unwrap_or_else(|| "(global)".into()),
+                            k.role,
+                            k.purposes.map(|p| p.join(",")).unwrap_or_default(),
+                            k.label.unwrap_or_default(),
+                            k.created_at,
+                        ]);
+                    }
+                    println!("{t}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Import {
+            tenant,
+            file,
+            skip_bad,
+            output,
+        } => {
+            let text = read_file(&file)?;
+            let is_csv = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let rows: Vec<vow_engine::import::Row> = if is_csv {
+                vow_engine::import::parse_csv(&text).map_err(BadInput)?
+            } else {
+                vow_engine::import::parse_jsonl(&text).collect()
+            };
+            let bar = if output == Output::Table {
+                ProgressBar::new(rows.len() as u64)
+            } else {
+                ProgressBar::hidden()
+            };
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} importing [{bar:40}] {pos}/{len} rows ({per_sec}, {eta})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let report = engine
+                .import(
+                    &actor,
+                    &tenant,
+                    rows,
+                    vow_engine::ImportOptions { skip_bad },
+                    |n| bar.set_position(n as u64),
+                )
+                .await?;
+            bar.finish_and_clear();
+            if output == Output::Json {
+                print_json(&report)?;
+            } else {
+                for b in &report.bad {
+                    eprintln!("{}:{}: {}", file.display(), b.line, b.error);
+                }
+                if report.committed {
+                    println!(
+                        "imported {} subject(s) into {tenant}; {} bad row(s) skipped",
+                        report.imported,
+                        report.bad.len()
+                    );
+                } else {
+                    eprintln!(
+                        "{} bad row(s): nothing was imported (use --skip-bad to import the good rows)",
+                        report.bad.len()
+                    );
+                }
+            }
+            Ok(if report.committed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { output },
+        } => {
+            let bar = if output == Output::Table {
+                ProgressBar::new_spinner()
+            } else {
+                ProgressBar::hidden()
+            };
+            let r = engine
+                .verify_audit(&actor, |n| bar.set_message(format!("{n} entries")))
+                .await?;
+            bar.finish_and_clear();
+            if output == Output::Json {
+                print_json(&r)?;
+            } else if let Some(b) = &r.first_bad {
+                eprintln!("audit chain BROKEN at entry {}: {}", b.seq, b.problem);
+            } else {
+                println!("audit chain intact: {} entries verified", r.entries);
+            }
+            Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { tenant, output },
+        } => {
+            let tenants = match tenant {
+                Some(t) => vec![t],
+                None => engine
+                    .tenants(&actor)
+                    .await?
+                    .into_iter()
+                    .map(|t| t.id)
+                    .collect(),
+            };
+            let mut reports = Vec::new();
+            for t in tenants {
+                let bar = if output == Output::Table {
+                    ProgressBar::new_spinner()
+                } else {
+                    ProgressBar::hidden()
+                };
+                let r = engine
+                    .rotate_keys(&actor, &t, |n| {
+                        bar.set_message(format!("{t}: {n} subject keys re-wrapped"))
+                    })
+                    .await?;
+                bar.finish_and_clear();
+                if output == Output::Table {
+                    println!(
+                        "{}: key-encryption key v{} -> v{}, {} subject keys re-wrapped",
+                        r.tenant, r.from_version, r.to_version, r.rewrapped
+                    );
+                }
+                reports.push(r);
+            }
+            if output == Output::Json {
+                print_json(&reports)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { .. } | Command::Demo { .. } | Command::Policy { .. } => {
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "cli".to_string())
+}

@@ -1,0 +1,171 @@
+//! Configuration: one TOML file, then `VOW_…` environment variables (`…_FILE`
+//! for secrets), then command-line flags. Documented in docs/configuration.md.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub key_file: Option<PathBuf>,
+    pub passphrase_file: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// `json` (default for serve) or `text`.
+    pub log_format: Option<String>,
+    /// A tracing filter, e.g. `info` or `vow=debug`.
+    pub log_level: Option<String>,
+}
+
+/// The flags every store-touching command shares.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, key file, outbox). Default ./vow-data
+    #[arg(long, global = true)]
+    pub data: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data directory.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub data: PathBuf,
+    pub database_url: String,
+    pub listen: String,
+    pub key_file: PathBuf,
+    pub passphrase: Option<String>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub log_format: String,
+    pub log_level: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data", &self.data)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("key_file", &self.key_file)
+            .field(
+                "passphrase",
+                &self.passphrase.as_ref().map(|_| "[redacted]"),
+            )
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// A database URL without its password.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// `VOW_X`, or the contents of the file named by `VOW_X_FILE`.
+fn env_secret(name: &str) -> Result<Option<String>> {
+    if let Some(v) = env(name) {
+        return Ok(Some(v));
+    }
+    match env(&format!("{name}_FILE")) {
+        Some(path) => Ok(Some(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {name}_FILE ({path})"))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+        )),
+        None => Ok(None),
+    }
+}
+
+impl Config {
+    pub fn load(args: &StoreArgs, listen_flag: Option<&str>) -> Result<Config> {
+        let file_path = args
+            .config
+            .clone()
+            .or_else(|| env("VOW_CONFIG").map(PathBuf::from));
+        let file = match &file_path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the configuration file {}", p.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data = args
+            .data
+            .clone()
+            .or_else(|| env("VOW_DATA").map(PathBuf::from))
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from("vow-data"));
+        let database_url = match args.database_url.clone() {
+            Some(u) => Some(u),
+            None => env_secret("VOW_DATABASE_URL")?.or(file.database_url),
+        };
+        let database_url = database_url.unwrap_or_else(|| sqlite_url(&data.join("vow.db")));
+        let listen = listen_flag
+            .map(str::to_string)
+            .or_else(|| env("VOW_LISTEN"))
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let key_file = env("VOW_KEY_FILE")
+            .map(PathBuf::from)
+            .or(file.key_file)
+            .unwrap_or_else(|| data.join("root.key"));
+        let passphrase = match env_secret("VOW_PASSPHRASE")? {
+            Some(p) => Some(p),
+            None => match file.passphrase_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(&p)
+                        .with_context(|| format!("reading passphrase_file {}", p.display()))?
+                        .trim_end_matches(['\n', '\r'])
+                        .to_string(),
+                ),
+                None => None,
+            },
+        };
+        let cert = env("VOW_TLS_CERT").map(PathBuf::from).or(file.tls_cert);
+        let key = env("VOW_TLS_KEY").map(PathBuf::from).or(file.tls_key);
+        let tls = match (cert, key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => bail!("TLS needs both a certificate and a key (tls_cert and tls_key)"),
+        };
+        Ok(Config {
+            data,
+            database_url,
+            listen,
+            key_file,
+            passphrase,
+            tls,
+            log_format: env("VOW_LOG_FORMAT")
+                .or(file.log_format)
+                .unwrap_or_else(|| "json".to_string()),
+            log_level: env("VOW_LOG")
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".to_string()),
+        })
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}

@@ -1,0 +1,505 @@
+//! `vow demo`: everything built so far, on the two example profiles, narrated.
+
+use crate::cli::open_engine;
+use crate::config::Config;
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use vow_core::Pii;
+use vow_engine::input::{NewConsent, NewField, NewSubject, SubjectPatch};
+use vow_engine::{Actor, Engine, EngineError, ImportOptions, LookupKind};
+
+#[derive(Deserialize)]
+struct Manifest {
+    tenants: Vec<TenantEntry>,
+}
+
+#[derive(Deserialize)]
+struct TenantEntry {
+    id: String,
+    name: String,
+    role: String,
+    controller: Option<ControllerEntry>,
+    policy: PathBuf,
+    subjects: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct ControllerEntry {
+    name: String,
+    contact: String,
+}
+
+const MARKER: &str = ".vow-demo";
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+fn say(line: impl AsRef<str>) {
+    println!("   {}", line.as_ref());
+}
+
+/// Start from an empty directory each time; refuse to wipe anything the demo did not make.
+fn fresh_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        if !dir.join(MARKER).exists() {
+            bail!(
+                "{} exists and was not made by `vow demo`; give another --data directory",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("removing the previous demo in {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by vow demo; removed by the next run\n",
+    )?;
+    Ok(())
+}
+
+fn emails(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["identifiers"]["email"].as_str().map(str::to_string))
+        .collect())
+}
+
+async fn load_profile(
+    engine: &Engine,
+    admin: &Actor,
+    dir: &Path,
+) -> Result<Vec<(String, PathBuf)>> {
+    let manifest: Manifest = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("tenants.json"))
+            .with_context(|| format!("reading {}/tenants.json", dir.display()))?,
+    )?;
+    let mut loaded = Vec::new();
+    for t in manifest.tenants {
+        let controller = t
+            .controller
+            .as_ref()
+            .map(|c| (c.name.as_str(), c.contact.as_str()));
+        engine
+            .create_tenant(admin, &t.id, &t.name, &t.role, controller)
+            .await?;
+        let policy_path = dir.join(&t.policy);
+        let source = std::fs::read_to_string(&policy_path)?;
+        let published = engine
+            .publish_policy(admin, &t.id, &source, &policy_path.display().to_string())
+            .await
+            .inspect_err(crate::cli::report_policy_error)?;
+        say(format!(
+            "tenant {} ({}, {}): policy v{} effective {}, {} warning(s) where the promise is weaker than the law",
+            t.id,
+            t.name,
+            t.role,
+            published.version,
+            published.effective_date,
+            published.warnings.len()
+        ));
+        let subjects = dir.join(&t.subjects);
+        let text = std::fs::read_to_string(&subjects)?;
+        let rows: Vec<_> = vow_engine::import::parse_jsonl(&text).collect();
+        let report = engine
+            .import(admin, &t.id, rows, ImportOptions::default(), |_| {})
+            .await?;
+        if !report.committed {
+            for b in &report.bad {
+                say(format!("  {}:{}: {}", subjects.display(), b.line, b.error));
+            }
+            bail!("the example data of {} did not import", t.id);
+        }
+        say(format!(
+            "  imported {} people from {}",
+            report.imported,
+            subjects.display()
+        ));
+        loaded.push((t.id, subjects));
+    }
+    Ok(loaded)
+}
+
+async fn key(
+    engine: &Engine,
+    admin: &Actor,
+    tenant: &str,
+    role: &str,
+    purposes: Option<Vec<String>>,
+) -> Result<Actor> {
+    let k = engine
+        .create_api_key(admin, Some(tenant), role, purposes, Some("demo"))
+        .await?;
+    Ok(engine.authenticate(&k.key).await?)
+}
+
+fn show_refusal(e: &EngineError) {
+    match e {
+        EngineError::Refused(d) => {
+            for r in &d.reasons {
+                say(format!("  refused: {} — {}", r.code.as_str(), r.detail));
+            }
+        }
+        other => say(format!("  refused: {} ({})", other, other.code())),
+    }
+}
+
+pub async fn run(cfg: Config, examples: &Path) -> Result<()> {
+    if !examples.join("research-operator/tenants.json").exists() {
+        bail!(
+            "no examples at {} (run from the repository root, or give --examples DIR)",
+            examples.display()
+        );
+    }
+    fresh_dir(&cfg.data)?;
+    println!(
+        "Vow demo — data in {} ({})",
+        cfg.data.display(),
+        crate::config::redact_url(&cfg.database_url)
+    );
+    let (engine, _) = open_engine(&cfg).await?;
+    let result = narrate(&engine, &cfg, examples).await;
+    engine.shutdown().await;
+    result
+}
+
+async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<()> {
+    let admin = Actor::local("demo");
+
+    step("1. Tenants, policies and people (policy as code; everything sealed per person)");
+    let research = load_profile(engine, &admin, &examples.join("research-operator")).await?;
+    let platform = load_profile(engine, &admin, &examples.join("marketing-platform")).await?;
+    let research_emails = emails(&research[0].1)?;
+
+    step("2. Bad input loses nothing: an import with broken rows is refused whole");
+    let bad = examples.join("research-operator/bad-rows.jsonl");
+    if let Ok(text) = std::fs::read_to_string(&bad) {
+        let rows: Vec<_> = vow_engine::import::parse_jsonl(&text).collect();
+        let r = engine
+            .import(
+                &admin,
+                "prairie-research",
+                rows,
+                ImportOptions::default(),
+                |_| {},
+            )
+            .await?;
+        for b in &r.bad {
+            say(format!("{}:{}: {}", bad.display(), b.line, b.error));
+        }
+        say(format!(
+            "committed: {} — {} rows imported",
+            r.committed, r.imported
+        ));
+    }
+
+    step("3. Purpose-bound reads (R4, R8): an app key may read only for its purposes");
+    let t = "prairie-research";
+    let app = key(engine, &admin, t, "app", Some(vec!["research".into()])).await?;
+    let operator = key(engine, &admin, t, "operator", None).await?;
+    let mut reader = None;
+    for email in research_emails.iter().take(100) {
+        let Some(id) = engine
+            .lookup(&operator, t, LookupKind::Email, email)
+            .await?
+        else {
+            continue;
+        };
+        let d = engine
+            .decide(
+                &app,
+                t,
+                &id,
+                "research",
+                &["user.name".into(), "user.demographic".into()],
+            )
+            .await?;
+        if d.allowed {
+            reader = Some(id);
+            break;
+        }
+    }
+    let Some(subject) = reader else {
+        bail!("no subject with research consent in the example data")
+    };
+    let fields = engine
+        .read(
+            &app,
+            t,
+            &subject,
+            "research",
+            &["user.name".into(), "user.demographic".into()],
+        )
+        .await?;
+    say(format!(
+        "app key (purpose research) reads subject {subject}:"
+    ));
+    for f in &fields {
+        say(format!(
+            "  {} = {}   (collected for {:?})",
+            f.category, f.value, f.purposes
+        ));
+    }
+    say("the same key asks for the forbidden purpose `sale` (R24):");
+    if let Err(e) = engine
+        .read(&app, t, &subject, "sale", &["user.contact.email".into()])
+        .await
+    {
+        show_refusal(&e);
+    }
+    say("and for a category the purpose may not use:");
+    if let Err(e) = engine
+        .read(
+            &app,
+            t,
+            &subject,
+            "research",
+            &["user.financial.bank_account".into()],
+        )
+        .await
+    {
+        show_refusal(&e);
+    }
+
+    step("4. Implied consent lapses by rule (R2)");
+    let mut shown = false;
+    for email in &research_emails {
+        let Some(id) = engine
+            .lookup(&operator, t, LookupKind::Email, email)
+            .await?
+        else {
+            continue;
+        };
+        let d = engine
+            .decide(
+                &operator,
+                t,
+                &id,
+                "marketing.email",
+                &["user.contact.email".into()],
+            )
+            .await?;
+        if d.has(vow_core::ReasonCode::ConsentExpired) {
+            let c = engine.consents(&operator, t, &id).await?;
+            if let Some(state) = c.current.get("marketing.email") {
+                say(format!("subject {id}: marketing.email is {state}"));
+            }
+            for r in &d.reasons {
+                say(format!("  refused: {} — {}", r.code.as_str(), r.detail));
+            }
+            shown = true;
+            break;
+        }
+    }
+    if !shown {
+        say("(no lapsed implied consent in the sample)");
+    }
+
+    step("5. Withdrawal takes effect on the next read (R3)");
+    engine
+        .record_consent(
+            &operator,
+            t,
+            &subject,
+            &NewConsent {
+                purpose: "research".into(),
+                action: Some("withdraw".into()),
+                kind: Some("express".into()),
+                evidence: Some(Pii::new(
+                    json!({"channel": "web", "shown": "preference centre"}),
+                )),
+                at: None,
+                expires_at: None,
+                parent: None,
+            },
+        )
+        .await?;
+    say(format!(
+        "subject {subject} withdrew consent to research; the app reads again:"
+    ));
+    if let Err(e) = engine
+        .read(&app, t, &subject, "research", &["user.name".into()])
+        .await
+    {
+        show_refusal(&e);
+    }
+    let history = engine.consents(&operator, t, &subject).await?;
+    say(format!(
+        "the ledger keeps all {} events; research is now {}",
+        history.history.len(),
+        history
+            .current
+            .get("research")
+            .map(|v| v["state"].to_string())
+            .unwrap_or_default()
+    ));
+
+    step("6. Children (R17): collection without a parent's consent is refused");
+    let child = NewSubject {
+        identifiers: vow_engine::input::Identifiers {
+            email: Some(Pii::new("young.demo@example.org".into())),
+            ..Default::default()
+        },
+        birth_date: Some(Pii::new("2014-03-01".into())),
+        fields: vec![NewField {
+            category: "user.name".into(),
+            value: Pii::new(json!("Demo Child")),
+            purposes: vec!["research".into()],
+            source: Some("signup-form".into()),
+            store: Some("primary".into()),
+            collected_at: None,
+            corrects: None,
+        }],
+        consents: vec![NewConsent {
+            purpose: "research".into(),
+            action: None,
+            kind: Some("express".into()),
+            evidence: Some(Pii::new(json!({"channel": "web"}))),
+            at: None,
+            expires_at: None,
+            parent: None,
+        }],
+    };
+    if let Err(e) = engine.create_subject(&operator, t, &child).await {
+        show_refusal(&e);
+    }
+
+    step("7. Corrections keep the previous version (R7)");
+    let ids = engine
+        .update_subject(
+            &operator,
+            t,
+            &subject,
+            &SubjectPatch {
+                fields: vec![NewField {
+                    category: "user.contact.address.postal_code".into(),
+                    value: Pii::new(json!("S7N 5A9")),
+                    purposes: vec![],
+                    source: Some("phone-call".into()),
+                    store: None,
+                    collected_at: None,
+                    corrects: None,
+                }],
+            },
+        )
+        .await?;
+    let versions = engine.field_history(&operator, t, &subject).await?;
+    let postal: Vec<_> = versions
+        .iter()
+        .filter(|(f, _)| f.category == "user.contact.address.postal_code")
+        .collect();
+    say(format!(
+        "corrected the postal code (new field version {}); its history:",
+        ids.join(",")
+    ));
+    for (f, superseded) in postal {
+        say(format!(
+            "  v{} {} (superseded: {})",
+            f.version,
+            f.value,
+            superseded.as_deref().unwrap_or("no, current")
+        ));
+    }
+
+    step("8. Tenant isolation (S1, S2): one client's key cannot reach another client's people");
+    let northwind = key(engine, &admin, "northwind-outfitters", "operator", None).await?;
+    let shared = shared_email(&platform)?;
+    if let Some(email) = shared {
+        let own = engine
+            .lookup(
+                &northwind,
+                "northwind-outfitters",
+                LookupKind::Email,
+                &email,
+            )
+            .await?;
+        say(format!(
+            "northwind key looks up a customer in its own tenant: {}",
+            if own.is_some() { "found" } else { "not found" }
+        ));
+        match engine
+            .lookup(&northwind, "bluebird-bakery", LookupKind::Email, &email)
+            .await
+        {
+            Err(e) => say(format!(
+                "the same key asks bluebird-bakery for the same e-mail: {} ({})",
+                e,
+                e.code()
+            )),
+            Ok(_) => bail!("tenant isolation failed"),
+        }
+    }
+
+    step("9. Key rotation re-wraps subject keys; ciphertexts are untouched");
+    let r = engine.rotate_keys(&admin, t, |_| {}).await?;
+    say(format!(
+        "{}: KEK v{} -> v{}, {} subject keys re-wrapped",
+        r.tenant, r.from_version, r.to_version, r.rewrapped
+    ));
+    let again = engine
+        .read(
+            &operator,
+            t,
+            &subject,
+            "incentive_payment",
+            &["user.name".into()],
+        )
+        .await;
+    say(format!(
+        "reads after rotation: {}",
+        if again.is_ok() { "ok" } else { "refused" }
+    ));
+
+    step("10. The audit chain: every change and every read, hash-chained");
+    let v = engine.verify_audit(&admin, |_| {}).await?;
+    say(format!(
+        "audit chain intact: {} — {} entries verified",
+        v.ok, v.entries
+    ));
+
+    step("11. The privacy notice, rendered from the policy");
+    let notices = cfg.data.join("notices");
+    std::fs::create_dir_all(&notices)?;
+    for (tenant, _) in research.iter().chain(platform.iter()) {
+        let (_, _, policy) = engine.current_policy(&admin, tenant).await?;
+        std::fs::write(
+            notices.join(format!("{tenant}.md")),
+            vow_policy::render_markdown(&policy, None),
+        )?;
+        std::fs::write(
+            notices.join(format!("{tenant}.html")),
+            vow_policy::render_html(&policy, None),
+        )?;
+    }
+    say(format!(
+        "notices (Markdown and HTML, with the California tables) in {}",
+        notices.display()
+    ));
+    println!(
+        "\nDone. Data directory: {} (SQLite database, root key file). Try: vow audit verify --data {}",
+        cfg.data.display(),
+        cfg.data.display()
+    );
+    Ok(())
+}
+
+/// An e-mail present in both client tenants (the examples include a few).
+fn shared_email(platform: &[(String, PathBuf)]) -> Result<Option<String>> {
+    let find = |id: &str| {
+        platform
+            .iter()
+            .find(|(t, _)| t == id)
+            .map(|(_, p)| p.clone())
+    };
+    let (Some(a), Some(b)) = (find("northwind-outfitters"), find("bluebird-bakery")) else {
+        return Ok(None);
+    };
+    let b: std::collections::HashSet<String> = emails(&b)?.into_iter().collect();
+    Ok(emails(&a)?.into_iter().find(|e| b.contains(e)))
+}

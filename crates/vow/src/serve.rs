@@ -1,0 +1,117 @@
+//! `vow serve`: start-up, TLS, graceful shutdown.
+
+use crate::cli::open_engine;
+use crate::config::{Config, redact_url};
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use tracing_subscriber::EnvFilter;
+use vow_engine::Actor;
+
+fn init_logging(cfg: &Config) {
+    let filter = EnvFilter::try_new(&cfg.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // Ignore "already set": tests may start several servers in one process.
+    let _ = if cfg.log_format == "text" {
+        builder.try_init()
+    } else {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init()
+    };
+}
+
+pub async fn serve(cfg: Config) -> Result<()> {
+    init_logging(&cfg);
+    let (engine, created_key) = open_engine(&cfg).await?;
+    if created_key {
+        tracing::info!(path = %cfg.key_file.display(), "created a new root key file (mode 0600): back it up; without it the data cannot be read");
+    }
+    let actor = Actor::local("bootstrap");
+    if engine.api_keys(&actor, None).await?.is_empty() {
+        let k = engine
+            .create_api_key(&actor, None, "admin", None, Some("bootstrap admin"))
+            .await?;
+        // Printed once, to the terminal only; it never reaches the log.
+        println!(
+            "bootstrap admin API key (shown once, store it now): {}",
+            k.key
+        );
+    }
+    let addr: SocketAddr = cfg.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?} is not an address like 127.0.0.1:8080",
+            cfg.listen
+        )
+    })?;
+    let app = vow_server::router(engine.clone());
+    tracing::info!(%addr, database = %redact_url(&cfg.database_url), tls = cfg.tls.is_some(), "vow listening");
+    println!(
+        "vow listening on {}://{addr}",
+        if cfg.tls.is_some() { "https" } else { "http" }
+    );
+
+    match &cfg.tls {
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "loading TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+            });
+            axum_server::bind_rustls(addr, tls)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .context("serving HTTPS")?;
+        }
+        None => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("serving HTTP")?;
+        }
+    }
+    // In-flight requests have finished; flush the audit writer and close the store.
+    engine.shutdown().await;
+    tracing::info!("vow stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
