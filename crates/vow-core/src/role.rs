@@ -31,6 +31,9 @@ pub enum Capability {
     ReadConsents,
     Decide,
     ReadPersonalData,
+    /// Every stored version of every field, whatever its purpose: the privacy team only,
+    /// for corrections and requests. Apps read through the decision function instead.
+    ReadHistory,
     VerifyAudit,
 }
 
@@ -81,6 +84,7 @@ impl Role {
                     | ReadConsents
                     | Decide
                     | ReadPersonalData
+                    | ReadHistory
                     | VerifyAudit
             ),
             Role::Ingest => matches!(

@@ -105,6 +105,9 @@ pub struct VerifyReport {
     pub entries: i64,
     /// The first entry found altered, removed or out of order.
     pub first_bad: Option<BadEntry>,
+    /// The hash of the last entry (hex): record it elsewhere to anchor the chain, so
+    /// that a rewrite of the whole log is detectable too.
+    pub head: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -125,6 +128,7 @@ pub async fn verify(store: &Store, mut progress: impl FnMut(i64)) -> Result<Veri
         ok: false,
         entries,
         first_bad: Some(BadEntry { seq, problem }),
+        head: None,
     };
     loop {
         let page = tx.audit_page(expected_seq - 1, PAGE).await?;
@@ -174,5 +178,6 @@ pub async fn verify(store: &Store, mut progress: impl FnMut(i64)) -> Result<Veri
         ok: true,
         entries: checked,
         first_bad: None,
+        head: Some(hex::encode(prev)),
     })
 }

@@ -41,7 +41,7 @@ pub enum EngineError {
     #[error("key error: {0}")]
     Crypto(#[from] vow_crypto::CryptoError),
     #[error("storage error: {0}")]
-    Store(#[from] vow_store::StoreError),
+    Store(vow_store::StoreError),
     #[error("the audit log could not be written: {0}")]
     Audit(String),
     #[error("internal error: {0}")]
@@ -76,6 +76,17 @@ impl EngineError {
             EngineError::Store(e) => e.code(),
             EngineError::Audit(_) => "audit_unavailable",
             EngineError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<vow_store::StoreError> for EngineError {
+    fn from(e: vow_store::StoreError) -> Self {
+        match e {
+            vow_store::StoreError::Conflict(what) => {
+                EngineError::Conflict(format!("{what} already exists"))
+            }
+            other => EngineError::Store(other),
         }
     }
 }

@@ -5,6 +5,7 @@
 use crate::error::{EngineError, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 use vow_crypto::{BlindIndexer, Key32, aad, unwrap_key, wrap_key};
 use vow_store::Tx;
 
@@ -25,7 +26,7 @@ impl TenantKeys {
 
 pub struct Keyring {
     root: Key32,
-    tenants: RwLock<HashMap<String, Arc<TenantKeys>>>,
+    tenants: RwLock<HashMap<String, (Arc<TenantKeys>, Instant)>>,
 }
 
 pub fn kek_aad(tenant: &str, version: i64) -> Vec<u8> {
@@ -115,12 +116,13 @@ impl Keyring {
 
     /// The tenant's unwrapped keys, loading them on first use.
     pub async fn tenant(&self, tx: &mut Tx, tenant: &str) -> Result<Arc<TenantKeys>> {
-        if let Some(k) = self
-            .tenants
-            .read()
-            .ok()
-            .and_then(|m| m.get(tenant).cloned())
-        {
+        // Re-read now and then: another process may have rotated the tenant's keys.
+        let cached = self.tenants.read().ok().and_then(|m| {
+            m.get(tenant)
+                .filter(|(_, at)| at.elapsed() < crate::CACHE_TTL)
+                .map(|(k, _)| k.clone())
+        });
+        if let Some(k) = cached {
             return Ok(k);
         }
         let row = tx
@@ -143,7 +145,7 @@ impl Keyring {
             indexer: BlindIndexer::new(&index),
         });
         if let Ok(mut map) = self.tenants.write() {
-            map.insert(tenant.to_string(), keys.clone());
+            map.insert(tenant.to_string(), (keys.clone(), Instant::now()));
         }
         Ok(keys)
     }

@@ -173,6 +173,15 @@ impl Engine {
         self.clock.now()
     }
 
+    /// Today's date in UTC, as policies write dates.
+    pub(crate) fn today(&self) -> String {
+        self.clock
+            .now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .to_string()
+    }
+
     fn now_ms(&self) -> i64 {
         self.clock.now().as_millisecond()
     }

@@ -3,7 +3,7 @@
 //! that stops half-way is finished by the next one.
 
 use crate::error::Result;
-use crate::keyring::{dek_aad, open_subject_key};
+use crate::keyring::{TenantKeys, dek_aad, open_subject_key};
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::json;
@@ -20,6 +20,24 @@ pub struct RotationReport {
 }
 
 const PAGE: i64 = 1000;
+
+/// Re-wrap up to a page of subject keys older than `to`; returns how many.
+async fn rewrap_page(
+    tx: &mut vow_store::Tx,
+    keys: &TenantKeys,
+    tenant: &str,
+    to: i64,
+) -> Result<u64> {
+    let page = tx.subject_keys_below(tenant, to, PAGE).await?;
+    let kek = keys.current_kek()?;
+    for k in &page {
+        let dek = open_subject_key(keys, tenant, &k.subject_id, k.kek_version, &k.wrapped)?;
+        let new = vow_crypto::wrap_key(kek, &dek, &dek_aad(tenant, &k.subject_id, to))?;
+        tx.rewrap_subject_key(&k.subject_id, k.kek_version, to, &new)
+            .await?;
+    }
+    Ok(page.len() as u64)
+}
 
 impl Engine {
     pub async fn rotate_keys(
@@ -55,29 +73,31 @@ impl Engine {
         loop {
             let mut tx = self.store.write().await?;
             let keys = self.keys.tenant(&mut tx, tenant).await?;
-            let page = tx.subject_keys_below(tenant, to, PAGE).await?;
-            if page.is_empty() {
+            let n = rewrap_page(&mut tx, &keys, tenant, to).await?;
+            if n == 0 {
                 break;
             }
-            let kek = keys.current_kek()?;
-            for k in &page {
-                let dek =
-                    open_subject_key(&keys, tenant, &k.subject_id, k.kek_version, &k.wrapped)?;
-                let new = vow_crypto::wrap_key(kek, &dek, &dek_aad(tenant, &k.subject_id, to))?;
-                tx.rewrap_subject_key(&k.subject_id, k.kek_version, to, &new)
-                    .await?;
-            }
             tx.commit().await?;
-            rewrapped += page.len() as u64;
+            rewrapped += n;
             progress(rewrapped);
         }
 
-        // 3. Old KEKs wrap nothing now: destroy them.
+        // 3. Retire the old KEKs (destroying them) and, in the same transaction, re-wrap
+        // any subject key written meanwhile by a process that still had the old KEK
+        // current: retiring takes the row lock its writers share, so none slips past.
         let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
         for k in tx.keks(tenant).await? {
             if k.version < to && k.retired_at.is_none() {
                 tx.retire_kek(tenant, k.version, self.now_ms()).await?;
             }
+        }
+        loop {
+            let n = rewrap_page(&mut tx, &keys, tenant, to).await?;
+            if n == 0 {
+                break;
+            }
+            rewrapped += n;
         }
         let entry = self.audit_entry(
             actor,

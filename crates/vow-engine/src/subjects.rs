@@ -685,6 +685,22 @@ impl Engine {
         input: &NewSubject,
     ) -> Result<String> {
         self.authorize(actor, Capability::WriteSubjects, tenant)?;
+        match self.create_subject_once(actor, tenant, input).await {
+            // Keys were rotated by another process since we cached them: once more, fresh.
+            Err(EngineError::Store(vow_store::StoreError::Stale(_))) => {
+                self.keys.forget(tenant);
+                self.create_subject_once(actor, tenant, input).await
+            }
+            other => other,
+        }
+    }
+
+    async fn create_subject_once(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        input: &NewSubject,
+    ) -> Result<String> {
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, version) = self.policy_for(&mut tx, tenant).await?;
@@ -1129,7 +1145,7 @@ impl Engine {
         tenant: &str,
         subject: &str,
     ) -> Result<Vec<(FieldValue, Option<String>)>> {
-        self.authorize(actor, Capability::ReadPersonalData, tenant)?;
+        self.authorize(actor, Capability::ReadHistory, tenant)?;
         let mut tx = self.store.read().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (dek, _, _) = self.facts(&mut tx, &keys, tenant, subject).await?;

@@ -416,15 +416,9 @@ impl Engine {
         );
         crate::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
+        // The new version may not be in force yet (a future effective date): re-read.
         if let Ok(mut m) = self.policies.write() {
-            m.insert(
-                tenant.to_string(),
-                CachedPolicy {
-                    policy: Arc::new(checked.policy),
-                    version,
-                    loaded: Instant::now(),
-                },
-            );
+            m.remove(tenant);
         }
         Ok(PolicyPublished {
             tenant: tenant.to_string(),
@@ -446,7 +440,7 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound("tenant"))?;
         let row = tx
-            .current_policy(tenant)
+            .policy_in_force(tenant, &self.today())
             .await?
             .ok_or_else(|| EngineError::NoPolicy(tenant.to_string()))?;
         let policy: Policy = serde_json::from_str(&row.compiled)
@@ -484,7 +478,7 @@ impl Engine {
             return Ok((c.policy, c.version));
         }
         let row = tx
-            .current_policy(tenant)
+            .policy_in_force(tenant, &self.today())
             .await?
             .ok_or_else(|| EngineError::NoPolicy(tenant.to_string()))?;
         let policy: Arc<Policy> = Arc::new(

@@ -16,22 +16,34 @@ use crate::path;
 use crate::util::{did_you_mean, list};
 use crate::yaml::{CoreTag, Entry, Kind, Node, Scalar, truncate};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Expected, Unexpected, Visitor};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::fmt;
 
 /// Stop after this many problems: the rest are usually consequences.
 pub(crate) const MAX_ERRORS: usize = 100;
 const MAX_PASSES: usize = 256;
+/// Most nodes visited over all passes; bounds the time spent on hostile input.
+const WORK_BUDGET: usize = 2_000_000;
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
 
 #[derive(Default)]
-struct Cx {
+struct Cx<'a> {
     failed: RefCell<HashSet<u32>>,
     reported: RefCell<HashSet<(u32, &'static str)>>,
     diags: RefCell<Vec<Diagnostic>>,
+    /// The path of the node being deserialized (pushed on the way down, popped on
+    /// the way up), turned into text only when a problem is found.
+    stack: RefCell<Vec<Seg<'a>>>,
+    work: Cell<usize>,
 }
 
-impl Cx {
+impl<'a> Cx<'a> {
     fn record(&self, d: Diagnostic) {
         let mut diags = self.diags.borrow_mut();
         if diags.len() < MAX_ERRORS {
@@ -54,8 +66,37 @@ impl Cx {
         self.diags.borrow().len() >= MAX_ERRORS
     }
 
-    /// A child failed: record its problem, mark it, and abandon this pass.
-    fn contain(&self, err: DeError, node: &Node, path: &str) -> DeError {
+    fn over_budget(&self) -> bool {
+        self.work.get() > WORK_BUDGET
+    }
+
+    fn visit(&self) {
+        self.work.set(self.work.get().saturating_add(1));
+    }
+
+    fn push(&self, seg: Seg<'a>) {
+        self.stack.borrow_mut().push(seg);
+    }
+
+    fn pop(&self) {
+        self.stack.borrow_mut().pop();
+    }
+
+    /// The current path as text, e.g. `purposes[2].categories[0]`.
+    fn path(&self) -> String {
+        let mut p = String::new();
+        for seg in self.stack.borrow().iter() {
+            p = match seg {
+                Seg::Key(k) => path::key(&p, k),
+                Seg::Index(i) => path::index(&p, *i),
+            };
+        }
+        p
+    }
+
+    /// A child failed: record its problem, mark it, and abandon this pass. Called
+    /// while the child's segment is still on the path stack.
+    fn contain(&self, err: DeError, node: &Node) -> DeError {
         match err {
             DeError::Abort => return DeError::Abort,
             DeError::Located(d) => self.record(*d),
@@ -64,7 +105,7 @@ impl Cx {
                 code,
                 message,
                 field,
-            } => self.record(located(code, message, field, node, path)),
+            } => self.record(located(code, message, field, node, &self.path())),
         }
         self.failed.borrow_mut().insert(node.id);
         DeError::Abort
@@ -337,17 +378,37 @@ fn unexpected_of(node: &Node) -> Unexpected<'_> {
     }
 }
 
-fn expecting<'de, V: Visitor<'de>>(v: &V) -> String {
-    (v as &dyn Expected).to_string()
+/// Whether `v` describes itself as exactly `want` (checked without allocating).
+fn expects(v: &dyn Expected, want: &str) -> bool {
+    struct Cmp<'w> {
+        rest: &'w str,
+        ok: bool,
+    }
+    impl fmt::Write for Cmp<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            match self.rest.strip_prefix(s) {
+                Some(r) => self.rest = r,
+                None => self.ok = false,
+            }
+            Ok(())
+        }
+    }
+    let mut c = Cmp {
+        rest: want,
+        ok: true,
+    };
+    let _ = fmt::write(&mut c, format_args!("{v}"));
+    c.ok && c.rest.is_empty()
 }
 
 /// Deserialize a whole document into `T`, reporting every problem found.
 pub(crate) fn from_node<T: DeserializeOwned>(root: &Node) -> Result<T, Vec<Diagnostic>> {
     let cx = Cx::default();
+    let mut stopped_early = false;
     for _ in 0..MAX_PASSES {
+        cx.stack.borrow_mut().clear();
         let de = NodeDe {
             node: root,
-            path: String::new(),
             cx: &cx,
         };
         match T::deserialize(de) {
@@ -357,6 +418,10 @@ pub(crate) fn from_node<T: DeserializeOwned>(root: &Node) -> Result<T, Vec<Diagn
             }
             Err(DeError::Abort) => {
                 if cx.full() {
+                    break;
+                }
+                if cx.over_budget() {
+                    stopped_early = true;
                     break;
                 }
             }
@@ -374,6 +439,16 @@ pub(crate) fn from_node<T: DeserializeOwned>(root: &Node) -> Result<T, Vec<Diagn
                 break;
             }
         }
+    }
+    if stopped_early && !cx.full() {
+        let mut d = Diagnostic::error(
+            "too_many_errors",
+            "",
+            "stopped looking for further problems in this large file; fix these and check again",
+        );
+        d.line = root.pos.line;
+        d.column = root.pos.column;
+        cx.diags.borrow_mut().push(d);
     }
     let mut diags = cx.diags.take();
     if diags.len() >= MAX_ERRORS {
@@ -401,21 +476,17 @@ pub(crate) fn from_node<T: DeserializeOwned>(root: &Node) -> Result<T, Vec<Diagn
     Err(diags)
 }
 
-struct NodeDe<'a> {
+struct NodeDe<'a, 'c> {
     node: &'a Node,
-    path: String,
-    cx: &'a Cx,
+    cx: &'c Cx<'a>,
 }
 
-impl<'a> NodeDe<'a> {
-    fn child(&self, node: &'a Node, path: String) -> NodeDe<'a> {
-        NodeDe {
-            node,
-            path,
-            cx: self.cx,
-        }
-    }
+fn at_node(d: &mut Diagnostic, node: &Node) {
+    d.line = node.pos.line;
+    d.column = node.pos.column;
+}
 
+impl<'a, 'c> NodeDe<'a, 'c> {
     /// Give a fresh error from serde this node's position and path.
     fn finish<T>(&self, r: Result<T, DeError>, skipped: &[&str]) -> Result<T, DeError> {
         r.map_err(|e| match e {
@@ -429,11 +500,20 @@ impl<'a> NodeDe<'a> {
                     return DeError::Skip;
                 }
                 DeError::Located(Box::new(located(
-                    code, message, field, self.node, &self.path,
+                    code,
+                    message,
+                    field,
+                    self.node,
+                    &self.cx.path(),
                 )))
             }
             other => other,
         })
+    }
+
+    fn type_error<T>(&self, exp: &dyn Expected) -> Result<T, DeError> {
+        let e = <DeError as de::Error>::invalid_type(unexpected_of(self.node), exp);
+        self.finish(Err(e), &[])
     }
 
     fn scalar(&self) -> Option<&'a Scalar> {
@@ -443,50 +523,65 @@ impl<'a> NodeDe<'a> {
         }
     }
 
+    fn key_problem(
+        &self,
+        key: &'a Node,
+        code: &'static str,
+        key_text: Option<&'a str>,
+        message: impl FnOnce() -> String,
+    ) {
+        if self.cx.full() || self.cx.reported.borrow().contains(&(key.id, code)) {
+            return;
+        }
+        let message = message();
+        if let Some(k) = key_text {
+            self.cx.push(Seg::Key(k));
+        }
+        let mut d = Diagnostic::error(code, self.cx.path(), message);
+        if key_text.is_some() {
+            self.cx.pop();
+        }
+        at_node(&mut d, key);
+        self.cx.record_once(key, d);
+    }
+
     /// Keep the entries a mapping should pass on: report keys that are not words,
     /// written twice or (for a struct) unknown; leave out values that failed before.
     fn entries(&self, fields: Option<&'static [&'static str]>) -> (Vec<&'a Entry>, Vec<&'a str>) {
         let Kind::Map(entries) = &self.node.kind else {
             return (Vec::new(), Vec::new());
         };
-        let mut kept: Vec<&'a Entry> = Vec::new();
+        let mut kept: Vec<&'a Entry> = Vec::with_capacity(entries.len());
         let mut skipped = Vec::new();
-        let mut seen: HashSet<&str> = HashSet::new();
-        for e in entries {
+        let mut seen: HashSet<&'a str> = HashSet::new();
+        let small = entries.len() <= 16;
+        for (i, e) in entries.iter().enumerate() {
             let Some(k) = e.key.scalar_text() else {
-                let mut d = Diagnostic::error(
-                    "bad_type",
-                    self.path.clone(),
-                    format!("a key must be a plain word, not {}", e.key.describe()),
-                );
-                d.line = e.key.pos.line;
-                d.column = e.key.pos.column;
-                self.cx.record_once(&e.key, d);
+                self.key_problem(&e.key, "bad_type", None, || {
+                    format!("a key must be a plain word, not {}", e.key.describe())
+                });
                 continue;
             };
-            let key_path = path::key(&self.path, k);
-            if !seen.insert(k) {
-                let mut d = Diagnostic::error(
-                    "duplicate_key",
-                    key_path,
+            let duplicate = if small {
+                entries[..i].iter().any(|x| x.key.scalar_text() == Some(k))
+            } else {
+                !seen.insert(k)
+            };
+            if duplicate {
+                self.key_problem(&e.key, "duplicate_key", Some(k), || {
                     format!(
                         "the key `{}` is written twice in this mapping; keep one",
                         truncate(k, 60)
-                    ),
-                );
-                d.line = e.key.pos.line;
-                d.column = e.key.pos.column;
-                self.cx.record_once(&e.key, d);
+                    )
+                });
                 continue;
             }
             if let Some(fields) = fields
                 && !fields.contains(&k)
             {
-                let mut d =
-                    Diagnostic::error("unknown_key", key_path, unknown_key_message(k, fields));
-                d.line = e.key.pos.line;
-                d.column = e.key.pos.column;
-                self.cx.record_once(&e.key, d);
+                self.key_problem(&e.key, "unknown_key", Some(k), || {
+                    unknown_key_message(k, fields)
+                });
                 continue;
             }
             if self.cx.is_failed(&e.value) || self.cx.is_failed(&e.key) {
@@ -497,17 +592,7 @@ impl<'a> NodeDe<'a> {
         }
         (kept, skipped)
     }
-}
 
-macro_rules! int_methods {
-    ($($m:ident)*) => {$(
-        fn $m<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-            self.number(visitor)
-        }
-    )*};
-}
-
-impl<'a> NodeDe<'a> {
     fn number<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match self.scalar().map(resolve) {
             Some(Resolved::Int(i)) => {
@@ -523,16 +608,36 @@ impl<'a> NodeDe<'a> {
                 Err(fresh("bad_value", "this number is too large".to_string()))
             }
             Some(Resolved::Float(f)) => visitor.visit_f64(f),
-            _ => {
-                let e = <DeError as de::Error>::invalid_type(unexpected_of(self.node), &visitor);
-                Err(e)
-            }
+            _ => return self.type_error(&visitor),
         };
         self.finish(r, &[])
     }
+
+    fn map_like<'de, V: Visitor<'de>>(
+        self,
+        visitor: V,
+        fields: Option<&'static [&'static str]>,
+    ) -> Result<V::Value, DeError> {
+        let (entries, skipped) = self.entries(fields);
+        let r = visitor.visit_map(MapAcc {
+            entries,
+            next: 0,
+            pending: None,
+            cx: self.cx,
+        });
+        self.finish(r, &skipped)
+    }
 }
 
-impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
+macro_rules! number_methods {
+    ($($m:ident)*) => {$(
+        fn $m<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+            self.number(visitor)
+        }
+    )*};
+}
+
+impl<'de, 'a, 'c> de::Deserializer<'de> for NodeDe<'a, 'c> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -562,15 +667,12 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match self.scalar().map(resolve) {
             Some(Resolved::Bool(b)) => visitor.visit_bool(b),
-            _ => Err(<DeError as de::Error>::invalid_type(
-                unexpected_of(self.node),
-                &visitor,
-            )),
+            _ => return self.type_error(&visitor),
         };
         self.finish(r, &[])
     }
 
-    int_methods!(deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
+    number_methods!(deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
         deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128
         deserialize_f32 deserialize_f64);
 
@@ -579,20 +681,16 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let exp = expecting(&visitor);
-        let r = match self.scalar() {
-            Some(s) if !s.is_null() => visitor.visit_str(&s.text),
-            _ => Err(<DeError as de::Error>::invalid_type(
-                unexpected_of(self.node),
-                &visitor,
-            )),
+        let Some(s) = self.scalar().filter(|s| !s.is_null()) else {
+            return self.type_error(&visitor);
         };
-        let r = r.map_err(|e| match e {
+        let is_date = expects(&visitor, "a date string");
+        let r = visitor.visit_str(&s.text).map_err(|e| match e {
             DeError::Fresh {
                 code: "bad_value",
                 message,
                 field,
-            } if exp == "a date string" => DeError::Fresh {
+            } if is_date => DeError::Fresh {
                 code: "bad_value",
                 message: format!(
                     "invalid date: {message}; write dates as YYYY-MM-DD (e.g. 2026-01-31)"
@@ -609,12 +707,11 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let e = <DeError as de::Error>::invalid_type(unexpected_of(self.node), &visitor);
-        self.finish(Err(e), &[])
+        self.type_error(&visitor)
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        self.deserialize_bytes(visitor)
+        self.type_error(&visitor)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -630,10 +727,7 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let r = match self.scalar() {
             Some(s) if s.is_null() => visitor.visit_unit(),
-            _ => Err(<DeError as de::Error>::invalid_type(
-                unexpected_of(self.node),
-                &visitor,
-            )),
+            _ => return self.type_error(&visitor),
         };
         self.finish(r, &[])
     }
@@ -655,18 +749,14 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let items: &[Node] = match &self.node.kind {
+        let items: &'a [Node] = match &self.node.kind {
             Kind::Seq(items) => items,
             Kind::Scalar(s) if s.is_null() => &[],
-            _ => {
-                let e = <DeError as de::Error>::invalid_type(unexpected_of(self.node), &visitor);
-                return self.finish(Err(e), &[]);
-            }
+            _ => return self.type_error(&visitor),
         };
         let r = visitor.visit_seq(SeqAcc {
             items,
             next: 0,
-            path: &self.path,
             cx: self.cx,
         });
         self.finish(r, &[])
@@ -693,20 +783,9 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         match &self.node.kind {
             Kind::Map(_) => {}
             Kind::Scalar(s) if s.is_null() => {}
-            _ => {
-                let e = <DeError as de::Error>::invalid_type(unexpected_of(self.node), &visitor);
-                return self.finish(Err(e), &[]);
-            }
+            _ => return self.type_error(&visitor),
         }
-        let (entries, skipped) = self.entries(None);
-        let r = visitor.visit_map(MapAcc {
-            entries,
-            next: 0,
-            pending: None,
-            path: &self.path,
-            cx: self.cx,
-        });
-        self.finish(r, &skipped)
+        self.map_like(visitor, None)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -730,15 +809,7 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
                 return self.finish(Err(e), &[]);
             }
         }
-        let (entries, skipped) = self.entries(Some(fields));
-        let r = visitor.visit_map(MapAcc {
-            entries,
-            next: 0,
-            pending: None,
-            path: &self.path,
-            cx: self.cx,
-        });
-        self.finish(r, &skipped)
+        self.map_like(visitor, Some(fields))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -750,14 +821,16 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         match &self.node.kind {
             Kind::Scalar(s) if !s.is_null() => {
                 let r = visitor.visit_enum(UnitEnum {
-                    de: self.child(self.node, self.path.clone()),
+                    de: NodeDe {
+                        node: self.node,
+                        cx: self.cx,
+                    },
                 });
                 self.finish(r, &[])
             }
             Kind::Map(entries) if entries.len() == 1 => {
                 let r = visitor.visit_enum(MapEnum {
                     entry: &entries[0],
-                    path: &self.path,
                     cx: self.cx,
                 });
                 self.finish(r, &[])
@@ -785,14 +858,13 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     }
 }
 
-struct SeqAcc<'a, 'p> {
+struct SeqAcc<'a, 'c> {
     items: &'a [Node],
     next: usize,
-    path: &'p str,
-    cx: &'a Cx,
+    cx: &'c Cx<'a>,
 }
 
-impl<'de, 'a, 'p> de::SeqAccess<'de> for SeqAcc<'a, 'p> {
+impl<'de, 'a, 'c> de::SeqAccess<'de> for SeqAcc<'a, 'c> {
     type Error = DeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -805,16 +877,19 @@ impl<'de, 'a, 'p> de::SeqAccess<'de> for SeqAcc<'a, 'p> {
             if self.cx.is_failed(item) {
                 continue;
             }
-            let p = path::index(self.path, i);
-            let de = NodeDe {
-                node: item,
-                path: p.clone(),
-                cx: self.cx,
-            };
-            return match seed.deserialize(de) {
-                Ok(v) => Ok(Some(v)),
-                Err(e) => Err(self.cx.contain(e, item, &p)),
-            };
+            self.cx.visit();
+            if self.cx.over_budget() {
+                return Err(DeError::Abort);
+            }
+            self.cx.push(Seg::Index(i));
+            let r = seed
+                .deserialize(NodeDe {
+                    node: item,
+                    cx: self.cx,
+                })
+                .map_err(|e| self.cx.contain(e, item));
+            self.cx.pop();
+            return r.map(Some);
         }
         Ok(None)
     }
@@ -824,15 +899,14 @@ impl<'de, 'a, 'p> de::SeqAccess<'de> for SeqAcc<'a, 'p> {
     }
 }
 
-struct MapAcc<'a, 'p> {
+struct MapAcc<'a, 'c> {
     entries: Vec<&'a Entry>,
     next: usize,
     pending: Option<&'a Entry>,
-    path: &'p str,
-    cx: &'a Cx,
+    cx: &'c Cx<'a>,
 }
 
-impl<'de, 'a, 'p> de::MapAccess<'de> for MapAcc<'a, 'p> {
+impl<'de, 'a, 'c> de::MapAccess<'de> for MapAcc<'a, 'c> {
     type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -844,16 +918,20 @@ impl<'de, 'a, 'p> de::MapAccess<'de> for MapAcc<'a, 'p> {
         };
         self.next += 1;
         self.pending = Some(entry);
-        let p = path::key(self.path, entry.key.scalar_text().unwrap_or(""));
-        let de = NodeDe {
-            node: &entry.key,
-            path: p.clone(),
-            cx: self.cx,
-        };
-        match seed.deserialize(de) {
-            Ok(k) => Ok(Some(k)),
-            Err(e) => Err(self.cx.contain(e, &entry.key, &p)),
+        self.cx.visit();
+        if self.cx.over_budget() {
+            return Err(DeError::Abort);
         }
+        self.cx
+            .push(Seg::Key(entry.key.scalar_text().unwrap_or("")));
+        let r = seed
+            .deserialize(NodeDe {
+                node: &entry.key,
+                cx: self.cx,
+            })
+            .map_err(|e| self.cx.contain(e, &entry.key));
+        self.cx.pop();
+        r.map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
@@ -863,14 +941,16 @@ impl<'de, 'a, 'p> de::MapAccess<'de> for MapAcc<'a, 'p> {
                 "a value was asked for before its key".to_string(),
             ));
         };
-        let p = path::key(self.path, entry.key.scalar_text().unwrap_or(""));
-        let de = NodeDe {
-            node: &entry.value,
-            path: p.clone(),
-            cx: self.cx,
-        };
-        seed.deserialize(de)
-            .map_err(|e| self.cx.contain(e, &entry.value, &p))
+        self.cx
+            .push(Seg::Key(entry.key.scalar_text().unwrap_or("")));
+        let r = seed
+            .deserialize(NodeDe {
+                node: &entry.value,
+                cx: self.cx,
+            })
+            .map_err(|e| self.cx.contain(e, &entry.value));
+        self.cx.pop();
+        r
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -878,11 +958,11 @@ impl<'de, 'a, 'p> de::MapAccess<'de> for MapAcc<'a, 'p> {
     }
 }
 
-struct UnitEnum<'a> {
-    de: NodeDe<'a>,
+struct UnitEnum<'a, 'c> {
+    de: NodeDe<'a, 'c>,
 }
 
-impl<'de, 'a> de::EnumAccess<'de> for UnitEnum<'a> {
+impl<'de, 'a, 'c> de::EnumAccess<'de> for UnitEnum<'a, 'c> {
     type Error = DeError;
     type Variant = UnitOnly;
 
@@ -927,60 +1007,77 @@ impl<'de> de::VariantAccess<'de> for UnitOnly {
     }
 }
 
-struct MapEnum<'a, 'p> {
+/// An enum written as a one-key mapping `{variant: settings}`. Not used by the
+/// current policy model (all its enums are plain words) but handled for safety.
+struct MapEnum<'a, 'c> {
     entry: &'a Entry,
-    path: &'p str,
-    cx: &'a Cx,
+    cx: &'c Cx<'a>,
 }
 
-impl<'de, 'a, 'p> de::EnumAccess<'de> for MapEnum<'a, 'p> {
+impl<'de, 'a, 'c> de::EnumAccess<'de> for MapEnum<'a, 'c> {
     type Error = DeError;
-    type Variant = NodeDe<'a>;
+    type Variant = VariantDe<'a, 'c>;
 
     fn variant_seed<V: DeserializeSeed<'de>>(
         self,
         seed: V,
-    ) -> Result<(V::Value, NodeDe<'a>), DeError> {
-        let p = path::key(self.path, self.entry.key.scalar_text().unwrap_or(""));
-        let key = NodeDe {
+    ) -> Result<(V::Value, VariantDe<'a, 'c>), DeError> {
+        let v = seed.deserialize(NodeDe {
             node: &self.entry.key,
-            path: self.path.to_string(),
             cx: self.cx,
-        };
-        let v = seed.deserialize(key)?;
+        })?;
         Ok((
             v,
-            NodeDe {
-                node: &self.entry.value,
-                path: p,
+            VariantDe {
+                entry: self.entry,
                 cx: self.cx,
             },
         ))
     }
 }
 
-impl<'de, 'a> de::VariantAccess<'de> for NodeDe<'a> {
+struct VariantDe<'a, 'c> {
+    entry: &'a Entry,
+    cx: &'c Cx<'a>,
+}
+
+impl<'a, 'c> VariantDe<'a, 'c> {
+    /// Run `f` on the settings node with its key on the path.
+    fn with<T>(self, f: impl FnOnce(NodeDe<'a, 'c>) -> Result<T, DeError>) -> Result<T, DeError> {
+        self.cx
+            .push(Seg::Key(self.entry.key.scalar_text().unwrap_or("")));
+        let r = f(NodeDe {
+            node: &self.entry.value,
+            cx: self.cx,
+        })
+        .map_err(|e| self.cx.contain(e, &self.entry.value));
+        self.cx.pop();
+        r
+    }
+}
+
+impl<'de, 'a, 'c> de::VariantAccess<'de> for VariantDe<'a, 'c> {
     type Error = DeError;
 
     fn unit_variant(self) -> Result<(), DeError> {
-        match self.scalar() {
+        self.with(|de| match de.scalar() {
             Some(s) if s.is_null() => Ok(()),
-            _ => self.finish(
+            _ => de.finish(
                 Err(fresh(
                     "bad_type",
                     "this value takes no settings".to_string(),
                 )),
                 &[],
             ),
-        }
+        })
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
-        seed.deserialize(self)
+        self.with(|de| seed.deserialize(de))
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
-        de::Deserializer::deserialize_seq(self, visitor)
+        self.with(|de| de::Deserializer::deserialize_seq(de, visitor))
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -988,6 +1085,6 @@ impl<'de, 'a> de::VariantAccess<'de> for NodeDe<'a> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        de::Deserializer::deserialize_struct(self, "", fields, visitor)
+        self.with(|de| de::Deserializer::deserialize_struct(de, "", fields, visitor))
     }
 }

@@ -10,6 +10,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::path;
 use crate::util::list;
+use std::collections::HashSet;
 use vow_core::policy::{LegalBasis, Policy};
 
 /// EU member states, plus the EEA states where the GDPR also applies.
@@ -390,41 +391,59 @@ pub(crate) fn warnings(policy: &Policy, out: &mut Vec<Diagnostic>) {
 
     // Sensitive data on a basis the GDPR (Art. 9(2)) and PIPEDA do not accept for it.
     let art9 = j.has("EU") || j.has("UK") || j.has_country("CA");
-    if art9 {
-        for (i, p) in policy.purposes.iter().enumerate() {
-            if p.forbidden
-                || !matches!(
-                    p.basis,
-                    LegalBasis::Contract | LegalBasis::LegitimateInterest
-                )
-            {
-                continue;
-            }
-            let sensitive: Vec<&str> = policy
-                .categories
-                .iter()
-                .filter(|c| c.sensitive)
-                .filter(|c| {
-                    p.categories
-                        .iter()
-                        .any(|pc| c.id.is_within(pc) || pc.is_within(&c.id))
-                })
-                .map(|c| c.id.as_str())
-                .collect();
-            if sensitive.is_empty() {
-                continue;
-            }
-            warn(
-                "sensitive_basis",
-                path::key(&path::index("purposes", i), "basis"),
-                format!(
-                    "uses sensitive categories ({}) on the basis `{}`; GDPR Art. 9(2) has no contract or legitimate-interest condition for special-category data, and PIPEDA (Sch. 1 cl. 4.3.6) expects express consent for sensitive information. Consider basis: consent",
-                    list(sensitive, 8),
-                    p.basis.as_str()
-                ),
-            );
-        }
+    if !art9 {
+        return;
     }
+    let sensitive: HashSet<&str> = policy
+        .categories
+        .iter()
+        .filter(|c| c.sensitive)
+        .map(|c| c.id.as_str())
+        .collect();
+    if sensitive.is_empty() {
+        return;
+    }
+    let covering: HashSet<&str> = sensitive
+        .iter()
+        .flat_map(|id| self_and_parents(id))
+        .collect();
+    for (i, p) in policy.purposes.iter().enumerate() {
+        if p.forbidden
+            || !matches!(
+                p.basis,
+                LegalBasis::Contract | LegalBasis::LegitimateInterest
+            )
+        {
+            continue;
+        }
+        let touched: Vec<&str> = p
+            .categories
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| covering.contains(c) || self_and_parents(c).any(|x| sensitive.contains(x)))
+            .collect();
+        if touched.is_empty() {
+            continue;
+        }
+        warn(
+            "sensitive_basis",
+            path::key(&path::index("purposes", i), "basis"),
+            format!(
+                "uses sensitive categories ({}) on the basis `{}`; GDPR Art. 9(2) has no contract or legitimate-interest condition for special-category data, and PIPEDA (Sch. 1 cl. 4.3.6) expects express consent for sensitive information. Consider basis: consent",
+                list(touched, 8),
+                p.basis.as_str()
+            ),
+        );
+    }
+}
+
+/// `a.b.c`, `a.b`, `a`.
+fn self_and_parents(id: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(id).chain(
+        id.char_indices()
+            .filter(|(_, c)| *c == '.')
+            .map(move |(i, _)| &id[..i]),
+    )
 }
 
 #[cfg(test)]

@@ -51,7 +51,13 @@ fn finish(mut diags: Vec<Diagnostic>, file: &str) -> Vec<Diagnostic> {
 
 /// The keys a policy must have (the non-optional fields of [`Policy`]; a test keeps
 /// this list honest).
-const REQUIRED_TOP_LEVEL: &[&str] = &["format", "organisation", "effective_date", "categories", "purposes"];
+const REQUIRED_TOP_LEVEL: &[&str] = &[
+    "format",
+    "organisation",
+    "effective_date",
+    "categories",
+    "purposes",
+];
 
 fn missing_top_level(root: &yaml::Node) -> Vec<Diagnostic> {
     let yaml::Kind::Map(entries) = &root.kind else {
@@ -81,8 +87,8 @@ fn missing_top_level(root: &yaml::Node) -> Vec<Diagnostic> {
 /// consequences). Diagnostics are ordered by position.
 pub fn parse(source: &str, file: &str) -> Result<Checked, Vec<Diagnostic>> {
     let root = match yaml::read(source) {
-        Ok(Some(root)) => root,
-        Ok(None) => {
+        Ok(Some(root)) if !matches!(&root.kind, yaml::Kind::Scalar(s) if s.is_null()) => root,
+        Ok(_) => {
             let mut d = Diagnostic::error(
                 "missing_key",
                 "",
@@ -139,7 +145,9 @@ mod tests {
     #[test]
     fn required_top_level_keys_match_the_model() {
         let root = yaml::read(FIXTURE).unwrap().unwrap();
-        let yaml::Kind::Map(entries) = &root.kind else { panic!() };
+        let yaml::Kind::Map(entries) = &root.kind else {
+            panic!()
+        };
         for e in entries {
             let key = e.key.scalar_text().unwrap();
             let mut pruned = root.clone();

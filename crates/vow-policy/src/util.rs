@@ -1,19 +1,31 @@
 //! Small helpers shared by the checks and messages.
 
-/// Edit distance between two short strings (insertions, deletions, substitutions).
+/// Edit distance between two short strings: insertions, deletions, substitutions and
+/// swaps of neighbouring letters (optimal string alignment).
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
@@ -53,13 +65,12 @@ where
 {
     let mut out = String::new();
     let mut extra = 0usize;
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for item in items {
         let item = item.as_ref();
-        if seen.iter().any(|s| s == item) {
+        if !seen.insert(item.to_string()) {
             continue;
         }
-        seen.push(item.to_string());
         let i = seen.len() - 1;
         if i >= max {
             extra += 1;
@@ -83,6 +94,8 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("lable", "label"), 1);
+        assert_eq!(distance("", "abc"), 3);
         assert_eq!(suggest("bassis", ["basis", "id"]), Some("basis"));
         assert_eq!(suggest("zzz", ["basis", "id"]), None);
         assert_eq!(did_you_mean("contract", ["consent", "contract"]), "");

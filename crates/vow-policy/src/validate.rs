@@ -5,9 +5,9 @@ use crate::diagnostic::Diagnostic;
 use crate::law::{self, Jurisdictions};
 use crate::path;
 use crate::util::{did_you_mean, list};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use vow_core::policy::{
-    ContactChannel, FORMAT_VERSION, LegalBasis, Policy, StoreKind, TransferSafeguard,
+    ContactChannel, FORMAT_VERSION, LegalBasis, Policy, PurposeDef, StoreKind, TransferSafeguard,
 };
 use vow_core::{Category, PurposeId};
 
@@ -26,9 +26,25 @@ pub const REQUEST_TYPES: &[&str] = &[
 /// Semantic checks on an already-built policy. Positions are unknown here (line and
 /// column 0); [`crate::parse`] fills them in from the document.
 pub fn validate(policy: &Policy) -> Vec<Diagnostic> {
+    // Every defined category and every parent of one: what a reference may name.
+    let mut known_categories: HashSet<&str> = HashSet::new();
+    for c in &policy.categories {
+        let id = c.id.as_str();
+        known_categories.insert(id);
+        for (i, b) in id.char_indices() {
+            if b == '.' {
+                known_categories.insert(&id[..i]);
+            }
+        }
+    }
+    let purposes: HashMap<&str, &PurposeDef> =
+        policy.purposes.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut c = Checker {
         policy,
         out: Vec::new(),
+        errors: 0,
+        known_categories,
+        purposes,
     };
     c.format();
     c.organisation();
@@ -43,21 +59,43 @@ pub fn validate(policy: &Policy) -> Vec<Diagnostic> {
     c.response_times();
     c.parental_age();
     law::warnings(policy, &mut c.out);
+    if c.errors > MAX_ERRORS {
+        c.out.push(Diagnostic::error(
+            "too_many_errors",
+            "",
+            format!("stopped after {MAX_ERRORS} problems; fix these and check again"),
+        ));
+    }
     c.out
 }
+
+/// Stop reporting after this many errors; the rest are usually more of the same.
+const MAX_ERRORS: usize = 100;
+/// Look for a "did you mean" among at most this many names.
+const MAX_SUGGEST: usize = 500;
 
 struct Checker<'a> {
     policy: &'a Policy,
     out: Vec<Diagnostic>,
+    errors: usize,
+    known_categories: HashSet<&'a str>,
+    purposes: HashMap<&'a str, &'a PurposeDef>,
 }
 
 fn blank(s: &str) -> bool {
     s.trim().is_empty()
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn full(&self) -> bool {
+        self.errors >= MAX_ERRORS
+    }
+
     fn error(&mut self, code: &'static str, path: String, message: String) {
-        self.out.push(Diagnostic::error(code, path, message));
+        self.errors += 1;
+        if self.errors <= MAX_ERRORS {
+            self.out.push(Diagnostic::error(code, path, message));
+        }
     }
 
     fn warning(&mut self, code: &'static str, path: String, message: String) {
@@ -182,11 +220,19 @@ impl Checker<'_> {
     }
 
     fn category_ref(&mut self, c: &Category, at: String) {
-        let defined = &self.policy.categories;
-        if defined.iter().any(|d| d.id.is_within(c)) {
+        if self.known_categories.contains(c.as_str()) {
             return;
         }
-        let hint = did_you_mean(c.as_str(), defined.iter().map(|d| d.id.as_str()));
+        if self.full() {
+            self.errors += 1;
+            return;
+        }
+        let defined = &self.policy.categories;
+        let hint = if defined.len() <= MAX_SUGGEST {
+            did_you_mean(c.as_str(), defined.iter().map(|d| d.id.as_str()))
+        } else {
+            String::new()
+        };
         self.error(
             "unknown_reference",
             at,
@@ -197,13 +243,21 @@ impl Checker<'_> {
         );
     }
 
-    /// Check a purpose reference; true if it is defined.
-    fn purpose_ref(&mut self, p: &PurposeId, at: String) -> bool {
-        let defined = &self.policy.purposes;
-        if defined.iter().any(|d| &d.id == p) {
-            return true;
+    /// Check a purpose reference; the purpose if it is defined.
+    fn purpose_ref(&mut self, p: &PurposeId, at: String) -> Option<&'a PurposeDef> {
+        if let Some(def) = self.purposes.get(p.as_str()) {
+            return Some(def);
         }
-        let hint = did_you_mean(p.as_str(), defined.iter().map(|d| d.id.as_str()));
+        if self.full() {
+            self.errors += 1;
+            return None;
+        }
+        let defined = &self.policy.purposes;
+        let hint = if defined.len() <= MAX_SUGGEST {
+            did_you_mean(p.as_str(), defined.iter().map(|d| d.id.as_str()))
+        } else {
+            String::new()
+        };
         self.error(
             "unknown_reference",
             at,
@@ -212,7 +266,7 @@ impl Checker<'_> {
                 list(defined.iter().map(|d| d.id.as_str()), 12)
             ),
         );
-        false
+        None
     }
 
     fn recipients(&mut self) {
@@ -232,8 +286,7 @@ impl Checker<'_> {
             let purps = path::key(&at, "purposes");
             for (j, p) in r.purposes.iter().enumerate() {
                 let pp = path::index(&purps, j);
-                if self.purpose_ref(p, pp.clone())
-                    && let Some(def) = policy.purpose(p)
+                if let Some(def) = self.purpose_ref(p, pp.clone())
                     && def.forbidden
                 {
                     self.error(
@@ -356,10 +409,7 @@ impl Checker<'_> {
             }
             for (j, p) in r.purposes.iter().enumerate() {
                 let pp = path::index(&purps, j);
-                if !self.purpose_ref(p, pp.clone()) {
-                    continue;
-                }
-                let Some(def) = policy.purpose(p) else {
+                let Some(def) = self.purpose_ref(p, pp.clone()) else {
                     continue;
                 };
                 if def.forbidden {

@@ -9,7 +9,7 @@
 //! (aliases count the nodes they expand to) and the bytes of scalar text they expand to.
 
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span, Tag};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Largest policy file accepted, in bytes.
 pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
@@ -143,6 +143,7 @@ struct Anchored {
     node: Node,
     nodes: usize,
     bytes: usize,
+    depth: usize,
 }
 
 struct Builder {
@@ -154,21 +155,18 @@ struct Builder {
     bytes: usize,
 }
 
-fn weight(node: &Node) -> (usize, usize) {
+/// Nodes, scalar bytes and depth of a subtree (depth is bounded by [`MAX_DEPTH`]).
+fn weight(node: &Node) -> (usize, usize, usize) {
+    let add = |(n, b, d): (usize, usize, usize), child: &Node| {
+        let (n2, b2, d2) = weight(child);
+        (n.saturating_add(n2), b.saturating_add(b2), d.max(d2 + 1))
+    };
     match &node.kind {
-        Kind::Scalar(s) => (1, s.text.len()),
-        Kind::Seq(items) => items.iter().fold((1, 0), |(n, b), i| {
-            let (n2, b2) = weight(i);
-            (n.saturating_add(n2), b.saturating_add(b2))
-        }),
-        Kind::Map(entries) => entries.iter().fold((1, 0), |(n, b), e| {
-            let (n1, b1) = weight(&e.key);
-            let (n2, b2) = weight(&e.value);
-            (
-                n.saturating_add(n1).saturating_add(n2),
-                b.saturating_add(b1).saturating_add(b2),
-            )
-        }),
+        Kind::Scalar(s) => (1, s.text.len(), 0),
+        Kind::Seq(items) => items.iter().fold((1, 0, 0), add),
+        Kind::Map(entries) => entries
+            .iter()
+            .fold((1, 0, 0), |acc, e| add(add(acc, &e.key), &e.value)),
     }
 }
 
@@ -257,13 +255,16 @@ impl Builder {
 
     fn complete(&mut self, node: Node, anchor: usize) -> Result<(), ReadError> {
         if anchor != 0 {
-            let (nodes, bytes) = weight(&node);
+            let (nodes, bytes, depth) = weight(&node);
+            // The kept copy costs as much as what it copies.
+            self.charge(nodes, bytes, node.pos)?;
             self.anchors.insert(
                 anchor,
                 Anchored {
                     node: node.clone(),
                     nodes,
                     bytes,
+                    depth,
                 },
             );
         }
@@ -384,7 +385,16 @@ impl Builder {
                         "this alias names no anchor",
                     ));
                 };
-                let (nodes, bytes) = (found.nodes, found.bytes);
+                let (nodes, bytes, depth) = (found.nodes, found.bytes, found.depth);
+                if self.stack.len() + depth >= MAX_DEPTH {
+                    return Err(ReadError::new(
+                        "limit_exceeded",
+                        pos,
+                        format!(
+                            "with this alias, lists and mappings are nested more than {MAX_DEPTH} deep"
+                        ),
+                    ));
+                }
                 let mut node = found.node.clone();
                 self.charge(nodes, bytes, pos)?;
                 node.pos = pos;
@@ -412,10 +422,6 @@ fn is_merge_key(node: &Node) -> bool {
     matches!(&node.kind, Kind::Scalar(s) if s.plain && s.text == "<<")
 }
 
-fn same_key(a: &Node, b: &Node) -> bool {
-    matches!((a.scalar_text(), b.scalar_text()), (Some(x), Some(y)) if x == y)
-}
-
 /// Apply YAML merge keys (`<<: *defaults`): keys written in the mapping win over
 /// merged ones, and earlier merged mappings win over later ones.
 fn merge(entries: Vec<Entry>) -> Result<Vec<Entry>, ReadError> {
@@ -440,10 +446,20 @@ fn merge(entries: Vec<Entry>) -> Result<Vec<Entry>, ReadError> {
             _ => return Err(bad_merge(pos)),
         }
     }
+    let mut present: HashSet<String> = own
+        .iter()
+        .filter_map(|e| e.key.scalar_text().map(str::to_string))
+        .collect();
     for source in sources {
         for e in source {
-            if !own.iter().any(|o| same_key(&o.key, &e.key)) {
-                own.push(e);
+            match e.key.scalar_text() {
+                Some(k) if present.contains(k) => {}
+                Some(k) => {
+                    present.insert(k.to_string());
+                    own.push(e);
+                }
+                // Keys that are not words are reported later; keep them.
+                None => own.push(e),
             }
         }
     }
@@ -554,6 +570,12 @@ mod tests {
         assert_eq!(read(&bomb).unwrap_err().code, "limit_exceeded");
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert!(read(&deep).is_err());
+        // Aliases cannot stack nesting beyond the limit either.
+        let mut stacked = String::from("a0: &a0 [[[[[[[[[[x]]]]]]]]]]\n");
+        for i in 1..8 {
+            stacked.push_str(&format!("a{i}: &a{i} [[[[[[[[[[*a{}]]]]]]]]]]\n", i - 1));
+        }
+        assert_eq!(read(&stacked).unwrap_err().code, "limit_exceeded");
         let big = "a: ".to_string() + &"x".repeat(MAX_SOURCE_BYTES);
         assert_eq!(read(&big).unwrap_err().code, "limit_exceeded");
         assert_eq!(

@@ -312,6 +312,39 @@ pub async fn read(
     Ok(Json(ReadOut { fields }))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldVersion {
+    #[serde(flatten)]
+    pub field: FieldValue,
+    /// When a correction replaced this version; null for the current one.
+    pub superseded_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    pub fields: Vec<FieldVersion>,
+}
+
+/// Every version of every field (corrections keep the previous value).
+#[utoipa::path(get, path = "/v1/tenants/{t}/subjects/{s}/history", tag = "subjects", params(("t" = String, Path), ("s" = String, Path)),
+    responses((status = 200, body = HistoryOut), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn history(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, subject)): Path<(String, String)>,
+) -> Result<Json<HistoryOut>> {
+    let fields = s.engine.field_history(&actor, &t, &subject).await?;
+    Ok(Json(HistoryOut {
+        fields: fields
+            .into_iter()
+            .map(|(field, superseded_at)| FieldVersion {
+                field,
+                superseded_at,
+            })
+            .collect(),
+    }))
+}
+
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", responses((status = 200, body = VerifyReport)), security(("bearer" = [])))]
 pub async fn audit_verify(State(s): State<AppState>, Auth(actor): Auth) -> Result<Response> {
     let r = s.engine.verify_audit(&actor, |_| {}).await?;

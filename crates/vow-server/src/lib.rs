@@ -40,7 +40,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
     paths(
         api::healthz, api::metrics, api::create_tenant, api::list_tenants, api::get_tenant, api::create_key,
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
-        api::post_consent, api::get_consents, api::decisions, api::read, api::audit_verify
+        api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -114,11 +114,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
             post(api::post_consent).get(api::get_consents),
         )
         .route("/v1/tenants/{t}/subjects/{s}/read", post(api::read))
+        .route("/v1/tenants/{t}/subjects/{s}/history", get(api::history))
         .route("/v1/tenants/{t}/decisions", post(api::decisions))
         .route("/v1/audit/verify", get(api::audit_verify))
         .fallback(api::not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(problem::bare_errors_as_problems))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

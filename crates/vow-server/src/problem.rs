@@ -118,3 +118,54 @@ pub fn problem_for(e: EngineError) -> Problem {
     }
     p
 }
+
+/// Errors made below the handlers (405 from the router, 408 from the timeout, 413 from
+/// the body limit on a raw body) come without a problem document: give them one.
+pub async fn bare_errors_as_problems(res: Response) -> Response {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if is_problem {
+        return res;
+    }
+    let (code, title, detail) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "Method not allowed",
+            "this path does not take this method; see /openapi.json",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "Request timeout",
+            "the request took too long and was abandoned; nothing was committed",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "Payload too large",
+            "the body is larger than this endpoint accepts (1 MiB)",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Unsupported media type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "Not found", "no such resource"),
+        _ if status.is_server_error() => (
+            "internal",
+            "Internal error",
+            "the server could not complete the request",
+        ),
+        _ => (
+            "bad_request",
+            "Bad request",
+            "the request could not be understood",
+        ),
+    };
+    Problem::new(status, code, title, detail).into_response()
+}

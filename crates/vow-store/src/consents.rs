@@ -41,6 +41,12 @@ impl Tx {
     /// Append to the subject's ledger; returns the assigned sequence number.
     /// Ledger rows are never updated or deleted while the subject exists.
     pub async fn append_consent(&mut self, c: &ConsentRow) -> Result<i64> {
+        if let Some(lock) = self.backend.lock_subject_sql() {
+            sqlx::query(lock)
+                .bind(&c.subject_id)
+                .execute(&mut *self.inner)
+                .await?;
+        }
         let (seq,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM consents WHERE subject_id = $1")
                 .bind(&c.subject_id)

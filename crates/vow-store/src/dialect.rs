@@ -69,6 +69,37 @@ impl Backend {
         }
     }
 
+    /// Locks a subject's row before the next consent sequence number is computed,
+    /// so two writers appending to one ledger never pick the same number. `None` on
+    /// SQLite, where the write transaction already holds the single write lock.
+    /// `NO KEY UPDATE` leaves the row free for foreign-key checks (`KEY SHARE`).
+    pub(crate) fn lock_subject_sql(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some("SELECT id FROM subjects WHERE id = $1 FOR NO KEY UPDATE"),
+        }
+    }
+
+    /// Locks a tenant's row before its next policy version number is computed.
+    pub(crate) fn lock_tenant_sql(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some("SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE"),
+        }
+    }
+
+    /// Whether a tenant KEK version is live, share-locking it on PostgreSQL.
+    pub(crate) fn live_kek_sql(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SELECT version FROM tenant_keks WHERE tenant_id = $1 AND version = $2 AND retired_at IS NULL"
+            }
+            Backend::Postgres => {
+                "SELECT version FROM tenant_keks WHERE tenant_id = $1 AND version = $2 AND retired_at IS NULL FOR SHARE"
+            }
+        }
+    }
+
     pub(crate) fn checkpoint_sql(self) -> Option<&'static str> {
         match self {
             Backend::Sqlite => Some("PRAGMA wal_checkpoint(TRUNCATE)"),

@@ -14,6 +14,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The caller worked from an outdated view (e.g. cached keys); retry with fresh state.
+    #[error("{0}; retry")]
+    Stale(&'static str),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(&'static str),
 }
@@ -24,6 +27,7 @@ impl StoreError {
             StoreError::Connect(_) | StoreError::UnsupportedUrl => "store_unavailable",
             StoreError::Db(_) | StoreError::Migrate(_) => "store_error",
             StoreError::Conflict(_) => "conflict",
+            StoreError::Stale(_) => "stale",
             StoreError::Corrupt(_) => "store_corrupt",
         }
     }

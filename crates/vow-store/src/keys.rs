@@ -103,7 +103,20 @@ impl Tx {
         Ok(())
     }
 
+    /// Insert a subject key wrapped with KEK `k.kek_version`, which must still be live.
+    /// The check holds a share lock on PostgreSQL, so a concurrent rotation cannot retire
+    /// that KEK until this transaction ends; if it already has, this fails with `Stale`.
     pub async fn insert_subject_key(&mut self, k: &SubjectKeyRow) -> Result<()> {
+        let live: Option<(i64,)> = sqlx::query_as(self.backend.live_kek_sql())
+            .bind(&k.tenant_id)
+            .bind(k.kek_version)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        if live.is_none() {
+            return Err(StoreError::Stale(
+                "the tenant's key-encryption key was rotated",
+            ));
+        }
         sqlx::query("INSERT INTO subject_keys (subject_id, tenant_id, kek_version, wrapped) VALUES ($1, $2, $3, $4)")
             .bind(&k.subject_id)
             .bind(&k.tenant_id)

@@ -30,6 +30,12 @@ fn from(t: Tuple) -> PolicyRow {
 impl Tx {
     /// Append a new version; returns its number (1 for the first).
     pub async fn insert_policy(&mut self, p: &PolicyRow) -> Result<i64> {
+        if let Some(lock) = self.backend.lock_tenant_sql() {
+            sqlx::query(lock)
+                .bind(&p.tenant_id)
+                .execute(&mut *self.inner)
+                .await?;
+        }
         let (next,): (i64,) = sqlx::query_as(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM policies WHERE tenant_id = $1",
         )
@@ -52,6 +58,28 @@ impl Tx {
         Ok(next)
     }
 
+    /// The version in force on `today` (`YYYY-MM-DD`): the newest whose effective date
+    /// has come. If none has come yet, the newest published (a tenant is never without one).
+    pub async fn policy_in_force(
+        &mut self,
+        tenant_id: &str,
+        today: &str,
+    ) -> Result<Option<PolicyRow>> {
+        let row: Option<Tuple> = sqlx::query_as(
+            "SELECT tenant_id, version, effective_date, source, compiled, published_at, published_by
+             FROM policies WHERE tenant_id = $1 AND effective_date <= $2 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(tenant_id)
+        .bind(today)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(from(r))),
+            None => self.current_policy(tenant_id).await,
+        }
+    }
+
+    /// The newest published version, whatever its effective date.
     pub async fn current_policy(&mut self, tenant_id: &str) -> Result<Option<PolicyRow>> {
         let row: Option<Tuple> = sqlx::query_as(
             "SELECT tenant_id, version, effective_date, source, compiled, published_at, published_by

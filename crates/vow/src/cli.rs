@@ -219,7 +219,26 @@ pub async fn open_engine(cfg: &Config) -> Result<(Arc<Engine>, bool)> {
         Some(p) => KeySource::Passphrase(p.clone()),
         None => KeySource::File(cfg.key_file.clone()),
     };
-    Ok(Engine::open(&cfg.database_url, key, Arc::new(SystemClock)).await?)
+    let opened = Engine::open(&cfg.database_url, key, Arc::new(SystemClock)).await?;
+    // SQLite creates its -wal and -shm files with the database file's mode.
+    if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
+        restrict(
+            std::path::Path::new(path.split('?').next().unwrap_or(path)),
+            0o600,
+        );
+    }
+    Ok(opened)
+}
+
+/// Owner-only permissions on what holds ciphertext and keys (best effort: the
+/// operator may have chosen a shared directory on purpose).
+fn restrict(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+    }
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
@@ -235,22 +254,35 @@ fn read_file(path: &PathBuf) -> Result<String> {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve { listen } => {
-            let cfg = Config::load(&cli.store, listen.as_deref())?;
+            let cfg = Config::load(&cli.store, listen.as_deref())
+                .map_err(|e| BadInput(format!("{e:#}")))?;
             crate::serve::serve(cfg).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { examples } => {
             let mut args = cli.store.clone();
-            if args.data.is_none() && args.database_url.is_none() {
+            let from_env = [
+                "VOW_DATA",
+                "VOW_DATABASE_URL",
+                "VOW_DATABASE_URL_FILE",
+                "VOW_CONFIG",
+            ]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
+            if args.data.is_none()
+                && args.database_url.is_none()
+                && args.config.is_none()
+                && !from_env
+            {
                 args.data = Some(PathBuf::from("vow-demo"));
             }
-            let cfg = Config::load(&args, None)?;
+            let cfg = Config::load(&args, None).map_err(|e| BadInput(format!("{e:#}")))?;
             crate::demo::run(cfg, &examples).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy { command } => policy(command),
         command => {
-            let cfg = Config::load(&cli.store, None)?;
+            let cfg = Config::load(&cli.store, None).map_err(|e| BadInput(format!("{e:#}")))?;
             let (engine, _) = open_engine(&cfg).await?;
             let result = store_command(&engine, command).await;
             engine.shutdown().await;
@@ -557,7 +589,11 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             } else if let Some(b) = &r.first_bad {
                 eprintln!("audit chain BROKEN at entry {}: {}", b.seq, b.problem);
             } else {
-                println!("audit chain intact: {} entries verified", r.entries);
+                println!(
+                    "audit chain intact: {} entries verified; head {}",
+                    r.entries,
+                    r.head.as_deref().unwrap_or("-")
+                );
             }
             Ok(if r.ok {
                 ExitCode::SUCCESS

@@ -1,0 +1,567 @@
+//! The binary itself: `vow serve` as a real process (S10), and the CLI commands.
+
+use crate::harness::{POLICY, Server};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn vow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args(args)
+        .output()
+        .expect("run vow")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A data directory with a tenant (the test policy) and `rows` imported through the CLI.
+fn cli_store(dir: &Path, rows: &str) {
+    let d = dir.to_str().unwrap();
+    let policy = dir.join("policy.yaml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let o = vow(&[
+        "tenant",
+        "create",
+        "--data",
+        d,
+        "--id",
+        "acme",
+        "--name",
+        "Acme",
+        "--role",
+        "controller",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let file = dir.join("people.jsonl");
+    std::fs::write(&file, rows).unwrap();
+    let o = vow(&[
+        "import",
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// A distinct 555 number per person, derived from the e-mail (digits only).
+fn phone_for(email: &str) -> String {
+    let n = email
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 10_000;
+    format!("1306555{n:04}")
+}
+
+fn person(email: &str, name: &str) -> String {
+    json!({
+        "identifiers": {"email": email, "phone": format!("+{}", phone_for(email))},
+        "birth_date": "1985-04-02",
+        "fields": [{"category": "user.name", "value": name, "purposes": ["research"]},
+                   {"category": "user.health_and_medical", "value": format!("{name} has asthma"), "purposes": ["research"]}],
+        "consents": [{"purpose": "research", "evidence": {"channel": "web", "shown": "Consent v1"}}]
+    })
+    .to_string()
+}
+
+fn scan(dir: &Path, needles: &[&str], found: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            scan(&path, needles, found);
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == "people.jsonl") {
+            continue; // the operator's own input file, not Vow's storage
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        for n in needles {
+            for variant in [n.to_string(), n.to_lowercase(), n.to_uppercase()] {
+                if bytes
+                    .windows(variant.len())
+                    .any(|w| w == variant.as_bytes())
+                {
+                    found.push(format!("{variant:?} in {}", path.display()));
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn s10_no_plaintext_personal_data_at_rest_or_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cli_store(
+        d,
+        &format!(
+            "{}\n{}\n",
+            person("zelda.quarry@example.org", "Zelda Quarrington"),
+            person("yusuf.vantablack@example.org", "Yusuf Vantablack")
+        ),
+    );
+    // A real server process, its log in the data directory.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(d.join("serve.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args([
+            "serve",
+            "--data",
+            d.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("VOW_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut admin = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        if let Some(k) = line
+            .trim()
+            .strip_prefix("bootstrap admin API key (shown once, store it now): ")
+        {
+            admin = k.to_string();
+        }
+        if line.contains("listening") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(
+        !admin.is_empty(),
+        "the first start prints a bootstrap admin key"
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let key: Value = client
+        .post(format!("{base}/v1/tenants/acme/keys"))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "operator"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = key["key"].as_str().unwrap();
+    let res = client
+        .post(format!("{base}/v1/tenants/acme/subjects"))
+        .bearer_auth(op)
+        .body(person("xavier.oddlington@example.org", "Xavier Oddlington"))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // Lookups put the e-mail in the URL; reads return values: neither may reach the log.
+    for email in ["zelda.quarry@example.org", "xavier.oddlington@example.org"] {
+        let found: Value = client
+            .get(format!("{base}/v1/tenants/acme/subjects?email={email}"))
+            .bearer_auth(op)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = found["id"].as_str().unwrap();
+        let r = client
+            .post(format!("{base}/v1/tenants/acme/subjects/{id}/read"))
+            .bearer_auth(op)
+            .json(&json!({"purpose": "research", "categories": ["user.name", "user.contact", "user.health_and_medical"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // A failing request too (its problem document must not echo the value).
+    client
+        .post(format!("{base}/v1/tenants/acme/subjects"))
+        .bearer_auth(op)
+        .body(person("zelda.quarry@example.org", "Zelda Quarrington"))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    // Graceful stop: SIGTERM, in-flight work finishes, the process exits 0.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let mut waited = 0;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+        assert!(waited < 300, "server did not stop");
+    };
+    assert!(status.success());
+    let logged = std::fs::read_to_string(d.join("serve.log")).unwrap();
+    assert!(
+        logged.contains("request_id"),
+        "log lines carry the request id"
+    );
+    let mut found = Vec::new();
+    let zelda_phone = phone_for("zelda.quarry@example.org");
+    let needles = [
+        zelda_phone.as_str(),
+        "Zelda",
+        "Quarrington",
+        "zelda.quarry",
+        "Yusuf",
+        "Vantablack",
+        "Xavier",
+        "Oddlington",
+        "oddlington@",
+        "asthma",
+        "3065550199",
+    ];
+    scan(d, &needles, &mut found);
+    assert!(
+        found.is_empty(),
+        "plaintext personal data found: {found:#?}"
+    );
+}
+
+#[test]
+fn audit_verify_names_the_first_altered_removed_or_reordered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    cli_store(
+        dir.path(),
+        &format!(
+            "{}\n{}\n",
+            person("a@example.org", "Ann"),
+            person("b@example.org", "Bob")
+        ),
+    );
+    let o = vow(&["audit", "verify", "--data", &d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact"));
+    let db = format!("sqlite://{d}/vow.db");
+    let exec = |sql: &'static str| {
+        let db = db.clone();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                sqlx::any::install_default_drivers();
+                let pool = sqlx::AnyPool::connect(&db).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            })
+    };
+    // Altered.
+    exec("UPDATE audit SET detail = '{\"role\":\"processor\"}' WHERE seq = 2");
+    let o = vow(&["audit", "verify", "--data", &d, "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["first_bad"]["seq"], 2, "{r}");
+    // Removed (with the alteration still there, the first bad entry is still 2; remove an earlier one).
+    exec("DELETE FROM audit WHERE seq = 1");
+    let o = vow(&["audit", "verify", "--data", &d, "--output", "json"]);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["first_bad"]["seq"], 1, "{r}");
+    assert!(
+        r["first_bad"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("missing")
+    );
+}
+
+#[test]
+fn audit_verify_detects_reordering_and_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    cli_store(dir.path(), &format!("{}\n", person("a@example.org", "Ann")));
+    let db = format!("sqlite://{d}/vow.db");
+    let run = |sqls: &'static [&'static str]| {
+        let db = db.clone();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                sqlx::any::install_default_drivers();
+                let pool = sqlx::AnyPool::connect(&db).await.unwrap();
+                for s in sqls {
+                    sqlx::query(*s).execute(&pool).await.unwrap();
+                }
+                pool.close().await;
+            })
+    };
+    // Swap two entries' contents (a reordering): caught at the first of them.
+    run(&[
+        "UPDATE audit SET seq = -1 WHERE seq = 2",
+        "UPDATE audit SET seq = 2 WHERE seq = 3",
+        "UPDATE audit SET seq = 3 WHERE seq = -1",
+    ]);
+    let o = vow(&["audit", "verify", "--data", &d, "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["first_bad"]["seq"], 2, "{r}");
+    // Undo, then cut off the tail: the head no longer matches.
+    run(&[
+        "UPDATE audit SET seq = -1 WHERE seq = 2",
+        "UPDATE audit SET seq = 2 WHERE seq = 3",
+        "UPDATE audit SET seq = 3 WHERE seq = -1",
+    ]);
+    assert!(vow(&["audit", "verify", "--data", &d]).status.success());
+    run(&["DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)"]);
+    let o = vow(&["audit", "verify", "--data", &d]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("removed"), "{}", text(&o));
+}
+
+#[test]
+fn policy_check_reports_file_line_column_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.yaml");
+    let broken = POLICY.replace(
+        "categories: [user.name, user.contact, user.health_and_medical]",
+        "categories: [user.name, user.nonexistent]",
+    );
+    std::fs::write(&f, broken).unwrap();
+    let o = vow(&["policy", "check", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains(&format!("{}:26:29: error[unknown_reference]", f.display())),
+        "{out}"
+    );
+    assert!(out.contains("purposes[0].categories[1]"), "{out}");
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, POLICY).unwrap();
+    assert!(
+        vow(&["policy", "check", good.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let o = vow(&[
+        "policy",
+        "render",
+        good.to_str().unwrap(),
+        "--format",
+        "html",
+    ]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("<table"));
+}
+
+#[test]
+fn import_is_all_or_nothing_and_reports_bad_rows_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    cli_store(
+        dir.path(),
+        &format!("{}\n", person("first@example.org", "First")),
+    );
+    let file = dir.path().join("mixed.jsonl");
+    let rows = [
+        person("good1@example.org", "Good One"),
+        "{not json".to_string(),
+        person("good2@example.org", "Good Two"),
+        json!({"identifiers": {"email": "bad@example.org"}, "fields": [{"category": "user.name", "value": "x", "purposes": ["marketing.email"]}]}).to_string(),
+    ];
+    std::fs::write(&file, rows.join("\n")).unwrap();
+    let o = vow(&[
+        "import",
+        "--data",
+        &d,
+        "--tenant",
+        "acme",
+        file.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["committed"], false);
+    let lines: Vec<i64> = r["bad"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 4]);
+    assert!(!o.stdout.windows(8).any(|w| w == b"Good One"));
+    // --skip-bad commits the good rows.
+    let o = vow(&[
+        "import",
+        "--data",
+        &d,
+        "--tenant",
+        "acme",
+        file.to_str().unwrap(),
+        "--skip-bad",
+        "--output",
+        "json",
+    ]);
+    assert!(o.status.success());
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["imported"], 2);
+    // CSV too.
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "email,consents,user.name[research]\ncsv1@example.org,research:express,Cee Ess\ncsv2@example.org,,No Consent\n").unwrap();
+    let o = vow(&[
+        "import",
+        "--data",
+        &d,
+        "--tenant",
+        "acme",
+        csv.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["bad"][0]["line"], 3, "{r}");
+}
+
+#[tokio::test]
+async fn keys_rotate_rewraps_subject_keys_and_leaves_ciphertexts_alone() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let id = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    let before_fields = s
+        .engine
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .all_fields("acme", &id)
+        .await
+        .unwrap();
+    let before_key = s
+        .engine
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .subject_key("acme", &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let r = s
+        .engine
+        .rotate_keys(&vow_engine::Actor::local("test"), "acme", |_| {})
+        .await
+        .unwrap();
+    assert_eq!((r.from_version, r.to_version, r.rewrapped), (1, 2, 1));
+    let after_fields = s
+        .engine
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .all_fields("acme", &id)
+        .await
+        .unwrap();
+    let after_key = s
+        .engine
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .subject_key("acme", &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(before_fields, after_fields, "field ciphertexts untouched");
+    assert_ne!(before_key.wrapped, after_key.wrapped);
+    assert_eq!(after_key.kek_version, 2);
+    let (st, r) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/acme/subjects/{id}/read"),
+            json!({"purpose": "research", "categories": ["user.name"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["fields"][0]["value"], "Ada Quill");
+    // The retired KEK's wrapped bytes are destroyed.
+    let keks = s
+        .engine
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .keks("acme")
+        .await
+        .unwrap();
+    assert!(
+        keks.iter()
+            .any(|k| k.version == 1 && k.retired_at.is_some() && k.wrapped.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn a_passphrase_root_key_opens_the_store_and_a_wrong_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/vow.db", dir.path().display());
+    let open = |p: &str| {
+        vow_engine::Engine::open(
+            &url,
+            vow_engine::KeySource::Passphrase(p.to_string()),
+            std::sync::Arc::new(vow_core::SystemClock),
+        )
+    };
+    let (engine, _) = open("correct horse battery staple").await.unwrap();
+    engine
+        .create_tenant(
+            &vow_engine::Actor::local("t"),
+            "acme",
+            "Acme",
+            "controller",
+            None,
+        )
+        .await
+        .unwrap();
+    engine.shutdown().await;
+    let (engine, _) = open("correct horse battery staple").await.unwrap();
+    assert_eq!(
+        engine
+            .tenants(&vow_engine::Actor::local("t"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    engine.shutdown().await;
+    let err = open("wrong passphrase")
+        .await
+        .err()
+        .expect("a wrong passphrase is refused");
+    assert!(err.to_string().contains("root key does not match"), "{err}");
+    // The key file, when used, is private to its owner.
+    let dir2 = tempfile::tempdir().unwrap();
+    let o = vow(&["audit", "verify", "--data", dir2.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir2.path().join("root.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -1,0 +1,203 @@
+//! A real server on 127.0.0.1 over a fresh store, and a small HTTP client.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tempfile::TempDir;
+use vow_core::SystemClock;
+use vow_engine::{Actor, Engine, KeySource};
+
+pub const POLICY: &str = include_str!("policy.yaml");
+
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// A global admin key.
+    pub admin: String,
+    pub dir: TempDir,
+    pub engine: Arc<Engine>,
+    pub database_url: String,
+    pg: Option<vow_store::testing::PgTestDb>,
+}
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Server::start_on(Backend::Sqlite)
+            .await
+            .expect("sqlite server")
+    }
+
+    /// None when PostgreSQL tests are explicitly switched off (VOW_SKIP_PG=1).
+    pub async fn start_on(backend: Backend) -> Option<Server> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (database_url, pg) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}/vow.db", dir.path().display()), None),
+            Backend::Postgres => {
+                if vow_store::testing::pg_skipped() {
+                    return None;
+                }
+                let db = vow_store::testing::PgTestDb::create()
+                    .await
+                    .expect("PostgreSQL on 127.0.0.1:5432 (set VOW_SKIP_PG=1 to skip)");
+                (db.url.clone(), Some(db))
+            }
+        };
+        let (engine, _) = Engine::open(
+            &database_url,
+            KeySource::File(dir.path().join("root.key")),
+            Arc::new(SystemClock),
+        )
+        .await
+        .expect("engine");
+        let admin = engine
+            .create_api_key(
+                &Actor::local("test"),
+                None,
+                "admin",
+                None,
+                Some("test admin"),
+            )
+            .await
+            .expect("admin key")
+            .key;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = vow_server::router(engine.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Some(Server {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            admin,
+            dir,
+            engine,
+            database_url,
+            pg,
+        })
+    }
+
+    pub async fn drop_db(mut self) {
+        if let Some(db) = self.pg.take() {
+            self.engine.shutdown().await;
+            db.drop_db().await.expect("drop test database");
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        key: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, key, path, None).await
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, key, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, key, path, Some(body)).await
+    }
+
+    pub async fn put_policy(&self, key: &str, tenant: &str, yaml: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .put(format!("{}/v1/tenants/{tenant}/policy", self.base))
+            .bearer_auth(key)
+            .header("content-type", "application/yaml")
+            .body(yaml.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A tenant with the test policy; returns an operator key for it.
+    pub async fn tenant(&self, id: &str) -> String {
+        let (s, b) = self
+            .post(
+                &self.admin,
+                "/v1/tenants",
+                json!({"id": id, "name": format!("Tenant {id}"), "role": "controller"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let (s, b) = self.put_policy(&self.admin, id, POLICY).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        self.key(id, "operator", None).await
+    }
+
+    pub async fn key(&self, tenant: &str, role: &str, purposes: Option<&[&str]>) -> String {
+        let mut body = json!({"role": role});
+        if let Some(p) = purposes {
+            body["purposes"] = json!(p);
+        }
+        let (s, b) = self
+            .post(&self.admin, &format!("/v1/tenants/{tenant}/keys"), body)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["key"].as_str().expect("key").to_string()
+    }
+
+    /// An adult panelist with research consent; returns the subject id.
+    pub async fn panelist(&self, key: &str, tenant: &str, email: &str, name: &str) -> String {
+        let (s, b) = self
+            .post(
+                key,
+                &format!("/v1/tenants/{tenant}/subjects"),
+                json!({
+                    "identifiers": {"email": email},
+                    "birth_date": "1990-01-31",
+                    "fields": [
+                        {"category": "user.name", "value": name, "purposes": ["research", "incentive_payment"], "source": "signup-form"},
+                        {"category": "user.contact.email", "value": email, "purposes": ["research"], "source": "signup-form"}
+                    ],
+                    "consents": [{"purpose": "research", "kind": "express", "evidence": {"channel": "web", "shown": "Consent v1"}}]
+                }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["id"].as_str().expect("id").to_string()
+    }
+}
+
+/// The reason codes of a refusal problem document.
+pub fn reasons(problem: &Value) -> Vec<String> {
+    problem["reasons"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

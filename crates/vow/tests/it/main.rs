@@ -1,0 +1,6 @@
+//! End-to-end scenarios, one per promise id of PROMISES.md, through HTTP and the CLI.
+//! One test binary (every `tests/*.rs` file would be linked separately).
+
+mod cli;
+mod harness;
+mod promises;
