@@ -14,9 +14,9 @@ pub struct Server {
     pub client: reqwest::Client,
     /// A global admin key.
     pub admin: String,
-    pub dir: TempDir,
+    /// Kept so the store outlives the test.
+    _dir: TempDir,
     pub engine: Arc<Engine>,
-    pub database_url: String,
     pg: Option<vow_store::testing::PgTestDb>,
 }
 
@@ -78,9 +78,8 @@ impl Server {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             admin,
-            dir,
+            _dir: dir,
             engine,
-            database_url,
             pg,
         })
     }
