@@ -778,7 +778,14 @@ impl Engine {
             .subject_key(tenant, subject)
             .await?
             .ok_or(EngineError::NotFound("subject"))?;
-        let dek = open_subject_key(keys, tenant, subject, key.kek_version, &key.wrapped)?;
+        let dek = if keys.keks.contains_key(&key.kek_version) {
+            open_subject_key(keys, tenant, subject, key.kek_version, &key.wrapped)?
+        } else {
+            // Re-wrapped under a KEK newer than our cache (a rotation elsewhere): reload.
+            self.keys.forget(tenant);
+            let fresh = self.keys.tenant(tx, tenant).await?;
+            open_subject_key(&fresh, tenant, subject, key.kek_version, &key.wrapped)?
+        };
         let birth = match row.birth_date {
             Some(b) => {
                 let plain = open(&dek, &b, &value_aad(tenant, subject, "birth_date", subject))?;

@@ -120,11 +120,12 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .fallback(api::not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(problem::bare_errors_as_problems))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // Outside the timeout, so its 408 gets a problem document too.
+        .layer(axum::middleware::map_response(problem::bare_errors_as_problems))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -126,14 +126,19 @@ pub async fn bare_errors_as_problems(res: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res
+    // Handlers answer in JSON (problems, or reports such as a failed audit verification):
+    // leave those alone; only bodies made by the layers below are replaced.
+    let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/problem+json"));
-    if is_problem {
+        .is_some_and(|v| {
+            v.starts_with("application/problem+json") || v.starts_with("application/json")
+        });
+    if is_json {
         return res;
     }
+    let allow = res.headers().get(header::ALLOW).cloned();
     let (code, title, detail) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
@@ -167,5 +172,9 @@ pub async fn bare_errors_as_problems(res: Response) -> Response {
             "the request could not be understood",
         ),
     };
-    Problem::new(status, code, title, detail).into_response()
+    let mut out = Problem::new(status, code, title, detail).into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
 }

@@ -215,6 +215,8 @@ pub fn exit_code_for(e: &anyhow::Error) -> u8 {
 pub async fn open_engine(cfg: &Config) -> Result<(Arc<Engine>, bool)> {
     std::fs::create_dir_all(&cfg.data)
         .with_context(|| format!("creating the data directory {}", cfg.data.display()))?;
+    // Before the database exists: the directory guards every file made in it.
+    restrict(&cfg.data, 0o700);
     let key = match &cfg.passphrase {
         Some(p) => KeySource::Passphrase(p.clone()),
         None => KeySource::File(cfg.key_file.clone()),
@@ -268,7 +270,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 "VOW_CONFIG",
             ]
             .iter()
-            .any(|v| std::env::var_os(v).is_some());
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
             if args.data.is_none()
                 && args.database_url.is_none()
                 && args.config.is_none()

@@ -48,40 +48,49 @@ pub async fn serve(cfg: Config) -> Result<()> {
         )
     })?;
     let app = vow_server::router(engine.clone());
-    tracing::info!(%addr, database = %redact_url(&cfg.database_url), tls = cfg.tls.is_some(), "vow listening");
-    println!(
-        "vow listening on {}://{addr}",
-        if cfg.tls.is_some() { "https" } else { "http" }
-    );
-
-    match &cfg.tls {
+    // Bind before announcing, so "listening" means connections are accepted.
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    listener.set_nonblocking(true)?;
+    let tls = match &cfg.tls {
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .with_context(|| {
-                    format!(
-                        "loading TLS certificate {} and key {}",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
+            Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "loading TLS certificate {} and key {}",
+                            cert.display(),
+                            key.display()
+                        )
+                    })?,
+            )
+        }
+        None => None,
+    };
+    tracing::info!(%addr, database = %redact_url(&cfg.database_url), tls = tls.is_some(), "vow listening");
+    println!(
+        "vow listening on {}://{addr}",
+        if tls.is_some() { "https" } else { "http" }
+    );
+
+    match tls {
+        Some(tls) => {
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {
                 shutdown_signal().await;
                 h.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
             });
-            axum_server::bind_rustls(addr, tls)
+            axum_server::from_tcp_rustls(listener, tls)?
                 .handle(handle)
                 .serve(app.into_make_service())
                 .await
                 .context("serving HTTPS")?;
         }
         None => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr}"))?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown_signal())
                 .await

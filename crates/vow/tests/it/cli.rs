@@ -100,34 +100,24 @@ fn scan(dir: &Path, needles: &[&str], found: &mut Vec<String>) {
     }
 }
 
-#[tokio::test]
-async fn s10_no_plaintext_personal_data_at_rest_or_in_logs() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    cli_store(
-        d,
-        &format!(
-            "{}\n{}\n",
-            person("zelda.quarry@example.org", "Zelda Quarrington"),
-            person("yusuf.vantablack@example.org", "Yusuf Vantablack")
-        ),
-    );
-    // A real server process, its log in the data directory.
+/// `vow serve` as a child process on a free port, its log in `dir/serve.log`.
+/// Returns the process, the bootstrap admin key (empty if none was printed) and the port.
+fn spawn_serve(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, String, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let log = std::fs::File::create(d.join("serve.log")).unwrap();
+    let log = std::fs::File::create(dir.join("serve.log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vow"))
         .args([
             "serve",
             "--data",
-            d.to_str().unwrap(),
+            dir.to_str().unwrap(),
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
-        .env("VOW_LOG", "debug")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -147,10 +137,75 @@ async fn s10_no_plaintext_personal_data_at_rest_or_in_logs() {
         }
         line.clear();
     }
-    assert!(
-        !admin.is_empty(),
-        "the first start prints a bootstrap admin key"
+    (child, admin, port)
+}
+
+fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..300 {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("server did not stop within 30 s");
+}
+
+#[tokio::test]
+async fn the_server_speaks_tls_when_given_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(d.join("cert.pem"), ck.cert.pem()).unwrap();
+    std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
+    let cert = d.join("cert.pem");
+    let key = d.join("key.pem");
+    let (mut child, admin, port) = spawn_serve(
+        d,
+        &[
+            ("VOW_TLS_CERT", cert.to_str().unwrap()),
+            ("VOW_TLS_KEY", key.to_str().unwrap()),
+        ],
     );
+    assert!(!admin.is_empty());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ck.cert.pem().as_bytes()).unwrap()])
+        .resolve("localhost", ([127, 0, 0, 1], port).into())
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Plain HTTP to the TLS port gets no answer from the API.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await;
+    assert!(plain.map(|r| r.status() != StatusCode::OK).unwrap_or(true));
+    assert!(stop(&mut child).success());
+}
+
+#[tokio::test]
+async fn s10_no_plaintext_personal_data_at_rest_or_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cli_store(
+        d,
+        &format!(
+            "{}\n{}\n",
+            person("zelda.quarry@example.org", "Zelda Quarrington"),
+            person("yusuf.vantablack@example.org", "Yusuf Vantablack")
+        ),
+    );
+    // A real server process, its log in the data directory.
+    let (mut child, admin, port) = spawn_serve(d, &[("VOW_LOG", "debug")]);
     let base = format!("http://127.0.0.1:{port}");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
@@ -205,19 +260,7 @@ async fn s10_no_plaintext_personal_data_at_rest_or_in_logs() {
         .await
         .unwrap();
     // Graceful stop: SIGTERM, in-flight work finishes, the process exits 0.
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let mut waited = 0;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        waited += 1;
-        assert!(waited < 300, "server did not stop");
-    };
-    assert!(status.success());
+    assert!(stop(&mut child).success());
     let logged = std::fs::read_to_string(d.join("serve.log")).unwrap();
     assert!(
         logged.contains("request_id"),
