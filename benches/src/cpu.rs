@@ -18,9 +18,12 @@ pub struct CpuSnapshot {
     pub postgres: u64,
     /// Busy ticks of the whole machine (all cores), from `/proc/stat`.
     pub machine: u64,
+    /// Ticks cores sat idle waiting for I/O.
+    pub iowait: u64,
 }
 
-fn machine_busy() -> Option<u64> {
+/// (busy, iowait) ticks of the whole machine.
+fn machine_busy() -> Option<(u64, u64)> {
     let text = fs::read_to_string("/proc/stat").ok()?;
     let line = text.lines().next()?.strip_prefix("cpu ")?;
     let v: Vec<u64> = line
@@ -28,7 +31,8 @@ fn machine_busy() -> Option<u64> {
         .filter_map(|x| x.parse().ok())
         .collect();
     // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-    Some(v.iter().take(8).sum::<u64>() - v.get(3)? - v.get(4)?)
+    let iowait = *v.get(4)?;
+    Some((v.iter().take(8).sum::<u64>() - v.get(3)? - iowait, iowait))
 }
 
 /// (comm, user ticks, system ticks) from a `stat` file.
@@ -62,7 +66,7 @@ pub fn snapshot() -> CpuSnapshot {
             }
         }
     }
-    snap.machine = machine_busy().unwrap_or(0);
+    (snap.machine, snap.iowait) = machine_busy().unwrap_or((0, 0));
     snap.process = stat_ticks("/proc/self/stat").map_or(0, |(_, u, s)| u + s);
     if let Ok(procs) = fs::read_dir("/proc") {
         for p in procs.flatten() {
@@ -90,6 +94,8 @@ pub struct CpuUse {
     pub postgres: f64,
     /// CPU used by everything else on the machine meanwhile (other people's builds…).
     pub others: f64,
+    /// Core-seconds idle waiting for I/O (disk reads of pages not in the page cache, fsync).
+    pub iowait: f64,
 }
 
 pub fn between(before: &CpuSnapshot, after: &CpuSnapshot) -> CpuUse {
@@ -112,6 +118,7 @@ pub fn between(before: &CpuSnapshot, after: &CpuSnapshot) -> CpuUse {
             - secs(before.process, after.process)
             - secs(before.postgres, after.postgres))
         .max(0.0),
+        iowait: secs(before.iowait, after.iowait),
     }
 }
 
@@ -143,6 +150,11 @@ impl CpuUse {
             self.others,
             pct(self.others)
         ));
+        parts.push(format!(
+            "I/O wait {:.1} s ({:.0}%)",
+            self.iowait,
+            pct(self.iowait)
+        ));
         parts.join(", ")
     }
 
@@ -158,7 +170,7 @@ impl CpuUse {
                 )
             })
             .collect();
-        serde_json::json!({"process_s": self.process, "postgres_s": self.postgres, "others_s": self.others, "threads_s": threads})
+        serde_json::json!({"process_s": self.process, "postgres_s": self.postgres, "others_s": self.others, "iowait_s": self.iowait, "threads_s": threads})
     }
 }
 

@@ -357,6 +357,15 @@ async fn read(
     let store = BenchStore::open_or_build(&opts).await?;
     let tenant = store.tenant().to_string();
     let key = app_key(&store.engine, &tenant).await?;
+    if opts.warm_cache {
+        let t = Instant::now();
+        let bytes = store.warm_page_cache()?;
+        eprintln!(
+            "read {} of SQLite files into the page cache in {:.1} s",
+            human_bytes(bytes),
+            t.elapsed().as_secs_f64()
+        );
+    }
     let ids = Arc::new(store.subject_ids().await?);
     if ids.is_empty() {
         bail!("the store holds no subjects");
@@ -544,6 +553,13 @@ async fn lookup(opts: StoreOptions, iterations: usize) -> Result<()> {
     let seed = store.meta.seed;
     let n = store.meta.subjects;
     let key = app_key(&store.engine, &tenant).await?;
+    if opts.warm_cache {
+        let bytes = store.warm_page_cache()?;
+        eprintln!(
+            "read {} of SQLite files into the page cache",
+            human_bytes(bytes)
+        );
+    }
     let actor = store
         .engine
         .authenticate(&key)

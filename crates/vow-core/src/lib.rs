@@ -4,22 +4,28 @@
 //! parameter). Every read, every collection and (later) every disclosure is
 //! judged by [`decision::decide`], so the rules live in exactly one place.
 
+pub mod calendar;
 pub mod clock;
 pub mod consent;
+pub mod deadline;
 pub mod decision;
 pub mod error;
 pub mod ids;
 pub mod period;
 pub mod policy;
 pub mod redact;
+pub mod request;
 pub mod role;
 
+pub use calendar::{Calendar, CalendarSet};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use consent::{ConsentAction, ConsentEvent, ConsentKind, ConsentState};
+pub use deadline::{ClockKind, DueDates, RulePack, Term, add_term, applicable, due_dates};
 pub use decision::{Action, Ask, Caller, Decision, Reason, ReasonCode, SubjectFacts, decide};
 pub use error::CoreError;
 pub use ids::{Category, PurposeId, TenantId};
 pub use period::{Period, PeriodUnit};
 pub use policy::Policy;
 pub use redact::Pii;
+pub use request::{Channel, RequestState, RequestType, RequesterKind};
 pub use role::Role;

@@ -34,6 +34,10 @@ pub enum Capability {
     /// Every stored version of every field, whatever its purpose: the privacy team only,
     /// for corrections and requests. Apps read through the decision function instead.
     ReadHistory,
+    /// Enter a data-subject request (web form back end, the privacy team, an import).
+    SubmitRequest,
+    /// Run requests: verify, extend, fulfil, deny, read their records.
+    ManageRequests,
     VerifyAudit,
 }
 
@@ -85,11 +89,13 @@ impl Role {
                     | Decide
                     | ReadPersonalData
                     | ReadHistory
+                    | SubmitRequest
+                    | ManageRequests
                     | VerifyAudit
             ),
             Role::Ingest => matches!(
                 cap,
-                ReadPolicy | WriteSubjects | LookupSubjects | RecordConsent
+                ReadPolicy | WriteSubjects | LookupSubjects | RecordConsent | SubmitRequest
             ),
             Role::App => matches!(
                 cap,
@@ -99,6 +105,7 @@ impl Role {
                     | ReadConsents
                     | Decide
                     | ReadPersonalData
+                    | SubmitRequest
             ),
             Role::Auditor => matches!(cap, ReadPolicy | VerifyAudit),
         }

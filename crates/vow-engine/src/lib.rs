@@ -7,16 +7,22 @@
 
 pub mod audit;
 mod error;
+mod export;
 pub mod import;
 pub mod input;
 mod keyring;
+pub mod mail;
+pub mod notices;
+pub mod requests;
 mod rotate;
 mod subjects;
 mod tenants;
 
 pub use audit::{AuditWriter, BadEntry, VerifyReport};
 pub use error::{EngineError, FieldError, Result};
+pub use export::render_html as render_export_html;
 pub use import::{ImportOptions, ImportReport};
+pub use requests::{NewRequest, RequestView, Step};
 pub use rotate::RotationReport;
 pub use subjects::{ConsentView, ConsentsView, FieldValue, LookupKind};
 pub use tenants::{ApiKeyCreated, KeyInfo, PolicyPublished, TenantView};
@@ -106,6 +112,11 @@ pub struct Engine {
     audit: AuditWriter,
     policies: RwLock<HashMap<String, CachedPolicy>>,
     api_keys: RwLock<HashMap<String, (vow_store::ApiKeyRow, Instant)>>,
+    /// The legal rule packs and holiday calendars deadlines are computed from.
+    rules: vow_policy::rules::RuleBook,
+    mailer: RwLock<Option<mail::Mailer>>,
+    /// Where people reach this server (links in notices).
+    public_url: RwLock<String>,
 }
 
 #[derive(Clone)]
@@ -160,9 +171,38 @@ impl Engine {
                 audit,
                 policies: RwLock::new(HashMap::new()),
                 api_keys: RwLock::new(HashMap::new()),
+                rules: vow_policy::rules::builtin(),
+                mailer: RwLock::new(None),
+                public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
             }),
             created,
         ))
+    }
+
+    /// Send notices through this mailer (a file transport or SMTP). Without one,
+    /// notices are still rendered and kept with the request, but not sent.
+    pub fn set_mailer(&self, mailer: mail::Mailer) {
+        if let Ok(mut m) = self.mailer.write() {
+            *m = Some(mailer);
+        }
+    }
+
+    /// The base URL people use to reach this server, for links in notices.
+    pub fn set_public_url(&self, url: &str) {
+        if let Ok(mut u) = self.public_url.write() {
+            *u = url.trim_end_matches('/').to_string();
+        }
+    }
+
+    pub(crate) fn public_url(&self) -> String {
+        self.public_url
+            .read()
+            .map(|u| u.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn mailer(&self) -> Option<mail::Mailer> {
+        self.mailer.read().ok().and_then(|m| m.clone())
     }
 
     pub fn store(&self) -> &Store {

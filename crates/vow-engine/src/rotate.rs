@@ -36,7 +36,14 @@ async fn rewrap_page(
         tx.rewrap_subject_key(&k.subject_id, k.kek_version, to, &new)
             .await?;
     }
-    Ok(page.len() as u64)
+    // Request records carry their own data keys under the same KEK.
+    let requests = tx.request_keys_below(tenant, to, PAGE).await?;
+    for (id, version, wrapped) in &requests {
+        let dek = open_subject_key(keys, tenant, id, *version, wrapped)?;
+        let new = vow_crypto::wrap_key(kek, &dek, &dek_aad(tenant, id, to))?;
+        tx.rewrap_request_key(id, *version, to, &new).await?;
+    }
+    Ok((page.len() + requests.len()) as u64)
 }
 
 impl Engine {

@@ -546,6 +546,12 @@ impl Engine {
             match vow_crypto::normalize(kind, value.expose()) {
                 Ok(norm) => {
                     let b = keys.indexer.index_normalized(kind, &norm);
+                    if tx.is_suppressed(tenant, kind.as_str(), &b).await? {
+                        return Err(EngineError::Conflict(format!(
+                            "this {} belongs to a person who asked to be erased; they are not re-created",
+                            kind.as_str()
+                        )));
+                    }
                     if tx.lookup(tenant, kind.as_str(), &b).await?.is_some() {
                         return Err(EngineError::Conflict(format!(
                             "a subject with this {} already exists in tenant {tenant}",
@@ -762,7 +768,7 @@ impl Engine {
     }
 
     /// Load what decisions about a subject need; the data key is returned for reads.
-    async fn facts(
+    pub(crate) async fn facts(
         &self,
         tx: &mut Tx,
         keys: &TenantKeys,
@@ -803,7 +809,7 @@ impl Engine {
         Ok((dek, birth, consents))
     }
 
-    fn events(rows: &[ConsentRow]) -> Vec<ConsentEvent> {
+    pub(crate) fn events(rows: &[ConsentRow]) -> Vec<ConsentEvent> {
         rows.iter()
             .filter_map(|r| {
                 Some(ConsentEvent {
@@ -959,7 +965,12 @@ impl Engine {
         Ok(out)
     }
 
-    fn open_field(tenant: &str, subject: &str, dek: &Key32, f: FieldRow) -> Result<FieldValue> {
+    pub(crate) fn open_field(
+        tenant: &str,
+        subject: &str,
+        dek: &Key32,
+        f: FieldRow,
+    ) -> Result<FieldValue> {
         let plain = open(
             dek,
             &f.value,
@@ -993,9 +1004,28 @@ impl Engine {
             return Err(EngineError::invalid("/fields", "give at least one field"));
         }
         let mut tx = self.store.write().await?;
-        let keys = self.keys.tenant(&mut tx, tenant).await?;
-        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
-        let (dek, birth, rows) = self.facts(&mut tx, &keys, tenant, subject).await?;
+        let ids = self
+            .update_subject_in(&mut tx, actor, tenant, subject, patch)
+            .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Add or correct fields inside `tx` (also used by correction requests).
+    pub(crate) async fn update_subject_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        tenant: &str,
+        subject: &str,
+        patch: &SubjectPatch,
+    ) -> Result<Vec<String>> {
+        if patch.fields.is_empty() {
+            return Err(EngineError::invalid("/fields", "give at least one field"));
+        }
+        let keys = self.keys.tenant(tx, tenant).await?;
+        let (policy, _) = self.policy_for(tx, tenant).await?;
+        let (dek, birth, rows) = self.facts(tx, &keys, tenant, subject).await?;
         let current = tx.current_fields(tenant, subject).await?;
         let mut errors = Vec::new();
         let mut planned: Vec<Planned> = Vec::new();
@@ -1140,8 +1170,7 @@ impl Engine {
             None,
             json!({"added": added, "corrected": corrected}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
-        tx.commit().await?;
+        crate::audit::append(tx, &[entry]).await?;
         Ok(ids)
     }
 

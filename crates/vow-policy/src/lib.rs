@@ -22,12 +22,14 @@ mod law;
 mod notice;
 mod path;
 mod render;
+pub mod rules;
 mod util;
 mod validate;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use render::{escape_html, render_html, render_markdown};
+pub use rules::RuleBook;
 pub use validate::{REQUEST_TYPES, validate};
 pub use yaml::{MAX_DEPTH, MAX_SOURCE_BYTES};
 

@@ -15,6 +15,7 @@ use vow_engine::{
     ApiKeyCreated, ConsentView, ConsentsView, FieldValue, LookupKind, PolicyPublished, TenantView,
     VerifyReport,
 };
+use vow_engine::{NewRequest, RequestView, Step};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -345,6 +346,162 @@ pub async fn history(
     }))
 }
 
+/// Submit a data-subject request (any channel; phone and mail are entered by the privacy team).
+#[utoipa::path(post, path = "/v1/tenants/{t}/requests", tag = "requests", params(("t" = String, Path)), request_body = NewRequest,
+    responses((status = 201, body = RequestView), (status = 400, body = Problem)), security(("bearer" = [])))]
+pub async fn submit_request(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+    Body(b): Body<NewRequest>,
+) -> Result<Response> {
+    let r = s.engine.submit_request(&actor, &t, &b).await?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Include closed requests (after the open ones).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Requests, deadlines first; each flagged `overdue` or `due_soon` (within 3 days).
+#[utoipa::path(get, path = "/v1/tenants/{t}/requests", tag = "requests", params(("t" = String, Path), ListQuery),
+    responses((status = 200, body = Vec<RequestView>)), security(("bearer" = [])))]
+pub async fn list_requests(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<RequestView>>> {
+    Ok(Json(s.engine.requests(&actor, &t, q.all).await?))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/requests/{r}", tag = "requests", params(("t" = String, Path), ("r" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_request(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, r)): Path<(String, String)>,
+) -> Result<Json<RequestView>> {
+    Ok(Json(s.engine.request(&actor, &t, &r).await?))
+}
+
+macro_rules! step {
+    ($name:ident, $path:literal, $method:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "requests", params(("t" = String, Path), ("r" = String, Path)),
+            request_body = Step, responses((status = 200, body = RequestView), (status = 400, body = Problem), (status = 409, body = Problem)),
+            security(("bearer" = [])))]
+        pub async fn $name(
+            State(s): State<AppState>,
+            Auth(actor): Auth,
+            Path((t, r)): Path<(String, String)>,
+            Body(step): Body<Step>,
+        ) -> Result<Json<RequestView>> {
+            Ok(Json(s.engine.$method(&actor, &t, &r, &step).await?))
+        }
+    };
+}
+
+step!(
+    verify_request,
+    "/v1/tenants/{t}/requests/{r}/verify",
+    verify_request,
+    "Match more identifiers, a signed declaration or a sign-in."
+);
+step!(
+    extend_request,
+    "/v1/tenants/{t}/requests/{r}/extend",
+    extend_request,
+    "Extend the deadline, with a reason, before the first deadline."
+);
+step!(
+    deny_request,
+    "/v1/tenants/{t}/requests/{r}/deny",
+    deny_request,
+    "Deny with reason codes."
+);
+
+#[utoipa::path(post, path = "/v1/tenants/{t}/requests/{r}/fulfil", tag = "requests", params(("t" = String, Path), ("r" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn fulfil_request(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, r)): Path<(String, String)>,
+) -> Result<Json<RequestView>> {
+    Ok(Json(s.engine.fulfil_request(&actor, &t, &r).await?))
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{t}/requests/{r}/withdraw", tag = "requests", params(("t" = String, Path), ("r" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn withdraw_request(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, r)): Path<(String, String)>,
+) -> Result<Json<RequestView>> {
+    Ok(Json(s.engine.withdraw_request(&actor, &t, &r).await?))
+}
+
+/// The access or know package: JSON, or `Accept: text/html` for the readable version.
+#[utoipa::path(get, path = "/v1/tenants/{t}/requests/{r}/export", tag = "requests", params(("t" = String, Path), ("r" = String, Path)),
+    responses((status = 200, description = "the package (JSON or HTML)"), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn request_export(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, r)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let package = s.engine.request_export(&actor, &t, &r).await?;
+    let html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if html {
+        Ok((
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            vow_engine::render_export_html(&package),
+        )
+            .into_response())
+    } else {
+        Ok(Json(package).into_response())
+    }
+}
+
+/// A person's own download of their access package, through the time-limited link in
+/// their completion notice. No API key: the long random token is the credential.
+#[utoipa::path(get, path = "/exports/{token}", tag = "requests", params(("token" = String, Path)),
+    responses((status = 200, description = "the package: HTML, or JSON with Accept: application/json"), (status = 404, body = Problem)))]
+pub async fn download(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let package = s.engine.export_by_token(&token).await?;
+    let json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"));
+    if json {
+        Ok(Json(package).into_response())
+    } else {
+        Ok((
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'",
+                ),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+            vow_engine::render_export_html(&package),
+        )
+            .into_response())
+    }
+}
+
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", responses((status = 200, body = VerifyReport)), security(("bearer" = [])))]
 pub async fn audit_verify(State(s): State<AppState>, Auth(actor): Auth) -> Result<Response> {
     let r = s.engine.verify_audit(&actor, |_| {}).await?;
@@ -370,7 +527,7 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
-pub async fn not_found(_headers: HeaderMap) -> Problem {
+pub async fn not_found() -> Problem {
     Problem::new(
         StatusCode::NOT_FOUND,
         "not_found",

@@ -40,7 +40,9 @@ pub const MAX_BODY: usize = 1024 * 1024;
     paths(
         api::healthz, api::metrics, api::create_tenant, api::list_tenants, api::get_tenant, api::create_key,
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
-        api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify
+        api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
+        api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
+        api::deny_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -116,7 +118,34 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/tenants/{t}/subjects/{s}/read", post(api::read))
         .route("/v1/tenants/{t}/subjects/{s}/history", get(api::history))
         .route("/v1/tenants/{t}/decisions", post(api::decisions))
+        .route(
+            "/v1/tenants/{t}/requests",
+            post(api::submit_request).get(api::list_requests),
+        )
+        .route("/v1/tenants/{t}/requests/{r}", get(api::get_request))
+        .route(
+            "/v1/tenants/{t}/requests/{r}/verify",
+            post(api::verify_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/extend",
+            post(api::extend_request),
+        )
+        .route("/v1/tenants/{t}/requests/{r}/deny", post(api::deny_request))
+        .route(
+            "/v1/tenants/{t}/requests/{r}/fulfil",
+            post(api::fulfil_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/withdraw",
+            post(api::withdraw_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/export",
+            get(api::request_export),
+        )
         .route("/v1/audit/verify", get(api::audit_verify))
+        .route("/exports/{token}", get(api::download))
         .fallback(api::not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(MAX_BODY))

@@ -18,6 +18,7 @@ pub mod dialect;
 mod error;
 mod keys;
 mod policies;
+mod requests;
 mod subjects;
 mod tenants;
 pub mod testing;
@@ -28,6 +29,7 @@ pub use dialect::Backend;
 pub use error::StoreError;
 pub use keys::{ApiKeyRow, KekRow, SubjectKeyRow};
 pub use policies::PolicyRow;
+pub use requests::{NoticeRow, OutboxRow, RequestEventRow, RequestRow};
 pub use subjects::{FieldRow, IdentifierRow, SubjectRow};
 pub use tenants::TenantRow;
 

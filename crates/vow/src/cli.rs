@@ -76,6 +76,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Data-subject requests: submit, list (deadlines first), show, verify, extend, fulfil, deny.
+    Request {
+        #[command(subcommand)]
+        command: RequestCommand,
+    },
     /// Key management.
     Keys {
         #[command(subcommand)]
@@ -165,6 +170,104 @@ pub enum KeyCommand {
 }
 
 #[derive(Subcommand)]
+pub enum RequestCommand {
+    /// Enter a request (e.g. one that arrived by phone or mail).
+    Submit {
+        #[arg(long)]
+        tenant: String,
+        /// access, know, delete, correct, opt_out, limit_sensitive, portability, withdraw_consent
+        #[arg(long = "type")]
+        kind: String,
+        /// web, email, phone, mail, api
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
+        #[arg(long)]
+        birth_date: Option<String>,
+        /// Declared residence, e.g. US-CA.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// When it arrived (RFC 3339), if before now.
+        #[arg(long)]
+        received_at: Option<String>,
+        /// subject, agent or parent.
+        #[arg(long, default_value = "subject")]
+        requester: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Open requests, deadlines first; overdue and due-within-3-days flagged.
+    List {
+        #[arg(long)]
+        tenant: String,
+        /// Include closed requests.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// One request with its events and notices.
+    Show {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Match more identifiers, record a signed declaration, or give up (unverifiable).
+    Verify {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
+        #[arg(long)]
+        declaration: bool,
+        #[arg(long)]
+        give_up: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Extend the deadline (before the first one), with a reason.
+    Extend {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Carry out a verified request.
+    Fulfil {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Deny with reason codes (unverifiable, no_data, exempt, manifestly_unfounded, excessive, agent_not_authorised, duplicate, other).
+    Deny {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long = "reason", required = true)]
+        reasons: Vec<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain; exit 1 naming the first bad entry.
     Verify {
@@ -222,6 +325,28 @@ pub async fn open_engine(cfg: &Config) -> Result<(Arc<Engine>, bool)> {
         None => KeySource::File(cfg.key_file.clone()),
     };
     let opened = Engine::open(&cfg.database_url, key, Arc::new(SystemClock)).await?;
+    let transport = match &cfg.mail {
+        crate::config::Mail::Files(dir) => {
+            vow_engine::mail::MailTransport::File { dir: dir.clone() }
+        }
+        crate::config::Mail::Smtp {
+            host,
+            port,
+            username,
+            password,
+            starttls,
+        } => vow_engine::mail::MailTransport::Smtp {
+            host: host.clone(),
+            port: *port,
+            username: username.clone(),
+            password: password.clone(),
+            starttls: *starttls,
+        },
+    };
+    let mailer = vow_engine::mail::Mailer::new(transport, &cfg.mail_from)
+        .map_err(|e| BadInput(format!("mail configuration: {e}")))?;
+    opened.0.set_mailer(mailer);
+    opened.0.set_public_url(&cfg.public_url);
     // SQLite creates its -wal and -shm files with the database file's mode.
     if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
         restrict(
@@ -641,6 +766,7 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Request { command } => request_command(engine, &actor, command).await,
         Command::Serve { .. } | Command::Demo { .. } | Command::Policy { .. } => {
             Ok(ExitCode::SUCCESS)
         }
@@ -649,4 +775,217 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
 
 fn whoami() -> String {
     std::env::var("USER").unwrap_or_else(|_| "cli".to_string())
+}
+
+fn ids(
+    email: Option<String>,
+    phone: Option<String>,
+    external_id: Option<String>,
+) -> vow_engine::input::Identifiers {
+    vow_engine::input::Identifiers {
+        email: email.map(vow_core::Pii::new),
+        phone: phone.map(vow_core::Pii::new),
+        external_id: external_id.map(vow_core::Pii::new),
+    }
+}
+
+fn print_request(r: &vow_engine::RequestView, output: Output) -> Result<()> {
+    if output == Output::Json {
+        return print_json(r);
+    }
+    println!(
+        "request {} ({}, via {}) in tenant {}",
+        r.id, r.kind, r.channel, r.tenant
+    );
+    println!(
+        "  state:        {}{}",
+        r.state,
+        r.flag
+            .as_deref()
+            .map(|f| format!("  [{f}]"))
+            .unwrap_or_default()
+    );
+    println!("  received:     {}", r.received_at);
+    println!(
+        "  acknowledge:  {}",
+        r.due.acknowledgement.as_deref().unwrap_or("-")
+    );
+    println!(
+        "  respond by:   {} (set by {})",
+        r.due.extended_to.as_deref().unwrap_or(&r.due.response),
+        r.due.binding
+    );
+    println!(
+        "  may extend to {}",
+        r.due.extended_max.as_deref().unwrap_or("-")
+    );
+    println!("  laws:         {}", r.rules.join(", "));
+    println!(
+        "  matched:      {} point(s); subject {}",
+        r.matched_points,
+        r.subject.as_deref().unwrap_or("-")
+    );
+    if let Some(o) = &r.outcome {
+        println!("  outcome:      {o}");
+    }
+    for e in &r.events {
+        println!(
+            "  {}  {:<12} {} -> {}",
+            e.at,
+            e.event,
+            e.from.as_deref().unwrap_or("-"),
+            e.to.as_deref().unwrap_or("-")
+        );
+    }
+    for n in &r.notices {
+        println!(
+            "  notice {} ({}), sent {}",
+            n.kind,
+            n.created_at,
+            n.sent_at.as_deref().unwrap_or("no")
+        );
+    }
+    Ok(())
+}
+
+async fn request_command(
+    engine: &Arc<Engine>,
+    actor: &Actor,
+    command: RequestCommand,
+) -> Result<ExitCode> {
+    use vow_engine::requests::{DenialReason, NewRequest, Requester, Step};
+    let (r, output) = match command {
+        RequestCommand::Submit {
+            tenant,
+            kind,
+            channel,
+            email,
+            phone,
+            external_id,
+            birth_date,
+            jurisdiction,
+            received_at,
+            requester,
+            output,
+        } => {
+            let input = NewRequest {
+                kind,
+                channel,
+                jurisdiction,
+                identifiers: ids(email, phone, external_id),
+                birth_date: birth_date.map(vow_core::Pii::new),
+                requester: Some(Requester {
+                    kind: Some(requester),
+                    ..Requester::default()
+                }),
+                contact_email: None,
+                received_at,
+                purposes: Vec::new(),
+                corrections: Vec::new(),
+            };
+            (
+                engine
+                    .submit_request(actor, &tenant, &input)
+                    .await
+                    .inspect_err(report_policy_error)?,
+                output,
+            )
+        }
+        RequestCommand::List {
+            tenant,
+            all,
+            output,
+        } => {
+            let list = engine.requests(actor, &tenant, all).await?;
+            if output == Output::Json {
+                print_json(&list)?;
+            } else {
+                let mut t = Table::new();
+                t.set_header([
+                    "id",
+                    "type",
+                    "channel",
+                    "state",
+                    "respond by",
+                    "flag",
+                    "laws",
+                ]);
+                for r in list {
+                    t.add_row([
+                        r.id,
+                        r.kind,
+                        r.channel,
+                        r.state,
+                        r.due.extended_to.unwrap_or(r.due.response),
+                        r.flag.unwrap_or_default(),
+                        r.rules.join(","),
+                    ]);
+                }
+                println!("{t}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        RequestCommand::Show { tenant, id, output } => {
+            (engine.request(actor, &tenant, &id).await?, output)
+        }
+        RequestCommand::Verify {
+            tenant,
+            id,
+            email,
+            phone,
+            external_id,
+            declaration,
+            give_up,
+            output,
+        } => {
+            let step = Step {
+                identifiers: ids(email, phone, external_id),
+                declaration,
+                give_up,
+                ..Step::default()
+            };
+            (
+                engine.verify_request(actor, &tenant, &id, &step).await?,
+                output,
+            )
+        }
+        RequestCommand::Extend {
+            tenant,
+            id,
+            reason,
+            output,
+        } => {
+            let step = Step {
+                reason: Some(reason),
+                ..Step::default()
+            };
+            (
+                engine.extend_request(actor, &tenant, &id, &step).await?,
+                output,
+            )
+        }
+        RequestCommand::Fulfil { tenant, id, output } => {
+            (engine.fulfil_request(actor, &tenant, &id).await?, output)
+        }
+        RequestCommand::Deny {
+            tenant,
+            id,
+            reasons,
+            output,
+        } => {
+            let step = Step {
+                reasons: reasons
+                    .into_iter()
+                    .map(|code| DenialReason { code, detail: None })
+                    .collect(),
+                ..Step::default()
+            };
+            (
+                engine.deny_request(actor, &tenant, &id, &step).await?,
+                output,
+            )
+        }
+    };
+    print_request(&r, output)?;
+    Ok(ExitCode::SUCCESS)
 }

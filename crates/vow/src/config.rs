@@ -19,6 +19,19 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     /// A tracing filter, e.g. `info` or `vow=debug`.
     pub log_level: Option<String>,
+    /// The From address of notices. Default privacy@localhost.
+    pub mail_from: Option<String>,
+    /// The URL people use to reach this server (download links in notices).
+    /// Default: http(s)://<listen>.
+    pub public_url: Option<String>,
+    /// Where notices are written as .eml files when no SMTP server is set. Default <data>/mail
+    pub mail_dir: Option<PathBuf>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_username: Option<String>,
+    pub smtp_password_file: Option<PathBuf>,
+    /// STARTTLS on the SMTP connection (default true).
+    pub smtp_starttls: Option<bool>,
 }
 
 /// The flags every store-touching command shares.
@@ -45,6 +58,21 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub log_format: String,
     pub log_level: String,
+    pub mail_from: String,
+    pub mail: Mail,
+    pub public_url: String,
+}
+
+#[derive(Clone)]
+pub enum Mail {
+    Files(PathBuf),
+    Smtp {
+        host: String,
+        port: u16,
+        username: Option<String>,
+        password: Option<String>,
+        starttls: bool,
+    },
 }
 
 impl std::fmt::Debug for Config {
@@ -59,6 +87,7 @@ impl std::fmt::Debug for Config {
                 &self.passphrase.as_ref().map(|_| "[redacted]"),
             )
             .field("tls", &self.tls)
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -149,7 +178,52 @@ impl Config {
             (None, None) => None,
             _ => bail!("TLS needs both a certificate and a key (tls_cert and tls_key)"),
         };
+        let smtp_password = match env_secret("VOW_SMTP_PASSWORD")? {
+            Some(p) => Some(p),
+            None => match &file.smtp_password_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(p)
+                        .with_context(|| format!("reading smtp_password_file {}", p.display()))?
+                        .trim_end_matches(['\n', '\r'])
+                        .to_string(),
+                ),
+                None => None,
+            },
+        };
+        let mail = match env("VOW_SMTP_HOST").or(file.smtp_host) {
+            Some(host) => Mail::Smtp {
+                host,
+                port: match env("VOW_SMTP_PORT") {
+                    Some(p) => p
+                        .parse()
+                        .with_context(|| format!("VOW_SMTP_PORT {p:?} is not a port number"))?,
+                    None => file.smtp_port.unwrap_or(587),
+                },
+                username: env("VOW_SMTP_USERNAME").or(file.smtp_username),
+                password: smtp_password,
+                starttls: file.smtp_starttls.unwrap_or(true),
+            },
+            None => Mail::Files(
+                env("VOW_MAIL_DIR")
+                    .map(PathBuf::from)
+                    .or(file.mail_dir)
+                    .unwrap_or_else(|| data.join("mail")),
+            ),
+        };
+        let public_url = env("VOW_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| {
+                format!(
+                    "{}://{listen}",
+                    if tls.is_some() { "https" } else { "http" }
+                )
+            });
         Ok(Config {
+            public_url,
+            mail_from: env("VOW_MAIL_FROM")
+                .or(file.mail_from)
+                .unwrap_or_else(|| "privacy@localhost".to_string()),
+            mail,
             data,
             database_url,
             listen,

@@ -456,14 +456,24 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         if again.is_ok() { "ok" } else { "refused" }
     ));
 
-    step("10. The audit chain: every change and every read, hash-chained");
+    step("10. Data-subject requests (R11-R23, S3, S6, S11): every type, from intake to its end");
+    requests_demo(engine, &admin, &research[0].1, &platform).await?;
+    let mails = std::fs::read_dir(cfg.data.join("mail"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    say(format!(
+        "{mails} notice(s) written as .eml files to {}",
+        cfg.data.join("mail").display()
+    ));
+
+    step("11. The audit chain: every change and every read, hash-chained");
     let v = engine.verify_audit(&admin, |_| {}).await?;
     say(format!(
         "audit chain intact: {} — {} entries verified",
         v.ok, v.entries
     ));
 
-    step("11. The privacy notice, rendered from the policy");
+    step("12. The privacy notice, rendered from the policy");
     let notices = cfg.data.join("notices");
     std::fs::create_dir_all(&notices)?;
     for (tenant, _) in research.iter().chain(platform.iter()) {
@@ -502,4 +512,224 @@ fn shared_email(platform: &[(String, PathBuf)]) -> Result<Option<String>> {
     };
     let b: std::collections::HashSet<String> = emails(&b)?.into_iter().collect();
     Ok(emails(&a)?.into_iter().find(|e| b.contains(e)))
+}
+
+/// The identifiers of a sample row: (email, phone).
+fn people(path: &Path) -> Result<Vec<(String, Option<String>)>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["birth_date"].as_str().is_none_or(|b| b < "2005"))
+        .filter_map(|v| {
+            let email = v["identifiers"]["email"].as_str()?.to_string();
+            Some((
+                email,
+                v["identifiers"]["phone"].as_str().map(str::to_string),
+            ))
+        })
+        .collect())
+}
+
+fn show_request(r: &vow_engine::RequestView) {
+    let outcome = r
+        .outcome
+        .as_ref()
+        .and_then(|o| {
+            o["words"]
+                .as_str()
+                .or(o["done"].as_str())
+                .map(str::to_string)
+        })
+        .or_else(|| r.outcome.as_ref().map(|o| o.to_string()))
+        .unwrap_or_default();
+    say(format!(
+        "{:<16} via {:<5} -> {:<11} respond by {} (set by {}; laws {}) {}",
+        r.kind,
+        r.channel,
+        r.state,
+        r.due.extended_to.as_deref().unwrap_or(&r.due.response),
+        r.due.binding,
+        if r.rules.is_empty() {
+            "-".to_string()
+        } else {
+            r.rules.join(",")
+        },
+        outcome
+    ));
+}
+
+async fn requests_demo(
+    engine: &Arc<Engine>,
+    admin: &Actor,
+    research: &Path,
+    platform: &[(String, PathBuf)],
+) -> Result<()> {
+    use vow_engine::input::Identifiers;
+    use vow_engine::requests::{NewRequest, Requester};
+    let t = "prairie-research";
+    let folks = people(research)?;
+    let ask = |i: usize, kind: &str, channel: &str, jurisdiction: &str, with_phone: bool| {
+        let (email, phone) = folks.get(i + 120).cloned().unwrap_or_default();
+        NewRequest {
+            kind: kind.to_string(),
+            channel: channel.to_string(),
+            jurisdiction: Some(jurisdiction.to_string()),
+            identifiers: Identifiers {
+                email: Some(Pii::new(email)),
+                phone: if with_phone {
+                    phone.map(Pii::new)
+                } else {
+                    None
+                },
+                external_id: None,
+            },
+            birth_date: None,
+            requester: Some(Requester {
+                kind: Some("subject".into()),
+                name: None,
+                evidence: Some(Pii::new(json!({"declaration": true}))),
+            }),
+            contact_email: None,
+            received_at: None,
+            purposes: Vec::new(),
+            corrections: Vec::new(),
+        }
+    };
+    let mut asks = vec![
+        ask(0, "access", "web", "CA", false),
+        ask(1, "know", "email", "US-CA", true),
+        ask(2, "portability", "web", "CA-QC", false),
+        ask(3, "opt_out", "web", "US-CA", false),
+        ask(4, "limit_sensitive", "web", "US-CA", false),
+        ask(5, "withdraw_consent", "phone", "CA", false),
+        ask(6, "delete", "mail", "CA", false),
+        ask(7, "correct", "phone", "CA", true),
+    ];
+    asks[7].corrections = vec![NewField {
+        category: "user.contact.address.postal_code".into(),
+        value: Pii::new(json!("S7K 1A1")),
+        purposes: vec![],
+        source: Some("phone-call".into()),
+        store: None,
+        collected_at: None,
+        corrects: None,
+    }];
+    say(format!(
+        "{t} (controller; policy promises 30 days; laws CA, CA-QC, US-CA):"
+    ));
+    for a in &asks {
+        let mut r = engine.submit_request(admin, t, a).await?;
+        if r.state == "verifying" {
+            // A second data point and the signed declaration the stricter rule asks.
+            r = engine
+                .verify_request(
+                    admin,
+                    t,
+                    &r.id,
+                    &vow_engine::Step {
+                        declaration: true,
+                        authenticated: true,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+        if r.state == "verified" {
+            r = engine.fulfil_request(admin, t, &r.id).await?;
+        }
+        show_request(&r);
+    }
+    let known = folks.first().map(|f| f.0.clone()).unwrap_or_default();
+    let mut extend = ask(9, "access", "mail", "CA", false);
+    extend.identifiers.email = Some(Pii::new(known));
+    let r = engine.submit_request(admin, t, &extend).await?;
+    match engine
+        .extend_request(
+            admin,
+            t,
+            &r.id,
+            &vow_engine::Step {
+                reason: Some("archived survey files".into()),
+                ..Default::default()
+            },
+        )
+        .await
+    {
+        Ok(r) => show_request(&r),
+        Err(e) => say(format!(
+            "extension refused: {e} (the policy's 30-day promise allows none)"
+        )),
+    }
+    let unknown = NewRequest {
+        identifiers: Identifiers {
+            email: Some(Pii::new("stranger@example.com".into())),
+            ..Default::default()
+        },
+        ..ask(0, "know", "web", "CA", false)
+    };
+    let r = engine.submit_request(admin, t, &unknown).await?;
+    let r = engine
+        .deny_request(
+            admin,
+            t,
+            &r.id,
+            &vow_engine::Step {
+                reasons: vec![vow_engine::requests::DenialReason {
+                    code: "no_data".into(),
+                    detail: None,
+                }],
+                ..Default::default()
+            },
+        )
+        .await?;
+    show_request(&r);
+
+    // The platform: a client's consumer is sent to the client (R23, S3); the platform's
+    // own account holder is served like any controller's (S6, 45 days: S11).
+    for (tenant, path) in platform
+        .iter()
+        .filter(|(t, _)| t == "northwind-outfitters" || t == "relay-platform")
+    {
+        let (email, _) = people(path)?.into_iter().next().unwrap_or_default();
+        let a = NewRequest {
+            identifiers: Identifiers {
+                email: Some(Pii::new(email)),
+                ..Default::default()
+            },
+            jurisdiction: Some("US-CA".into()),
+            ..ask(
+                0,
+                if tenant == "relay-platform" {
+                    "access"
+                } else {
+                    "delete"
+                },
+                "email",
+                "US-CA",
+                false,
+            )
+        };
+        let mut r = engine.submit_request(admin, tenant, &a).await?;
+        if r.state == "verifying" {
+            r = engine
+                .verify_request(
+                    admin,
+                    tenant,
+                    &r.id,
+                    &vow_engine::Step {
+                        authenticated: true,
+                        declaration: true,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+        if r.state == "verified" {
+            r = engine.fulfil_request(admin, tenant, &r.id).await?;
+        }
+        say(format!("{tenant}:"));
+        show_request(&r);
+    }
+    Ok(())
 }

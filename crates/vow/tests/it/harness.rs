@@ -84,6 +84,10 @@ impl Server {
         })
     }
 
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub async fn drop_db(mut self) {
         if let Some(db) = self.pg.take() {
             self.engine.shutdown().await;
@@ -151,6 +155,19 @@ impl Server {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         let (s, b) = self.put_policy(&self.admin, id, POLICY).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        self.key(id, "operator", None).await
+    }
+
+    /// A tenant with a given policy and role; returns an operator key for it.
+    pub async fn tenant_with(&self, id: &str, role: &str, policy: &str) -> String {
+        let mut body = json!({"id": id, "name": format!("Tenant {id}"), "role": role});
+        if role == "processor" {
+            body["controller"] = json!({"name": "Client Co.", "contact": "privacy@client.example"});
+        }
+        let (s, b) = self.post(&self.admin, "/v1/tenants", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let (s, b) = self.put_policy(&self.admin, id, policy).await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         self.key(id, "operator", None).await
     }

@@ -1,0 +1,307 @@
+//! Access, portability and right-to-know packages: machine-readable JSON (schema
+//! `vow-access/1`, documented in docs/requests.md) and a plain-words HTML rendering.
+//!
+//! Built from what is actually stored, not from the policy's prose: categories,
+//! sources and purposes come from the person's fields; the policy only explains
+//! the codes. Things the law forbids disclosing are named, never shown.
+
+use crate::error::Result;
+use crate::keyring::TenantKeys;
+use crate::{Engine, FieldValue};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use vow_core::{Policy, RequestType};
+use vow_store::Tx;
+
+/// Categories whose values are never disclosed in an access package (California
+/// regulations §7024(d): government identifiers, account passwords, security
+/// answers, unique biometric data). The package says that they are held.
+const WITHHELD: [&str; 4] = [
+    "user.government_id",
+    "user.authorization.credentials",
+    "user.authorization.security_answers",
+    "user.biometric",
+];
+
+fn withheld(category: &str) -> bool {
+    WITHHELD
+        .iter()
+        .any(|w| category == *w || category.starts_with(&format!("{w}.")))
+}
+
+/// The package for one subject. `received` bounds the know look-back (12 months).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn package(
+    engine: &Engine,
+    tx: &mut Tx,
+    keys: &TenantKeys,
+    policy: &Policy,
+    tenant: &str,
+    subject: &str,
+    kind: RequestType,
+    received: Timestamp,
+) -> Result<Value> {
+    let (dek, _, consent_rows) = engine.facts(tx, keys, tenant, subject).await?;
+    let rows = tx.all_fields(tenant, subject).await?;
+    let mut fields: Vec<(FieldValue, Option<String>)> = Vec::new();
+    for r in rows {
+        let superseded = r
+            .superseded_at
+            .and_then(|t| Timestamp::from_millisecond(t).ok())
+            .map(|t| t.to_string());
+        fields.push((Engine::open_field(tenant, subject, &dek, r)?, superseded));
+    }
+    let lookback = received
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_sub(jiff::Span::new().months(12))
+        .map(|z| z.timestamp())
+        .unwrap_or(received);
+    let in_window = |f: &FieldValue| {
+        kind != RequestType::Know
+            || f.collected_at
+                .parse::<Timestamp>()
+                .is_ok_and(|t| t >= lookback)
+    };
+    let current: Vec<&FieldValue> = fields
+        .iter()
+        .filter(|(f, s)| s.is_none() && in_window(f))
+        .map(|(f, _)| f)
+        .collect();
+
+    let categories: BTreeSet<String> = current.iter().map(|f| f.category.clone()).collect();
+    let sources: BTreeSet<String> = current.iter().map(|f| f.source.clone()).collect();
+    let purposes: BTreeSet<String> = current
+        .iter()
+        .flat_map(|f| f.purposes.iter().cloned())
+        .collect();
+    let recipients: Vec<Value> = policy
+        .recipients
+        .iter()
+        .filter(|r| {
+            categories.iter().any(|c| {
+                vow_core::Category::new(c.as_str())
+                    .is_ok_and(|c| r.categories.iter().any(|rc| c.is_within(rc)))
+            })
+        })
+        .map(|r| json!({"kind": r.kind.as_str(), "name": r.name, "country": r.country}))
+        .collect();
+    let recipient_kinds: BTreeSet<&str> = policy
+        .recipients
+        .iter()
+        .filter(|r| recipients.iter().any(|x| x["name"] == r.name))
+        .map(|r| r.kind.as_str())
+        .collect();
+    let explain_category = |c: &str| {
+        policy
+            .categories
+            .iter()
+            .find(|d| d.id.as_str() == c)
+            .map(|d| json!({"code": c, "means": d.description, "sensitive": d.sensitive}))
+            .unwrap_or_else(|| json!({"code": c}))
+    };
+    let explain_purpose = |p: &str| {
+        policy
+            .purposes
+            .iter()
+            .find(|d| d.id.as_str() == p)
+            .map(|d| json!({"code": p, "means": d.description, "legal_basis": d.basis.as_str()}))
+            .unwrap_or_else(|| json!({"code": p}))
+    };
+    let summary = json!({
+        "categories": categories.iter().map(|c| explain_category(c)).collect::<Vec<_>>(),
+        "sources": sources,
+        "purposes": purposes.iter().map(|p| explain_purpose(p)).collect::<Vec<_>>(),
+        "recipient_categories": recipient_kinds,
+        "disclosures": "the disclosure log records no disclosure of your information",
+    });
+    let mut out = json!({
+        "format": "vow-access/1",
+        "type": kind.as_str(),
+        "organisation": policy.organisation.name,
+        "generated_at": engine.now().to_string(),
+        "subject": subject,
+        "summary": summary,
+    });
+    if kind == RequestType::Know {
+        out["look_back"] = json!({"from": lookback.to_string(), "to": received.to_string()});
+        return Ok(out);
+    }
+    let shown = |f: &FieldValue| {
+        let mut v = json!({
+            "category": f.category,
+            "purposes": f.purposes,
+            "source": f.source,
+            "store": f.store,
+            "collected_at": f.collected_at,
+            "version": f.version,
+        });
+        if withheld(&f.category) {
+            v["withheld"] = json!("held, but the law does not allow us to show it");
+        } else {
+            v["value"] = f.value.clone();
+        }
+        v
+    };
+    let ids = tx.identifiers(tenant, subject).await?;
+    let mut identifiers = Vec::new();
+    for i in ids {
+        let plain = vow_crypto::open(
+            &dek,
+            &i.value,
+            &crate::keyring::value_aad(tenant, subject, "identifier", &i.kind),
+        )?;
+        identifiers.push(json!({"kind": i.kind, "value": String::from_utf8_lossy(&plain)}));
+    }
+    out["identifiers"] = json!(identifiers);
+    out["fields"] = json!(current.iter().map(|f| shown(f)).collect::<Vec<_>>());
+    out["corrected_versions"] = json!(
+        fields
+            .iter()
+            .filter(|(_, s)| s.is_some())
+            .map(|(f, s)| {
+                let mut v = shown(f);
+                v["superseded_at"] = json!(s);
+                v
+            })
+            .collect::<Vec<_>>()
+    );
+    let events = Engine::events(&consent_rows);
+    out["consents"] = json!(
+        consent_rows
+            .iter()
+            .map(|c| json!({"purpose": c.purpose, "action": c.action, "kind": c.kind,
+                             "at": Timestamp::from_millisecond(c.at).map(|t| t.to_string()).unwrap_or_default(),
+                             "policy_version": c.policy_version}))
+            .collect::<Vec<_>>()
+    );
+    out["consent_now"] = json!(
+        vow_core::ConsentState::all(&events, engine.now())
+            .into_iter()
+            .map(|(p, s)| json!({"purpose": p, "state": s.name()}))
+            .collect::<Vec<_>>()
+    );
+    out["recipients"] = json!(recipients);
+    Ok(out)
+}
+
+fn esc(s: &str) -> String {
+    vow_policy::escape_html(s)
+}
+
+/// The package in plain words, as a standalone HTML page (no scripts, no external resources).
+pub fn render_html(p: &Value) -> String {
+    let mut h = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>Your personal information</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}</style></head><body>",
+    );
+    h.push_str(&format!(
+        "<h1>Your personal information held by {}</h1><p>Prepared on {}. ",
+        esc(p["organisation"].as_str().unwrap_or("")),
+        esc(p["generated_at"].as_str().unwrap_or(""))
+    ));
+    if let Some(lb) = p.get("look_back") {
+        h.push_str(&format!(
+            "This report covers {} to {}.",
+            esc(lb["from"].as_str().unwrap_or("")),
+            esc(lb["to"].as_str().unwrap_or(""))
+        ));
+    }
+    h.push_str("</p><h2>What kinds of information we hold</h2><table><tr><th scope=\"col\">Code</th><th scope=\"col\">What it means</th></tr>");
+    for c in p["summary"]["categories"].as_array().into_iter().flatten() {
+        let sensitive = if c["sensitive"].as_bool() == Some(true) {
+            " (sensitive)"
+        } else {
+            ""
+        };
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}{}</td></tr>",
+            esc(c["code"].as_str().unwrap_or("")),
+            esc(c["means"].as_str().unwrap_or("")),
+            sensitive
+        ));
+    }
+    h.push_str("</table><h2>Why we use it</h2><table><tr><th scope=\"col\">Code</th><th scope=\"col\">What it means</th><th scope=\"col\">Legal basis</th></tr>");
+    for c in p["summary"]["purposes"].as_array().into_iter().flatten() {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(c["code"].as_str().unwrap_or("")),
+            esc(c["means"].as_str().unwrap_or("")),
+            esc(&c["legal_basis"].as_str().unwrap_or("").replace('_', " "))
+        ));
+    }
+    h.push_str("</table><h2>Where it came from</h2><ul>");
+    for s in p["summary"]["sources"].as_array().into_iter().flatten() {
+        h.push_str(&format!("<li>{}</li>", esc(s.as_str().unwrap_or(""))));
+    }
+    h.push_str("</ul><h2>Who may receive it</h2><ul>");
+    for s in p["summary"]["recipient_categories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        h.push_str(&format!("<li>{}</li>", esc(s.as_str().unwrap_or(""))));
+    }
+    h.push_str("</ul>");
+    if let Some(fields) = p["fields"].as_array() {
+        h.push_str("<h2>The information itself</h2><table><tr><th scope=\"col\">Kind</th><th scope=\"col\">Value</th><th scope=\"col\">Used for</th><th scope=\"col\">Source</th><th scope=\"col\">Collected</th></tr>");
+        for f in fields {
+            let value = match (&f["value"], f["withheld"].as_str()) {
+                (_, Some(w)) => format!("<em>{}</em>", esc(w)),
+                (Value::String(s), _) => esc(s),
+                (v, _) => esc(&v.to_string()),
+            };
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(f["category"].as_str().unwrap_or("")),
+                value,
+                esc(&f["purposes"]
+                    .as_array()
+                    .map(|a| a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()),
+                esc(f["source"].as_str().unwrap_or("")),
+                esc(f["collected_at"].as_str().unwrap_or(""))
+            ));
+        }
+        h.push_str("</table>");
+    }
+    if let Some(consents) = p["consents"].as_array() {
+        h.push_str("<h2>Your consents over time</h2><table><tr><th scope=\"col\">When</th><th scope=\"col\">Purpose</th><th scope=\"col\">What happened</th></tr>");
+        for c in consents {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{} ({})</td></tr>",
+                esc(c["at"].as_str().unwrap_or("")),
+                esc(c["purpose"].as_str().unwrap_or("")),
+                esc(c["action"].as_str().unwrap_or("")),
+                esc(c["kind"].as_str().unwrap_or(""))
+            ));
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn withheld_categories() {
+        assert!(super::withheld("user.government_id"));
+        assert!(super::withheld("user.government_id.passport_number"));
+        assert!(super::withheld("user.biometric.fingerprint"));
+        assert!(!super::withheld("user.government_identity"));
+        assert!(!super::withheld("user.name"));
+    }
+
+    #[test]
+    fn html_escapes_values() {
+        let p = serde_json::json!({"organisation": "<b>", "generated_at": "now", "summary": {},
+            "fields": [{"category": "user.name", "value": "<script>x</script>", "purposes": [], "source": "s", "collected_at": "t"}]});
+        let h = super::render_html(&p);
+        assert!(!h.contains("<script>x"));
+        assert!(h.contains("&lt;script&gt;"));
+    }
+}

@@ -1,0 +1,1586 @@
+//! Data-subject requests, from intake to fulfilment.
+//!
+//! Intake computes the deadlines (the strictest of the policy's promise and every
+//! law that applies), matches the identifiers given against the blind indexes,
+//! routes a processor tenant's requests to its controlling client, and sends the
+//! acknowledgement. Every later step is a transition of the state machine in
+//! `vow_core::request`, validated there, appended to the request's own event log
+//! and to the audit chain in the same transaction.
+
+use crate::error::{EngineError, FieldError, Result};
+use crate::input::{Identifiers, NewField, SubjectPatch};
+use crate::keyring::{TenantKeys, new_subject_key, value_aad};
+use crate::notices::{NoticeContext, NoticeKind, Rendered};
+use crate::{Actor, Engine, parse_time};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+use vow_core::deadline::{DueDates, RulePack};
+use vow_core::role::Capability;
+use vow_core::{Channel, ConsentState, Pii, Policy, RequestState, RequestType, RequesterKind};
+use vow_crypto::{IdentifierKind, Key32, open, seal};
+use vow_store::{NoticeRow, OutboxRow, RequestEventRow, RequestRow, Tx};
+
+/// Who submits the request, with their evidence (stored sealed).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    /// `subject` (default), `agent` or `parent`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub name: Option<Pii<String>>,
+    /// For an agent: a power of attorney (`{"power_of_attorney": true, "document": "…"}`) or
+    /// signed permission plus registration (`{"signed_permission": true, "registration": "…"}`).
+    /// For a parent: `{"parent_of": …}`. A signed declaration: `{"declaration": true}`.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default)]
+    pub evidence: Option<Pii<Value>>,
+}
+
+/// A new data-subject request.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    /// access, know, delete, correct, opt_out, limit_sensitive, portability, withdraw_consent
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// web, email, phone, mail, api
+    pub channel: String,
+    /// Where the person says they live, e.g. `US-CA`, `CA-QC`, `DE`. Decides which laws apply.
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
+    #[serde(default)]
+    pub identifiers: Identifiers,
+    /// Another data point for matching.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub birth_date: Option<Pii<String>>,
+    #[serde(default)]
+    pub requester: Option<Requester>,
+    /// Where notices go; default the e-mail identifier.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub contact_email: Option<Pii<String>>,
+    /// When a letter or call arrived before it was entered (RFC 3339); never in the future.
+    #[serde(default)]
+    pub received_at: Option<String>,
+    /// For opt_out and withdraw_consent: the purposes (default: every marketing, sale
+    /// or sharing purpose for opt_out; every consent purpose for withdraw_consent).
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// For correct: the values as they should be.
+    #[serde(default)]
+    pub corrections: Vec<NewField>,
+}
+
+/// What a notice says beyond the request itself.
+#[derive(Default)]
+struct Extra<'a> {
+    extension_reason: Option<&'a str>,
+    complaint_statement: bool,
+    denial_reasons: &'a [(String, String)],
+    appeal: Option<&'a str>,
+    outcome: Option<&'a str>,
+    download_url: Option<&'a str>,
+    controller: Option<(&'a str, &'a str)>,
+    link_expires: Option<Timestamp>,
+}
+
+/// What the request's sealed details hold.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Details {
+    request: NewRequest,
+    /// Identifiers added during verification.
+    #[serde(default)]
+    more: Identifiers,
+    #[serde(default)]
+    declaration: bool,
+    /// The person confirmed directly that the agent acts for them.
+    #[serde(default)]
+    subject_confirmed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DueView {
+    pub acknowledgement: Option<String>,
+    pub response: String,
+    pub extended_max: Option<String>,
+    /// Set once the request has been extended.
+    pub extended_to: Option<String>,
+    /// The rule (pack id, `policy` or `default`) that set the response date.
+    pub binding: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestView {
+    pub id: String,
+    pub tenant: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub channel: String,
+    pub state: String,
+    pub received_at: String,
+    pub due: DueView,
+    pub rules: Vec<String>,
+    pub requester: String,
+    /// The matched subject (a pseudonymous id), if any.
+    pub subject: Option<String>,
+    #[schema(value_type = Object)]
+    pub verification: Value,
+    pub matched_points: i64,
+    #[schema(value_type = Option<Object>)]
+    pub outcome: Option<Value>,
+    pub closed_at: Option<String>,
+    /// Overdue, or due within 3 days.
+    pub flag: Option<String>,
+    pub events: Vec<EventView>,
+    pub notices: Vec<NoticeView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    pub at: String,
+    pub actor: String,
+    pub event: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[schema(value_type = Object)]
+    pub note: Value,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NoticeView {
+    pub id: String,
+    pub kind: String,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    /// The text as sent; shown to keys that manage requests.
+    pub text: Option<String>,
+}
+
+/// A step of the workflow.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// verify: more identifiers to match.
+    #[serde(default)]
+    pub identifiers: Identifiers,
+    /// verify: a signed declaration under penalty of perjury was received.
+    #[serde(default)]
+    pub declaration: bool,
+    /// verify: the calling app asserts the person is signed in to their account.
+    #[serde(default)]
+    pub authenticated: bool,
+    /// verify: the person confirmed directly that the agent acts for them (needed when
+    /// the agent has signed permission but no power of attorney).
+    #[serde(default)]
+    pub subject_confirmed: bool,
+    /// verify: stop trying; the request is unverifiable.
+    #[serde(default)]
+    pub give_up: bool,
+    /// extend: why more time is needed (required).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// deny: reason codes (unverifiable, no_data, exempt, manifestly_unfounded,
+    /// excessive, agent_not_authorised, duplicate, other) with plain-words details.
+    #[serde(default)]
+    pub reasons: Vec<DenialReason>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DenialReason {
+    pub code: String,
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+pub const DENIAL_CODES: [&str; 8] = [
+    "unverifiable",
+    "no_data",
+    "exempt",
+    "manifestly_unfounded",
+    "excessive",
+    "agent_not_authorised",
+    "duplicate",
+    "other",
+];
+
+fn ts(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn request_aad(tenant: &str, id: &str, place: &str) -> Vec<u8> {
+    value_aad(tenant, id, "request", place)
+}
+
+/// Plain words for the verification a rule asks.
+fn verification_words(v: &Value) -> String {
+    match v["level"].as_str() {
+        Some("none") => "No identity check is needed for this kind of request.".to_string(),
+        _ => {
+            let points = v["points"].as_u64().unwrap_or(1);
+            let mut s = format!(
+                "We confirm who you are by matching {points} piece(s) of information you give us with what we already hold (for example your e-mail address, phone number or date of birth), or by your signing in to your account."
+            );
+            if v["signed_declaration"].as_bool().unwrap_or(false) {
+                s.push_str(" We also need a declaration, signed under penalty of perjury, that you are the person the request is about.");
+            }
+            s
+        }
+    }
+}
+
+impl Engine {
+    fn rules(&self) -> &[RulePack] {
+        &self.rules.packs
+    }
+
+    fn request_key(&self, keys: &TenantKeys, tenant: &str, r: &RequestRow) -> Result<Key32> {
+        let kek = keys.keks.get(&r.kek_version).ok_or(EngineError::Internal(
+            "a request key refers to an unknown key version".into(),
+        ))?;
+        Ok(vow_crypto::unwrap_key(
+            kek,
+            &r.key_wrapped,
+            &crate::keyring::dek_aad(tenant, &r.id, r.kek_version),
+        )?)
+    }
+
+    fn open_details(&self, key: &Key32, tenant: &str, r: &RequestRow) -> Result<Details> {
+        let plain = open(key, &r.details, &request_aad(tenant, &r.id, "details"))?;
+        serde_json::from_slice(&plain)
+            .map_err(|_| EngineError::Internal("request details are unreadable".into()))
+    }
+
+    fn seal_details(&self, key: &Key32, tenant: &str, id: &str, d: &Details) -> Result<Vec<u8>> {
+        let json = serde_json::to_vec(d).map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok(seal(key, &json, &request_aad(tenant, id, "details"))?)
+    }
+
+    /// How many of the given data points identify one subject, and which subject.
+    async fn match_points(
+        &self,
+        tx: &mut Tx,
+        keys: &TenantKeys,
+        tenant: &str,
+        ids: &[&Identifiers],
+        birth_date: Option<&str>,
+    ) -> Result<(Option<String>, i64)> {
+        let mut found: Vec<(IdentifierKind, String)> = Vec::new();
+        for set in ids {
+            for (kind, value) in set.iter() {
+                let Ok(bidx) = keys.indexer.index(kind, value.expose()) else {
+                    continue;
+                };
+                if let Some(s) = tx.lookup(tenant, kind.as_str(), &bidx).await?
+                    && !found.iter().any(|(k, _)| *k == kind)
+                {
+                    found.push((kind, s));
+                }
+            }
+        }
+        let subjects: BTreeSet<&String> = found.iter().map(|(_, s)| s).collect();
+        let [subject] = subjects.into_iter().collect::<Vec<_>>()[..] else {
+            // None, or identifiers pointing at different people: no match.
+            return Ok((None, 0));
+        };
+        let subject = subject.clone();
+        let mut points = found.len() as i64;
+        if let Some(given) = birth_date
+            && let Some(row) = tx.subject(tenant, &subject).await?
+            && let (Some(sealed), Some(key)) =
+                (row.birth_date, tx.subject_key(tenant, &subject).await?)
+        {
+            let dek = crate::keyring::open_subject_key(
+                keys,
+                tenant,
+                &subject,
+                key.kek_version,
+                &key.wrapped,
+            )?;
+            let plain = open(
+                &dek,
+                &sealed,
+                &value_aad(tenant, &subject, "birth_date", &subject),
+            )?;
+            if plain.as_slice() == given.trim().as_bytes() {
+                points += 1;
+            }
+        }
+        Ok((Some(subject), points))
+    }
+
+    async fn event(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        r: &RequestRow,
+        event: &str,
+        from: Option<&str>,
+        note: Value,
+    ) -> Result<()> {
+        tx.append_request_event(&RequestEventRow {
+            request_id: r.id.clone(),
+            seq: 0,
+            at: self.now_ms(),
+            actor: actor.id().to_string(),
+            event: event.to_string(),
+            from_state: from.map(str::to_string),
+            to_state: Some(r.state.clone()),
+            note: note.to_string(),
+        })
+        .await?;
+        let entry = self.audit_entry(
+            actor,
+            Some(&r.tenant_id),
+            &format!("request.{event}"),
+            r.subject_id.as_deref(),
+            None,
+            json!({"request": r.id, "type": r.kind, "state": r.state}),
+        );
+        crate::audit::append(tx, &[entry]).await
+    }
+
+    /// Move to `next`, refusing a transition the state machine does not allow.
+    fn transition(r: &mut RequestRow, next: RequestState) -> Result<String> {
+        let current = RequestState::parse(&r.state)
+            .ok_or(EngineError::Internal("unknown request state".into()))?;
+        if !current.can_go_to(next) {
+            return Err(EngineError::Conflict(format!(
+                "a request that is {current} cannot become {next}"
+            )));
+        }
+        let from = r.state.clone();
+        r.state = next.as_str().to_string();
+        if next.is_final() {
+            r.closed_at = Some(r.updated_at);
+        }
+        Ok(from)
+    }
+
+    fn packs_for(&self, r: &RequestRow) -> Vec<&RulePack> {
+        let ids: Vec<String> = serde_json::from_str(&r.rules).unwrap_or_default();
+        self.rules()
+            .iter()
+            .filter(|p| ids.contains(&p.id))
+            .collect()
+    }
+
+    /// Render, store (sealed) and queue a notice; it is mailed after the commit.
+    #[allow(clippy::too_many_arguments)]
+    fn notice(
+        &self,
+        kind: NoticeKind,
+        policy: &Policy,
+        r: &RequestRow,
+        key: &Key32,
+        to: Option<&str>,
+        extra: Extra<'_>,
+    ) -> Result<(NoticeRow, Option<(String, Rendered)>)> {
+        let rules: Vec<String> = serde_json::from_str(&r.rules).unwrap_or_default();
+        let verification: Value = serde_json::from_str(&r.verification).unwrap_or(Value::Null);
+        let words = verification_words(&verification);
+        let rt = RequestType::parse(&r.kind).unwrap_or(RequestType::Access);
+        let cx = NoticeContext {
+            organisation: &policy.organisation,
+            contacts: &policy.contacts,
+            request_id: &r.id,
+            request_type: rt,
+            channel: Channel::parse(&r.channel).unwrap_or(Channel::Api),
+            received_at: at(r.received_at),
+            response_due: at(r.response_due),
+            acknowledgement_due: r.ack_due.map(at),
+            extended_to: r.extended_due.map(at),
+            extension_reason: extra.extension_reason,
+            complaint_statement: extra.complaint_statement,
+            verification: &words,
+            rules: &rules,
+            denial_reasons: extra.denial_reasons,
+            appeal: extra.appeal,
+            outcome: extra.outcome,
+            download_url: extra.download_url,
+            controller: extra.controller,
+            code: None,
+            code_expires: extra.link_expires,
+        };
+        let rendered = crate::notices::render(kind, &cx);
+        let id = uuid::Uuid::now_v7().to_string();
+        let body = json!({"to": to, "subject": rendered.subject, "text": rendered.text, "html": rendered.html});
+        let sealed = seal(
+            key,
+            body.to_string().as_bytes(),
+            &request_aad(&r.tenant_id, &r.id, &id),
+        )?;
+        let row = NoticeRow {
+            id,
+            request_id: r.id.clone(),
+            kind: kind.as_str().to_string(),
+            created_at: self.now_ms(),
+            sealed,
+            sent_at: None,
+            message_id: None,
+        };
+        Ok((row, to.map(|t| (t.to_string(), rendered))))
+    }
+
+    /// Mail what was queued, after the commit. A failure leaves the notice unsent
+    /// (visible on the request) rather than undoing the step.
+    async fn mail(&self, queued: Vec<(String, String, Rendered)>) {
+        let Some(mailer) = self.mailer() else { return };
+        for (notice_id, to, rendered) in queued {
+            match mailer.send(&to, &rendered).await {
+                Ok(message_id) => {
+                    if let Ok(mut tx) = self.store.write().await
+                        && tx
+                            .mark_notice_sent(&notice_id, self.now_ms(), &message_id)
+                            .await
+                            .is_ok()
+                    {
+                        let _ = tx.commit().await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(notice = %notice_id, code = e.code(), "a notice could not be mailed")
+                }
+            }
+        }
+    }
+
+    pub async fn submit_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        input: &NewRequest,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::SubmitRequest, tenant)?;
+        let now = self.now();
+        let mut errors = Vec::new();
+        let kind = RequestType::parse(&input.kind);
+        if kind.is_none() {
+            errors.push(FieldError::new(
+                "/type",
+                "must be one of access, know, delete, correct, opt_out, limit_sensitive, portability, withdraw_consent",
+            ));
+        }
+        let channel = Channel::parse(&input.channel);
+        if channel.is_none() {
+            errors.push(FieldError::new(
+                "/channel",
+                "must be one of web, email, phone, mail, api",
+            ));
+        }
+        let received = match &input.received_at {
+            Some(t) => match parse_time("/received_at", t) {
+                Ok(t) if t <= now => t,
+                Ok(_) => {
+                    errors.push(FieldError::new("/received_at", "must not be in the future"));
+                    now
+                }
+                Err(EngineError::Invalid(mut e)) => {
+                    errors.append(&mut e);
+                    now
+                }
+                Err(e) => return Err(e),
+            },
+            None => now,
+        };
+        if let Some(j) = &input.jurisdiction
+            && !is_jurisdiction_code(j)
+        {
+            errors.push(FieldError::new(
+                "/jurisdiction",
+                "expected a code like US-CA, CA-QC, DE, EU or UK",
+            ));
+        }
+        let asked = input
+            .requester
+            .as_ref()
+            .and_then(|r| r.kind.as_deref())
+            .unwrap_or("subject");
+        let requester = RequesterKind::parse(asked).unwrap_or_else(|| {
+            errors.push(FieldError::new(
+                "/requester/kind",
+                "must be subject, agent or parent",
+            ));
+            RequesterKind::Subject
+        });
+        if input.identifiers.is_empty() {
+            errors.push(FieldError::new(
+                "/identifiers",
+                "give at least one of email, phone, external_id",
+            ));
+        }
+        for (k, v) in input.identifiers.iter() {
+            if let Err(e) = vow_crypto::normalize(k, v.expose()) {
+                errors.push(FieldError::new(
+                    format!("/identifiers/{}", k.as_str()),
+                    e.to_string(),
+                ));
+            }
+        }
+        if kind == Some(RequestType::Correct) && input.corrections.is_empty() {
+            errors.push(FieldError::new(
+                "/corrections",
+                "a correction request says what the values should be",
+            ));
+        }
+        let (Some(kind), Some(channel), true) = (kind, channel, errors.is_empty()) else {
+            return Err(EngineError::Invalid(errors));
+        };
+
+        let mut tx = self.store.write().await?;
+        let tenant_row = tx
+            .tenant(tenant)
+            .await?
+            .ok_or(EngineError::NotFound("tenant"))?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        let packs = vow_core::deadline::applicable(
+            self.rules(),
+            &policy.jurisdictions,
+            input.jurisdiction.as_deref(),
+        );
+        let due: DueDates = vow_core::deadline::due_dates(
+            &packs,
+            &self.rules.calendars,
+            kind,
+            received,
+            &policy.response_times,
+        );
+        // For a correction, matching must use data other than what is being corrected.
+        let (subject, points) = self
+            .match_points(
+                &mut tx,
+                &keys,
+                tenant,
+                &[&input.identifiers],
+                input.birth_date.as_ref().map(|b| b.expose().as_str()),
+            )
+            .await?;
+
+        let id = uuid::Uuid::now_v7().to_string();
+        let (key, key_wrapped) = new_subject_key(&keys, tenant, &id)?;
+        let declaration = input
+            .requester
+            .as_ref()
+            .and_then(|r| r.evidence.as_ref())
+            .is_some_and(|e| e.expose()["declaration"].as_bool() == Some(true));
+        let details = Details {
+            request: input.clone(),
+            more: Identifiers::default(),
+            declaration,
+            subject_confirmed: false,
+        };
+        let verification = json!({
+            "level": serde_json::to_value(due.verification.level).unwrap_or(Value::Null),
+            "points": due.verification.points,
+            "signed_declaration": due.verification.signed_declaration,
+            "downgrade_to": due.verification.downgrade_to.map(|t| t.as_str()),
+        });
+        let mut r = RequestRow {
+            id: id.clone(),
+            tenant_id: tenant.to_string(),
+            kind: kind.as_str().to_string(),
+            channel: channel.as_str().to_string(),
+            state: RequestState::Received.as_str().to_string(),
+            subject_id: subject,
+            requester: requester.as_str().to_string(),
+            residence: input.jurisdiction.clone(),
+            rules: json!(due.applied).to_string(),
+            binding: due.binding.clone(),
+            received_at: received.as_millisecond(),
+            ack_due: due.acknowledgement.map(|t| t.as_millisecond()),
+            response_due: due.response.as_millisecond(),
+            extended_max: due.extended_max.map(|t| t.as_millisecond()),
+            extended_due: None,
+            verification: verification.to_string(),
+            matched_points: points,
+            kek_version: keys.current,
+            key_wrapped,
+            details: self.seal_details(&key, tenant, &id, &details)?,
+            outcome: None,
+            closed_at: None,
+            updated_at: self.now_ms(),
+        };
+        tx.insert_request(&r).await?;
+        self.event(&mut tx, actor, &r, "received", None, json!({"channel": r.channel, "rules": due.applied, "binding": due.binding, "points": points}))
+            .await?;
+        let to = input
+            .contact_email
+            .as_ref()
+            .or(input.identifiers.email.as_ref())
+            .map(|e| e.expose().clone());
+        let mut queued = Vec::new();
+
+        if tenant_row.role == "processor" {
+            // R23/S3: the operator holds this data for its client; the client decides.
+            let from = Self::transition(&mut r, RequestState::Routed)?;
+            let controller = (
+                tenant_row.controller_name.clone().unwrap_or_default(),
+                tenant_row.controller_contact.clone().unwrap_or_default(),
+            );
+            r.outcome = Some(
+                json!({"routed_to": {"name": controller.0, "contact": controller.1}}).to_string(),
+            );
+            tx.update_request(&r).await?;
+            self.event(
+                &mut tx,
+                actor,
+                &r,
+                "routed",
+                Some(&from),
+                json!({"controller": controller.0}),
+            )
+            .await?;
+            tx.insert_outbox(&OutboxRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                tenant_id: tenant.to_string(),
+                event: "request.routed".into(),
+                recipient: Some(controller.1.clone()),
+                payload: json!({"request": r.id, "type": r.kind, "channel": r.channel, "received_at": ts(r.received_at),
+                                "response_due": ts(r.response_due), "subject": r.subject_id}).to_string(),
+                created_at: self.now_ms(),
+                delivered_at: None,
+            })
+            .await?;
+            let extra = Extra {
+                controller: Some((controller.0.as_str(), controller.1.as_str())),
+                ..Extra::default()
+            };
+            let (row, mail) = self.notice(
+                NoticeKind::Redirect,
+                &policy,
+                &r,
+                &key,
+                to.as_deref(),
+                extra,
+            )?;
+            tx.insert_notice(&row).await?;
+            if let Some((to, rendered)) = mail {
+                queued.push((row.id.clone(), to, rendered));
+            }
+        } else {
+            let from = Self::transition(&mut r, RequestState::Acknowledged)?;
+            tx.update_request(&r).await?;
+            self.event(&mut tx, actor, &r, "acknowledged", Some(&from), json!({}))
+                .await?;
+            let (row, mail) = self.notice(
+                NoticeKind::Acknowledgement,
+                &policy,
+                &r,
+                &key,
+                to.as_deref(),
+                Extra::default(),
+            )?;
+            tx.insert_notice(&row).await?;
+            if let Some((to, rendered)) = mail {
+                queued.push((row.id.clone(), to, rendered));
+            }
+            self.try_verify(&mut tx, actor, &mut r, &details, false)
+                .await?;
+            // Opt-outs and withdrawals take effect at once where the law asks no verification.
+            if r.state == RequestState::Verified.as_str()
+                && matches!(
+                    kind,
+                    RequestType::OptOut
+                        | RequestType::WithdrawConsent
+                        | RequestType::LimitSensitive
+                )
+            {
+                let mut q = self
+                    .fulfil_in(&mut tx, actor, &mut r, &policy, &keys, &key)
+                    .await?;
+                queued.append(&mut q);
+            }
+        }
+        tx.commit().await?;
+        self.mail(queued).await;
+        self.request(actor, tenant, &id).await
+    }
+
+    /// Verified if the matched points (and declaration) meet the rule; otherwise
+    /// verifying, or unverifiable when `give_up`.
+    async fn try_verify(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        r: &mut RequestRow,
+        d: &Details,
+        give_up: bool,
+    ) -> Result<()> {
+        let v: Value = serde_json::from_str(&r.verification).unwrap_or(Value::Null);
+        let needed = v["points"].as_i64().unwrap_or(1);
+        let needs_declaration = v["signed_declaration"].as_bool().unwrap_or(false);
+        let none = v["level"].as_str() == Some("none");
+        let authority = authority(r, d);
+        let enough = authority.is_ok()
+            && (none
+                || (r.subject_id.is_some()
+                    && r.matched_points >= needed
+                    && (!needs_declaration || d.declaration)));
+        let target = if enough {
+            RequestState::Verified
+        } else if give_up {
+            RequestState::Unverifiable
+        } else {
+            RequestState::Verifying
+        };
+        // A specific-pieces request that reaches only the categories level is downgraded.
+        if !enough
+            && authority.is_ok()
+            && let Some(down) = v["downgrade_to"].as_str()
+            && r.subject_id.is_some()
+            && r.matched_points >= 2
+        {
+            let from_kind = r.kind.clone();
+            r.kind = down.to_string();
+            let from = Self::transition(r, RequestState::Verified)?;
+            tx.update_request(r).await?;
+            return self
+                .event(
+                    tx,
+                    actor,
+                    r,
+                    "verified",
+                    Some(&from),
+                    json!({"points": r.matched_points, "downgraded_from": from_kind}),
+                )
+                .await;
+        }
+        if r.state == target.as_str() {
+            return Ok(());
+        }
+        let from = Self::transition(r, target)?;
+        tx.update_request(r).await?;
+        let waiting = authority.err();
+        self.event(
+            tx,
+            actor,
+            r,
+            target.as_str(),
+            Some(&from),
+            json!({"points": r.matched_points, "needed": needed, "level": v["level"], "authority": waiting}),
+        )
+        .await
+    }
+
+    pub async fn verify_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        step: &Step,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let mut r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        let key = self.request_key(&keys, tenant, &r)?;
+        let mut d = self.open_details(&key, tenant, &r)?;
+        for (k, v) in step.identifiers.iter() {
+            if vow_crypto::normalize(k, v.expose()).is_err() {
+                return Err(EngineError::invalid(
+                    format!("/identifiers/{}", k.as_str()),
+                    "malformed",
+                ));
+            }
+        }
+        merge_identifiers(&mut d.more, &step.identifiers);
+        d.declaration |= step.declaration;
+        d.subject_confirmed |= step.subject_confirmed;
+        let (subject, mut points) = self
+            .match_points(
+                &mut tx,
+                &keys,
+                tenant,
+                &[&d.request.identifiers, &d.more],
+                d.request.birth_date.as_ref().map(|b| b.expose().as_str()),
+            )
+            .await?;
+        if step.authenticated && subject.is_some() {
+            // An account sign-in asserted by the calling app counts as meeting the level.
+            let v: Value = serde_json::from_str(&r.verification).unwrap_or(Value::Null);
+            points = points.max(v["points"].as_i64().unwrap_or(1));
+        }
+        r.subject_id = subject;
+        r.matched_points = points;
+        r.details = self.seal_details(&key, tenant, &r.id, &d)?;
+        r.updated_at = self.now_ms();
+        if r.state == RequestState::Received.as_str()
+            || r.state == RequestState::Acknowledged.as_str()
+        {
+            let from = Self::transition(&mut r, RequestState::Verifying)?;
+            tx.update_request(&r).await?;
+            self.event(&mut tx, actor, &r, "verifying", Some(&from), json!({}))
+                .await?;
+        }
+        self.try_verify(&mut tx, actor, &mut r, &d, step.give_up)
+            .await?;
+        tx.update_request(&r).await?;
+        tx.commit().await?;
+        self.request(actor, tenant, id).await
+    }
+
+    pub async fn extend_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        step: &Step,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let reason = step
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty() && r.len() <= 2000)
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    "/reason",
+                    "an extension needs a reason (1 to 2000 characters)",
+                )
+            })?;
+        let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        let mut r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        let state =
+            RequestState::parse(&r.state).ok_or(EngineError::Internal("unknown state".into()))?;
+        if !state.may_extend() {
+            return Err(EngineError::Conflict(format!(
+                "a request that is {state} cannot be extended"
+            )));
+        }
+        if r.extended_due.is_some() {
+            return Err(EngineError::Conflict(
+                "the request has already been extended once".into(),
+            ));
+        }
+        if self.now_ms() > r.response_due {
+            return Err(EngineError::Conflict(
+                "the first deadline has passed: the law requires notice of an extension before it"
+                    .into(),
+            ));
+        }
+        let Some(max) = r.extended_max.filter(|m| *m > r.response_due) else {
+            return Err(EngineError::Conflict(
+                "no applicable rule allows an extension (or the policy's promise does not)".into(),
+            ));
+        };
+        r.extended_due = Some(max);
+        r.updated_at = self.now_ms();
+        tx.update_request(&r).await?;
+        let complaint = self.packs_for(&r).iter().any(|p| {
+            RequestType::parse(&r.kind)
+                .and_then(|k| p.requests.get(&k))
+                .and_then(|rule| rule.extension.as_ref())
+                .is_some_and(|e| e.complaint_statement)
+        });
+        self.event(
+            &mut tx,
+            actor,
+            &r,
+            "extended",
+            Some(&r.state.clone()),
+            json!({"to": ts(max), "complaint_statement": complaint}),
+        )
+        .await?;
+        let key = self.request_key(&keys, tenant, &r)?;
+        let d = self.open_details(&key, tenant, &r)?;
+        let to = contact(&d);
+        let extra = Extra {
+            extension_reason: Some(reason),
+            complaint_statement: complaint,
+            ..Extra::default()
+        };
+        let (row, mail) = self.notice(
+            NoticeKind::Extension,
+            &policy,
+            &r,
+            &key,
+            to.as_deref(),
+            extra,
+        )?;
+        tx.insert_notice(&row).await?;
+        tx.commit().await?;
+        if let Some((to, rendered)) = mail {
+            self.mail(vec![(row.id, to, rendered)]).await;
+        }
+        self.request(actor, tenant, id).await
+    }
+
+    pub async fn deny_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        step: &Step,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        if step.reasons.is_empty() {
+            return Err(EngineError::invalid(
+                "/reasons",
+                "a denial gives at least one reason",
+            ));
+        }
+        let mut reasons = Vec::new();
+        for (i, reason) in step.reasons.iter().enumerate() {
+            if !DENIAL_CODES.contains(&reason.code.as_str()) {
+                return Err(EngineError::invalid(
+                    format!("/reasons/{i}/code"),
+                    format!("must be one of {}", DENIAL_CODES.join(", ")),
+                ));
+            }
+            let detail = reason
+                .detail
+                .clone()
+                .unwrap_or_else(|| denial_words(&reason.code).to_string());
+            reasons.push((reason.code.clone(), detail));
+        }
+        let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        let mut r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        r.updated_at = self.now_ms();
+        let from = Self::transition(&mut r, RequestState::Denied)?;
+        r.outcome = Some(json!({"denied": reasons.iter().map(|(c, d)| json!({"code": c, "detail": d})).collect::<Vec<_>>()}).to_string());
+        tx.update_request(&r).await?;
+        self.event(
+            &mut tx,
+            actor,
+            &r,
+            "denied",
+            Some(&from),
+            json!({"codes": reasons.iter().map(|(c, _)| c).collect::<Vec<_>>()}),
+        )
+        .await?;
+        let appeal = self.packs_for(&r).iter().find_map(|p| {
+            RequestType::parse(&r.kind)
+                .and_then(|k| p.requests.get(&k))
+                .and_then(|rule| rule.appeal.as_ref())
+                .map(|_| format!("Under {} you may appeal this decision: reply to this message or contact us within the time the law allows, and we will answer your appeal in writing.", p.name))
+        });
+        let key = self.request_key(&keys, tenant, &r)?;
+        let d = self.open_details(&key, tenant, &r)?;
+        let to = contact(&d);
+        let extra = Extra {
+            denial_reasons: &reasons,
+            appeal: appeal.as_deref(),
+            ..Extra::default()
+        };
+        let (row, mail) =
+            self.notice(NoticeKind::Denial, &policy, &r, &key, to.as_deref(), extra)?;
+        tx.insert_notice(&row).await?;
+        tx.commit().await?;
+        if let Some((to, rendered)) = mail {
+            self.mail(vec![(row.id, to, rendered)]).await;
+        }
+        self.request(actor, tenant, id).await
+    }
+
+    pub async fn withdraw_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut tx = self.store.write().await?;
+        let mut r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        r.updated_at = self.now_ms();
+        let from = Self::transition(&mut r, RequestState::Withdrawn)?;
+        tx.update_request(&r).await?;
+        self.event(&mut tx, actor, &r, "withdrawn", Some(&from), json!({}))
+            .await?;
+        tx.commit().await?;
+        self.request(actor, tenant, id).await
+    }
+
+    pub async fn fulfil_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        let mut r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        let state =
+            RequestState::parse(&r.state).ok_or(EngineError::Internal("unknown state".into()))?;
+        if !matches!(state, RequestState::Verified | RequestState::InProgress) {
+            return Err(EngineError::Conflict(format!(
+                "a request that is {state} cannot be fulfilled: it must be verified first"
+            )));
+        }
+        let key = self.request_key(&keys, tenant, &r)?;
+        let queued = self
+            .fulfil_in(&mut tx, actor, &mut r, &policy, &keys, &key)
+            .await?;
+        tx.commit().await?;
+        self.mail(queued).await;
+        self.request(actor, tenant, id).await
+    }
+
+    /// Carry out a verified request inside `tx`; returns notices to mail after commit.
+    async fn fulfil_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        r: &mut RequestRow,
+        policy: &Policy,
+        keys: &TenantKeys,
+        key: &Key32,
+    ) -> Result<Vec<(String, String, Rendered)>> {
+        let d = self.open_details(key, &r.tenant_id, r)?;
+        let kind = RequestType::parse(&r.kind)
+            .ok_or(EngineError::Internal("unknown request type".into()))?;
+        let tenant = r.tenant_id.clone();
+        // The person's own time-limited download link (access, portability, know).
+        let mut link: Option<(String, i64)> = None;
+        let outcome: Value = match (&r.subject_id, kind) {
+            (None, _) => {
+                json!({"done": "no_data", "words": "We hold no personal information that matches the details you gave."})
+            }
+            (
+                Some(subject),
+                RequestType::OptOut | RequestType::WithdrawConsent | RequestType::LimitSensitive,
+            ) => {
+                let purposes = self
+                    .purposes_to_withdraw(
+                        tx,
+                        keys,
+                        policy,
+                        &tenant,
+                        subject,
+                        kind,
+                        &d.request.purposes,
+                    )
+                    .await?;
+                for p in &purposes {
+                    self.withdraw_in(tx, actor, keys, &tenant, subject, p, &r.id)
+                        .await?;
+                }
+                json!({"done": "withdrawn", "purposes": purposes,
+                       "words": format!("From now on we no longer use your information for: {}.", if purposes.is_empty() { "(nothing was in use)".to_string() } else { purposes.join(", ") })})
+            }
+            (Some(subject), RequestType::Access | RequestType::Portability | RequestType::Know) => {
+                let package = crate::export::package(
+                    self,
+                    tx,
+                    keys,
+                    policy,
+                    &tenant,
+                    subject,
+                    kind,
+                    at(r.received_at),
+                )
+                .await?;
+                let now = self.now_ms();
+                let expires = now + 30 * 24 * 3600 * 1000;
+                let sealed = seal(
+                    key,
+                    package.to_string().as_bytes(),
+                    &request_aad(&tenant, &r.id, "export"),
+                )?;
+                let token = vow_crypto::random_token()?;
+                tx.put_export(
+                    &r.id,
+                    now,
+                    expires,
+                    &sealed,
+                    &vow_crypto::sha256(token.as_bytes()),
+                )
+                .await?;
+                link = Some((format!("{}/exports/{token}", self.public_url()), expires));
+                json!({"done": "exported", "categories": package["summary"]["categories"], "expires_at": ts(expires),
+                       "words": "Your information is ready to download for 30 days."})
+            }
+            (Some(subject), RequestType::Delete) => {
+                self.erase_in(tx, actor, keys, policy, &tenant, subject, &r.id)
+                    .await?
+            }
+            (Some(subject), RequestType::Correct) => {
+                let ids = self
+                    .update_subject_in(
+                        tx,
+                        actor,
+                        &tenant,
+                        subject,
+                        &SubjectPatch {
+                            fields: d.request.corrections.clone(),
+                        },
+                    )
+                    .await?;
+                json!({"done": "corrected", "fields": ids.len(), "words": "We corrected the information you told us was wrong; the previous values are kept in our records of changes."})
+            }
+        };
+        r.updated_at = self.now_ms();
+        if r.state == RequestState::Verified.as_str() {
+            let from = Self::transition(r, RequestState::InProgress)?;
+            self.event(tx, actor, r, "in_progress", Some(&from), json!({}))
+                .await?;
+        }
+        let from = Self::transition(r, RequestState::Fulfilled)?;
+        r.outcome = Some(outcome.to_string());
+        tx.update_request(r).await?;
+        self.event(
+            tx,
+            actor,
+            r,
+            "fulfilled",
+            Some(&from),
+            json!({"done": outcome["done"]}),
+        )
+        .await?;
+        let to = contact(&d);
+        let words = outcome["words"].as_str().unwrap_or("").to_string();
+        let extra = Extra {
+            outcome: Some(&words),
+            download_url: link.as_ref().map(|(u, _)| u.as_str()),
+            link_expires: link.as_ref().map(|(_, e)| at(*e)),
+            ..Extra::default()
+        };
+        let (row, mail) =
+            self.notice(NoticeKind::Completion, policy, r, key, to.as_deref(), extra)?;
+        tx.insert_notice(&row).await?;
+        Ok(mail
+            .map(|(to, rendered)| vec![(row.id, to, rendered)])
+            .unwrap_or_default())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn purposes_to_withdraw(
+        &self,
+        tx: &mut Tx,
+        keys: &TenantKeys,
+        policy: &Policy,
+        tenant: &str,
+        subject: &str,
+        kind: RequestType,
+        asked: &[String],
+    ) -> Result<Vec<String>> {
+        let (_, _, rows) = self.facts(tx, keys, tenant, subject).await?;
+        let events = Self::events(&rows);
+        let live: Vec<String> = ConsentState::all(&events, self.now())
+            .into_iter()
+            .filter(|(_, s)| matches!(s, ConsentState::Granted { .. }))
+            .map(|(p, _)| p.to_string())
+            .collect();
+        let chosen: Vec<String> = if !asked.is_empty() {
+            asked.iter().filter(|p| live.contains(p)).cloned().collect()
+        } else {
+            live.into_iter()
+                .filter(|p| match kind {
+                    RequestType::OptOut => {
+                        p.starts_with("marketing")
+                            || p == "sale"
+                            || p == "cross_context_advertising"
+                            || p.starts_with("sharing")
+                    }
+                    RequestType::LimitSensitive => policy.purposes.iter().any(|d| {
+                        d.id.as_str() == p
+                            && d.categories.iter().any(|c| {
+                                policy.categories.iter().any(|cd| {
+                                    cd.sensitive && (cd.id.is_within(c) || c.is_within(&cd.id))
+                                })
+                            })
+                    }),
+                    _ => true,
+                })
+                .collect()
+        };
+        Ok(chosen)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn withdraw_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        keys: &TenantKeys,
+        tenant: &str,
+        subject: &str,
+        purpose: &str,
+        request: &str,
+    ) -> Result<()> {
+        let (dek, _, _) = self.facts(tx, keys, tenant, subject).await?;
+        let (_, version) = self.policy_for(tx, tenant).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let evidence = json!({"channel": "request", "request": request});
+        let row = vow_store::ConsentRow {
+            id: id.clone(),
+            tenant_id: tenant.to_string(),
+            subject_id: subject.to_string(),
+            seq: 0,
+            purpose: purpose.to_string(),
+            action: "withdraw".into(),
+            kind: "express".into(),
+            at: self.now_ms(),
+            expires_at: None,
+            policy_version: version,
+            parent_subject_id: None,
+            evidence: Some(seal(
+                &dek,
+                evidence.to_string().as_bytes(),
+                &value_aad(tenant, subject, "consent", &id),
+            )?),
+            recorded_at: self.now_ms(),
+            recorded_by: actor.id().to_string(),
+        };
+        tx.append_consent(&row).await?;
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "consent.withdraw",
+            Some(subject),
+            Some(purpose),
+            json!({"request": request}),
+        );
+        crate::audit::append(tx, &[entry]).await
+    }
+
+    /// Crypto-shred the subject; returns the outcome (with the backup horizon).
+    #[allow(clippy::too_many_arguments)]
+    async fn erase_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        _keys: &TenantKeys,
+        policy: &Policy,
+        tenant: &str,
+        subject: &str,
+        request: &str,
+    ) -> Result<Value> {
+        let ids = tx.identifiers(tenant, subject).await?;
+        let now = self.now_ms();
+        for i in &ids {
+            tx.insert_suppression(tenant, &i.kind, &i.bidx, now, Some(request))
+                .await?;
+        }
+        tx.erase_subject(tenant, subject, now).await?;
+        let backup_days = policy
+            .stores
+            .iter()
+            .filter(|s| s.kind == vow_core::policy::StoreKind::Backup)
+            .filter_map(|s| s.backup_retention_days)
+            .max()
+            .unwrap_or(0);
+        let horizon = now + i64::from(backup_days) * 24 * 3600 * 1000;
+        let promise = policy.response_times.backup_purge_days;
+        let within_promise = promise.is_none_or(|p| backup_days <= p);
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "subject.erase",
+            Some(subject),
+            None,
+            json!({"request": request, "identifiers": ids.len()}),
+        );
+        crate::audit::append(tx, &[entry]).await?;
+        Ok(json!({
+            "done": "erased",
+            "backups_unreadable_by": ts(horizon),
+            "backup_purge_promise_days": promise,
+            "within_promise": within_promise,
+            "words": format!(
+                "We deleted your personal information and destroyed the key that encrypted it, so copies in our backups can no longer be read; the last backup holding the old key expires by {}.",
+                ts(horizon)
+            ),
+        }))
+    }
+
+    pub async fn request(&self, actor: &Actor, tenant: &str, id: &str) -> Result<RequestView> {
+        self.authorize(actor, Capability::SubmitRequest, tenant)?;
+        let show_text = actor.local || actor.caller.role.may(Capability::ManageRequests);
+        let mut tx = self.store.read().await?;
+        let r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        let events = tx.request_events(&r.id).await?;
+        let notices = tx.notices(&r.id).await?;
+        let key = if show_text {
+            let keys = self.keys.tenant(&mut tx, tenant).await?;
+            Some(self.request_key(&keys, tenant, &r)?)
+        } else {
+            None
+        };
+        Ok(self.view(&r, events, notices, key.as_ref()))
+    }
+
+    pub async fn requests(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        include_closed: bool,
+    ) -> Result<Vec<RequestView>> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut tx = self.store.read().await?;
+        let rows = tx.requests(tenant, include_closed, 10_000).await?;
+        Ok(rows
+            .iter()
+            .map(|r| self.view(r, Vec::new(), Vec::new(), None))
+            .collect())
+    }
+
+    /// The access or know package of a fulfilled request, while its link is valid.
+    pub async fn request_export(&self, actor: &Actor, tenant: &str, id: &str) -> Result<Value> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut tx = self.store.read().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        let (_, expires, sealed) = tx
+            .export(&r.id)
+            .await?
+            .ok_or(EngineError::NotFound("export"))?;
+        if expires < self.now_ms() {
+            return Err(EngineError::NotFound("export (its link has expired)"));
+        }
+        let key = self.request_key(&keys, tenant, &r)?;
+        let plain = open(&key, &sealed, &request_aad(tenant, &r.id, "export"))?;
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "request.export.read",
+            r.subject_id.as_deref(),
+            None,
+            json!({"request": r.id}),
+        );
+        drop(tx);
+        self.audit.record(vec![entry]).await?;
+        serde_json::from_slice(&plain)
+            .map_err(|_| EngineError::Internal("export unreadable".into()))
+    }
+
+    /// The package behind a person's download link, while it is valid. The token is
+    /// the only credential, so it is long, random, stored hashed and expiring.
+    pub async fn export_by_token(&self, token: &str) -> Result<Value> {
+        if token.len() < 32 || token.len() > 128 {
+            return Err(EngineError::NotFound("download"));
+        }
+        let mut tx = self.store.read().await?;
+        let (tenant, id, expires) = tx
+            .export_by_token(&vow_crypto::sha256(token.as_bytes()))
+            .await?
+            .ok_or(EngineError::NotFound("download"))?;
+        if expires < self.now_ms() {
+            return Err(EngineError::NotFound("download (the link has expired)"));
+        }
+        let keys = self.keys.tenant(&mut tx, &tenant).await?;
+        let r = tx
+            .request(&tenant, &id)
+            .await?
+            .ok_or(EngineError::NotFound("download"))?;
+        let (_, _, sealed) = tx
+            .export(&id)
+            .await?
+            .ok_or(EngineError::NotFound("download"))?;
+        let key = self.request_key(&keys, &tenant, &r)?;
+        let plain = open(&key, &sealed, &request_aad(&tenant, &id, "export"))?;
+        drop(tx);
+        let entry = self.audit_entry(
+            &Actor::local("download-link"),
+            Some(&tenant),
+            "request.export.download",
+            r.subject_id.as_deref(),
+            None,
+            json!({"request": id}),
+        );
+        self.audit.record(vec![entry]).await?;
+        serde_json::from_slice(&plain)
+            .map_err(|_| EngineError::Internal("export unreadable".into()))
+    }
+
+    fn view(
+        &self,
+        r: &RequestRow,
+        events: Vec<RequestEventRow>,
+        notices: Vec<NoticeRow>,
+        key: Option<&Key32>,
+    ) -> RequestView {
+        let now = self.now_ms();
+        let due = r.extended_due.unwrap_or(r.response_due);
+        let flag = if r.closed_at.is_some() {
+            None
+        } else if due < now {
+            Some("overdue".to_string())
+        } else if due - now <= 3 * 24 * 3600 * 1000 {
+            Some("due_soon".to_string())
+        } else {
+            None
+        };
+        RequestView {
+            id: r.id.clone(),
+            tenant: r.tenant_id.clone(),
+            kind: r.kind.clone(),
+            channel: r.channel.clone(),
+            state: r.state.clone(),
+            received_at: ts(r.received_at),
+            due: DueView {
+                acknowledgement: r.ack_due.map(ts),
+                response: ts(r.response_due),
+                extended_max: r.extended_max.map(ts),
+                extended_to: r.extended_due.map(ts),
+                binding: r.binding.clone(),
+            },
+            rules: serde_json::from_str(&r.rules).unwrap_or_default(),
+            requester: r.requester.clone(),
+            subject: r.subject_id.clone(),
+            verification: serde_json::from_str(&r.verification).unwrap_or(Value::Null),
+            matched_points: r.matched_points,
+            outcome: r
+                .outcome
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok()),
+            closed_at: r.closed_at.map(ts),
+            flag,
+            events: events
+                .into_iter()
+                .map(|e| EventView {
+                    at: ts(e.at),
+                    actor: e.actor,
+                    event: e.event,
+                    from: e.from_state,
+                    to: e.to_state,
+                    note: serde_json::from_str(&e.note).unwrap_or(Value::Null),
+                })
+                .collect(),
+            notices: notices
+                .into_iter()
+                .map(|n| {
+                    let text = key.and_then(|k| {
+                        let plain =
+                            open(k, &n.sealed, &request_aad(&r.tenant_id, &r.id, &n.id)).ok()?;
+                        let v: Value = serde_json::from_slice(&plain).ok()?;
+                        v["text"].as_str().map(str::to_string)
+                    });
+                    NoticeView {
+                        id: n.id,
+                        kind: n.kind,
+                        created_at: ts(n.created_at),
+                        sent_at: n.sent_at.map(ts),
+                        text,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Whether whoever submitted may act: the person; an agent with a power of attorney, or
+/// with signed permission and a registration once the person has confirmed directly
+/// (Cal. Code Regs. tit. 11 §7063); a parent or guardian with evidence of it.
+fn authority(r: &RequestRow, d: &Details) -> std::result::Result<(), &'static str> {
+    let evidence = d
+        .request
+        .requester
+        .as_ref()
+        .and_then(|q| q.evidence.as_ref())
+        .map(|e| e.expose().clone())
+        .unwrap_or(Value::Null);
+    let yes = |k: &str| evidence[k].as_bool() == Some(true);
+    match r.requester.as_str() {
+        "agent" if yes("power_of_attorney") => Ok(()),
+        "agent"
+            if yes("signed_permission")
+                && evidence["registration"]
+                    .as_str()
+                    .is_some_and(|s| !s.trim().is_empty()) =>
+        {
+            if d.subject_confirmed {
+                Ok(())
+            } else {
+                Err("the person must confirm directly that the agent acts for them")
+            }
+        }
+        "agent" => {
+            Err("an agent needs a power of attorney, or signed permission and a registration")
+        }
+        "parent" if yes("parent_of") => Ok(()),
+        "parent" => Err("a parent or guardian needs evidence of parental authority"),
+        _ => Ok(()),
+    }
+}
+
+/// `US-CA`, `CA-QC`, `DE`, `EU`, `UK`: two capital letters, optionally a subdivision.
+fn is_jurisdiction_code(s: &str) -> bool {
+    let (country, sub) = match s.split_once('-') {
+        Some((c, r)) => (c, Some(r)),
+        None => (s, None),
+    };
+    country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && sub.is_none_or(|r| {
+            (1..=3).contains(&r.len())
+                && r.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
+}
+
+fn contact(d: &Details) -> Option<String> {
+    d.request
+        .contact_email
+        .as_ref()
+        .or(d.request.identifiers.email.as_ref())
+        .map(|e| e.expose().clone())
+}
+
+fn merge_identifiers(into: &mut Identifiers, from: &Identifiers) {
+    if from.email.is_some() {
+        into.email = from.email.clone();
+    }
+    if from.phone.is_some() {
+        into.phone = from.phone.clone();
+    }
+    if from.external_id.is_some() {
+        into.external_id = from.external_id.clone();
+    }
+}
+
+fn denial_words(code: &str) -> &'static str {
+    match code {
+        "unverifiable" => {
+            "We could not confirm that you are the person the request is about, so we cannot act on it without risking someone else's privacy."
+        }
+        "no_data" => "We hold no personal information about you.",
+        "exempt" => "The law allows or requires us to keep or withhold this information.",
+        "manifestly_unfounded" => "The request is manifestly unfounded.",
+        "excessive" => "The request is excessive, in particular because it repeats an earlier one.",
+        "agent_not_authorised" => {
+            "The person acting for you did not give us proof that you authorised them."
+        }
+        "duplicate" => "This request repeats one we are already handling.",
+        _ => "See the explanation below.",
+    }
+}

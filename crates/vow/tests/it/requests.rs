@@ -1,0 +1,560 @@
+//! Data-subject requests end to end (issue 3): one scenario per promise id.
+
+use crate::harness::{POLICY, Server};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const RESEARCH: &str = include_str!("../../../../examples/research-operator/policy.yaml");
+
+/// The test policy without its own response promise: the law alone sets the deadline.
+fn law_only() -> String {
+    POLICY.replace("response_times:\n  requests_days: 30\n", "")
+}
+
+async fn submit(s: &Server, key: &str, t: &str, body: Value) -> (StatusCode, Value) {
+    s.post(key, &format!("/v1/tenants/{t}/requests"), body)
+        .await
+}
+
+async fn step(
+    s: &Server,
+    key: &str,
+    t: &str,
+    id: &str,
+    what: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    s.post(key, &format!("/v1/tenants/{t}/requests/{id}/{what}"), body)
+        .await
+}
+
+fn time(v: &Value) -> jiff::Timestamp {
+    v.as_str().expect("a time").parse().expect("RFC 3339")
+}
+
+fn days(n: i64) -> jiff::SignedDuration {
+    jiff::SignedDuration::from_hours(24 * n)
+}
+
+#[tokio::test]
+async fn r15_deadlines_acknowledgement_and_extension_notices() {
+    let s = Server::start().await;
+    let op = s.tenant_with("acme", "controller", &law_only()).await;
+    let mail = s.data_dir().join("mail");
+    s.engine.set_mailer(
+        vow_engine::mail::Mailer::new(
+            vow_engine::mail::MailTransport::File { dir: mail.clone() },
+            "privacy@acme.example",
+        )
+        .unwrap(),
+    );
+    s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+    let received = "2026-11-02T15:04:00Z";
+    let (st, r) = submit(
+        &s,
+        &op,
+        "acme",
+        json!({"type": "access", "channel": "mail", "jurisdiction": "CA",
+        "identifiers": {"email": "ada@example.org"}, "received_at": received}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(
+        r["state"], "verified",
+        "one matched e-mail meets PIPEDA's level: {r}"
+    );
+    assert_eq!(r["rules"], json!(["CA"]));
+    // PIPEDA: 30 days, extendable by 30 with notice before the first deadline.
+    let due = time(&r["due"]["response"]);
+    let rec: jiff::Timestamp = received.parse().unwrap();
+    assert!(due > rec + days(29) && due <= rec + days(31), "{r}");
+    let max = time(&r["due"]["extended_max"]);
+    assert!(max > due + days(29) && max <= due + days(31), "{r}");
+    // An acknowledgement was written and kept with the request.
+    let kinds: Vec<&str> = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["acknowledgement"]);
+    assert!(
+        r["notices"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(r["id"].as_str().unwrap())
+    );
+    assert!(r["notices"][0]["sent_at"].is_string(), "mailed: {r}");
+    let emls: Vec<_> = std::fs::read_dir(&mail)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(emls.len(), 1);
+    assert!(emls[0].contains("To: ada@example.org"), "{}", emls[0]);
+    let id = r["id"].as_str().unwrap();
+    // An extension needs a reason, then tells the person of their right to complain.
+    let (st, p) = step(&s, &op, "acme", id, "extend", json!({})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["errors"][0]["pointer"], "/reason");
+    let (st, r) = step(
+        &s,
+        &op,
+        "acme",
+        id,
+        "extend",
+        json!({"reason": "The records are archived off-site."}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["due"]["extended_to"], r["due"]["extended_max"]);
+    let ext = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "extension")
+        .expect("extension notice");
+    assert!(
+        ext["text"]
+            .as_str()
+            .unwrap()
+            .contains("Privacy Commissioner"),
+        "{ext}"
+    );
+    // Only once.
+    let (st, _) = step(&s, &op, "acme", id, "extend", json!({"reason": "again"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    // The queue shows deadlines first.
+    let (_, list) = s.get(&op, "/v1/tenants/acme/requests").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn r15_the_strictest_of_promise_and_law_wins() {
+    let s = Server::start().await;
+    let op = s.tenant_with("prairie", "controller", RESEARCH).await;
+    let received: jiff::Timestamp = "2026-11-20T15:04:00Z".parse().unwrap();
+    let (st, r) = submit(
+        &s,
+        &op,
+        "prairie",
+        json!({"type": "access", "channel": "web", "jurisdiction": "US-CA",
+        "identifiers": {"email": "nobody@example.org"}, "received_at": received.to_string()}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    // California allows 45 days; the policy promises 30: the promise binds, and removes the extension.
+    let due = time(&r["due"]["response"]);
+    assert!(due <= received + days(31), "{r}");
+    assert_eq!(r["due"]["binding"], "policy", "{r}");
+    assert!(
+        r["due"]["acknowledgement"].is_string(),
+        "CCPA asks an acknowledgement: {r}"
+    );
+}
+
+#[tokio::test]
+async fn r22_every_channel_enters_the_same_workflow() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+    for channel in ["web", "email", "phone", "mail", "api"] {
+        let (st, r) = submit(&s, &op, "acme", json!({"type": "know", "channel": channel, "identifiers": {"email": "ada@example.org"}})).await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        assert_eq!(r["channel"], channel);
+        assert_eq!(r["events"][0]["event"], "received");
+        assert_eq!(r["events"][0]["note"]["channel"], channel);
+    }
+    let future = (jiff::Timestamp::now() + days(2)).to_string();
+    let (st, p) = submit(&s, &op, "acme", json!({"type": "know", "channel": "mail", "identifiers": {"email": "ada@example.org"}, "received_at": future})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(p["errors"][0]["pointer"], "/received_at");
+    let (st, p) = submit(
+        &s,
+        &op,
+        "acme",
+        json!({"type": "telepathy", "channel": "pigeon", "identifiers": {}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let pointers: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, ["/type", "/channel", "/identifiers"]);
+}
+
+#[tokio::test]
+async fn r23_s3_a_processor_s_requests_go_to_the_client() {
+    let s = Server::start().await;
+    let op = s.tenant_with("hosted", "processor", POLICY).await;
+    s.panelist(&op, "hosted", "c@example.org", "Cora").await;
+    let (st, r) = submit(
+        &s,
+        &op,
+        "hosted",
+        json!({"type": "delete", "channel": "email", "identifiers": {"email": "c@example.org"}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "routed");
+    assert_eq!(
+        r["outcome"]["routed_to"]["contact"],
+        "privacy@client.example"
+    );
+    assert_eq!(r["notices"][0]["kind"], "redirect");
+    assert!(
+        r["notices"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("privacy@client.example")
+    );
+    // The client is told, by an outbox event carrying no personal values.
+    let mut tx = s.engine.store().read().await.unwrap();
+    let out = tx.outbox("hosted").await.unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].event, "request.routed");
+    assert!(!out[0].payload.contains("c@example.org"));
+    // Nothing was deleted by the operator.
+    let (st, _) = s
+        .get(&op, "/v1/tenants/hosted/subjects?email=c@example.org")
+        .await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn r14_erasure_makes_backups_unreadable_and_tracks_the_horizon() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let id = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    let (wrapped, fields) = {
+        let mut tx = s.engine.store().read().await.unwrap();
+        (
+            tx.subject_key("acme", &id).await.unwrap().unwrap().wrapped,
+            tx.all_fields("acme", &id).await.unwrap(),
+        )
+    };
+    assert!(!fields.is_empty());
+    let (st, r) = submit(
+        &s,
+        &op,
+        "acme",
+        json!({"type": "delete", "channel": "web", "identifiers": {"email": "ada@example.org"}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    let (st, r) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/acme/requests/{rid}/fulfil"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["state"], "fulfilled");
+    assert_eq!(r["outcome"]["done"], "erased");
+    // The key is gone: the old ciphertext (in any backup) has nothing left to open it.
+    let mut tx = s.engine.store().read().await.unwrap();
+    assert!(tx.subject_key("acme", &id).await.unwrap().is_none());
+    assert!(tx.identifiers("acme", &id).await.unwrap().is_empty());
+    drop(tx);
+    let (st, _) = s
+        .get(&op, "/v1/tenants/acme/subjects?email=ada@example.org")
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Backups holding the old key expire within the promise (30 days in this policy's backup store).
+    let horizon = time(&r["outcome"]["backups_unreadable_by"]);
+    assert!(horizon <= jiff::Timestamp::now() + days(31));
+    // Not even the wrapped key's bytes remain in the database files (secure_delete + checkpoint).
+    s.engine.store().checkpoint().await.unwrap();
+    let dir = s.data_dir();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes
+                .windows(wrapped.len())
+                .any(|w| w == wrapped.as_slice()),
+            "the wrapped key survives on disk"
+        );
+    }
+    // A later import of the same person is refused (suppression), not silently re-created.
+    let (st, p) = s
+        .post(
+            &op,
+            "/v1/tenants/acme/subjects",
+            json!({"identifiers": {"email": "ada@example.org"}, "fields": []}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+}
+
+#[tokio::test]
+async fn r20_identity_is_verified_by_matching_held_identifiers() {
+    let s = Server::start().await;
+    let op = s.tenant_with("prairie", "controller", RESEARCH).await;
+    let (st, b) = s
+        .post(&op, "/v1/tenants/prairie/subjects", json!({
+            "identifiers": {"email": "ada@example.org", "phone": "+13065550100"},
+            "birth_date": "1990-01-31",
+            "fields": [{"category": "user.name", "value": "Ada", "purposes": ["panel_management"]}],
+        }))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    // California, specific pieces: a single e-mail is not enough.
+    let (_, r) = submit(
+        &s,
+        &op,
+        "prairie",
+        json!({"type": "access", "channel": "web", "jurisdiction": "US-CA",
+        "identifiers": {"email": "ada@example.org"}}),
+    )
+    .await;
+    assert_eq!(r["matched_points"], 1, "{r}");
+    assert_eq!(r["state"], "verifying", "{r}");
+    let id = r["id"].as_str().unwrap();
+    let (st, _) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/prairie/requests/{id}/fulfil"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "nothing is fulfilled unverified");
+    // Phone matched too, and a signed declaration: verified.
+    let (_, r) = step(
+        &s,
+        &op,
+        "prairie",
+        id,
+        "verify",
+        json!({"identifiers": {"phone": "(306) 555-0100"}, "declaration": true}),
+    )
+    .await;
+    assert!(r["matched_points"].as_i64().unwrap() >= 2, "{r}");
+    let required = r["verification"]["points"].as_i64().unwrap();
+    if r["matched_points"].as_i64().unwrap() >= required {
+        assert_eq!(r["state"], "verified", "{r}");
+    } else {
+        assert_eq!(r["type"], "know", "downgraded to categories: {r}");
+    }
+    // Identifiers pointing at different people match nobody.
+    let (_, r) = submit(
+        &s,
+        &op,
+        "prairie",
+        json!({"type": "know", "channel": "web",
+        "identifiers": {"email": "ada@example.org", "phone": "+13065550199"}}),
+    )
+    .await;
+    assert_eq!(r["matched_points"], 1, "only the e-mail matched: {r}");
+}
+
+#[tokio::test]
+async fn r21_agents_need_authority() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+    let base = |evidence: Value| {
+        json!({"type": "know", "channel": "mail", "identifiers": {"email": "ada@example.org"},
+               "requester": {"kind": "agent", "name": "Agent Smith LLP", "evidence": evidence}})
+    };
+    let (_, r) = submit(&s, &op, "acme", base(json!({}))).await;
+    assert_eq!(r["state"], "verifying", "no evidence: held: {r}");
+    let (_, r) = submit(&s, &op, "acme", base(json!({"power_of_attorney": true}))).await;
+    assert_eq!(r["state"], "verified", "{r}");
+    let (_, r) = submit(
+        &s,
+        &op,
+        "acme",
+        base(json!({"signed_permission": true, "registration": "CA-SOS-123"})),
+    )
+    .await;
+    assert_eq!(
+        r["state"], "verifying",
+        "signed permission also needs the person's own confirmation: {r}"
+    );
+    let id = r["id"].as_str().unwrap();
+    let (_, r) = step(
+        &s,
+        &op,
+        "acme",
+        id,
+        "verify",
+        json!({"subject_confirmed": true}),
+    )
+    .await;
+    assert_eq!(r["state"], "verified", "{r}");
+}
+
+#[tokio::test]
+async fn r11_r18_access_and_know_packages_from_what_is_held() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    s.panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    for (kind, check) in [("access", true), ("know", false)] {
+        let (_, r) = submit(
+            &s,
+            &op,
+            "acme",
+            json!({"type": kind, "channel": "web", "identifiers": {"email": "ada@example.org"}}),
+        )
+        .await;
+        let id = r["id"].as_str().unwrap();
+        let (st, r) = s
+            .post(
+                &op,
+                &format!("/v1/tenants/acme/requests/{id}/fulfil"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        let (st, p) = s
+            .get(&op, &format!("/v1/tenants/acme/requests/{id}/export"))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        let codes: Vec<&str> = p["summary"]["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["user.contact.email", "user.name"]);
+        assert_eq!(
+            p["summary"]["categories"][1]["means"], "Name",
+            "codes are explained"
+        );
+        assert!(
+            p["summary"]["purposes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["code"] == "research" && x["legal_basis"] == "consent")
+        );
+        assert_eq!(p["summary"]["sources"], json!(["signup-form"]));
+        if check {
+            assert!(
+                p["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["value"] == "Ada Quill")
+            );
+            assert_eq!(p["consents"][0]["purpose"], "research");
+            let html = s
+                .client
+                .get(format!("{}/v1/tenants/acme/requests/{id}/export", s.base))
+                .bearer_auth(&op)
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(html.contains("Ada Quill") && html.contains("<table"));
+        } else {
+            assert!(
+                p.get("fields").is_none(),
+                "know gives categories, not the pieces"
+            );
+            assert!(p["look_back"]["from"].is_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn opt_outs_and_withdrawals_take_effect_at_once() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let (_, b) = s
+        .post(&op, "/v1/tenants/acme/subjects", json!({"identifiers": {"email": "m@example.org"},
+            "fields": [{"category": "user.contact.email", "value": "m@example.org", "purposes": ["marketing.email", "research"]}],
+            "consents": [{"purpose": "marketing.email"}, {"purpose": "research"}]}))
+        .await;
+    let subject = b["id"].as_str().unwrap().to_string();
+    let (st, r) = submit(
+        &s,
+        &op,
+        "acme",
+        json!({"type": "opt_out", "channel": "web", "identifiers": {"email": "m@example.org"}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "fulfilled", "{r}");
+    assert_eq!(r["outcome"]["purposes"], json!(["marketing.email"]));
+    let read = |p: &'static str| {
+        let s = &s;
+        let op = op.clone();
+        let subject = subject.clone();
+        async move {
+            s.post(
+                &op,
+                &format!("/v1/tenants/acme/subjects/{subject}/read"),
+                json!({"purpose": p, "categories": ["user.contact.email"]}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(read("marketing.email").await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        read("research").await,
+        StatusCode::OK,
+        "only marketing stopped"
+    );
+}
+
+#[tokio::test]
+async fn illegal_transitions_are_refused() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let (_, r) = submit(
+        &s,
+        &op,
+        "acme",
+        json!({"type": "know", "channel": "web", "identifiers": {"email": "x@example.org"}}),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap();
+    let (st, r) = step(
+        &s,
+        &op,
+        "acme",
+        id,
+        "deny",
+        json!({"reasons": [{"code": "no_data"}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["state"], "denied");
+    assert!(
+        r["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "denial")
+    );
+    let (st, p) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/acme/requests/{id}/fulfil"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    let (st, p) = step(
+        &s,
+        &op,
+        "acme",
+        id,
+        "deny",
+        json!({"reasons": [{"code": "because"}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+}
