@@ -650,6 +650,7 @@ async fn lookup(opts: StoreOptions, iterations: usize) -> Result<()> {
     }
     drop(writer);
     let audit_only = summarize(samples);
+    let fsync = fsync_probe(&store.dir, 500)?;
 
     println!(
         "{}",
@@ -658,6 +659,7 @@ async fn lookup(opts: StoreOptions, iterations: usize) -> Result<()> {
             ("GET …/subjects?email= (HTTP)", &http),
             ("  part: read tx + blind-index query", &store_only),
             ("  part: durable audit commit of 1 entry", &audit_only),
+            ("  (disk: write 8 KiB + fdatasync)", &fsync),
         ])
     );
     println!(
@@ -672,9 +674,32 @@ async fn lookup(opts: StoreOptions, iterations: usize) -> Result<()> {
         "bench": "lookup", "backend": store.meta.backend.as_str(), "subjects": n,
         "in_process": in_process.json_ns(), "http": http.json_ns(),
         "store_query": store_only.json_ns(), "audit_commit": audit_only.json_ns(),
+        "fdatasync_8k": fsync.json_ns(),
         "machine": machine(),
     }));
     store.close().await
+}
+
+/// The disk's flush latency: what every durable commit waits for at least.
+fn fsync_probe(dir: &std::path::Path, n: usize) -> Result<Summary> {
+    use std::io::{Seek, Write};
+    let path = dir.join("fsync-probe.tmp");
+    let mut f = std::fs::File::create(&path)?;
+    let block = vec![0x5Au8; 8192];
+    let mut samples = Vec::with_capacity(n);
+    for k in 0..n + 20 {
+        f.seek(std::io::SeekFrom::Start(((k % 64) * 8192) as u64))?;
+        let t = Instant::now();
+        f.write_all(&block)?;
+        f.sync_data()?;
+        let ns = t.elapsed().as_nanos() as u64;
+        if k >= 20 {
+            samples.push(ns);
+        }
+    }
+    drop(f);
+    std::fs::remove_file(&path)?;
+    Ok(summarize(samples))
 }
 
 // ---------------------------------------------------------------- probe

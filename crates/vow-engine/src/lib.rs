@@ -22,7 +22,7 @@ pub use audit::{AuditWriter, BadEntry, VerifyReport};
 pub use error::{EngineError, FieldError, Result};
 pub use export::render_html as render_export_html;
 pub use import::{ImportOptions, ImportReport};
-pub use requests::{NewRequest, RequestView, Step};
+pub use requests::{HoldView, Metrics, NewHold, NewRequest, RequestView, Step};
 pub use rotate::RotationReport;
 pub use subjects::{ConsentView, ConsentsView, FieldValue, LookupKind};
 pub use tenants::{ApiKeyCreated, KeyInfo, PolicyPublished, TenantView};

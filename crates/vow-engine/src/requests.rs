@@ -77,6 +77,59 @@ pub struct NewRequest {
     pub corrections: Vec<NewField>,
 }
 
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Metrics {
+    pub tenant: String,
+    pub year: i16,
+    pub total: usize,
+    pub per_type: Vec<TypeMetrics>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TypeMetrics {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub received: usize,
+    pub complied_in_whole: usize,
+    pub complied_in_part: usize,
+    pub denied: usize,
+    pub routed_to_client: usize,
+    pub withdrawn: usize,
+    pub open: usize,
+    pub median_days: Option<f64>,
+    pub mean_days: Option<f64>,
+}
+
+/// The type a request arrived as (a specific-pieces request downgraded to categories
+/// still counts as what the person asked for).
+fn original_kind(r: &RequestRow) -> &str {
+    if r.kind == "know" && r.verification.contains("\"downgrade_to\":\"know\"") {
+        "access"
+    } else {
+        &r.kind
+    }
+}
+
+/// A legal hold to record.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHold {
+    /// Categories to keep, e.g. `user.financial`.
+    pub categories: Vec<String>,
+    /// The law or obligation, e.g. "Income Tax Act s.230: records kept six years".
+    pub reason: String,
+    /// Until when: `YYYY-MM-DD` or an RFC 3339 time.
+    pub until: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldView {
+    pub id: String,
+    pub categories: Vec<String>,
+    pub reason: String,
+    pub until: String,
+}
+
 /// What a notice says beyond the request itself.
 #[derive(Default)]
 struct Extra<'a> {
@@ -1267,13 +1320,15 @@ impl Engine {
         crate::audit::append(tx, &[entry]).await
     }
 
-    /// Crypto-shred the subject; returns the outcome (with the backup horizon).
+    /// Crypto-shred the subject; returns the outcome (with the backup horizon). Fields
+    /// under a live legal hold are re-sealed under a fresh key first and kept; everything
+    /// else becomes unreadable with the old key.
     #[allow(clippy::too_many_arguments)]
     async fn erase_in(
         &self,
         tx: &mut Tx,
         actor: &Actor,
-        _keys: &TenantKeys,
+        keys: &TenantKeys,
         policy: &Policy,
         tenant: &str,
         subject: &str,
@@ -1281,11 +1336,52 @@ impl Engine {
     ) -> Result<Value> {
         let ids = tx.identifiers(tenant, subject).await?;
         let now = self.now_ms();
+        let holds: Vec<vow_store::HoldRow> = tx
+            .holds(tenant, subject)
+            .await?
+            .into_iter()
+            .filter(|h| h.until > now)
+            .collect();
+        let held: Vec<vow_core::Category> = holds
+            .iter()
+            .flat_map(|h| serde_json::from_str::<Vec<String>>(&h.categories).unwrap_or_default())
+            .filter_map(|c| vow_core::Category::new(c).ok())
+            .collect();
+        let mut kept = Vec::new();
+        let mut new_key = None;
+        if !held.is_empty() {
+            let (dek, _, _) = self.facts(tx, keys, tenant, subject).await?;
+            let (fresh, wrapped) = new_subject_key(keys, tenant, subject)?;
+            for mut f in tx.current_fields(tenant, subject).await? {
+                let Ok(cat) = vow_core::Category::new(f.category.as_str()) else {
+                    continue;
+                };
+                if !held.iter().any(|h| cat.is_within(h)) {
+                    continue;
+                }
+                let aad = value_aad(tenant, subject, &f.category, &f.id);
+                let plain = open(&dek, &f.value, &aad)?;
+                f.value = seal(&fresh, &plain, &aad)?;
+                kept.push(f);
+            }
+            new_key = Some(vow_store::SubjectKeyRow {
+                subject_id: subject.to_string(),
+                tenant_id: tenant.to_string(),
+                kek_version: keys.current,
+                wrapped,
+            });
+        }
         for i in &ids {
             tx.insert_suppression(tenant, &i.kind, &i.bidx, now, Some(request))
                 .await?;
         }
         tx.erase_subject(tenant, subject, now).await?;
+        if let Some(k) = new_key.filter(|_| !kept.is_empty()) {
+            tx.insert_subject_key(&k).await?;
+            for f in &kept {
+                tx.insert_field(f).await?;
+            }
+        }
         let backup_days = policy
             .stores
             .iter()
@@ -1296,25 +1392,223 @@ impl Engine {
         let horizon = now + i64::from(backup_days) * 24 * 3600 * 1000;
         let promise = policy.response_times.backup_purge_days;
         let within_promise = promise.is_none_or(|p| backup_days <= p);
+        let kept_view: Vec<Value> = holds
+            .iter()
+            .map(|h| json!({"categories": serde_json::from_str::<Value>(&h.categories).unwrap_or(Value::Null), "reason": h.reason, "until": ts(h.until)}))
+            .collect();
         let entry = self.audit_entry(
             actor,
             Some(tenant),
             "subject.erase",
             Some(subject),
             None,
-            json!({"request": request, "identifiers": ids.len()}),
+            json!({"request": request, "identifiers": ids.len(), "kept_fields": kept.len()}),
         );
         crate::audit::append(tx, &[entry]).await?;
+        let mut words = format!(
+            "We deleted your personal information and destroyed the key that encrypted it, so copies in our backups can no longer be read; the last backup holding the old key expires by {}.",
+            ts(horizon)
+        );
+        for h in &holds {
+            words.push_str(&format!(
+                " The law obliges us to keep some of it ({}) until {}: {}.",
+                serde_json::from_str::<Vec<String>>(&h.categories)
+                    .unwrap_or_default()
+                    .join(", "),
+                ts(h.until),
+                h.reason
+            ));
+        }
         Ok(json!({
-            "done": "erased",
+            "done": if kept.is_empty() { "erased" } else { "erased_except_held" },
             "backups_unreadable_by": ts(horizon),
             "backup_purge_promise_days": promise,
             "within_promise": within_promise,
-            "words": format!(
-                "We deleted your personal information and destroyed the key that encrypted it, so copies in our backups can no longer be read; the last backup holding the old key expires by {}.",
-                ts(horizon)
-            ),
+            "kept": kept_view,
+            "words": words,
         }))
+    }
+
+    /// California's annual request metrics (11 CCR §7102): per type, received, complied
+    /// with in whole or in part, denied, and the median and mean days to respond.
+    pub async fn request_metrics(&self, actor: &Actor, tenant: &str, year: i16) -> Result<Metrics> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let start = jiff::civil::date(year, 1, 1)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(|_| EngineError::invalid("/year", "not a year we can count"))?;
+        let end = start
+            .checked_add(jiff::Span::new().years(1))
+            .map_err(|_| EngineError::invalid("/year", "not a year we can count"))?;
+        let mut tx = self.store.read().await?;
+        let rows = tx
+            .requests_received(
+                tenant,
+                start.timestamp().as_millisecond(),
+                end.timestamp().as_millisecond(),
+            )
+            .await?;
+        let mut per_type = Vec::new();
+        for kind in RequestType::ALL {
+            let of: Vec<&RequestRow> = rows
+                .iter()
+                .filter(|r| original_kind(r) == kind.as_str())
+                .collect();
+            let count = |states: &[&str]| {
+                of.iter()
+                    .filter(|r| states.contains(&r.state.as_str()))
+                    .count()
+            };
+            let mut days: Vec<f64> = of
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.state.as_str(),
+                        "fulfilled" | "partially_fulfilled" | "denied"
+                    )
+                })
+                .filter_map(|r| {
+                    r.closed_at
+                        .map(|c| (c - r.received_at) as f64 / 86_400_000.0)
+                })
+                .collect();
+            days.sort_by(f64::total_cmp);
+            let mean = (!days.is_empty()).then(|| days.iter().sum::<f64>() / days.len() as f64);
+            let median = (!days.is_empty()).then(|| {
+                let m = days.len() / 2;
+                if days.len().is_multiple_of(2) {
+                    (days[m - 1] + days[m]) / 2.0
+                } else {
+                    days[m]
+                }
+            });
+            per_type.push(TypeMetrics {
+                kind: kind.as_str().to_string(),
+                received: of.len(),
+                complied_in_whole: count(&["fulfilled"]),
+                complied_in_part: count(&["partially_fulfilled"]),
+                denied: count(&["denied"]),
+                routed_to_client: count(&["routed"]),
+                withdrawn: count(&["withdrawn"]),
+                open: of.iter().filter(|r| r.closed_at.is_none()).count(),
+                median_days: median.map(|d| (d * 10.0).round() / 10.0),
+                mean_days: mean.map(|d| (d * 10.0).round() / 10.0),
+            });
+        }
+        Ok(Metrics {
+            tenant: tenant.to_string(),
+            year,
+            total: rows.len(),
+            per_type,
+        })
+    }
+
+    /// Deny, as unverifiable, every request whose deadline has passed while the person's
+    /// identity could not be confirmed (the law's answer in writing, not silence).
+    pub async fn sweep_requests(&self, actor: &Actor, tenant: &str) -> Result<usize> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let now = self.now_ms();
+        let due: Vec<String> = {
+            let mut tx = self.store.read().await?;
+            tx.requests(tenant, false, 100_000)
+                .await?
+                .into_iter()
+                .filter(|r| matches!(r.state.as_str(), "verifying" | "unverifiable"))
+                .filter(|r| r.extended_due.unwrap_or(r.response_due) < now)
+                .map(|r| r.id)
+                .collect()
+        };
+        let step = Step {
+            reasons: vec![DenialReason {
+                code: "unverifiable".into(),
+                detail: None,
+            }],
+            ..Step::default()
+        };
+        for id in &due {
+            self.deny_request(actor, tenant, id, &step).await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Record a legal hold: named categories of a subject kept for a reason until a date,
+    /// even after a deletion request (S7).
+    pub async fn create_hold(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        subject: &str,
+        hold: &NewHold,
+    ) -> Result<HoldView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut errors = Vec::new();
+        if hold.categories.is_empty() {
+            errors.push(FieldError::new(
+                "/categories",
+                "name at least one category to keep",
+            ));
+        }
+        for (i, c) in hold.categories.iter().enumerate() {
+            if let Err(e) = vow_core::Category::new(c.as_str()) {
+                errors.push(FieldError::new(format!("/categories/{i}"), e.to_string()));
+            }
+        }
+        let reason = hold.reason.trim();
+        if reason.is_empty() || reason.len() > 500 {
+            errors.push(FieldError::new(
+                "/reason",
+                "give the legal reason (1 to 500 characters)",
+            ));
+        }
+        let until = match hold.until.parse::<jiff::civil::Date>() {
+            Ok(d) => d
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map(|z| z.timestamp())
+                .ok(),
+            Err(_) => hold.until.parse::<Timestamp>().ok(),
+        };
+        match until {
+            Some(u) if u > self.now() => {}
+            Some(_) => errors.push(FieldError::new("/until", "must be in the future")),
+            None => errors.push(FieldError::new(
+                "/until",
+                "expected a date YYYY-MM-DD or an RFC 3339 time",
+            )),
+        }
+        let (true, Some(until)) = (errors.is_empty(), until) else {
+            return Err(EngineError::Invalid(errors));
+        };
+        let mut tx = self.store.write().await?;
+        match tx.subject(tenant, subject).await? {
+            Some(s) if s.status == "active" => {}
+            _ => return Err(EngineError::NotFound("subject")),
+        }
+        let row = vow_store::HoldRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: tenant.to_string(),
+            subject_id: subject.to_string(),
+            categories: json!(hold.categories).to_string(),
+            reason: reason.to_string(),
+            until: until.as_millisecond(),
+            created_at: self.now_ms(),
+            created_by: actor.id().to_string(),
+        };
+        tx.insert_hold(&row).await?;
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "hold.create",
+            Some(subject),
+            None,
+            json!({"hold": row.id, "categories": hold.categories}),
+        );
+        crate::audit::append(&mut tx, &[entry]).await?;
+        tx.commit().await?;
+        Ok(HoldView {
+            id: row.id,
+            categories: hold.categories.clone(),
+            reason: row.reason,
+            until: ts(row.until),
+        })
     }
 
     pub async fn request(&self, actor: &Actor, tenant: &str, id: &str) -> Result<RequestView> {

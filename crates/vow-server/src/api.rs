@@ -15,7 +15,7 @@ use vow_engine::{
     ApiKeyCreated, ConsentView, ConsentsView, FieldValue, LookupKind, PolicyPublished, TenantView,
     VerifyReport,
 };
-use vow_engine::{NewRequest, RequestView, Step};
+use vow_engine::{HoldView, NewHold, NewRequest, RequestView, Step};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -468,6 +468,19 @@ pub async fn request_export(
     } else {
         Ok(Json(package).into_response())
     }
+}
+
+/// A legal hold: named categories kept for a reason until a date, even after erasure.
+#[utoipa::path(post, path = "/v1/tenants/{t}/subjects/{s}/holds", tag = "requests", params(("t" = String, Path), ("s" = String, Path)),
+    request_body = NewHold, responses((status = 201, body = HoldView), (status = 400, body = Problem)), security(("bearer" = [])))]
+pub async fn create_hold(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, subject)): Path<(String, String)>,
+    Body(b): Body<NewHold>,
+) -> Result<Response> {
+    let h = s.engine.create_hold(&actor, &t, &subject, &b).await?;
+    Ok((StatusCode::CREATED, Json(h)).into_response())
 }
 
 /// A person's own download of their access package, through the time-limited link in

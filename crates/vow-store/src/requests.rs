@@ -534,3 +534,60 @@ impl Tx {
         Ok(())
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub subject_id: String,
+    /// JSON array of categories kept.
+    pub categories: String,
+    pub reason: String,
+    pub until: i64,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+impl Tx {
+    pub async fn insert_hold(&mut self, h: &HoldRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO holds (id, tenant_id, subject_id, categories, reason, until, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&h.id)
+        .bind(&h.tenant_id)
+        .bind(&h.subject_id)
+        .bind(&h.categories)
+        .bind(&h.reason)
+        .bind(h.until)
+        .bind(h.created_at)
+        .bind(&h.created_by)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn holds(&mut self, tenant_id: &str, subject_id: &str) -> Result<Vec<HoldRow>> {
+        let rows: Vec<(String, String, String, String, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT id, tenant_id, subject_id, categories, reason, until, created_at, created_by FROM holds
+             WHERE subject_id = $1 AND tenant_id = $2 ORDER BY created_at, id",
+        )
+        .bind(subject_id)
+        .bind(tenant_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HoldRow {
+                id: r.0,
+                tenant_id: r.1,
+                subject_id: r.2,
+                categories: r.3,
+                reason: r.4,
+                until: r.5,
+                created_at: r.6,
+                created_by: r.7,
+            })
+            .collect())
+    }
+}

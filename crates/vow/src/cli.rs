@@ -81,6 +81,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RequestCommand,
     },
+    /// Reports from Vow's own records.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Key management.
     Keys {
         #[command(subcommand)]
@@ -255,6 +260,11 @@ pub enum RequestCommand {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// Deny as unverifiable every request whose deadline passed unverified.
+    Sweep {
+        #[arg(long)]
+        tenant: String,
+    },
     /// Deny with reason codes (unverifiable, no_data, exempt, manifestly_unfounded, excessive, agent_not_authorised, duplicate, other).
     Deny {
         #[arg(long)]
@@ -262,6 +272,20 @@ pub enum RequestCommand {
         id: String,
         #[arg(long = "reason", required = true)]
         reasons: Vec<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// California's annual request metrics: per type, received, complied with in whole
+    /// or in part, denied; median and mean days to respond.
+    Metrics {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        year: i16,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -767,6 +791,54 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         Command::Request { command } => request_command(engine, &actor, command).await,
+        Command::Report {
+            command:
+                ReportCommand::Metrics {
+                    tenant,
+                    year,
+                    output,
+                },
+        } => {
+            let m = engine.request_metrics(&actor, &tenant, year).await?;
+            if output == Output::Json {
+                print_json(&m)?;
+            } else {
+                println!(
+                    "{} requests received by {} in {}",
+                    m.total, m.tenant, m.year
+                );
+                let mut t = Table::new();
+                t.set_header([
+                    "type",
+                    "received",
+                    "complied in whole",
+                    "in part",
+                    "denied",
+                    "routed",
+                    "withdrawn",
+                    "open",
+                    "median days",
+                    "mean days",
+                ]);
+                let d = |x: Option<f64>| x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+                for p in m.per_type {
+                    t.add_row([
+                        p.kind,
+                        p.received.to_string(),
+                        p.complied_in_whole.to_string(),
+                        p.complied_in_part.to_string(),
+                        p.denied.to_string(),
+                        p.routed_to_client.to_string(),
+                        p.withdrawn.to_string(),
+                        p.open.to_string(),
+                        d(p.median_days),
+                        d(p.mean_days),
+                    ]);
+                }
+                println!("{t}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { .. } | Command::Demo { .. } | Command::Policy { .. } => {
             Ok(ExitCode::SUCCESS)
         }
@@ -966,6 +1038,11 @@ async fn request_command(
         }
         RequestCommand::Fulfil { tenant, id, output } => {
             (engine.fulfil_request(actor, &tenant, &id).await?, output)
+        }
+        RequestCommand::Sweep { tenant } => {
+            let n = engine.sweep_requests(actor, &tenant).await?;
+            println!("{n} request(s) past their deadline unverified were denied as unverifiable");
+            return Ok(ExitCode::SUCCESS);
         }
         RequestCommand::Deny {
             tenant,

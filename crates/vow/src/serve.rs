@@ -48,6 +48,32 @@ pub async fn serve(cfg: Config) -> Result<()> {
         )
     })?;
     let app = vow_server::router(engine.clone());
+    // Deadlines are kept by a loop, not by people remembering: every minute, requests
+    // whose deadline passed unverified are denied in writing.
+    let sweeper = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let actor = Actor::local("deadline-sweeper");
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Ok(tenants) = engine.tenants(&actor).await else {
+                    continue;
+                };
+                for t in tenants {
+                    match engine.sweep_requests(&actor, &t.id).await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::info!(tenant = %t.id, denied = n, "unverifiable requests past their deadline denied")
+                        }
+                        Err(e) => {
+                            tracing::warn!(tenant = %t.id, code = e.code(), "deadline sweep failed")
+                        }
+                    }
+                }
+            }
+        })
+    };
     // Bind before announcing, so "listening" means connections are accepted.
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -97,6 +123,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
                 .context("serving HTTP")?;
         }
     }
+    sweeper.abort();
     // In-flight requests have finished; flush the audit writer and close the store.
     engine.shutdown().await;
     tracing::info!("vow stopped");

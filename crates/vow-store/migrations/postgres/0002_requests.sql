@@ -85,3 +85,17 @@ CREATE TABLE outbox (
     delivered_at BIGINT
 );
 CREATE INDEX outbox_pending ON outbox(delivered_at, created_at);
+
+-- Legal holds (S7): named fields a law obliges us to keep, for a named reason and
+-- until a date, even after a deletion request.
+CREATE TABLE holds (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    subject_id TEXT NOT NULL REFERENCES subjects(id),
+    categories TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    until BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE INDEX holds_subject ON holds(subject_id);
