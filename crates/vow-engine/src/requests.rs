@@ -232,6 +232,9 @@ pub struct Step {
     /// the agent has signed permission but no power of attorney).
     #[serde(default)]
     pub subject_confirmed: bool,
+    /// verify: the one-time code the person received at the e-mail address on file.
+    #[serde(default)]
+    pub code: Option<String>,
     /// verify: stop trying; the request is unverifiable.
     #[serde(default)]
     pub give_up: bool,
@@ -251,6 +254,10 @@ pub struct DenialReason {
     #[serde(default)]
     pub detail: Option<String>,
 }
+
+/// A one-time code lives 15 minutes and allows 5 attempts.
+const CODE_LIFETIME_MS: i64 = 15 * 60 * 1000;
+const MAX_CODE_ATTEMPTS: i64 = 5;
 
 pub const DENIAL_CODES: [&str; 8] = [
     "unverifiable",
@@ -617,7 +624,7 @@ impl Engine {
                 &mut tx,
                 &keys,
                 tenant,
-                &[&input.identifiers],
+                &[&matchable(&input.identifiers, input)],
                 input.birth_date.as_ref().map(|b| b.expose().as_str()),
             )
             .await?;
@@ -836,6 +843,20 @@ impl Engine {
         step: &Step,
     ) -> Result<RequestView> {
         self.authorize(actor, Capability::ManageRequests, tenant)?;
+        // Checked in a transaction of its own (before ours: SQLite has one writer), so a
+        // wrong attempt is counted even though this step then fails.
+        let code_ok = match &step.code {
+            Some(code) => {
+                if !self.check_code(tenant, id, code).await? {
+                    return Err(EngineError::invalid(
+                        "/code",
+                        "the code is wrong, has expired or was tried too often; ask for a new one",
+                    ));
+                }
+                true
+            }
+            None => false,
+        };
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let mut r = tx
@@ -852,6 +873,9 @@ impl Engine {
                 ));
             }
         }
+        if code_ok {
+            tx.delete_code(&r.id).await?;
+        }
         merge_identifiers(&mut d.more, &step.identifiers);
         d.declaration |= step.declaration;
         d.subject_confirmed |= step.subject_confirmed;
@@ -860,11 +884,14 @@ impl Engine {
                 &mut tx,
                 &keys,
                 tenant,
-                &[&d.request.identifiers, &d.more],
+                &[
+                    &matchable(&d.request.identifiers, &d.request),
+                    &matchable(&d.more, &d.request),
+                ],
                 d.request.birth_date.as_ref().map(|b| b.expose().as_str()),
             )
             .await?;
-        if step.authenticated && subject.is_some() {
+        if (step.authenticated || code_ok) && subject.is_some() {
             // An account sign-in asserted by the calling app counts as meeting the level.
             let v: Value = serde_json::from_str(&r.verification).unwrap_or(Value::Null);
             points = points.max(v["points"].as_i64().unwrap_or(1));
@@ -886,6 +913,145 @@ impl Engine {
         tx.update_request(&r).await?;
         tx.commit().await?;
         self.request(actor, tenant, id).await
+    }
+
+    /// Compare a code in its own transaction, so a wrong attempt is counted even though
+    /// the step it came with fails.
+    async fn check_code(&self, tenant: &str, id: &str, code: &str) -> Result<bool> {
+        let mut tx = self.store.write().await?;
+        let Some((hash, expires, attempts)) = tx.code(id).await? else {
+            return Ok(false);
+        };
+        let given = vow_crypto::sha256(format!("{tenant}:{id}:{}", code.trim()).as_bytes());
+        let ok = attempts < MAX_CODE_ATTEMPTS
+            && expires > self.now_ms()
+            && vow_crypto::ct_eq(&hash, &given);
+        if !ok {
+            tx.count_code_attempt(id).await?;
+            tx.commit().await?;
+        }
+        Ok(ok)
+    }
+
+    /// Mail a one-time code to the e-mail address on file of the matched person (not to
+    /// an address the requester gave), to verify the request (R20, S6).
+    pub async fn send_code(&self, actor: &Actor, tenant: &str, id: &str) -> Result<RequestView> {
+        self.authorize(actor, Capability::SubmitRequest, tenant)?;
+        let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        let r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        if !matches!(
+            r.state.as_str(),
+            "received" | "acknowledged" | "verifying" | "unverifiable"
+        ) {
+            return Err(EngineError::Conflict(format!(
+                "a request that is {} needs no code",
+                r.state
+            )));
+        }
+        let subject = r.subject_id.clone().ok_or_else(|| {
+            EngineError::Conflict(
+                "no person matched the request, so there is no e-mail on file to send a code to"
+                    .into(),
+            )
+        })?;
+        let ids = tx.identifiers(tenant, &subject).await?;
+        let email_row = ids.iter().find(|i| i.kind == "email").ok_or_else(|| {
+            EngineError::Conflict("the matched person has no e-mail address on file".into())
+        })?;
+        let skey = tx
+            .subject_key(tenant, &subject)
+            .await?
+            .ok_or(EngineError::NotFound("subject"))?;
+        let dek = crate::keyring::open_subject_key(
+            &keys,
+            tenant,
+            &subject,
+            skey.kek_version,
+            &skey.wrapped,
+        )?;
+        let email = String::from_utf8_lossy(&open(
+            &dek,
+            &email_row.value,
+            &value_aad(tenant, &subject, "identifier", "email"),
+        )?)
+        .to_string();
+        let n = u32::from_be_bytes(vow_crypto::random_bytes::<4>()?) % 1_000_000;
+        let code = format!("{n:06}");
+        let expires = self.now_ms() + CODE_LIFETIME_MS;
+        tx.put_code(
+            &r.id,
+            &vow_crypto::sha256(format!("{tenant}:{}:{code}", r.id).as_bytes()),
+            expires,
+        )
+        .await?;
+        let key = self.request_key(&keys, tenant, &r)?;
+        let cx_code = code.clone();
+        let (row, mail) =
+            self.notice_with_code(&policy, &r, &key, &email, &cx_code, at(expires))?;
+        tx.insert_notice(&row).await?;
+        self.event(
+            &mut tx,
+            actor,
+            &r,
+            "code_sent",
+            Some(&r.state.clone()),
+            json!({"expires_at": ts(expires)}),
+        )
+        .await?;
+        tx.commit().await?;
+        if let Some((to, rendered)) = mail {
+            self.mail(vec![(row.id, to, rendered)]).await;
+        }
+        self.request(actor, tenant, id).await
+    }
+
+    fn notice_with_code(
+        &self,
+        policy: &Policy,
+        r: &RequestRow,
+        key: &Key32,
+        to: &str,
+        code: &str,
+        expires: Timestamp,
+    ) -> Result<(NoticeRow, Option<(String, Rendered)>)> {
+        let rules: Vec<String> = serde_json::from_str(&r.rules).unwrap_or_default();
+        let mut cx = NoticeContext::new(
+            &policy.organisation,
+            &policy.contacts,
+            &r.id,
+            RequestType::parse(&r.kind).unwrap_or(RequestType::Access),
+            Channel::parse(&r.channel).unwrap_or(Channel::Api),
+            at(r.received_at),
+            at(r.response_due),
+        );
+        cx.rules = &rules;
+        cx.code = Some(code);
+        cx.code_expires = Some(expires);
+        let rendered = crate::notices::render(NoticeKind::VerificationCode, &cx);
+        let id = uuid::Uuid::now_v7().to_string();
+        // The code itself is not kept in the stored copy of the notice: only its hash exists.
+        let stored = rendered.text.replace(code, "••••••");
+        let body = json!({"to": to, "subject": rendered.subject, "text": stored});
+        let sealed = seal(
+            key,
+            body.to_string().as_bytes(),
+            &request_aad(&r.tenant_id, &r.id, &id),
+        )?;
+        let row = NoticeRow {
+            id,
+            request_id: r.id.clone(),
+            kind: NoticeKind::VerificationCode.as_str().to_string(),
+            created_at: self.now_ms(),
+            sealed,
+            sent_at: None,
+            message_id: None,
+        };
+        Ok((row, Some((to.to_string(), rendered))))
     }
 
     pub async fn extend_request(
@@ -1848,6 +2014,28 @@ fn contact(d: &Details) -> Option<String> {
         .as_ref()
         .or(d.request.identifiers.email.as_ref())
         .map(|e| e.expose().clone())
+}
+
+/// The identifiers that may count as matching data points: for a correction, not the
+/// ones being corrected (CCPA regs §7060(c)(3): verify with other information).
+fn matchable(ids: &Identifiers, request: &NewRequest) -> Identifiers {
+    let corrected = |prefix: &str| {
+        request
+            .corrections
+            .iter()
+            .any(|c| c.category == prefix || c.category.starts_with(&format!("{prefix}.")))
+    };
+    Identifiers {
+        email: ids
+            .email
+            .clone()
+            .filter(|_| !corrected("user.contact.email")),
+        phone: ids
+            .phone
+            .clone()
+            .filter(|_| !corrected("user.contact.phone_number")),
+        external_id: ids.external_id.clone(),
+    }
 }
 
 fn merge_identifiers(into: &mut Identifiers, from: &Identifiers) {

@@ -435,6 +435,17 @@ pub async fn fulfil_request(
     Ok(Json(s.engine.fulfil_request(&actor, &t, &r).await?))
 }
 
+/// Mail a one-time code to the e-mail address on file of the matched person.
+#[utoipa::path(post, path = "/v1/tenants/{t}/requests/{r}/code", tag = "requests", params(("t" = String, Path), ("r" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn send_code(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, r)): Path<(String, String)>,
+) -> Result<Json<RequestView>> {
+    Ok(Json(s.engine.send_code(&actor, &t, &r).await?))
+}
+
 #[utoipa::path(post, path = "/v1/tenants/{t}/requests/{r}/withdraw", tag = "requests", params(("t" = String, Path), ("r" = String, Path)),
     responses((status = 200, body = RequestView), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn withdraw_request(

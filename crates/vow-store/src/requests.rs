@@ -591,3 +591,51 @@ impl Tx {
             .collect())
     }
 }
+
+impl Tx {
+    /// Replace the request's one-time code (a new code voids the old one).
+    pub async fn put_code(
+        &mut self,
+        request_id: &str,
+        code_hash: &[u8],
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO request_codes (request_id, code_hash, expires_at, attempts) VALUES ($1, $2, $3, 0)
+             ON CONFLICT (request_id) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = 0",
+        )
+        .bind(request_id)
+        .bind(code_hash)
+        .bind(expires_at)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// (code hash, expires_at, attempts so far).
+    pub async fn code(&mut self, request_id: &str) -> Result<Option<(Vec<u8>, i64, i64)>> {
+        let row: Option<(Vec<u8>, i64, i64)> = sqlx::query_as(
+            "SELECT code_hash, expires_at, attempts FROM request_codes WHERE request_id = $1",
+        )
+        .bind(request_id)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        Ok(row)
+    }
+
+    pub async fn count_code_attempt(&mut self, request_id: &str) -> Result<()> {
+        sqlx::query("UPDATE request_codes SET attempts = attempts + 1 WHERE request_id = $1")
+            .bind(request_id)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_code(&mut self, request_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM request_codes WHERE request_id = $1")
+            .bind(request_id)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+}

@@ -99,3 +99,12 @@ CREATE TABLE holds (
     created_by TEXT NOT NULL
 );
 CREATE INDEX holds_subject ON holds(subject_id);
+
+-- One-time codes mailed to the e-mail on file to verify a request: only a hash is
+-- kept, it expires, and wrong attempts are counted.
+CREATE TABLE request_codes (
+    request_id TEXT PRIMARY KEY REFERENCES requests(id),
+    code_hash BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL
+);

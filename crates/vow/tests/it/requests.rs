@@ -758,3 +758,98 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
     assert_eq!((know.received, know.complied_in_whole), (1, 1));
     assert!(know.median_days.is_some());
 }
+
+#[tokio::test]
+async fn r20_a_one_time_code_to_the_e_mail_on_file_verifies() {
+    let s = Server::start().await;
+    let op = s.tenant_with("prairie", "controller", RESEARCH).await;
+    let mail = s.data_dir().join("mail");
+    s.engine.set_mailer(
+        vow_engine::mail::Mailer::new(
+            vow_engine::mail::MailTransport::File { dir: mail.clone() },
+            "privacy@prairie.example",
+        )
+        .unwrap(),
+    );
+    s.post(&op, "/v1/tenants/prairie/subjects", json!({"identifiers": {"email": "onfile@example.org"},
+        "fields": [{"category": "user.name", "value": "On File", "purposes": ["panel_management"]}]})).await;
+    // The requester writes from another address; the code goes to the one on file.
+    let (_, r) = submit(&s, &op, "prairie", json!({"type": "know", "channel": "web", "jurisdiction": "US-CA",
+        "identifiers": {"email": "onfile@example.org"}, "contact_email": "someone.else@example.net"})).await;
+    assert_eq!(r["state"], "verifying", "{r}");
+    let id = r["id"].as_str().unwrap();
+    let (st, r) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/prairie/requests/{id}/code"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let code_mail = std::fs::read_dir(&mail)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains("To: onfile@example.org"))
+        .expect("the code went to the address on file");
+    let code = code_mail
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a six-digit code")
+        .to_string();
+    // The stored notice does not keep the code.
+    assert!(!r.to_string().contains(&code));
+    let (st, p) = step(&s, &op, "prairie", id, "verify", json!({"code": "000000"})).await;
+    if code != "000000" {
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    }
+    let (st, r) = step(&s, &op, "prairie", id, "verify", json!({"code": code})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["state"], "verified", "{r}");
+}
+
+#[tokio::test]
+async fn corrections_are_verified_with_other_data_and_keep_history() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let (_, b) = s
+        .post(&op, "/v1/tenants/acme/subjects", json!({"identifiers": {"email": "old@example.org", "phone": "+13065550177"},
+            "fields": [{"category": "user.contact.email", "value": "old@example.org", "purposes": ["research"]}],
+            "consents": [{"purpose": "research"}]}))
+        .await;
+    let subject = b["id"].as_str().unwrap().to_string();
+    let fix = json!([{"category": "user.contact.email", "value": "new@example.org"}]);
+    // Matching on the very e-mail being corrected does not count.
+    let (_, r) = submit(&s, &op, "acme", json!({"type": "correct", "channel": "phone", "identifiers": {"email": "old@example.org"}, "corrections": fix})).await;
+    assert_eq!(r["matched_points"], 0, "{r}");
+    assert_eq!(r["state"], "verifying");
+    let id = r["id"].as_str().unwrap();
+    let (_, r) = step(
+        &s,
+        &op,
+        "acme",
+        id,
+        "verify",
+        json!({"identifiers": {"phone": "+1 306 555 0177"}}),
+    )
+    .await;
+    assert_eq!(r["state"], "verified", "{r}");
+    let (st, r) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/acme/requests/{id}/fulfil"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["outcome"]["done"], "corrected");
+    let (_, h) = s
+        .get(&op, &format!("/v1/tenants/acme/subjects/{subject}/history"))
+        .await;
+    let values: Vec<&str> = h["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["old@example.org", "new@example.org"]);
+}
