@@ -23,6 +23,10 @@ use vow_engine::{Actor, Engine, LookupKind};
     about = "Load benchmarks of Vow (see BENCHMARKS.md)"
 )]
 struct Cli {
+    /// Drive the engine from the main thread (`Runtime::block_on`, as the `vow` CLI
+    /// does) instead of from a runtime worker (as the HTTP server does).
+    #[arg(long, global = true)]
+    main_thread: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -88,8 +92,8 @@ fn main() -> Result<()> {
         .thread_name("vow-server")
         .enable_all()
         .build()?;
-    // The command itself runs on the runtime's workers (not on the main thread), so
-    // the per-thread CPU breakdown shows all of the engine's work under `vow-server`.
+    // By default the command runs on the runtime's workers (not on the main thread),
+    // as a request handler would, and the CPU breakdown shows it under `vow-server`.
     let handle = rt.handle().clone();
     // The load generator of `read` runs on a runtime and threads of its own.
     let clients = tokio::runtime::Builder::new_multi_thread()
@@ -98,7 +102,11 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let client_handle = clients.handle().clone();
-    let outcome = rt.block_on(async move { handle.spawn(run(cli, client_handle)).await? });
+    let outcome = if cli.main_thread {
+        rt.block_on(run(cli, client_handle))
+    } else {
+        rt.block_on(async move { handle.spawn(run(cli, client_handle)).await? })
+    };
     clients.shutdown_timeout(Duration::from_secs(5));
     outcome
 }
@@ -750,6 +758,31 @@ async fn probe(backend: BackendKind, pg_url: &str, rows: usize) -> Result<()> {
     };
     let mut results: Vec<(String, f64)> = Vec::new();
 
+    // 0. No database: a round trip to another thread and back, which is what every
+    // statement costs at least with sqlx's SQLite driver (one worker thread per connection).
+    {
+        let (to_worker, worker_rx) = std::sync::mpsc::channel::<usize>();
+        let (to_caller, caller_rx) = std::sync::mpsc::channel::<usize>();
+        let worker = std::thread::spawn(move || {
+            while let Ok(x) = worker_rx.recv() {
+                if to_caller.send(x).is_err() {
+                    break;
+                }
+            }
+        });
+        let t = Instant::now();
+        for i in 0..rows {
+            to_worker.send(i)?;
+            caller_rx.recv()?;
+        }
+        results.push((
+            "no database: thread round trip (std mpsc)".into(),
+            t.elapsed().as_secs_f64(),
+        ));
+        drop(to_worker);
+        let _ = worker.join();
+    }
+
     // 1. sqlx Any, one row per statement, one transaction (what the store does).
     {
         let mut conn = AnyConnection::connect(&url).await?;
@@ -852,6 +885,46 @@ async fn probe(backend: BackendKind, pg_url: &str, rows: usize) -> Result<()> {
             results.push((
                 "sqlx native sqlite, 1 row per INSERT".into(),
                 t.elapsed().as_secs_f64(),
+            ));
+            // 4. The native driver, 100 rows per statement.
+            sqlx::query(AssertSqlSafe(ddl.replace("_X", "_native100")))
+                .execute(&mut conn)
+                .await?;
+            let per = 100;
+            let values: Vec<String> = (0..per)
+                .map(|r| {
+                    let b = r * 5;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    )
+                })
+                .collect();
+            let sql: Arc<str> = format!(
+                "INSERT INTO probe_native100 (id, subject_id, category, n, value) VALUES {}",
+                values.join(", ")
+            )
+            .into();
+            let t = Instant::now();
+            sqlx::query(begin).execute(&mut conn).await?;
+            let mut i = 0;
+            while i + per <= rows {
+                let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+                for k in i..i + per {
+                    let (id, s, c, n) = row(k);
+                    q = q.bind(id).bind(s).bind(c).bind(n).bind(&value);
+                }
+                q.execute(&mut conn).await?;
+                i += per;
+            }
+            sqlx::query("COMMIT").execute(&mut conn).await?;
+            results.push((
+                "sqlx native sqlite, 100 rows per INSERT".into(),
+                t.elapsed().as_secs_f64() * rows as f64 / i.max(1) as f64,
             ));
             conn.close().await?;
         }

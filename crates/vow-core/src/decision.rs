@@ -61,6 +61,9 @@ pub enum ReasonCode {
     ConsentWithdrawn,
     ConsentExpired,
     MinorWithoutParentalConsent,
+    RecipientUnknown,
+    RecipientPurposeNotAllowed,
+    RecipientCategoryNotAllowed,
 }
 
 impl ReasonCode {
@@ -76,6 +79,9 @@ impl ReasonCode {
             ReasonCode::ConsentWithdrawn => "consent_withdrawn",
             ReasonCode::ConsentExpired => "consent_expired",
             ReasonCode::MinorWithoutParentalConsent => "minor_without_parental_consent",
+            ReasonCode::RecipientUnknown => "recipient_unknown",
+            ReasonCode::RecipientPurposeNotAllowed => "recipient_purpose_not_allowed",
+            ReasonCode::RecipientCategoryNotAllowed => "recipient_category_not_allowed",
         }
     }
 }
@@ -230,6 +236,39 @@ pub fn decide(
         allowed: reasons.is_empty(),
         reasons,
     }
+}
+
+/// May `recipient` receive `categories` for `purpose` at all (R5, S4, R24)? The
+/// per-person decision ([`decide`] with [`Action::Disclose`]) comes on top of this.
+pub fn decide_recipient(
+    policy: &Policy,
+    recipient: &str,
+    purpose: &PurposeId,
+    categories: &[Category],
+) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    let Some(r) = policy.recipient(recipient) else {
+        reasons.push(Reason {
+            code: ReasonCode::RecipientUnknown,
+            detail: format!("the policy names no recipient {recipient}"),
+        });
+        return reasons;
+    };
+    if !r.purposes.contains(purpose) {
+        reasons.push(Reason {
+            code: ReasonCode::RecipientPurposeNotAllowed,
+            detail: format!("{} may not receive data for {purpose}", r.name),
+        });
+    }
+    for c in categories {
+        if !r.categories.iter().any(|rc| c.is_within(rc)) {
+            reasons.push(Reason {
+                code: ReasonCode::RecipientCategoryNotAllowed,
+                detail: format!("{} may not receive {c}", r.name),
+            });
+        }
+    }
+    reasons
 }
 
 fn action_verb(a: Action) -> &'static str {

@@ -6,6 +6,7 @@
 //! nothing here knows which database is underneath.
 
 pub mod audit;
+pub mod disclosures;
 mod error;
 mod export;
 pub mod import;

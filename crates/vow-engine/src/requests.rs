@@ -710,6 +710,8 @@ impl Engine {
                 recipient: Some(controller.1.clone()),
                 payload: json!({"request": r.id, "type": r.kind, "channel": r.channel, "received_at": ts(r.received_at),
                                 "response_due": ts(r.response_due), "subject": r.subject_id}).to_string(),
+                sealed: None,
+                subject_id: r.subject_id.clone(),
                 created_at: self.now_ms(),
                 delivered_at: None,
             })
@@ -1541,6 +1543,7 @@ impl Engine {
             tx.insert_suppression(tenant, &i.kind, &i.bidx, now, Some(request))
                 .await?;
         }
+        let notified = self.propagate_erasure(tx, keys, tenant, subject).await?;
         tx.erase_subject(tenant, subject, now).await?;
         if let Some(k) = new_key.filter(|_| !kept.is_empty()) {
             tx.insert_subject_key(&k).await?;
@@ -1591,6 +1594,7 @@ impl Engine {
             "backup_purge_promise_days": promise,
             "within_promise": within_promise,
             "kept": kept_view,
+            "recipients_notified": notified,
             "words": words,
         }))
     }

@@ -1127,6 +1127,7 @@ impl Engine {
         }
         let mut ids = Vec::new();
         let mut added = BTreeSet::new();
+        let mut changed: Vec<(String, Value)> = Vec::new();
         let mut corrected = BTreeSet::new();
         for (parts, value, target) in planned {
             let category = parts.0.to_string();
@@ -1143,6 +1144,7 @@ impl Engine {
                                 e.into()
                             }
                         })?;
+                    changed.push((category.clone(), value.clone()));
                     corrected.insert(category);
                     Self::seal_field(
                         tenant,
@@ -1162,13 +1164,17 @@ impl Engine {
             tx.insert_field(&row).await?;
             ids.push(row.id);
         }
+        // Every recipient that received a corrected category is told, in this transaction.
+        let notified = self
+            .propagate_correction(tx, tenant, subject, &dek, &changed)
+            .await?;
         let entry = self.audit_entry(
             actor,
             Some(tenant),
             "subject.update",
             Some(subject),
             None,
-            json!({"added": added, "corrected": corrected}),
+            json!({"added": added, "corrected": corrected, "recipients_notified": notified}),
         );
         crate::audit::append(tx, &[entry]).await?;
         Ok(ids)

@@ -42,7 +42,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
-        api::deny_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code
+        api::deny_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -145,6 +145,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
             get(api::request_export),
         )
         .route("/v1/tenants/{t}/requests/{r}/code", post(api::send_code))
+        .route(
+            "/v1/tenants/{t}/disclosures",
+            post(api::disclose).get(api::list_disclosures),
+        )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))
         .route("/v1/tenants/{t}/subjects/{s}/holds", post(api::create_hold))

@@ -29,7 +29,7 @@ pub use dialect::Backend;
 pub use error::StoreError;
 pub use keys::{ApiKeyRow, KekRow, SubjectKeyRow};
 pub use policies::PolicyRow;
-pub use requests::{HoldRow, NoticeRow, OutboxRow, RequestEventRow, RequestRow};
+pub use requests::{DisclosureRow, HoldRow, NoticeRow, OutboxRow, RequestEventRow, RequestRow};
 pub use subjects::{FieldRow, IdentifierRow, SubjectRow};
 pub use tenants::TenantRow;
 

@@ -67,8 +67,11 @@ pub struct OutboxRow {
     pub tenant_id: String,
     pub event: String,
     pub recipient: Option<String>,
-    /// JSON, no personal values unless the recipient is entitled to them.
+    /// JSON, never personal values.
     pub payload: String,
+    /// Personal values for the recipient, sealed under the subject's key.
+    pub sealed: Option<Vec<u8>>,
+    pub subject_id: Option<String>,
     pub created_at: i64,
     pub delivered_at: Option<i64>,
 }
@@ -452,13 +455,16 @@ impl Tx {
 
     pub async fn insert_outbox(&mut self, o: &OutboxRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO outbox (id, tenant_id, event, recipient, payload, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO outbox (id, tenant_id, event, recipient, payload, sealed, subject_id, created_at, delivered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&o.id)
         .bind(&o.tenant_id)
         .bind(&o.event)
         .bind(&o.recipient)
         .bind(&o.payload)
+        .bind(&o.sealed)
+        .bind(&o.subject_id)
         .bind(o.created_at)
         .bind(o.delivered_at)
         .execute(&mut *self.inner)
@@ -467,21 +473,14 @@ impl Tx {
     }
 
     pub async fn outbox(&mut self, tenant_id: &str) -> Result<Vec<OutboxRow>> {
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            i64,
-            Option<i64>,
-        )> = sqlx::query_as(
-            "SELECT id, tenant_id, event, recipient, payload, created_at, delivered_at FROM outbox
-             WHERE tenant_id = $1 ORDER BY created_at, id",
-        )
-        .bind(tenant_id)
-        .fetch_all(&mut *self.inner)
-        .await?;
+        let rows: Vec<(String, String, String, Option<String>, String, Option<Vec<u8>>, Option<String>, i64, Option<i64>)> =
+            sqlx::query_as(
+                "SELECT id, tenant_id, event, recipient, payload, sealed, subject_id, created_at, delivered_at FROM outbox
+                 WHERE tenant_id = $1 ORDER BY created_at, id",
+            )
+            .bind(tenant_id)
+            .fetch_all(&mut *self.inner)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| OutboxRow {
@@ -490,8 +489,10 @@ impl Tx {
                 event: r.2,
                 recipient: r.3,
                 payload: r.4,
-                created_at: r.5,
-                delivered_at: r.6,
+                sealed: r.5,
+                subject_id: r.6,
+                created_at: r.7,
+                delivered_at: r.8,
             })
             .collect())
     }
@@ -637,5 +638,104 @@ impl Tx {
             .execute(&mut *self.inner)
             .await?;
         Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosureRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub recipient: String,
+    pub purpose: String,
+    /// JSON array of categories sent.
+    pub categories: String,
+    pub subjects: i64,
+    pub refused: i64,
+    pub created_at: i64,
+    pub actor: String,
+}
+
+impl Tx {
+    pub async fn insert_disclosure(&mut self, d: &DisclosureRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO disclosures (id, tenant_id, recipient, purpose, categories, subjects, refused, created_at, actor)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&d.id)
+        .bind(&d.tenant_id)
+        .bind(&d.recipient)
+        .bind(&d.purpose)
+        .bind(&d.categories)
+        .bind(d.subjects)
+        .bind(d.refused)
+        .bind(d.created_at)
+        .bind(&d.actor)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// Record that `subject`'s `categories` (JSON) went out in disclosure `id`.
+    pub async fn insert_disclosed(
+        &mut self,
+        id: &str,
+        tenant_id: &str,
+        subject_id: &str,
+        recipient: &str,
+        categories: &str,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO disclosed (disclosure_id, tenant_id, subject_id, recipient, categories, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .bind(subject_id)
+        .bind(recipient)
+        .bind(categories)
+        .bind(at)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn disclosures(&mut self, tenant_id: &str) -> Result<Vec<DisclosureRow>> {
+        let rows: Vec<(String, String, String, String, String, i64, i64, i64, String)> = sqlx::query_as(
+            "SELECT id, tenant_id, recipient, purpose, categories, subjects, refused, created_at, actor FROM disclosures
+             WHERE tenant_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DisclosureRow {
+                id: r.0,
+                tenant_id: r.1,
+                recipient: r.2,
+                purpose: r.3,
+                categories: r.4,
+                subjects: r.5,
+                refused: r.6,
+                created_at: r.7,
+                actor: r.8,
+            })
+            .collect())
+    }
+
+    /// Every (recipient, categories JSON, at) a subject's data went to.
+    pub async fn disclosed_to(
+        &mut self,
+        tenant_id: &str,
+        subject_id: &str,
+    ) -> Result<Vec<(String, String, i64)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT recipient, categories, at FROM disclosed WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at",
+        )
+        .bind(tenant_id)
+        .bind(subject_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows)
     }
 }

@@ -81,6 +81,10 @@ CREATE TABLE outbox (
     event TEXT NOT NULL,
     recipient TEXT,
     payload TEXT NOT NULL,
+    -- Personal values the recipient is entitled to (e.g. corrected fields), sealed
+    -- under the subject's key: erasing the person makes them unreadable here too.
+    sealed BLOB,
+    subject_id TEXT,
     created_at INTEGER NOT NULL,
     delivered_at INTEGER
 );
@@ -108,3 +112,26 @@ CREATE TABLE request_codes (
     expires_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL
 );
+
+-- The disclosure log (R5): what went to which recipient, for which purpose, when.
+CREATE TABLE disclosures (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    recipient TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    subjects INTEGER NOT NULL,
+    refused INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE TABLE disclosed (
+    disclosure_id TEXT NOT NULL REFERENCES disclosures(id),
+    tenant_id TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (disclosure_id, subject_id)
+);
+CREATE INDEX disclosed_subject ON disclosed(tenant_id, subject_id);

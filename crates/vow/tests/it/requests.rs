@@ -853,3 +853,129 @@ async fn corrections_are_verified_with_other_data_and_keep_history() {
         .collect();
     assert_eq!(values, ["old@example.org", "new@example.org"]);
 }
+
+#[tokio::test]
+async fn r12_corrections_reach_exactly_the_recipients_that_had_the_data() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let ada = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    let bob = s
+        .panelist(&op, "acme", "bob@example.org", "Bob Marsh")
+        .await;
+    // Ada's name goes to the lab partner (research); Bob's to payroll (incentives).
+    let (st, d) = s
+        .post(&op, "/v1/tenants/acme/disclosures", json!({"recipient": "lab-partner", "purpose": "research", "categories": ["user.name"], "subjects": [ada]}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    assert_eq!(d["records"][0]["fields"][0]["value"], "Ada Quill");
+    let (st, d) = s
+        .post(&op, "/v1/tenants/acme/disclosures", json!({"recipient": "payroll-co", "purpose": "incentive_payment", "categories": ["user.name"], "subjects": [bob]}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    assert_eq!(d["transfer"]["cross_border"], true);
+    assert_eq!(d["transfer"]["safeguard"], "contract");
+    // Ada asks for a correction of her name and her e-mail.
+    let (_, r) = submit(
+        &s,
+        &op,
+        "acme",
+        json!({"type": "correct", "channel": "email", "identifiers": {"email": "ada@example.org"},
+        "corrections": [{"category": "user.name", "value": "Ada Quill-Marsh"}]}),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap();
+    let (st, r) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/acme/requests/{id}/fulfil"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let mut tx = s.engine.store().read().await.unwrap();
+    let out: Vec<_> = tx
+        .outbox("acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.event == "subject.corrected")
+        .collect();
+    assert_eq!(out.len(), 1, "only the lab partner had Ada's name");
+    assert_eq!(out[0].recipient.as_deref(), Some("lab-partner"));
+    assert_eq!(out[0].subject_id.as_deref(), Some(ada.as_str()));
+    assert!(
+        !out[0].payload.contains("Ada Quill-Marsh"),
+        "values travel sealed"
+    );
+    assert!(out[0].sealed.is_some());
+    drop(tx);
+    // Erasing Bob tells payroll, nobody else.
+    let (_, r) = submit(
+        &s,
+        &op,
+        "acme",
+        json!({"type": "delete", "channel": "web", "identifiers": {"email": "bob@example.org"}}),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap();
+    let (_, r) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/acme/requests/{id}/fulfil"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["outcome"]["recipients_notified"], 1, "{r}");
+    let mut tx = s.engine.store().read().await.unwrap();
+    let erased: Vec<_> = tx
+        .outbox("acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.event == "subject.erased")
+        .collect();
+    assert_eq!(erased.len(), 1);
+    assert_eq!(erased[0].recipient.as_deref(), Some("payroll-co"));
+}
+
+#[tokio::test]
+async fn r5_s4_r24_disclosures_only_to_named_recipients_for_their_purposes() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let ada = s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+    let call = |body: Value| {
+        let s = &s;
+        let op = op.clone();
+        async move { s.post(&op, "/v1/tenants/acme/disclosures", body).await }
+    };
+    // S4: a vendor gets only the categories its function needs.
+    let (st, p) = call(json!({"recipient": "payroll-co", "purpose": "incentive_payment", "categories": ["user.health_and_medical"], "subjects": [ada]})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{p}");
+    assert!(crate::harness::reasons(&p).contains(&"recipient_category_not_allowed".to_string()));
+    // R24: a forbidden purpose is refused outright.
+    let (st, p) = call(json!({"recipient": "lab-partner", "purpose": "sale", "categories": ["user.name"], "subjects": [ada]})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(
+        crate::harness::reasons(&p).contains(&"purpose_forbidden".to_string()),
+        "{p}"
+    );
+    // Unknown recipients are refused.
+    let (_, p) = call(json!({"recipient": "data-broker", "purpose": "research", "categories": ["user.name"], "subjects": [ada]})).await;
+    assert_eq!(crate::harness::reasons(&p), ["recipient_unknown"]);
+    // A person without consent is listed as refused and not sent; the log records the rest.
+    let (_, b) = s.post(&op, "/v1/tenants/acme/subjects", json!({"identifiers": {"email": "nc@example.org"},
+        "fields": [{"category": "user.name", "value": "No Consent", "purposes": ["incentive_payment"]}]})).await;
+    let nc = b["id"].as_str().unwrap();
+    let (st, d) = call(json!({"recipient": "lab-partner", "purpose": "research", "categories": ["user.name"], "subjects": [ada, nc]})).await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    assert_eq!(d["records"].as_array().unwrap().len(), 1);
+    assert_eq!(d["refused"][0]["subject"], nc);
+    let (_, log) = s.get(&op, "/v1/tenants/acme/disclosures").await;
+    assert_eq!(log[0]["recipient"], "lab-partner");
+    assert_eq!(
+        (log[0]["subjects"].as_i64(), log[0]["refused"].as_i64()),
+        (Some(1), Some(1))
+    );
+}
