@@ -75,22 +75,27 @@ pub(crate) async fn package(
         .iter()
         .flat_map(|f| f.purposes.iter().cloned())
         .collect();
-    let recipients: Vec<Value> = policy
-        .recipients
+    // Recipients from the disclosure log: who actually received this person's data.
+    let log = tx.disclosed_to(tenant, subject).await?;
+    let lookback_ms = lookback.as_millisecond();
+    let recipients: Vec<Value> = log
         .iter()
-        .filter(|r| {
-            categories.iter().any(|c| {
-                vow_core::Category::new(c.as_str())
-                    .is_ok_and(|c| r.categories.iter().any(|rc| c.is_within(rc)))
+        .filter(|(_, _, at)| kind != RequestType::Know || *at >= lookback_ms)
+        .map(|(id, cats, at)| {
+            let def = policy.recipient(id);
+            json!({
+                "recipient": id,
+                "name": def.map(|d| d.name.clone()),
+                "kind": def.map(|d| d.kind.as_str()),
+                "country": def.map(|d| d.country.clone()),
+                "categories": serde_json::from_str::<Value>(cats).unwrap_or(Value::Null),
+                "at": Timestamp::from_millisecond(*at).map(|t| t.to_string()).unwrap_or_default(),
             })
         })
-        .map(|r| json!({"kind": r.kind.as_str(), "name": r.name, "country": r.country}))
         .collect();
-    let recipient_kinds: BTreeSet<&str> = policy
-        .recipients
+    let recipient_kinds: BTreeSet<&str> = recipients
         .iter()
-        .filter(|r| recipients.iter().any(|x| x["name"] == r.name))
-        .map(|r| r.kind.as_str())
+        .filter_map(|r| r["kind"].as_str())
         .collect();
     let explain_category = |c: &str| {
         policy
@@ -113,7 +118,7 @@ pub(crate) async fn package(
         "sources": sources,
         "purposes": purposes.iter().map(|p| explain_purpose(p)).collect::<Vec<_>>(),
         "recipient_categories": recipient_kinds,
-        "disclosures": "the disclosure log records no disclosure of your information",
+        "disclosures": recipients.len(),
     });
     let mut out = json!({
         "format": "vow-access/1",
@@ -124,6 +129,7 @@ pub(crate) async fn package(
         "summary": summary,
     });
     if kind == RequestType::Know {
+        out["disclosures"] = json!(recipients);
         out["look_back"] = json!({"from": lookback.to_string(), "to": received.to_string()});
         return Ok(out);
     }
@@ -181,7 +187,7 @@ pub(crate) async fn package(
             .map(|(p, s)| json!({"purpose": p, "state": s.name()}))
             .collect::<Vec<_>>()
     );
-    out["recipients"] = json!(recipients);
+    out["disclosures"] = json!(recipients);
     Ok(out)
 }
 
@@ -233,7 +239,7 @@ pub fn render_html(p: &Value) -> String {
     for s in p["summary"]["sources"].as_array().into_iter().flatten() {
         h.push_str(&format!("<li>{}</li>", esc(s.as_str().unwrap_or(""))));
     }
-    h.push_str("</ul><h2>Who may receive it</h2><ul>");
+    h.push_str("</ul><h2>Who received it (from our disclosure log)</h2><ul>");
     for s in p["summary"]["recipient_categories"]
         .as_array()
         .into_iter()

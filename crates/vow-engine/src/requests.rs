@@ -102,12 +102,11 @@ pub struct TypeMetrics {
 
 /// The type a request arrived as (a specific-pieces request downgraded to categories
 /// still counts as what the person asked for).
-fn original_kind(r: &RequestRow) -> &str {
-    if r.kind == "know" && r.verification.contains("\"downgrade_to\":\"know\"") {
-        "access"
-    } else {
-        &r.kind
-    }
+fn original_kind(r: &RequestRow) -> String {
+    serde_json::from_str::<Value>(&r.verification)
+        .ok()
+        .and_then(|v| v["asked"].as_str().map(str::to_string))
+        .unwrap_or_else(|| r.kind.clone())
 }
 
 /// A legal hold to record.
@@ -642,11 +641,26 @@ impl Engine {
             declaration,
             subject_confirmed: false,
         };
+        // With no law to say otherwise, still never hand data over on one identifier alone:
+        // pieces of data need two matching points, other rights one. Opt-outs need none.
+        let (level, needed) = match (due.applied.is_empty(), kind) {
+            (false, _) => (
+                serde_json::to_value(due.verification.level).unwrap_or(Value::Null),
+                due.verification.points,
+            ),
+            (
+                true,
+                RequestType::OptOut | RequestType::WithdrawConsent | RequestType::LimitSensitive,
+            ) => (json!("none"), 0),
+            (true, RequestType::Access | RequestType::Portability) => (json!("reasonable"), 2),
+            (true, _) => (json!("reasonable"), 1),
+        };
         let verification = json!({
-            "level": serde_json::to_value(due.verification.level).unwrap_or(Value::Null),
-            "points": due.verification.points,
+            "level": level,
+            "points": needed,
             "signed_declaration": due.verification.signed_declaration,
             "downgrade_to": due.verification.downgrade_to.map(|t| t.as_str()),
+            "asked": kind.as_str(),
         });
         let mut r = RequestRow {
             id: id.clone(),
@@ -844,7 +858,7 @@ impl Engine {
         id: &str,
         step: &Step,
     ) -> Result<RequestView> {
-        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        self.authorize(actor, Capability::SubmitRequest, tenant)?;
         // Checked in a transaction of its own (before ours: SQLite has one writer), so a
         // wrong attempt is counted even though this step then fails.
         let code_ok = match &step.code {
@@ -1265,7 +1279,17 @@ impl Engine {
         let queued = self
             .fulfil_in(&mut tx, actor, &mut r, &policy, &keys, &key)
             .await?;
+        let erased = r.kind == RequestType::Delete.as_str();
         tx.commit().await?;
+        if erased {
+            // Push the erased rows out of SQLite's WAL so no copy of the key lingers there.
+            if let Err(e) = self.store.checkpoint().await {
+                tracing::warn!(
+                    code = e.code(),
+                    "checkpoint after erasure failed; SQLite will checkpoint later"
+                );
+            }
+        }
         self.mail(queued).await;
         self.request(actor, tenant, id).await
     }
@@ -1687,14 +1711,31 @@ impl Engine {
                 .map(|r| r.id)
                 .collect()
         };
-        let step = Step {
-            reasons: vec![DenialReason {
-                code: "unverifiable".into(),
-                detail: None,
-            }],
-            ..Step::default()
-        };
         for id in &due {
+            // An agent or parent who never showed authority is denied for that reason.
+            let code = {
+                let mut tx = self.store.read().await?;
+                let keys = self.keys.tenant(&mut tx, tenant).await?;
+                match tx.request(tenant, id).await? {
+                    Some(r) => {
+                        let key = self.request_key(&keys, tenant, &r)?;
+                        let d = self.open_details(&key, tenant, &r)?;
+                        if authority(&r, &d).is_err() {
+                            "agent_not_authorised"
+                        } else {
+                            "unverifiable"
+                        }
+                    }
+                    None => continue,
+                }
+            };
+            let step = Step {
+                reasons: vec![DenialReason {
+                    code: code.into(),
+                    detail: None,
+                }],
+                ..Step::default()
+            };
             self.deny_request(actor, tenant, id, &step).await?;
         }
         Ok(due.len())

@@ -152,7 +152,7 @@ impl Tx {
         Ok(row.as_ref().map(request_from).transpose()?)
     }
 
-    /// Open requests first by due date, then closed ones newest first.
+    /// Open requests first, then closed ones; each group by due date.
     pub async fn requests(
         &mut self,
         tenant_id: &str,

@@ -237,6 +237,12 @@ pub enum RequestCommand {
         external_id: Option<String>,
         #[arg(long)]
         declaration: bool,
+        /// The one-time code the person received.
+        #[arg(long)]
+        code: Option<String>,
+        /// The person confirmed directly that the agent acts for them.
+        #[arg(long)]
+        subject_confirmed: bool,
         #[arg(long)]
         give_up: bool,
         #[arg(long, value_enum, default_value = "table")]
@@ -254,6 +260,22 @@ pub enum RequestCommand {
     },
     /// Carry out a verified request.
     Fulfil {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Mail a one-time code to the e-mail address on file.
+    Code {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// The person withdrew the request.
+    Withdraw {
         #[arg(long)]
         tenant: String,
         id: String,
@@ -1007,12 +1029,16 @@ async fn request_command(
             phone,
             external_id,
             declaration,
+            code,
+            subject_confirmed,
             give_up,
             output,
         } => {
             let step = Step {
                 identifiers: ids(email, phone, external_id),
                 declaration,
+                code,
+                subject_confirmed,
                 give_up,
                 ..Step::default()
             };
@@ -1038,6 +1064,12 @@ async fn request_command(
         }
         RequestCommand::Fulfil { tenant, id, output } => {
             (engine.fulfil_request(actor, &tenant, &id).await?, output)
+        }
+        RequestCommand::Code { tenant, id, output } => {
+            (engine.send_code(actor, &tenant, &id).await?, output)
+        }
+        RequestCommand::Withdraw { tenant, id, output } => {
+            (engine.withdraw_request(actor, &tenant, &id).await?, output)
         }
         RequestCommand::Sweep { tenant } => {
             let n = engine.sweep_requests(actor, &tenant).await?;

@@ -58,7 +58,7 @@ CREATE TABLE exports (
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     sealed BYTEA NOT NULL,
-    -- SHA-256 of the one-time download token in the person's completion notice.
+    -- SHA-256 of the time-limited download token in the person's completion notice.
     token_hash BYTEA NOT NULL
 );
 CREATE UNIQUE INDEX exports_token ON exports(token_hash);

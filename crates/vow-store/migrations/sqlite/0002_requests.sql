@@ -58,7 +58,7 @@ CREATE TABLE exports (
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     sealed BLOB NOT NULL,
-    -- SHA-256 of the one-time download token in the person's completion notice.
+    -- SHA-256 of the time-limited download token in the person's completion notice.
     token_hash BLOB NOT NULL
 );
 CREATE UNIQUE INDEX exports_token ON exports(token_hash);

@@ -608,3 +608,69 @@ async fn a_passphrase_root_key_opens_the_store_and_a_wrong_one_is_refused() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn r22_a_phone_request_entered_at_the_command_line_joins_the_same_workflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    cli_store(
+        dir.path(),
+        &format!("{}\n", person("caller@example.org", "Cal Caller")),
+    );
+    let o = vow(&[
+        "request",
+        "submit",
+        "--data",
+        &d,
+        "--tenant",
+        "acme",
+        "--type",
+        "know",
+        "--channel",
+        "phone",
+        "--email",
+        "caller@example.org",
+        "--received-at",
+        "2026-11-02T09:30:00Z",
+        "--output",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["channel"], "phone");
+    assert_eq!(r["received_at"], "2026-11-02T09:30:00Z");
+    let id = r["id"].as_str().unwrap();
+    let o = vow(&[
+        "request", "fulfil", "--data", &d, "--tenant", "acme", id, "--output", "json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["state"], "fulfilled");
+    // The notices went to the mail directory as .eml files.
+    assert!(std::fs::read_dir(dir.path().join("mail")).unwrap().count() >= 2);
+    let o = vow(&["request", "list", "--data", &d, "--tenant", "acme", "--all"]);
+    assert!(text(&o).contains(id));
+    let o = vow(&[
+        "report", "metrics", "--data", &d, "--tenant", "acme", "--year", "2026", "--output", "json",
+    ]);
+    let m: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(m["per_type"][1]["type"], "know");
+    assert_eq!(m["per_type"][1]["complied_in_whole"], 1);
+    // A bad type is bad input: exit 2 with the pointer.
+    let o = vow(&[
+        "request",
+        "submit",
+        "--data",
+        &d,
+        "--tenant",
+        "acme",
+        "--type",
+        "nonsense",
+        "--channel",
+        "phone",
+        "--email",
+        "x@example.org",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("/type"));
+}

@@ -186,10 +186,31 @@ async fn r22_every_channel_enters_the_same_workflow() {
 }
 
 #[tokio::test]
-async fn r23_s3_a_processor_s_requests_go_to_the_client() {
+async fn r23_hosted_data_requests_go_to_the_controlling_client() {
+    routed_scenario(POLICY).await;
+}
+
+#[tokio::test]
+async fn s3_a_service_provider_declines_and_sends_the_person_to_the_client() {
+    routed_scenario(include_str!(
+        "../../../../examples/marketing-platform/clients/northwind-outfitters/policy.yaml"
+    ))
+    .await;
+}
+
+async fn routed_scenario(policy: &str) {
     let s = Server::start().await;
-    let op = s.tenant_with("hosted", "processor", POLICY).await;
-    s.panelist(&op, "hosted", "c@example.org", "Cora").await;
+    let op = s.tenant_with("hosted", "processor", policy).await;
+    let (st, b) = s
+        .post(
+            &op,
+            "/v1/tenants/hosted/subjects",
+            json!({"identifiers": {"email": "c@example.org"},
+            "fields": [{"category": "user.name", "value": "Cora", "purposes": ["marketing.email"]}],
+            "consents": [{"purpose": "marketing.email"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
     let (st, r) = submit(
         &s,
         &op,
@@ -560,7 +581,16 @@ async fn illegal_transitions_are_refused() {
 }
 
 #[tokio::test]
-async fn s7_r19_legal_holds_survive_a_deletion_and_the_answer_says_so() {
+async fn s7_legal_holds_keep_named_fields_after_a_deletion() {
+    hold_scenario().await;
+}
+
+#[tokio::test]
+async fn r19_deletion_records_its_lawful_exceptions_and_no_difference_in_service() {
+    hold_scenario().await;
+}
+
+async fn hold_scenario() {
     let s = Server::start().await;
     let op = s.tenant("acme").await;
     let (_, b) = s
@@ -634,7 +664,16 @@ async fn s7_r19_legal_holds_survive_a_deletion_and_the_answer_says_so() {
 }
 
 #[tokio::test]
-async fn s6_s11_the_platform_s_own_account_holders_within_45_days() {
+async fn s6_the_platform_s_own_account_holders_are_served_verified_by_the_email_on_file() {
+    platform_scenario().await;
+}
+
+#[tokio::test]
+async fn s11_requests_are_answered_within_45_days() {
+    platform_scenario().await;
+}
+
+async fn platform_scenario() {
     let s = Server::start().await;
     let platform = include_str!("../../../../examples/marketing-platform/platform/policy.yaml");
     let op = s.tenant_with("relay", "controller", platform).await;
@@ -687,6 +726,9 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
     assert_eq!(late["state"], "verifying");
     assert_eq!(late["flag"], "overdue", "{late}");
     let (_, fresh) = submit(&s, &op, "acme", json!({"type": "access", "channel": "mail", "identifiers": {"email": "ghost2@example.org"}})).await;
+    let (_, agent) = submit(&s, &op, "acme", json!({"type": "delete", "channel": "mail", "identifiers": {"email": "ada@example.org"},
+        "requester": {"kind": "agent", "evidence": {}}, "received_at": (jiff::Timestamp::now() - days(40)).to_string()})).await;
+    assert_eq!(agent["state"], "verifying", "{agent}");
     let (_, done) = submit(
         &s,
         &op,
@@ -708,7 +750,20 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
         .sweep_requests(&vow_engine::Actor::local("t"), "acme")
         .await
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
+    let (_, r) = s
+        .get(
+            &op,
+            &format!(
+                "/v1/tenants/acme/requests/{}",
+                agent["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(
+        r["outcome"]["denied"][0]["code"], "agent_not_authorised",
+        "{r}"
+    );
     let (_, r) = s
         .get(
             &op,
