@@ -697,7 +697,25 @@ impl Engine {
             .map(|e| e.expose().clone());
         let mut queued = Vec::new();
 
-        if tenant_row.role == "processor" {
+        let forward = tx.request_handling(tenant).await?.as_deref() == Some("forward_assist");
+        if tenant_row.role == "processor" && forward {
+            // Forward and assist: the client is told and decides; the request is carried
+            // through here on its instructions, under the same deadlines.
+            tx.insert_outbox(&OutboxRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                tenant_id: tenant.to_string(),
+                event: "request.forwarded".into(),
+                recipient: tenant_row.controller_contact.clone(),
+                payload: json!({"request": r.id, "type": r.kind, "channel": r.channel, "received_at": ts(r.received_at),
+                                "response_due": ts(r.response_due), "subject": r.subject_id}).to_string(),
+                sealed: None,
+                subject_id: r.subject_id.clone(),
+                created_at: self.now_ms(),
+                delivered_at: None,
+            })
+            .await?;
+        }
+        if tenant_row.role == "processor" && !forward {
             // R23/S3: the operator holds this data for its client; the client decides.
             let from = Self::transition(&mut r, RequestState::Routed)?;
             let controller = (

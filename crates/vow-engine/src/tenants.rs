@@ -181,6 +181,51 @@ impl Engine {
         Ok(tenant_view(&row))
     }
 
+    /// How a processor tenant answers requests: `redirect` (the default: the person is
+    /// sent to the client) or `forward_assist` (forwarded to the client and carried
+    /// through here on its instructions).
+    pub async fn set_request_handling(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        mode: &str,
+    ) -> Result<()> {
+        if !actor.is_global_admin() {
+            return Err(EngineError::Forbidden(
+                "only a global admin key may change how a tenant answers requests".into(),
+            ));
+        }
+        if !matches!(mode, "redirect" | "forward_assist") {
+            return Err(EngineError::invalid(
+                "/controller/requests",
+                "must be redirect or forward_assist",
+            ));
+        }
+        let mut tx = self.store.write().await?;
+        let row = tx
+            .tenant(tenant)
+            .await?
+            .ok_or(EngineError::NotFound("tenant"))?;
+        if row.role != "processor" && mode != "redirect" {
+            return Err(EngineError::invalid(
+                "/controller/requests",
+                "only a processor tenant forwards requests",
+            ));
+        }
+        tx.set_request_handling(tenant, mode).await?;
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "tenant.request_handling",
+            None,
+            None,
+            json!({"mode": mode}),
+        );
+        crate::audit::append(&mut tx, &[entry]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn tenant(&self, actor: &Actor, id: &str) -> Result<TenantView> {
         self.authorize(actor, Capability::ReadPolicy, id)?;
         let mut tx = self.store.read().await?;

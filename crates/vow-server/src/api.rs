@@ -39,6 +39,10 @@ pub struct CreateTenant {
 pub struct ControllerIn {
     pub name: String,
     pub contact: String,
+    /// How requests about the client's data are answered: `redirect` (default: the
+    /// person is sent to the client) or `forward_assist`.
+    #[serde(default)]
+    pub requests: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = CreateTenant,
@@ -49,6 +53,16 @@ pub async fn create_tenant(
     Auth(actor): Auth,
     Body(b): Body<CreateTenant>,
 ) -> Result<Response> {
+    // Checked before anything is created, so a bad value leaves nothing half-written.
+    if let Some(mode) = b.controller.as_ref().and_then(|c| c.requests.as_deref())
+        && !matches!(mode, "redirect" | "forward_assist")
+    {
+        return Err(vow_engine::EngineError::invalid(
+            "/controller/requests",
+            "must be redirect or forward_assist",
+        )
+        .into());
+    }
     let controller = b
         .controller
         .as_ref()
@@ -57,6 +71,9 @@ pub async fn create_tenant(
         .engine
         .create_tenant(&actor, &b.id, &b.name, &b.role, controller)
         .await?;
+    if let Some(mode) = b.controller.as_ref().and_then(|c| c.requests.as_deref()) {
+        s.engine.set_request_handling(&actor, &b.id, mode).await?;
+    }
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
 

@@ -88,6 +88,25 @@ impl Tx {
         Ok(rows.into_iter().map(from_tuple).collect())
     }
 
+    /// `redirect` or `forward_assist` (for processor tenants).
+    pub async fn request_handling(&mut self, id: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT request_handling FROM tenants WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *self.inner)
+                .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    pub async fn set_request_handling(&mut self, id: &str, mode: &str) -> Result<()> {
+        sqlx::query("UPDATE tenants SET request_handling = $1 WHERE id = $2")
+            .bind(mode)
+            .bind(id)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_tenant_kek_version(&mut self, id: &str, version: i64) -> Result<()> {
         sqlx::query("UPDATE tenants SET kek_version = $1 WHERE id = $2")
             .bind(version)

@@ -135,3 +135,8 @@ CREATE TABLE disclosed (
     PRIMARY KEY (disclosure_id, subject_id)
 );
 CREATE INDEX disclosed_subject ON disclosed(tenant_id, subject_id);
+
+-- How a processor tenant answers requests about its client's data: `redirect` (tell the
+-- person to contact the client, tell the client) or `forward_assist` (forward to the
+-- client and carry the request through on the client's instructions).
+ALTER TABLE tenants ADD COLUMN request_handling TEXT NOT NULL DEFAULT 'redirect';

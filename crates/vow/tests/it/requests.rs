@@ -1036,3 +1036,35 @@ async fn r5_s4_r24_disclosures_only_to_named_recipients_for_their_purposes() {
         (Some(1), Some(1))
     );
 }
+
+#[tokio::test]
+async fn a_processor_may_forward_and_assist_instead_of_redirecting() {
+    let s = Server::start().await;
+    let (st, p) = s
+        .post(&s.admin, "/v1/tenants", json!({"id": "fwd", "name": "F", "role": "processor",
+            "controller": {"name": "Client Co.", "contact": "privacy@client.example", "requests": "sideways"}}))
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    let (st, _) = s.get(&s.admin, "/v1/tenants/fwd").await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "nothing half-created");
+    let (st, b) = s
+        .post(&s.admin, "/v1/tenants", json!({"id": "fwd", "name": "F", "role": "processor",
+            "controller": {"name": "Client Co.", "contact": "privacy@client.example", "requests": "forward_assist"}}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    s.put_policy(&s.admin, "fwd", POLICY).await;
+    let op = s.key("fwd", "operator", None).await;
+    s.panelist(&op, "fwd", "p@example.org", "Pat").await;
+    let (_, r) = submit(
+        &s,
+        &op,
+        "fwd",
+        json!({"type": "know", "channel": "web", "identifiers": {"email": "p@example.org"}}),
+    )
+    .await;
+    assert_eq!(r["state"], "verified", "carried through here: {r}");
+    let mut tx = s.engine.store().read().await.unwrap();
+    let out = tx.outbox("fwd").await.unwrap();
+    assert_eq!(out[0].event, "request.forwarded");
+    assert_eq!(out[0].recipient.as_deref(), Some("privacy@client.example"));
+}
