@@ -139,6 +139,17 @@ impl Engine {
         key: KeySource,
         clock: Arc<dyn Clock>,
     ) -> Result<(Arc<Engine>, bool)> {
+        Self::open_with_rules(database_url, key, clock, vow_policy::rules::builtin()).await
+    }
+
+    /// As [`Engine::open`], with the legal rule packs given (e.g. the built-ins plus an
+    /// operator's own directory, from `vow_policy::rules::load_dir`).
+    pub async fn open_with_rules(
+        database_url: &str,
+        key: KeySource,
+        clock: Arc<dyn Clock>,
+        rules: vow_policy::rules::RuleBook,
+    ) -> Result<(Arc<Engine>, bool)> {
         let store = Store::open(database_url).await?;
         let (root, created) = match key {
             KeySource::File(path) => vow_crypto::load_or_create_key_file(&path)?,
@@ -172,7 +183,7 @@ impl Engine {
                 audit,
                 policies: RwLock::new(HashMap::new()),
                 api_keys: RwLock::new(HashMap::new()),
-                rules: vow_policy::rules::builtin(),
+                rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
             }),

@@ -370,7 +370,17 @@ pub async fn open_engine(cfg: &Config) -> Result<(Arc<Engine>, bool)> {
         Some(p) => KeySource::Passphrase(p.clone()),
         None => KeySource::File(cfg.key_file.clone()),
     };
-    let opened = Engine::open(&cfg.database_url, key, Arc::new(SystemClock)).await?;
+    let rules = match &cfg.rules_dir {
+        Some(dir) => vow_policy::rules::load_dir(dir).map_err(|d| {
+            for x in &d {
+                eprintln!("{x}");
+            }
+            BadInput(format!("the rule packs in {} have errors", dir.display()))
+        })?,
+        None => vow_policy::rules::builtin(),
+    };
+    let opened =
+        Engine::open_with_rules(&cfg.database_url, key, Arc::new(SystemClock), rules).await?;
     let transport = match &cfg.mail {
         crate::config::Mail::Files(dir) => {
             vow_engine::mail::MailTransport::File { dir: dir.clone() }

@@ -21,6 +21,9 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     /// The From address of notices. Default privacy@localhost.
     pub mail_from: Option<String>,
+    /// A directory of rule packs (and calendars/) that add to or override the built-in
+    /// ones: a change of law is a data change.
+    pub rules_dir: Option<PathBuf>,
     /// The URL people use to reach this server (download links in notices).
     /// Default: http(s)://<listen>.
     pub public_url: Option<String>,
@@ -61,6 +64,7 @@ pub struct Config {
     pub mail_from: String,
     pub mail: Mail,
     pub public_url: String,
+    pub rules_dir: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -219,6 +223,7 @@ impl Config {
                 )
             });
         Ok(Config {
+            rules_dir: env("VOW_RULES_DIR").map(PathBuf::from).or(file.rules_dir),
             public_url,
             mail_from: env("VOW_MAIL_FROM")
                 .or(file.mail_from)

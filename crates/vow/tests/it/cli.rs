@@ -674,3 +674,91 @@ fn r22_a_phone_request_entered_at_the_command_line_joins_the_same_workflow() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("/type"));
 }
+
+#[test]
+fn a_change_of_law_is_a_data_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    // The test policy promises 30 days; remove that, so the law alone decides.
+    let policy = dir.path().join("law-only.yaml");
+    std::fs::write(
+        &policy,
+        POLICY.replace("response_times:\n  requests_days: 30\n", ""),
+    )
+    .unwrap();
+    let o = vow(&[
+        "tenant",
+        "create",
+        "--data",
+        &d,
+        "--id",
+        "acme",
+        "--name",
+        "Acme",
+        "--role",
+        "controller",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let pipeda = include_str!("../../../../rules/ca-pipeda.yaml").replacen(
+        "respond: 30 calendar_days",
+        "respond: 20 calendar_days",
+        1,
+    );
+    std::fs::write(rules.join("ca-pipeda.yaml"), pipeda).unwrap();
+    let submit = |env: Option<&std::path::Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vow"));
+        c.args([
+            "request",
+            "submit",
+            "--data",
+            &d,
+            "--tenant",
+            "acme",
+            "--type",
+            "access",
+            "--channel",
+            "mail",
+            "--email",
+            "x@example.org",
+            "--jurisdiction",
+            "CA",
+            "--received-at",
+            "2026-11-02T15:00:00Z",
+            "--output",
+            "json",
+        ]);
+        if let Some(dir) = env {
+            c.env("VOW_RULES_DIR", dir);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let built_in = submit(None);
+    let changed = submit(Some(&rules));
+    let due = |v: &Value| {
+        v["due"]["response"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+    };
+    assert_eq!(
+        due(&built_in).duration_since(due(&changed)),
+        jiff::SignedDuration::from_hours(240),
+        "{built_in} {changed}"
+    );
+    // A broken pack is bad input, reported with its position.
+    std::fs::write(rules.join("broken.yaml"), "id: XX\nrespond: soon\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args(["request", "list", "--data", &d, "--tenant", "acme"])
+        .env("VOW_RULES_DIR", &rules)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("broken.yaml:"), "{}", text(&o));
+}
