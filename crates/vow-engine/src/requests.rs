@@ -1411,14 +1411,32 @@ impl Engine {
             self.event(tx, actor, r, "in_progress", Some(&from), json!({}))
                 .await?;
         }
-        let from = Self::transition(r, RequestState::Fulfilled)?;
+        // Lawful exceptions (legal holds) make it a compliance in part, and the person is
+        // told what was kept and why.
+        let exceptions: Vec<(String, String)> = outcome["kept"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                (
+                    "exempt".to_string(),
+                    k["reason"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let done = if exceptions.is_empty() {
+            RequestState::Fulfilled
+        } else {
+            RequestState::PartiallyFulfilled
+        };
+        let from = Self::transition(r, done)?;
         r.outcome = Some(outcome.to_string());
         tx.update_request(r).await?;
         self.event(
             tx,
             actor,
             r,
-            "fulfilled",
+            done.as_str(),
             Some(&from),
             json!({"done": outcome["done"]}),
         )
@@ -1429,6 +1447,7 @@ impl Engine {
             outcome: Some(&words),
             download_url: link.as_ref().map(|(u, _)| u.as_str()),
             link_expires: link.as_ref().map(|(_, e)| at(*e)),
+            denial_reasons: &exceptions,
             ..Extra::default()
         };
         let (row, mail) =

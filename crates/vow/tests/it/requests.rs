@@ -635,6 +635,10 @@ async fn hold_scenario() {
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["outcome"]["done"], "erased_except_held");
     assert_eq!(
+        r["state"], "partially_fulfilled",
+        "complied with in part: {r}"
+    );
+    assert_eq!(
         r["outcome"]["kept"][0]["categories"],
         json!(["user.financial"])
     );
