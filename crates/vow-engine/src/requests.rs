@@ -254,6 +254,15 @@ pub struct DenialReason {
     pub detail: Option<String>,
 }
 
+/// A code is kept as an HMAC under the request's own key: a copy of the database alone
+/// cannot be searched for the million possible codes.
+fn code_hash(key: &Key32, code: &str) -> [u8; 32] {
+    vow_crypto::hmac_sha256(
+        key,
+        format!("vow:v1:request-code:{}", code.trim()).as_bytes(),
+    )
+}
+
 /// A one-time code lives 15 minutes and allows 5 attempts.
 const CODE_LIFETIME_MS: i64 = 15 * 60 * 1000;
 const MAX_CODE_ATTEMPTS: i64 = 5;
@@ -956,7 +965,12 @@ impl Engine {
         let Some((hash, expires, attempts)) = tx.code(id).await? else {
             return Ok(false);
         };
-        let given = vow_crypto::sha256(format!("{tenant}:{id}:{}", code.trim()).as_bytes());
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        let given = code_hash(&self.request_key(&keys, tenant, &r)?, code);
         let ok = attempts < MAX_CODE_ATTEMPTS
             && expires > self.now_ms()
             && vow_crypto::ct_eq(&hash, &given);
@@ -1019,7 +1033,7 @@ impl Engine {
         let expires = self.now_ms() + CODE_LIFETIME_MS;
         tx.put_code(
             &r.id,
-            &vow_crypto::sha256(format!("{tenant}:{}:{code}", r.id).as_bytes()),
+            &code_hash(&self.request_key(&keys, tenant, &r)?, &code),
             expires,
         )
         .await?;
