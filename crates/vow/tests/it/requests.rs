@@ -917,7 +917,18 @@ async fn corrections_are_verified_with_other_data_and_keep_history() {
 
 #[tokio::test]
 async fn r12_corrections_reach_exactly_the_recipients_that_had_the_data() {
-    let s = Server::start().await;
+    r12_scenario(crate::harness::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn r12_and_erasure_on_postgres() {
+    r12_scenario(crate::harness::Backend::Postgres).await;
+}
+
+async fn r12_scenario(backend: crate::harness::Backend) {
+    let Some(s) = Server::start_on(backend).await else {
+        return;
+    };
     let op = s.tenant("acme").await;
     let ada = s
         .panelist(&op, "acme", "ada@example.org", "Ada Quill")
@@ -999,6 +1010,8 @@ async fn r12_corrections_reach_exactly_the_recipients_that_had_the_data() {
         .collect();
     assert_eq!(erased.len(), 1);
     assert_eq!(erased[0].recipient.as_deref(), Some("payroll-co"));
+    drop(tx);
+    s.drop_db().await;
 }
 
 #[tokio::test]
