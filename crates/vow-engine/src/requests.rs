@@ -1314,13 +1314,17 @@ impl Engine {
         let erased = r.kind == RequestType::Delete.as_str();
         tx.commit().await?;
         if erased {
-            // Push the erased rows out of SQLite's WAL so no copy of the key lingers there.
-            if let Err(e) = self.store.checkpoint().await {
-                tracing::warn!(
-                    code = e.code(),
-                    "checkpoint after erasure failed; SQLite will checkpoint later"
-                );
-            }
+            // Push the erased rows out of SQLite's WAL so no copy of the key lingers there;
+            // in the background, so the answer does not wait on a full-WAL copy.
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.checkpoint().await {
+                    tracing::warn!(
+                        code = e.code(),
+                        "checkpoint after erasure failed; SQLite will checkpoint later"
+                    );
+                }
+            });
         }
         self.mail(queued).await;
         self.request(actor, tenant, id).await
