@@ -73,7 +73,9 @@ CREATE TABLE identifiers (
     value BYTEA NOT NULL,
     PRIMARY KEY (tenant_id, kind, bidx)
 );
-CREATE INDEX identifiers_subject ON identifiers(subject_id);
+-- Subject first, with both equality columns, so the planner never prefers walking the
+-- primary key of a whole tenant for a per-person query.
+CREATE INDEX identifiers_subject ON identifiers(subject_id, tenant_id, kind);
 
 CREATE TABLE fields (
     id TEXT PRIMARY KEY,
