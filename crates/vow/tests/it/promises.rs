@@ -479,6 +479,17 @@ async fn s2_one_client_s_key_never_reaches_another_client_s_data() {
     assert_ne!(a_subject, b_subject);
     let b_app = s.key("client-b", "app", Some(&["research"])).await;
     let sub = |t: &str, rest: &str| format!("/v1/tenants/{t}/subjects/{a_subject}{rest}");
+    // A request of tenant A, to aim B's keys at.
+    let (st, r) = s
+        .post(
+            &a,
+            "/v1/tenants/client-a/requests",
+            json!({"type": "know", "channel": "web", "identifiers": {"email": "same@example.org"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let a_request = r["id"].as_str().unwrap().to_string();
+    let req = |rest: &str| format!("/v1/tenants/client-a/requests/{a_request}{rest}");
     // Every tenant-scoped endpoint, called with tenant B's keys on tenant A.
     for key in [&b_key, &b_app] {
         let calls: Vec<(Method, String, Option<Value>)> = vec![
@@ -524,6 +535,39 @@ async fn s2_one_client_s_key_never_reaches_another_client_s_data() {
                     json!({"subject": a_subject, "purpose": "research", "categories": ["user.name"]}),
                 ),
             ),
+            (
+                Method::POST,
+                "/v1/tenants/client-a/requests".into(),
+                Some(
+                    json!({"type": "know", "channel": "web", "identifiers": {"email": "same@example.org"}}),
+                ),
+            ),
+            (Method::GET, "/v1/tenants/client-a/requests".into(), None),
+            (Method::GET, req(""), None),
+            (Method::POST, req("/verify"), Some(json!({}))),
+            (Method::POST, req("/extend"), Some(json!({"reason": "x"}))),
+            (
+                Method::POST,
+                req("/deny"),
+                Some(json!({"reasons": [{"code": "other"}]})),
+            ),
+            (Method::POST, req("/fulfil"), Some(json!({}))),
+            (Method::POST, req("/withdraw"), Some(json!({}))),
+            (Method::POST, req("/code"), Some(json!({}))),
+            (Method::GET, req("/export"), None),
+            (
+                Method::POST,
+                sub("client-a", "/holds"),
+                Some(json!({"categories": ["user.name"], "reason": "x", "until": "2099-01-01"})),
+            ),
+            (
+                Method::POST,
+                "/v1/tenants/client-a/disclosures".into(),
+                Some(
+                    json!({"recipient": "lab-partner", "purpose": "research", "categories": ["user.name"], "subjects": [a_subject]}),
+                ),
+            ),
+            (Method::GET, "/v1/tenants/client-a/disclosures".into(), None),
         ];
         for (method, path, body) in calls {
             let (st, p) = s.call(method.clone(), key, &path, body).await;
