@@ -1756,6 +1756,21 @@ impl Engine {
     pub async fn sweep_requests(&self, actor: &Actor, tenant: &str) -> Result<usize> {
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let now = self.now_ms();
+        // Expired download packages and codes go first: they hold or guard personal data.
+        let mut tx = self.store.write().await?;
+        let (packages, codes) = tx.purge_expired(tenant, now).await?;
+        if packages + codes > 0 {
+            let entry = self.audit_entry(
+                actor,
+                Some(tenant),
+                "request.purge",
+                None,
+                None,
+                json!({"packages": packages, "codes": codes}),
+            );
+            crate::audit::append(&mut tx, &[entry]).await?;
+        }
+        tx.commit().await?;
         let due: Vec<String> = {
             let mut tx = self.store.read().await?;
             tx.requests(tenant, false, 100_000)

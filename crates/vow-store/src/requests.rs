@@ -739,3 +739,26 @@ impl Tx {
         Ok(rows)
     }
 }
+
+impl Tx {
+    /// Destroy access packages and one-time codes of `tenant_id` past their expiry:
+    /// nothing personal is kept longer than the link or code that needed it.
+    /// Returns (packages, codes) removed.
+    pub async fn purge_expired(&mut self, tenant_id: &str, now: i64) -> Result<(u64, u64)> {
+        let exports = sqlx::query(
+            "DELETE FROM exports WHERE expires_at < $1 AND request_id IN (SELECT id FROM requests WHERE tenant_id = $2)",
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .execute(&mut *self.inner)
+        .await?;
+        let codes = sqlx::query(
+            "DELETE FROM request_codes WHERE expires_at < $1 AND request_id IN (SELECT id FROM requests WHERE tenant_id = $2)",
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok((exports.rows_affected(), codes.rows_affected()))
+    }
+}

@@ -1085,3 +1085,48 @@ async fn a_processor_may_forward_and_assist_instead_of_redirecting() {
     assert_eq!(out[0].event, "request.forwarded");
     assert_eq!(out[0].recipient.as_deref(), Some("privacy@client.example"));
 }
+
+#[tokio::test]
+async fn expired_packages_are_destroyed_by_the_sweeper() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+    let (_, r) = submit(
+        &s,
+        &op,
+        "acme",
+        json!({"type": "access", "channel": "web", "identifiers": {"email": "ada@example.org"}}),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_string();
+    s.post(
+        &op,
+        &format!("/v1/tenants/acme/requests/{id}/fulfil"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        s.get(&op, &format!("/v1/tenants/acme/requests/{id}/export"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Age the package past its link's expiry, then sweep.
+    {
+        let mut tx = s.engine.store().write().await.unwrap();
+        let (created, _, sealed) = tx.export(&id).await.unwrap().unwrap();
+        tx.put_export(&id, created, created + 1, &sealed, &[9u8; 32])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    s.engine
+        .sweep_requests(&vow_engine::Actor::local("t"), "acme")
+        .await
+        .unwrap();
+    let mut tx = s.engine.store().read().await.unwrap();
+    assert!(
+        tx.export(&id).await.unwrap().is_none(),
+        "the expired package is gone"
+    );
+}
