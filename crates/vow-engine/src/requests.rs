@@ -769,10 +769,7 @@ impl Engine {
                 to.as_deref(),
                 extra,
             )?;
-            tx.insert_notice(&row).await?;
-            if let Some((to, rendered)) = mail {
-                queued.push((row.id.clone(), to, rendered));
-            }
+            queued.append(&mut queue_notice(&mut tx, row, mail).await?);
         } else {
             let from = Self::transition(&mut r, RequestState::Acknowledged)?;
             tx.update_request(&r).await?;
@@ -786,10 +783,7 @@ impl Engine {
                 to.as_deref(),
                 Extra::default(),
             )?;
-            tx.insert_notice(&row).await?;
-            if let Some((to, rendered)) = mail {
-                queued.push((row.id.clone(), to, rendered));
-            }
+            queued.append(&mut queue_notice(&mut tx, row, mail).await?);
             self.try_verify(&mut tx, actor, &mut r, &details, false)
                 .await?;
             // Opt-outs and withdrawals take effect at once where the law asks no verification.
@@ -1041,7 +1035,7 @@ impl Engine {
         let cx_code = code.clone();
         let (row, mail) =
             self.notice_with_code(&policy, &r, &key, &email, &cx_code, at(expires))?;
-        tx.insert_notice(&row).await?;
+        let queued = queue_notice(&mut tx, row, mail).await?;
         self.event(
             &mut tx,
             actor,
@@ -1052,9 +1046,7 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
-        if let Some((to, rendered)) = mail {
-            self.mail(vec![(row.id, to, rendered)]).await;
-        }
+        self.mail(queued).await;
         self.request(actor, tenant, id).await
     }
 
@@ -1185,11 +1177,9 @@ impl Engine {
             to.as_deref(),
             extra,
         )?;
-        tx.insert_notice(&row).await?;
+        let queued = queue_notice(&mut tx, row, mail).await?;
         tx.commit().await?;
-        if let Some((to, rendered)) = mail {
-            self.mail(vec![(row.id, to, rendered)]).await;
-        }
+        self.mail(queued).await;
         self.request(actor, tenant, id).await
     }
 
@@ -1257,11 +1247,9 @@ impl Engine {
         };
         let (row, mail) =
             self.notice(NoticeKind::Denial, &policy, &r, &key, to.as_deref(), extra)?;
-        tx.insert_notice(&row).await?;
+        let queued = queue_notice(&mut tx, row, mail).await?;
         tx.commit().await?;
-        if let Some((to, rendered)) = mail {
-            self.mail(vec![(row.id, to, rendered)]).await;
-        }
+        self.mail(queued).await;
         self.request(actor, tenant, id).await
     }
 
@@ -1470,10 +1458,7 @@ impl Engine {
         };
         let (row, mail) =
             self.notice(NoticeKind::Completion, policy, r, key, to.as_deref(), extra)?;
-        tx.insert_notice(&row).await?;
-        Ok(mail
-            .map(|(to, rendered)| vec![(row.id, to, rendered)])
-            .unwrap_or_default())
+        queue_notice(tx, row, mail).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2121,6 +2106,19 @@ fn is_jurisdiction_code(s: &str) -> bool {
                 && r.chars()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         })
+}
+
+/// Keep a notice with its request (in `tx`) and return it queued for mailing after
+/// the commit, if there is an address to send it to.
+async fn queue_notice(
+    tx: &mut Tx,
+    row: NoticeRow,
+    mail: Option<(String, Rendered)>,
+) -> Result<Vec<(String, String, Rendered)>> {
+    tx.insert_notice(&row).await?;
+    Ok(mail
+        .map(|(to, rendered)| vec![(row.id, to, rendered)])
+        .unwrap_or_default())
 }
 
 fn contact(d: &Details) -> Option<String> {
