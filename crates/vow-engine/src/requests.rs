@@ -39,6 +39,10 @@ pub struct Requester {
     #[schema(value_type = Option<Object>)]
     #[serde(default)]
     pub evidence: Option<Pii<Value>>,
+    /// The requester's own identifiers. A parent recorded on the child's parental consent
+    /// is recognised by them, without further documents.
+    #[serde(default)]
+    pub identifiers: Identifiers,
 }
 
 /// A new data-subject request.
@@ -154,6 +158,20 @@ struct Details {
     /// The person confirmed directly that the agent acts for them.
     #[serde(default)]
     subject_confirmed: bool,
+    /// For a parent's request: what the store says about the child and the parent.
+    #[serde(default)]
+    parent: Option<ParentCheck>,
+}
+
+/// What the store says about a parent's authority over the person a request is about.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ParentCheck {
+    /// The matched person was under the policy's parental age when the request arrived
+    /// (None: no match, or no birth date on file).
+    child: Option<bool>,
+    /// The requester's own identifiers are those of the parent recorded on the child's
+    /// parental consent.
+    linked: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -165,6 +183,8 @@ pub struct DueView {
     pub extended_to: Option<String>,
     /// The rule (pack id, `policy` or `default`) that set the response date.
     pub binding: String,
+    /// The clock stands still since then; the deadlines move when it resumes.
+    pub paused_since: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -237,7 +257,7 @@ pub struct Step {
     /// verify: stop trying; the request is unverifiable.
     #[serde(default)]
     pub give_up: bool,
-    /// extend: why more time is needed (required).
+    /// extend: why more time is needed; pause: what the clock waits for (required).
     #[serde(default)]
     pub reason: Option<String>,
     /// deny: reason codes (unverifiable, no_data, exempt, manifestly_unfounded,
@@ -387,6 +407,58 @@ impl Engine {
             }
         }
         Ok((Some(subject), points))
+    }
+
+    /// For a parent's request: is the matched person a child (under the policy's parental
+    /// age, else 13, California's age for a parent's request, §7070(c)), and is the requester
+    /// the parent recorded on the child's parental consent?
+    #[allow(clippy::too_many_arguments)]
+    async fn parent_check(
+        &self,
+        tx: &mut Tx,
+        keys: &TenantKeys,
+        tenant: &str,
+        subject: Option<&str>,
+        d: &Details,
+        policy: &Policy,
+        received: Timestamp,
+    ) -> Result<Option<ParentCheck>> {
+        let Some(q) = d
+            .request
+            .requester
+            .as_ref()
+            .filter(|q| q.kind.as_deref() == Some("parent"))
+        else {
+            return Ok(None);
+        };
+        let Some(subject) = subject else {
+            return Ok(Some(ParentCheck::default()));
+        };
+        let (_, birth, consents) = match self.facts(tx, keys, tenant, subject).await {
+            Ok(f) => f,
+            Err(EngineError::NotFound(_)) => return Ok(Some(ParentCheck::default())),
+            Err(e) => return Err(e),
+        };
+        let limit = i32::from(policy.parental_consent_age.unwrap_or(13));
+        let today = received.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let child = birth.map(|b| vow_core::decision::age_on(b, today) < limit);
+        let parents: BTreeSet<String> = consents
+            .iter()
+            .filter_map(|c| c.parent_subject_id.clone())
+            .collect();
+        let mut linked = false;
+        for (kind, value) in q.identifiers.iter() {
+            let Ok(bidx) = keys.indexer.index(kind, value.expose()) else {
+                continue;
+            };
+            if let Some(p) = tx.lookup(tenant, kind.as_str(), &bidx).await?
+                && parents.contains(&p)
+            {
+                linked = true;
+                break;
+            }
+        }
+        Ok(Some(ParentCheck { child, linked }))
     }
 
     async fn event(
@@ -597,6 +669,16 @@ impl Engine {
                 ));
             }
         }
+        if let Some(q) = &input.requester {
+            for (k, v) in q.identifiers.iter() {
+                if let Err(e) = vow_crypto::normalize(k, v.expose()) {
+                    errors.push(FieldError::new(
+                        format!("/requester/identifiers/{}", k.as_str()),
+                        e.to_string(),
+                    ));
+                }
+            }
+        }
         if kind == Some(RequestType::Correct) && input.corrections.is_empty() {
             errors.push(FieldError::new(
                 "/corrections",
@@ -626,6 +708,25 @@ impl Engine {
             received,
             &policy.response_times,
         );
+        // Who may submit is the law's to say (the union of the applicable packs); the
+        // person themselves always may.
+        if requester != RequesterKind::Subject
+            && !due.applied.is_empty()
+            && !due.submitters.contains(&requester)
+        {
+            return Err(EngineError::invalid(
+                "/requester/kind",
+                format!(
+                    "none of the laws that apply ({}) provides for {} requests made by {}; the person may submit it themselves",
+                    due.applied.join(", "),
+                    kind.as_str(),
+                    match requester {
+                        RequesterKind::Agent => "an agent",
+                        _ => "a parent or guardian",
+                    }
+                ),
+            ));
+        }
         // For a correction, matching must use data other than what is being corrected.
         let (subject, points) = self
             .match_points(
@@ -644,12 +745,24 @@ impl Engine {
             .as_ref()
             .and_then(|r| r.evidence.as_ref())
             .is_some_and(|e| e.expose()["declaration"].as_bool() == Some(true));
-        let details = Details {
+        let mut details = Details {
             request: input.clone(),
             more: Identifiers::default(),
             declaration,
             subject_confirmed: false,
+            parent: None,
         };
+        details.parent = self
+            .parent_check(
+                &mut tx,
+                &keys,
+                tenant,
+                subject.as_deref(),
+                &details,
+                &policy,
+                received,
+            )
+            .await?;
         // With no law to say otherwise, still never hand data over on one identifier alone:
         // pieces of data need two matching points, other rights one. Opt-outs need none.
         let (level, needed) = match (due.applied.is_empty(), kind) {
@@ -687,6 +800,7 @@ impl Engine {
             response_due: due.response.as_millisecond(),
             extended_max: due.extended_max.map(|t| t.as_millisecond()),
             extended_due: None,
+            paused_at: None,
             verification: verification.to_string(),
             matched_points: points,
             kek_version: keys.current,
@@ -913,6 +1027,8 @@ impl Engine {
         if code_ok {
             tx.delete_code(&r.id).await?;
         }
+        // The information the clock waited for has arrived.
+        self.resume_in(&mut tx, actor, &mut r).await?;
         merge_identifiers(&mut d.more, &step.identifiers);
         d.declaration |= step.declaration;
         d.subject_confirmed |= step.subject_confirmed;
@@ -933,6 +1049,18 @@ impl Engine {
             let v: Value = serde_json::from_str(&r.verification).unwrap_or(Value::Null);
             points = points.max(v["points"].as_i64().unwrap_or(1));
         }
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        d.parent = self
+            .parent_check(
+                &mut tx,
+                &keys,
+                tenant,
+                subject.as_deref(),
+                &d,
+                &policy,
+                at(r.received_at),
+            )
+            .await?;
         r.subject_id = subject;
         r.matched_points = points;
         r.details = self.seal_details(&key, tenant, &r.id, &d)?;
@@ -1102,17 +1230,7 @@ impl Engine {
         step: &Step,
     ) -> Result<RequestView> {
         self.authorize(actor, Capability::ManageRequests, tenant)?;
-        let reason = step
-            .reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty() && r.len() <= 2000)
-            .ok_or_else(|| {
-                EngineError::invalid(
-                    "/reason",
-                    "an extension needs a reason (1 to 2000 characters)",
-                )
-            })?;
+        let reason = reason(step, "an extension")?;
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
@@ -1181,6 +1299,122 @@ impl Engine {
         tx.commit().await?;
         self.mail(queued).await;
         self.request(actor, tenant, id).await
+    }
+
+    /// Stop the clock, where every applicable law allows it and no promise of n days
+    /// binds (UK GDPR: while waiting for information needed to clarify the request).
+    pub async fn pause_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        step: &Step,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let reason = reason(step, "a pause")?;
+        let mut tx = self.store.write().await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        let mut r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        let state =
+            RequestState::parse(&r.state).ok_or(EngineError::Internal("unknown state".into()))?;
+        if state.is_final() || state == RequestState::Routed {
+            return Err(EngineError::Conflict(format!(
+                "a request that is {state} has no clock to pause"
+            )));
+        }
+        if r.paused_at.is_some() {
+            return Err(EngineError::Conflict("the clock is already paused".into()));
+        }
+        let kind =
+            RequestType::parse(&r.kind).ok_or(EngineError::Internal("unknown type".into()))?;
+        let due = vow_core::deadline::due_dates(
+            &self.packs_for(&r),
+            &self.rules.calendars,
+            kind,
+            at(r.received_at),
+            &policy.response_times,
+        );
+        if !due.clock_pauses {
+            return Err(EngineError::Conflict(format!(
+                "the clock may not pause: {}",
+                if due.applied.is_empty() {
+                    "no applicable law provides for it".to_string()
+                } else if due.promise.is_some() {
+                    "the policy promises an answer within a fixed number of days".to_string()
+                } else {
+                    format!(
+                        "not every applicable law ({}) allows it",
+                        due.applied.join(", ")
+                    )
+                }
+            )));
+        }
+        let now = self.now_ms();
+        if now > r.extended_due.unwrap_or(r.response_due) {
+            return Err(EngineError::Conflict(
+                "the deadline has passed: a clock that has run out cannot be paused".into(),
+            ));
+        }
+        r.paused_at = Some(now);
+        r.updated_at = now;
+        tx.update_request(&r).await?;
+        self.event(
+            &mut tx,
+            actor,
+            &r,
+            "paused",
+            None,
+            json!({"reason": reason, "rules": due.applied}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.request(actor, tenant, id).await
+    }
+
+    /// Start a paused clock again: every deadline still ahead moves by the time it stood.
+    pub async fn resume_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut tx = self.store.write().await?;
+        let mut r = tx
+            .request(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("request"))?;
+        if r.paused_at.is_none() {
+            return Err(EngineError::Conflict("the clock is not paused".into()));
+        }
+        self.resume_in(&mut tx, actor, &mut r).await?;
+        tx.commit().await?;
+        self.request(actor, tenant, id).await
+    }
+
+    async fn resume_in(&self, tx: &mut Tx, actor: &Actor, r: &mut RequestRow) -> Result<()> {
+        let Some(since) = r.paused_at.take() else {
+            return Ok(());
+        };
+        let now = self.now_ms();
+        let stood = (now - since).max(0);
+        r.response_due += stood;
+        r.extended_max = r.extended_max.map(|t| t + stood);
+        r.extended_due = r.extended_due.map(|t| t + stood);
+        r.updated_at = now;
+        tx.update_request(r).await?;
+        self.event(
+            tx,
+            actor,
+            r,
+            "resumed",
+            None,
+            json!({"paused_ms": stood, "response_due": ts(r.extended_due.unwrap_or(r.response_due))}),
+        )
+        .await
     }
 
     pub async fn deny_request(
@@ -1762,6 +1996,7 @@ impl Engine {
                 .await?
                 .into_iter()
                 .filter(|r| matches!(r.state.as_str(), "verifying" | "unverifiable"))
+                .filter(|r| r.paused_at.is_none())
                 .filter(|r| r.extended_due.unwrap_or(r.response_due) < now)
                 .map(|r| r.id)
                 .collect()
@@ -1993,6 +2228,8 @@ impl Engine {
         let due = r.extended_due.unwrap_or(r.response_due);
         let flag = if r.closed_at.is_some() {
             None
+        } else if r.paused_at.is_some() {
+            Some("paused".to_string())
         } else if due < now {
             Some("overdue".to_string())
         } else if due - now <= 3 * 24 * 3600 * 1000 {
@@ -2013,6 +2250,7 @@ impl Engine {
                 extended_max: r.extended_max.map(ts),
                 extended_to: r.extended_due.map(ts),
                 binding: r.binding.clone(),
+                paused_since: r.paused_at.map(ts),
             },
             rules: serde_json::from_str(&r.rules).unwrap_or_default(),
             requester: r.requester.clone(),
@@ -2058,6 +2296,20 @@ impl Engine {
     }
 }
 
+/// A step's reason: required, trimmed, at most 2000 characters.
+fn reason<'a>(step: &'a Step, what: &str) -> Result<&'a str> {
+    step.reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && r.len() <= 2000)
+        .ok_or_else(|| {
+            EngineError::invalid(
+                "/reason",
+                format!("{what} needs a reason (1 to 2000 characters)"),
+            )
+        })
+}
+
 /// Whether whoever submitted may act: the person; an agent with a power of attorney, or
 /// with signed permission and a registration once the person has confirmed directly
 /// (Cal. Code Regs. tit. 11 §7063); a parent or guardian with evidence of it.
@@ -2087,8 +2339,18 @@ fn authority(r: &RequestRow, d: &Details) -> std::result::Result<(), &'static st
         "agent" => {
             Err("an agent needs a power of attorney, or signed permission and a registration")
         }
-        "parent" if yes("parent_of") => Ok(()),
-        "parent" => Err("a parent or guardian needs evidence of parental authority"),
+        "parent" => {
+            let p = d.parent.clone().unwrap_or_default();
+            if p.child == Some(false) {
+                Err("a parent or guardian acts only for a child under the policy's parental age")
+            } else if p.linked || yes("parent_of") {
+                Ok(())
+            } else {
+                Err(
+                    "a parent or guardian needs evidence of parental authority, or to be the parent recorded on the child's parental consent",
+                )
+            }
+        }
         _ => Ok(()),
     }
 }

@@ -436,6 +436,12 @@ step!(
     "Extend the deadline, with a reason, before the first deadline."
 );
 step!(
+    pause_request,
+    "/v1/tenants/{t}/requests/{r}/pause",
+    pause_request,
+    "Stop the clock, with a reason, where every applicable law allows it (e.g. UK GDPR while waiting for clarification)."
+);
+step!(
     deny_request,
     "/v1/tenants/{t}/requests/{r}/deny",
     deny_request,
@@ -471,6 +477,17 @@ pub async fn withdraw_request(
     Path((t, r)): Path<(String, String)>,
 ) -> Result<Json<RequestView>> {
     Ok(Json(s.engine.withdraw_request(&actor, &t, &r).await?))
+}
+
+/// Start a paused clock again; the deadlines move by the time it stood.
+#[utoipa::path(post, path = "/v1/tenants/{t}/requests/{r}/resume", tag = "requests", params(("t" = String, Path), ("r" = String, Path)),
+    responses((status = 200, body = RequestView), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn resume_request(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, r)): Path<(String, String)>,
+) -> Result<Json<RequestView>> {
+    Ok(Json(s.engine.resume_request(&actor, &t, &r).await?))
 }
 
 /// The access or know package: JSON, or `Accept: text/html` for the readable version.

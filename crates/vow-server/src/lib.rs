@@ -42,7 +42,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
-        api::deny_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures
+        api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -132,6 +132,14 @@ pub fn router(engine: Arc<Engine>) -> Router {
             post(api::extend_request),
         )
         .route("/v1/tenants/{t}/requests/{r}/deny", post(api::deny_request))
+        .route(
+            "/v1/tenants/{t}/requests/{r}/pause",
+            post(api::pause_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/resume",
+            post(api::resume_request),
+        )
         .route(
             "/v1/tenants/{t}/requests/{r}/fulfil",
             post(api::fulfil_request),

@@ -105,13 +105,13 @@ impl Backend {
         match self {
             Backend::Sqlite => {
                 "SELECT id, tenant_id, kind, channel, state, subject_id, requester, residence, rules, binding,
-                    received_at, ack_due, response_due, extended_max, extended_due, verification, matched_points,
+                    received_at, ack_due, response_due, extended_max, extended_due, paused_at, verification, matched_points,
                     kek_version, key_wrapped, details, outcome, closed_at, updated_at
                  FROM requests WHERE id = $1 AND tenant_id = $2"
             }
             Backend::Postgres => {
                 "SELECT id, tenant_id, kind, channel, state, subject_id, requester, residence, rules, binding,
-                    received_at, ack_due, response_due, extended_max, extended_due, verification, matched_points,
+                    received_at, ack_due, response_due, extended_max, extended_due, paused_at, verification, matched_points,
                     kek_version, key_wrapped, details, outcome, closed_at, updated_at
                  FROM requests WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
             }

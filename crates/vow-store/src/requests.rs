@@ -22,6 +22,8 @@ pub struct RequestRow {
     pub response_due: i64,
     pub extended_max: Option<i64>,
     pub extended_due: Option<i64>,
+    /// Since when the clock stands still (a pause the applicable law allows), if it does.
+    pub paused_at: Option<i64>,
     /// JSON: the verification the strictest rule asks.
     pub verification: String,
     pub matched_points: i64,
@@ -76,7 +78,7 @@ pub struct OutboxRow {
     pub delivered_at: Option<i64>,
 }
 
-/// 23 columns: more than sqlx's tuple decoding takes, so by name.
+/// 24 columns: more than sqlx's tuple decoding takes, so by name.
 fn request_from(row: &AnyRow) -> std::result::Result<RequestRow, sqlx::Error> {
     Ok(RequestRow {
         id: row.try_get("id")?,
@@ -94,6 +96,7 @@ fn request_from(row: &AnyRow) -> std::result::Result<RequestRow, sqlx::Error> {
         response_due: row.try_get("response_due")?,
         extended_max: row.try_get("extended_max")?,
         extended_due: row.try_get("extended_due")?,
+        paused_at: row.try_get("paused_at")?,
         verification: row.try_get("verification")?,
         matched_points: row.try_get("matched_points")?,
         kek_version: row.try_get("kek_version")?,
@@ -109,9 +112,9 @@ impl Tx {
     pub async fn insert_request(&mut self, r: &RequestRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO requests (id, tenant_id, kind, channel, state, subject_id, requester, residence, rules, binding,
-                received_at, ack_due, response_due, extended_max, extended_due, verification, matched_points,
+                received_at, ack_due, response_due, extended_max, extended_due, paused_at, verification, matched_points,
                 kek_version, key_wrapped, details, outcome, closed_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
         )
         .bind(&r.id)
         .bind(&r.tenant_id)
@@ -128,6 +131,7 @@ impl Tx {
         .bind(r.response_due)
         .bind(r.extended_max)
         .bind(r.extended_due)
+        .bind(r.paused_at)
         .bind(&r.verification)
         .bind(r.matched_points)
         .bind(r.kek_version)
@@ -161,7 +165,7 @@ impl Tx {
     ) -> Result<Vec<RequestRow>> {
         let rows = sqlx::query(
             "SELECT id, tenant_id, kind, channel, state, subject_id, requester, residence, rules, binding,
-                received_at, ack_due, response_due, extended_max, extended_due, verification, matched_points,
+                received_at, ack_due, response_due, extended_max, extended_due, paused_at, verification, matched_points,
                 kek_version, key_wrapped, details, outcome, closed_at, updated_at
              FROM requests WHERE tenant_id = $1 AND (closed_at IS NULL OR $2 = 1)
              ORDER BY CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END,
@@ -187,7 +191,7 @@ impl Tx {
     ) -> Result<Vec<RequestRow>> {
         let rows = sqlx::query(
             "SELECT id, tenant_id, kind, channel, state, subject_id, requester, residence, rules, binding,
-                received_at, ack_due, response_due, extended_max, extended_due, verification, matched_points,
+                received_at, ack_due, response_due, extended_max, extended_due, paused_at, verification, matched_points,
                 kek_version, key_wrapped, details, outcome, closed_at, updated_at
              FROM requests WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3 ORDER BY received_at",
         )
@@ -206,8 +210,9 @@ impl Tx {
     pub async fn update_request(&mut self, r: &RequestRow) -> Result<()> {
         let done = sqlx::query(
             "UPDATE requests SET kind = $1, state = $2, subject_id = $3, extended_due = $4, matched_points = $5,
-                details = $6, outcome = $7, closed_at = $8, updated_at = $9
-             WHERE id = $10 AND tenant_id = $11",
+                details = $6, outcome = $7, closed_at = $8, updated_at = $9, response_due = $10,
+                extended_max = $11, paused_at = $12
+             WHERE id = $13 AND tenant_id = $14",
         )
         .bind(&r.kind)
         .bind(&r.state)
@@ -218,6 +223,9 @@ impl Tx {
         .bind(&r.outcome)
         .bind(r.closed_at)
         .bind(r.updated_at)
+        .bind(r.response_due)
+        .bind(r.extended_max)
+        .bind(r.paused_at)
         .bind(&r.id)
         .bind(&r.tenant_id)
         .execute(&mut *self.inner)

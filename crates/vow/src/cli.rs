@@ -274,6 +274,25 @@ pub enum RequestCommand {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// Stop the clock where every applicable law allows it (e.g. UK GDPR while waiting
+    /// for information needed to clarify the request).
+    Pause {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Start a paused clock again; the deadlines move by the time it stood.
+    Resume {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
     /// The person withdrew the request.
     Withdraw {
         #[arg(long)]
@@ -1077,6 +1096,24 @@ async fn request_command(
         }
         RequestCommand::Code { tenant, id, output } => {
             (engine.send_code(actor, &tenant, &id).await?, output)
+        }
+        RequestCommand::Pause {
+            tenant,
+            id,
+            reason,
+            output,
+        } => {
+            let step = Step {
+                reason: Some(reason),
+                ..Step::default()
+            };
+            (
+                engine.pause_request(actor, &tenant, &id, &step).await?,
+                output,
+            )
+        }
+        RequestCommand::Resume { tenant, id, output } => {
+            (engine.resume_request(actor, &tenant, &id).await?, output)
         }
         RequestCommand::Withdraw { tenant, id, output } => {
             (engine.withdraw_request(actor, &tenant, &id).await?, output)

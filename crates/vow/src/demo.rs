@@ -589,6 +589,7 @@ async fn requests_demo(
                 kind: Some("subject".into()),
                 name: None,
                 evidence: Some(Pii::new(json!({"declaration": true}))),
+                identifiers: Default::default(),
             }),
             contact_email: None,
             received_at: None,

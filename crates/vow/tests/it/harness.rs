@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tempfile::TempDir;
-use vow_core::SystemClock;
+use vow_core::{Clock, FixedClock, SystemClock};
 use vow_engine::{Actor, Engine, KeySource};
 
 pub const POLICY: &str = include_str!("policy.yaml");
@@ -34,6 +34,19 @@ impl Server {
 
     /// None when PostgreSQL tests are explicitly switched off (VOW_SKIP_PG=1).
     pub async fn start_on(backend: Backend) -> Option<Server> {
+        Server::start_with(backend, Arc::new(SystemClock)).await
+    }
+
+    /// A SQLite server whose clock stands at `at` until the test moves it.
+    pub async fn start_clocked(at: &str) -> (Server, Arc<FixedClock>) {
+        let clock = Arc::new(FixedClock::new(at.parse().expect("a timestamp")));
+        let s = Server::start_with(Backend::Sqlite, clock.clone())
+            .await
+            .expect("sqlite server");
+        (s, clock)
+    }
+
+    pub async fn start_with(backend: Backend, clock: Arc<dyn Clock>) -> Option<Server> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
         let (database_url, pg) = match backend {
@@ -51,7 +64,7 @@ impl Server {
         let (engine, _) = Engine::open(
             &database_url,
             KeySource::File(dir.path().join("root.key")),
-            Arc::new(SystemClock),
+            clock,
         )
         .await
         .expect("engine");

@@ -1130,3 +1130,245 @@ async fn expired_packages_are_destroyed_by_the_sweeper() {
         "the expired package is gone"
     );
 }
+
+/// The events of a request, by name.
+fn events(r: &Value) -> Vec<&str> {
+    r["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["event"].as_str().expect("event"))
+        .collect()
+}
+
+#[tokio::test]
+async fn r15_the_clock_pauses_only_where_every_law_allows_it() {
+    let (s, clock) = Server::start_clocked("2026-03-02T10:00:00Z").await;
+    // UK GDPR lets the clock stand while the controller waits for clarification; no promise binds.
+    let uk = law_only()
+        .replace("jurisdictions: [CA]", "jurisdictions: [UK]")
+        .replace(
+            "    country: CA\n",
+            "    country: CA\n    safeguard: adequacy\n",
+        );
+    let op = s.tenant_with("britco", "controller", &uk).await;
+    s.panelist(&op, "britco", "ada@example.org", "Ada").await;
+    let (st, r) = submit(
+        &s,
+        &op,
+        "britco",
+        json!({"type": "access", "channel": "email",
+        "identifiers": {"email": "ada@example.org"}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["rules"], json!(["UK"]), "{r}");
+    let id = r["id"].as_str().unwrap();
+    let before = time(&r["due"]["response"]);
+    let ceiling = time(&r["due"]["extended_max"]);
+
+    let (st, p) = step(&s, &op, "britco", id, "pause", json!({})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["errors"][0]["pointer"], "/reason");
+    let (st, r) = step(
+        &s,
+        &op,
+        "britco",
+        id,
+        "pause",
+        json!({"reason": "which study's records?"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["flag"], "paused");
+    assert_eq!(r["due"]["paused_since"], "2026-03-02T10:00:00Z");
+    let (st, _) = step(&s, &op, "britco", id, "pause", json!({"reason": "again"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+
+    // Ten days stand still; every deadline still ahead moves by exactly that.
+    clock.advance(days(10));
+    let (st, r) = step(&s, &op, "britco", id, "resume", json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(time(&r["due"]["response"]), before + days(10));
+    assert_eq!(time(&r["due"]["extended_max"]), ceiling + days(10));
+    assert!(r["due"]["paused_since"].is_null());
+    assert_ne!(r["flag"], "paused");
+    let (st, _) = step(&s, &op, "britco", id, "resume", json!({})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "nothing to resume");
+
+    // The person's answer restarts the clock by itself.
+    step(
+        &s,
+        &op,
+        "britco",
+        id,
+        "pause",
+        json!({"reason": "need your phone number"}),
+    )
+    .await;
+    clock.advance(days(2));
+    let (st, r) = step(
+        &s,
+        &op,
+        "britco",
+        id,
+        "verify",
+        json!({"identifiers": {"phone": "+447700900123"}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(time(&r["due"]["response"]), before + days(12));
+    let ev = events(&r);
+    assert_eq!(ev.iter().filter(|e| **e == "paused").count(), 2, "{ev:?}");
+    assert_eq!(ev.iter().filter(|e| **e == "resumed").count(), 2, "{ev:?}");
+
+    // Where a promise of n days binds (or a law does not pause), the clock runs on.
+    let ca = s.tenant("acme").await;
+    s.panelist(&ca, "acme", "bo@example.org", "Bo").await;
+    let (_, r) = submit(
+        &s,
+        &ca,
+        "acme",
+        json!({"type": "access", "channel": "web",
+        "identifiers": {"email": "bo@example.org"}}),
+    )
+    .await;
+    let (st, p) = step(
+        &s,
+        &ca,
+        "acme",
+        r["id"].as_str().unwrap(),
+        "pause",
+        json!({"reason": "clarify"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("promises"), "{p}");
+}
+
+#[tokio::test]
+async fn r21_only_the_submitters_a_law_provides_for() {
+    let s = Server::start().await;
+    // PIPEDA alone: the person or their representative, no parent's request as such.
+    let op = s.tenant_with("north", "controller", &law_only()).await;
+    let (st, p) = submit(
+        &s,
+        &op,
+        "north",
+        json!({"type": "access", "channel": "mail",
+        "identifiers": {"email": "kid@example.org"},
+        "requester": {"kind": "parent", "evidence": {"parent_of": true}}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["errors"][0]["pointer"], "/requester/kind");
+    assert!(
+        p["errors"][0]["detail"].as_str().unwrap().contains("CA"),
+        "{p}"
+    );
+    let (st, r) = submit(
+        &s,
+        &op,
+        "north",
+        json!({"type": "access", "channel": "mail",
+        "identifiers": {"email": "kid@example.org"},
+        "requester": {"kind": "agent", "evidence": {"power_of_attorney": true}}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "an agent is provided for: {r}");
+}
+
+#[tokio::test]
+async fn r21_a_parent_acts_for_their_own_child_only() {
+    let s = Server::start().await;
+    // California provides for a parent's request (§7070(c)).
+    let both = POLICY.replace("jurisdictions: [CA]", "jurisdictions: [CA, US-CA]");
+    let op = s.tenant_with("acme", "controller", &both).await;
+    s.panelist(&op, "acme", "mum@example.org", "Mum Quill")
+        .await;
+    s.panelist(&op, "acme", "stranger@example.org", "Stranger")
+        .await;
+    let (st, b) = s
+        .post(&op, "/v1/tenants/acme/subjects", json!({
+            "identifiers": {"email": "kid@example.org"},
+            "birth_date": "2014-06-01",
+            "fields": [{"category": "user.name", "value": "Kid Quill", "purposes": ["research"]}],
+            "consents": [{"purpose": "research", "kind": "parental", "parent": {"email": "mum@example.org"}}]
+        }))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let ask = |parent: &str, evidence: Value, child: &str, born: &str| {
+        json!({"type": "know", "channel": "web", "jurisdiction": "US-CA",
+            "identifiers": {"email": child}, "birth_date": born,
+            "requester": {"kind": "parent", "identifiers": {"email": parent}, "evidence": evidence}})
+    };
+    let authority =
+        |r: &Value| r["events"].as_array().unwrap().last().unwrap()["note"]["authority"].clone();
+
+    // The parent recorded on the child's parental consent needs no further document.
+    let (st, r) = submit(
+        &s,
+        &op,
+        "acme",
+        ask(
+            "mum@example.org",
+            json!({}),
+            "kid@example.org",
+            "2014-06-01",
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "verified", "{r}");
+
+    // Someone else's parent, with nothing to show, waits for evidence.
+    let (_, r) = submit(
+        &s,
+        &op,
+        "acme",
+        ask(
+            "stranger@example.org",
+            json!({}),
+            "kid@example.org",
+            "2014-06-01",
+        ),
+    )
+    .await;
+    assert_eq!(r["state"], "verifying", "{r}");
+    assert!(
+        authority(&r)
+            .as_str()
+            .unwrap()
+            .contains("parental authority"),
+        "{r}"
+    );
+
+    // Nobody acts as a parent for an adult, whatever the papers say.
+    let (_, r) = submit(
+        &s,
+        &op,
+        "acme",
+        ask(
+            "mum@example.org",
+            json!({"parent_of": true}),
+            "stranger@example.org",
+            "1990-01-31",
+        ),
+    )
+    .await;
+    assert_eq!(r["state"], "verifying", "{r}");
+    assert!(
+        authority(&r).as_str().unwrap().contains("only for a child"),
+        "{r}"
+    );
+
+    let (st, p) = submit(
+        &s,
+        &op,
+        "acme",
+        ask("not-an-email", json!({}), "kid@example.org", "2014-06-01"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["errors"][0]["pointer"], "/requester/identifiers/email");
+}
