@@ -39,6 +39,8 @@ pub enum Capability {
     /// Run requests: verify, extend, fulfil, deny, read their records.
     ManageRequests,
     VerifyAudit,
+    /// Reports of counts from Vow's own records (the self-assessment): never a value.
+    ReadReports,
 }
 
 impl Role {
@@ -77,6 +79,7 @@ impl Role {
                     | VerifyAudit
                     | Decide
                     | ReadConsents
+                    | ReadReports
             ),
             Role::Operator => matches!(
                 cap,
@@ -92,6 +95,7 @@ impl Role {
                     | SubmitRequest
                     | ManageRequests
                     | VerifyAudit
+                    | ReadReports
             ),
             Role::Ingest => matches!(
                 cap,
@@ -107,7 +111,7 @@ impl Role {
                     | ReadPersonalData
                     | SubmitRequest
             ),
-            Role::Auditor => matches!(cap, ReadPolicy | VerifyAudit),
+            Role::Auditor => matches!(cap, ReadPolicy | VerifyAudit | ReadReports),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! one transaction and appends to the audit chain. Nothing here knows HTTP, and
 //! nothing here knows which database is underneath.
 
+pub mod assessment;
 pub mod audit;
 pub mod disclosures;
 mod error;
@@ -301,6 +302,13 @@ impl Engine {
         let _ = self.audit.record(Vec::new()).await;
         self.store.close().await;
     }
+}
+
+/// Unix milliseconds as RFC 3339 (empty if out of range: stored times never are).
+pub(crate) fn ts(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 pub(crate) fn parse_time(pointer: &str, text: &str) -> Result<Timestamp> {

@@ -106,7 +106,7 @@ pub struct TypeMetrics {
 
 /// The type a request arrived as (a specific-pieces request downgraded to categories
 /// still counts as what the person asked for).
-fn original_kind(r: &RequestRow) -> String {
+pub(crate) fn original_kind(r: &RequestRow) -> String {
     serde_json::from_str::<Value>(&r.verification)
         .ok()
         .and_then(|v| v["asked"].as_str().map(str::to_string))
@@ -298,11 +298,7 @@ pub const DENIAL_CODES: [&str; 8] = [
     "other",
 ];
 
-fn ts(ms: i64) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
+use crate::ts;
 
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
@@ -1901,20 +1897,9 @@ impl Engine {
     /// with in whole or in part, denied, and the median and mean days to respond.
     pub async fn request_metrics(&self, actor: &Actor, tenant: &str, year: i16) -> Result<Metrics> {
         self.authorize(actor, Capability::ManageRequests, tenant)?;
-        let start = jiff::civil::date(year, 1, 1)
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map_err(|_| EngineError::invalid("/year", "not a year we can count"))?;
-        let end = start
-            .checked_add(jiff::Span::new().years(1))
-            .map_err(|_| EngineError::invalid("/year", "not a year we can count"))?;
+        let (start, end) = crate::assessment::year_bounds(year)?;
         let mut tx = self.store.read().await?;
-        let rows = tx
-            .requests_received(
-                tenant,
-                start.timestamp().as_millisecond(),
-                end.timestamp().as_millisecond(),
-            )
-            .await?;
+        let rows = tx.requests_received(tenant, start, end).await?;
         let mut per_type = Vec::new();
         for kind in RequestType::ALL {
             let of: Vec<&RequestRow> = rows

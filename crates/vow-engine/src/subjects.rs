@@ -60,11 +60,7 @@ pub struct ConsentsView {
     pub current: serde_json::Map<String, Value>,
 }
 
-fn ts(ms: i64) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
+use crate::ts;
 
 fn uuid() -> String {
     uuid::Uuid::now_v7().to_string()

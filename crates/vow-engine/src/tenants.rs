@@ -58,11 +58,7 @@ pub struct PolicyPublished {
     pub warnings: Vec<vow_policy::Diagnostic>,
 }
 
-fn ts(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
+use crate::ts;
 
 fn tenant_view(r: &TenantRow) -> TenantView {
     TenantView {

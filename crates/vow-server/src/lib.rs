@@ -7,6 +7,7 @@
 pub mod api;
 pub mod extract;
 pub mod problem;
+pub mod reports;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -42,7 +43,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
-        api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures
+        api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
+        reports::self_assessment, reports::sign_off
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -156,6 +158,14 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(
             "/v1/tenants/{t}/disclosures",
             post(api::disclose).get(api::list_disclosures),
+        )
+        .route(
+            "/v1/tenants/{t}/reports/self-assessment",
+            get(reports::self_assessment),
+        )
+        .route(
+            "/v1/tenants/{t}/reports/self-assessment/sign-off",
+            post(reports::sign_off),
         )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))

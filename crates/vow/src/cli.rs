@@ -330,6 +330,30 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// The annual self-assessment (S13) from Vow's own records: policy versions,
+    /// requests on time, denials, consents, disclosures, key rotations, the audit chain.
+    SelfAssessment {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        year: i16,
+        #[arg(long, value_enum, default_value = "md")]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Sign the report as it is now, in this role (e.g. "Privacy Officer"): the role
+        /// and the report's hash go into the audit chain.
+        #[arg(long)]
+        sign_off: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Html,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -889,6 +913,27 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
                 println!("{t}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            command:
+                ReportCommand::SelfAssessment {
+                    tenant,
+                    year,
+                    format,
+                    out,
+                    sign_off,
+                },
+        } => {
+            crate::report::self_assessment(
+                engine,
+                &actor,
+                &tenant,
+                year,
+                format,
+                out.as_deref(),
+                sign_off.as_deref(),
+            )
+            .await
         }
         Command::Serve { .. } | Command::Demo { .. } | Command::Policy { .. } => {
             Ok(ExitCode::SUCCESS)

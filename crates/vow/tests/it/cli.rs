@@ -656,6 +656,51 @@ fn r22_a_phone_request_entered_at_the_command_line_joins_the_same_workflow() {
     let m: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(m["per_type"][1]["type"], "know");
     assert_eq!(m["per_type"][1]["complied_in_whole"], 1);
+    // The self-assessment, signed from the command line, written to a file.
+    let out = dir.path().join("assessment.json");
+    let o = vow(&[
+        "report",
+        "self-assessment",
+        "--data",
+        &d,
+        "--tenant",
+        "acme",
+        "--year",
+        "2026",
+        "--format",
+        "json",
+        "--sign-off",
+        "Privacy Officer",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let a: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(a["requests"]["received"], 1, "{a}");
+    assert_eq!(a["sign_offs"][0]["role"], "Privacy Officer");
+    assert_eq!(a["sign_offs"][0]["current"], true);
+    let o = vow(&[
+        "report",
+        "self-assessment",
+        "--data",
+        &d,
+        "--tenant",
+        "acme",
+        "--year",
+        "2026",
+    ]);
+    assert!(text(&o).contains("# Self-assessment 2026"), "{}", text(&o));
+    let o = vow(&[
+        "report",
+        "self-assessment",
+        "--data",
+        &d,
+        "--tenant",
+        "acme",
+        "--year",
+        "1900",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // A bad type is bad input: exit 2 with the pointer.
     let o = vow(&[
         "request",

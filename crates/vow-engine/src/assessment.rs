@@ -1,0 +1,679 @@
+//! The annual self-assessment (S13): whether the organisation kept its word, computed
+//! from Vow's own records: policy versions, requests and their deadlines, consents,
+//! disclosures, key rotations and the audit chain. Counts only; no subject id and no
+//! value appears in it. A sign-off binds a named role to the report's hash in the
+//! audit chain, so a later change of the underlying records shows.
+
+use crate::error::{EngineError, Result};
+use crate::{Actor, Engine, ts};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use vow_core::RequestType;
+use vow_core::role::Capability;
+use vow_policy::escape_html;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SelfAssessment {
+    pub tenant: String,
+    pub organisation: String,
+    pub year: i16,
+    /// `[from, to)`, UTC.
+    pub from: String,
+    pub to: String,
+    pub generated_at: String,
+    pub policies: Vec<PolicyInForce>,
+    pub requests: RequestsSection,
+    pub consents: Vec<ConsentLine>,
+    pub disclosures: Vec<DisclosureLine>,
+    pub key_rotations: i64,
+    pub audit: AuditSection,
+    /// What a reviewer should look at, in plain words: each names the promise it bears on.
+    pub findings: Vec<Finding>,
+    /// SHA-256 (hex) of this report without `hash` and `sign_offs`: what a sign-off signs.
+    pub hash: String,
+    pub sign_offs: Vec<SignOff>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PolicyInForce {
+    pub version: i64,
+    pub effective_date: String,
+    pub published_at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct RequestsSection {
+    pub received: usize,
+    pub per_type: Vec<RequestLine>,
+    /// Denials by reason code.
+    pub denials: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct RequestLine {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub received: usize,
+    /// Answered (fulfilled in whole or part, denied, or sent to the controlling client).
+    pub answered: usize,
+    pub answered_on_time: usize,
+    /// Share of answered requests answered by their deadline (extended or paused
+    /// deadlines count as they stood), 0–1; None when none was answered.
+    pub on_time_share: Option<f64>,
+    pub median_days: Option<f64>,
+    pub withdrawn: usize,
+    pub open: usize,
+    /// Still open past the deadline when the report was made.
+    pub overdue: usize,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsentLine {
+    pub purpose: String,
+    pub granted: i64,
+    pub withdrawn: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisclosureLine {
+    pub recipient: String,
+    pub purpose: String,
+    pub disclosures: i64,
+    pub subjects: i64,
+    pub refused: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditSection {
+    /// Entries of this tenant written during the year.
+    pub entries_in_year: i64,
+    /// The whole chain, recomputed when the report was made.
+    pub chain_ok: bool,
+    pub chain_entries: i64,
+    pub first_bad: Option<String>,
+    pub head: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Finding {
+    /// `ok`, `attention` or `failure`.
+    pub level: String,
+    /// The promise ids it bears on.
+    pub promises: Vec<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignOff {
+    /// The role of whoever signs, e.g. "Privacy Officer".
+    pub role: String,
+    /// The API key or local user that recorded the sign-off.
+    pub signed_by: String,
+    pub at: String,
+    /// The report hash signed.
+    pub hash: String,
+    /// The report as it is now has that hash: nothing changed since.
+    #[serde(default)]
+    pub current: bool,
+}
+
+/// A sign-off to record.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSignOff {
+    pub year: i16,
+    /// e.g. "Privacy Officer" (1 to 200 characters; a role, not a person's details).
+    pub role: String,
+    /// The hash of the report being signed, as shown in it: a stale report is refused.
+    pub hash: String,
+}
+
+const SIGN_OFF: &str = "report.self_assessment.sign_off";
+
+/// `[1 January, next 1 January)` of `year` in UTC, as unix milliseconds.
+pub(crate) fn year_bounds(year: i16) -> Result<(i64, i64)> {
+    let bad = || EngineError::invalid("/year", "not a year we can count (1970 to 9998)");
+    if !(1970..=9998).contains(&year) {
+        return Err(bad());
+    }
+    let start = jiff::civil::date(year, 1, 1)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|_| bad())?;
+    let end = jiff::civil::date(year + 1, 1, 1)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|_| bad())?;
+    Ok((
+        start.timestamp().as_millisecond(),
+        end.timestamp().as_millisecond(),
+    ))
+}
+
+fn median(mut xs: Vec<f64>) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let m = xs.len() / 2;
+    Some(if xs.len().is_multiple_of(2) {
+        (xs[m - 1] + xs[m]) / 2.0
+    } else {
+        xs[m]
+    })
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+impl Engine {
+    /// The self-assessment of `tenant` for calendar `year` (UTC).
+    pub async fn self_assessment(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        year: i16,
+    ) -> Result<SelfAssessment> {
+        self.authorize(actor, Capability::ReadReports, tenant)?;
+        let (from, to) = year_bounds(year)?;
+        let now = self.now_ms();
+        let mut tx = self.store.read().await?;
+        tx.tenant(tenant)
+            .await?
+            .ok_or(EngineError::NotFound("tenant"))?;
+        let organisation = match self.policy_for(&mut tx, tenant).await {
+            Ok((p, _)) => p.organisation.name.clone(),
+            Err(EngineError::NotFound(_)) => String::new(),
+            Err(e) => return Err(e),
+        };
+
+        // Versions in force at some time in the year: published before its end, and not
+        // replaced (by effective date) before its start.
+        let versions = tx.policy_versions(tenant).await?;
+        let start_date = ts(from)[..10].to_string();
+        let end_date = ts(to)[..10].to_string();
+        let mut policies: Vec<PolicyInForce> = Vec::new();
+        for (i, (v, eff, at)) in versions.iter().enumerate() {
+            let replaced_by = versions.get(i + 1).map(|(_, e, _)| e.as_str());
+            let begins_in_time = eff.as_str() < end_date.as_str() && *at < to;
+            let ends_after_start = replaced_by.is_none_or(|e| e > start_date.as_str());
+            if begins_in_time && ends_after_start {
+                policies.push(PolicyInForce {
+                    version: *v,
+                    effective_date: eff.clone(),
+                    published_at: ts(*at),
+                });
+            }
+        }
+
+        let rows = tx.requests_received(tenant, from, to).await?;
+        let mut requests = RequestsSection {
+            received: rows.len(),
+            ..RequestsSection::default()
+        };
+        for kind in RequestType::ALL {
+            let of: Vec<_> = rows
+                .iter()
+                .filter(|r| crate::requests::original_kind(r) == kind.as_str())
+                .collect();
+            if of.is_empty() {
+                continue;
+            }
+            let answered: Vec<_> = of
+                .iter()
+                .filter(|r| r.closed_at.is_some() && r.state != "withdrawn")
+                .collect();
+            let due = |r: &vow_store::RequestRow| r.extended_due.unwrap_or(r.response_due);
+            let on_time = answered
+                .iter()
+                .filter(|r| r.closed_at.is_some_and(|c| c <= due(r)))
+                .count();
+            let days = answered
+                .iter()
+                .filter_map(|r| {
+                    r.closed_at
+                        .map(|c| (c - r.received_at) as f64 / 86_400_000.0)
+                })
+                .collect();
+            requests.per_type.push(RequestLine {
+                kind: kind.as_str().to_string(),
+                received: of.len(),
+                answered: answered.len(),
+                answered_on_time: on_time,
+                on_time_share: (!answered.is_empty())
+                    .then(|| round1(on_time as f64 * 1000.0 / answered.len() as f64) / 1000.0),
+                median_days: median(days).map(round1),
+                withdrawn: of.iter().filter(|r| r.state == "withdrawn").count(),
+                open: of.iter().filter(|r| r.closed_at.is_none()).count(),
+                overdue: of
+                    .iter()
+                    .filter(|r| r.closed_at.is_none() && r.paused_at.is_none() && due(r) < now)
+                    .count(),
+            });
+        }
+        for r in rows.iter().filter(|r| r.state == "denied") {
+            let outcome: Value = r
+                .outcome
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or(Value::Null);
+            for reason in outcome["denied"].as_array().into_iter().flatten() {
+                if let Some(code) = reason["code"].as_str() {
+                    *requests.denials.entry(code.to_string()).or_default() += 1;
+                }
+            }
+        }
+
+        let mut consents: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for ((purpose, action), n) in tx.consent_counts(tenant, from, to).await? {
+            let e = consents.entry(purpose).or_default();
+            match action.as_str() {
+                "grant" => e.0 += n,
+                _ => e.1 += n,
+            }
+        }
+        let consents = consents
+            .into_iter()
+            .map(|(purpose, (granted, withdrawn))| ConsentLine {
+                purpose,
+                granted,
+                withdrawn,
+            })
+            .collect();
+
+        let mut disclosures: BTreeMap<(String, String), DisclosureLine> = BTreeMap::new();
+        for d in tx
+            .disclosures(tenant)
+            .await?
+            .into_iter()
+            .filter(|d| d.created_at >= from && d.created_at < to)
+        {
+            let line = disclosures
+                .entry((d.recipient.clone(), d.purpose.clone()))
+                .or_insert_with(|| DisclosureLine {
+                    recipient: d.recipient.clone(),
+                    purpose: d.purpose.clone(),
+                    disclosures: 0,
+                    subjects: 0,
+                    refused: 0,
+                });
+            line.disclosures += 1;
+            line.subjects += d.subjects;
+            line.refused += d.refused;
+        }
+        let disclosures: Vec<DisclosureLine> = disclosures.into_values().collect();
+
+        let actions: BTreeMap<String, i64> = tx
+            .audit_counts(tenant, from, to)
+            .await?
+            .into_iter()
+            .collect();
+        let key_rotations = actions.get("keys.rotate").copied().unwrap_or(0);
+        // Sign-offs are about the report, not part of it: signing must not change the hash.
+        let entries_in_year = actions
+            .iter()
+            .filter(|(a, _)| a.as_str() != SIGN_OFF)
+            .map(|(_, n)| n)
+            .sum();
+        let signed = tx.audit_details(tenant, SIGN_OFF).await?;
+        drop(tx);
+
+        let chain = crate::audit::verify(&self.store, |_| {}).await?;
+        let audit = AuditSection {
+            entries_in_year,
+            chain_ok: chain.ok,
+            chain_entries: chain.entries,
+            first_bad: chain
+                .first_bad
+                .map(|b| format!("entry {}: {}", b.seq, b.problem)),
+            head: chain.head,
+        };
+        let findings = findings(&policies, &requests, &audit, key_rotations);
+
+        let mut report = SelfAssessment {
+            tenant: tenant.to_string(),
+            organisation,
+            year,
+            from: ts(from),
+            to: ts(to),
+            generated_at: ts(now),
+            policies,
+            requests,
+            consents,
+            disclosures,
+            key_rotations,
+            audit,
+            findings,
+            hash: String::new(),
+            sign_offs: Vec::new(),
+        };
+        report.hash = report_hash(&report);
+        report.sign_offs = signed
+            .into_iter()
+            .filter_map(|(_, at, actor, detail)| {
+                let d: Value = serde_json::from_str(&detail).ok()?;
+                (d["year"].as_i64() == Some(i64::from(year))).then(|| {
+                    let hash = d["hash"].as_str().unwrap_or_default().to_string();
+                    SignOff {
+                        role: d["role"].as_str().unwrap_or_default().to_string(),
+                        signed_by: actor,
+                        at: ts(at),
+                        current: hash == report.hash,
+                        hash,
+                    }
+                })
+            })
+            .collect();
+        Ok(report)
+    }
+
+    /// Record a sign-off of the report for `year` as it is now: refused when the hash
+    /// given is not the current report's (the records changed since it was read).
+    pub async fn sign_self_assessment(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        input: &NewSignOff,
+    ) -> Result<SelfAssessment> {
+        self.authorize(actor, Capability::ReadReports, tenant)?;
+        let role = input.role.trim();
+        if role.is_empty() || role.chars().count() > 200 {
+            return Err(EngineError::invalid(
+                "/role",
+                "the role of whoever signs, 1 to 200 characters (e.g. Privacy Officer)",
+            ));
+        }
+        let report = self.self_assessment(actor, tenant, input.year).await?;
+        if report.hash != input.hash.trim() {
+            return Err(EngineError::Conflict(format!(
+                "the report for {} has changed since it was read (its hash is now {}): read it again before signing",
+                input.year, report.hash
+            )));
+        }
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            SIGN_OFF,
+            None,
+            None,
+            json!({"year": input.year, "role": role, "hash": report.hash}),
+        );
+        self.audit.record(vec![entry]).await?;
+        self.self_assessment(actor, tenant, input.year).await
+    }
+}
+
+/// SHA-256 over the report's JSON without its hash and sign-offs (`generated_at` too
+/// is left out: the same records give the same hash whenever it is made).
+fn report_hash(r: &SelfAssessment) -> String {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("hash");
+        o.remove("sign_offs");
+        o.remove("generated_at");
+        if let Some(a) = o.get_mut("audit").and_then(Value::as_object_mut) {
+            // The chain grows with every read of the report itself.
+            a.remove("chain_entries");
+            a.remove("head");
+        }
+    }
+    hex::encode(vow_crypto::sha256(v.to_string().as_bytes()))
+}
+
+fn findings(
+    policies: &[PolicyInForce],
+    requests: &RequestsSection,
+    audit: &AuditSection,
+    key_rotations: i64,
+) -> Vec<Finding> {
+    let f = |level: &str, promises: &[&str], text: String| Finding {
+        level: level.into(),
+        promises: promises.iter().map(|p| p.to_string()).collect(),
+        text,
+    };
+    let mut out = Vec::new();
+    if audit.chain_ok {
+        out.push(f(
+            "ok",
+            &["S13"],
+            // No count here: the chain grows while the report is read and signed.
+            "The audit chain verifies end to end, from its first entry to its head.".into(),
+        ));
+    } else {
+        out.push(f(
+            "failure",
+            &["S13"],
+            format!(
+                "The audit chain does not verify: {}. The records below cannot be relied on until this is explained.",
+                audit.first_bad.as_deref().unwrap_or("unknown entry")
+            ),
+        ));
+    }
+    if policies.is_empty() {
+        out.push(f(
+            "failure",
+            &["S5"],
+            "No policy version was in force during the year.".into(),
+        ));
+    }
+    let answered: usize = requests.per_type.iter().map(|l| l.answered).sum();
+    let late: usize = requests
+        .per_type
+        .iter()
+        .map(|l| l.answered - l.answered_on_time)
+        .sum();
+    let overdue: usize = requests.per_type.iter().map(|l| l.overdue).sum();
+    if late == 0 && overdue == 0 {
+        out.push(f(
+            "ok",
+            &["R15", "S11"],
+            format!("All {answered} answered requests were answered on time; none is overdue."),
+        ));
+    } else {
+        out.push(f(
+            "attention",
+            &["R15", "S11"],
+            format!(
+                "{late} of {answered} answered requests were answered after their deadline; {overdue} open requests are past it."
+            ),
+        ));
+    }
+    if key_rotations == 0 {
+        out.push(f(
+            "attention",
+            &["S10"],
+            "The tenant's key-encryption key was not rotated during the year.".into(),
+        ));
+    }
+    out
+}
+
+/// The report in Markdown: a page a privacy officer can read, file and sign.
+pub fn render_markdown(r: &SelfAssessment) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Self-assessment {} — {}\n\nTenant `{}`, {} to {} (UTC). Generated {}.\nReport hash `{}`.\n",
+        r.year, r.organisation, r.tenant, r.from, r.to, r.generated_at, r.hash
+    );
+    s.push_str("## Findings\n\n");
+    for f in &r.findings {
+        let _ = writeln!(
+            s,
+            "- **{}** ({}): {}",
+            f.level,
+            f.promises.join(", "),
+            f.text
+        );
+    }
+    s.push_str(
+        "\n## Policy versions in force\n\n| version | effective | published |\n|---|---|---|\n",
+    );
+    for p in &r.policies {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            p.version, p.effective_date, p.published_at
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n## Requests ({} received)\n\n| type | received | answered | on time | share on time | median days | withdrawn | open | overdue |\n|---|---|---|---|---|---|---|---|---|",
+        r.requests.received
+    );
+    for l in &r.requests.per_type {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            l.kind,
+            l.received,
+            l.answered,
+            l.answered_on_time,
+            l.on_time_share
+                .map_or("—".into(), |x| format!("{:.0}%", x * 100.0)),
+            l.median_days.map_or("—".into(), |d| d.to_string()),
+            l.withdrawn,
+            l.open,
+            l.overdue
+        );
+    }
+    if !r.requests.denials.is_empty() {
+        s.push_str("\nDenials by reason: ");
+        let parts: Vec<String> = r
+            .requests
+            .denials
+            .iter()
+            .map(|(c, n)| format!("`{c}` {n}"))
+            .collect();
+        s.push_str(&parts.join(", "));
+        s.push('\n');
+    }
+    s.push_str("\n## Consents\n\n| purpose | granted | withdrawn |\n|---|---|---|\n");
+    for c in &r.consents {
+        let _ = writeln!(s, "| {} | {} | {} |", c.purpose, c.granted, c.withdrawn);
+    }
+    s.push_str("\n## Disclosures\n\n| recipient | purpose | disclosures | people | refused |\n|---|---|---|---|---|\n");
+    for d in &r.disclosures {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            d.recipient, d.purpose, d.disclosures, d.subjects, d.refused
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n## Security\n\n- Key rotations: {}\n- Audit entries this year: {}\n- Audit chain: {} ({} entries{})",
+        r.key_rotations,
+        r.audit.entries_in_year,
+        if r.audit.chain_ok {
+            "verifies"
+        } else {
+            "BROKEN"
+        },
+        r.audit.chain_entries,
+        r.audit
+            .head
+            .as_deref()
+            .map_or(String::new(), |h| format!(", head `{h}`"))
+    );
+    s.push_str("\n## Sign-off\n\n");
+    if r.sign_offs.is_empty() {
+        s.push_str(
+            "Not signed. Signed by: ____________________  Role: ______________  Date: __________\n",
+        );
+    }
+    for o in &r.sign_offs {
+        let _ = writeln!(
+            s,
+            "- {} — recorded by `{}` at {} for hash `{}`{}",
+            o.role,
+            o.signed_by,
+            o.at,
+            o.hash,
+            if o.current {
+                ""
+            } else {
+                " (the records have changed since: this sign-off is for an earlier state)"
+            }
+        );
+    }
+    s
+}
+
+/// The same report as a standalone HTML page.
+pub fn render_html(r: &SelfAssessment) -> String {
+    let md = render_markdown(r);
+    // A faithful, dependency-free rendering: headings, lists and tables of the Markdown.
+    let mut body = String::new();
+    let mut in_table = false;
+    let mut in_list = false;
+    for line in md.lines() {
+        let close = |body: &mut String, in_table: &mut bool, in_list: &mut bool| {
+            if *in_table {
+                body.push_str("</table>\n");
+                *in_table = false;
+            }
+            if *in_list {
+                body.push_str("</ul>\n");
+                *in_list = false;
+            }
+        };
+        let inline = |t: &str| {
+            let e = escape_html(t);
+            let mut out = String::new();
+            let mut code = false;
+            for ch in e.chars() {
+                if ch == '`' {
+                    out.push_str(if code { "</code>" } else { "<code>" });
+                    code = !code;
+                } else {
+                    out.push(ch);
+                }
+            }
+            out.replace("**", "")
+        };
+        if let Some(h) = line.strip_prefix("## ") {
+            close(&mut body, &mut in_table, &mut in_list);
+            body.push_str(&format!("<h2>{}</h2>\n", inline(h)));
+        } else if let Some(h) = line.strip_prefix("# ") {
+            body.push_str(&format!("<h1>{}</h1>\n", inline(h)));
+        } else if line.starts_with("|---") {
+            continue;
+        } else if line.starts_with('|') {
+            if !in_table {
+                body.push_str("<table>\n");
+                in_table = true;
+            }
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            body.push_str("<tr>");
+            for c in cells {
+                body.push_str(&format!("<td>{}</td>", inline(c)));
+            }
+            body.push_str("</tr>\n");
+        } else if let Some(item) = line.strip_prefix("- ") {
+            if !in_list {
+                body.push_str("<ul>\n");
+                in_list = true;
+            }
+            body.push_str(&format!("<li>{}</li>\n", inline(item)));
+        } else if line.trim().is_empty() {
+            close(&mut body, &mut in_table, &mut in_list);
+        } else {
+            body.push_str(&format!("<p>{}</p>\n", inline(line)));
+        }
+    }
+    if in_table {
+        body.push_str("</table>\n");
+    }
+    if in_list {
+        body.push_str("</ul>\n");
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Self-assessment {} — {}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;line-height:1.4}}table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:.2rem .5rem}}tr:first-child td{{font-weight:bold}}</style></head>\n<body>\n{}</body></html>\n",
+        r.year,
+        escape_html(&r.organisation),
+        body
+    )
+}
