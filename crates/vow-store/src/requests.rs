@@ -156,7 +156,8 @@ impl Tx {
         Ok(row.as_ref().map(request_from).transpose()?)
     }
 
-    /// Open requests first, then closed ones; each group by due date.
+    /// Open requests first, then closed ones; each group by due date (an extension's
+    /// if granted), then receipt, then id so that both backends list ties alike.
     pub async fn requests(
         &mut self,
         tenant_id: &str,
@@ -169,7 +170,7 @@ impl Tx {
                 kek_version, key_wrapped, details, outcome, closed_at, updated_at
              FROM requests WHERE tenant_id = $1 AND (closed_at IS NULL OR $2 = 1)
              ORDER BY CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END,
-                      COALESCE(extended_due, response_due), received_at LIMIT $3",
+                      COALESCE(extended_due, response_due), received_at, id LIMIT $3",
         )
         .bind(tenant_id)
         .bind(i64::from(include_closed))
@@ -182,7 +183,7 @@ impl Tx {
             .collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Requests received in `[from, to)`, for reports.
+    /// Requests received in `[from, to)`, for reports, by receipt then id.
     pub async fn requests_received(
         &mut self,
         tenant_id: &str,
@@ -193,7 +194,7 @@ impl Tx {
             "SELECT id, tenant_id, kind, channel, state, subject_id, requester, residence, rules, binding,
                 received_at, ack_due, response_due, extended_max, extended_due, paused_at, verification, matched_points,
                 kek_version, key_wrapped, details, outcome, closed_at, updated_at
-             FROM requests WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3 ORDER BY received_at",
+             FROM requests WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3 ORDER BY received_at, id",
         )
         .bind(tenant_id)
         .bind(from)
@@ -731,14 +732,15 @@ impl Tx {
             .collect())
     }
 
-    /// Every (recipient, categories JSON, at) a subject's data went to.
+    /// Every (recipient, categories JSON, at) a subject's data went to, oldest first
+    /// (same time: by disclosure id).
     pub async fn disclosed_to(
         &mut self,
         tenant_id: &str,
         subject_id: &str,
     ) -> Result<Vec<(String, String, i64)>> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT recipient, categories, at FROM disclosed WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at",
+            "SELECT recipient, categories, at FROM disclosed WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at, disclosure_id",
         )
         .bind(tenant_id)
         .bind(subject_id)

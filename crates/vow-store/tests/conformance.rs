@@ -12,8 +12,9 @@ use std::path::Path;
 
 use vow_store::testing::{PgTestDb, pg_skipped};
 use vow_store::{
-    ApiKeyRow, AuditHead, AuditRow, Backend, ConsentRow, FieldRow, IdentifierRow, KekRow, NewAudit,
-    PolicyRow, Store, StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
+    ApiKeyRow, AuditHead, AuditRow, Backend, ConsentRow, DisclosureRow, FieldRow, HoldRow,
+    IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow, RequestRow, Store,
+    StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
 };
 
 /// 2100-01-01T00:00:00Z in unix milliseconds: beyond 32 bits.
@@ -74,6 +75,49 @@ async fn seed(store: &Store, tenants: &[&str], subjects: &[(&str, &str, &str)]) 
             .expect("seed subject");
     }
     commit(tx).await;
+}
+
+/// A minimal open request: every optional column NULL.
+fn request_row(tenant_id: &str, id: &str) -> RequestRow {
+    RequestRow {
+        id: id.to_string(),
+        tenant_id: tenant_id.to_string(),
+        kind: "access".to_string(),
+        channel: "web".to_string(),
+        state: "received".to_string(),
+        subject_id: None,
+        requester: "self".to_string(),
+        residence: None,
+        rules: r#"["gdpr"]"#.to_string(),
+        binding: "gdpr".to_string(),
+        received_at: 1_700_000_000_000,
+        ack_due: None,
+        response_due: 1_702_592_000_000,
+        extended_max: None,
+        extended_due: None,
+        paused_at: None,
+        verification: r#"{"points":2}"#.to_string(),
+        matched_points: 0,
+        kek_version: 1,
+        key_wrapped: format!("wrapped:{id}\u{0}").into_bytes(),
+        details: format!("sealed:{id}\u{0}\u{ff}").into_bytes(),
+        outcome: None,
+        closed_at: None,
+        updated_at: 1_700_000_000_000,
+    }
+}
+
+/// Commit requests in one transaction.
+async fn seed_requests(store: &Store, requests: &[&RequestRow]) {
+    let mut tx = write(store).await;
+    for r in requests {
+        tx.insert_request(r).await.expect("seed request");
+    }
+    commit(tx).await;
+}
+
+fn ids(rows: &[RequestRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.id.as_str()).collect()
 }
 
 /// A deterministic stand-in for the real (cryptographic) chain hash: every byte of
@@ -160,6 +204,19 @@ async fn suite(store: &Store, backend: Backend) {
     check_concurrent_ledgers(store).await;
     check_blobs_and_integers(store).await;
     check_foreign_keys(store).await;
+    check_requests(store).await;
+    check_request_order(store).await;
+    check_update_request(store).await;
+    check_request_keys(store).await;
+    check_request_events(store).await;
+    check_notices(store).await;
+    check_exports(store).await;
+    check_suppressions(store).await;
+    check_erase_subject(store).await;
+    check_holds(store).await;
+    check_codes(store).await;
+    check_disclosures(store).await;
+    check_purge_expired(store).await;
     store.checkpoint().await.expect("checkpoint");
 }
 
@@ -1434,6 +1491,1151 @@ async fn check_foreign_keys(store: &Store) {
     let mut tx = read(store).await;
     assert_eq!(tx.subject("fk-no-such-tenant", "fk-s").await.unwrap(), None);
     assert!(tx.keks("fk-no-such-tenant").await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Data-subject requests
+// ---------------------------------------------------------------------------
+
+async fn check_requests(store: &Store) {
+    seed(store, &["rq-a", "rq-b"], &[("rq-a", "rq-s", "active")]).await;
+    // Every optional column set, blobs with every byte value, integers beyond 32 bits.
+    let full = RequestRow {
+        kind: "delete".to_string(),
+        channel: "phone".to_string(),
+        state: "verifying".to_string(),
+        subject_id: Some("rq-s".to_string()),
+        requester: "agent".to_string(),
+        residence: Some("US-CA".to_string()),
+        rules: r#"["ccpa","gdpr"]"#.to_string(),
+        binding: "ccpa".to_string(),
+        received_at: FAR_FUTURE_MS,
+        ack_due: Some(FAR_FUTURE_MS + 1),
+        response_due: FAR_FUTURE_MS + 2,
+        extended_max: Some(FAR_FUTURE_MS + 3),
+        extended_due: Some(FAR_FUTURE_MS + 4),
+        paused_at: Some(FAR_FUTURE_MS + 5),
+        matched_points: 1 << 40,
+        kek_version: 1 << 33,
+        key_wrapped: all_bytes(),
+        details: all_bytes().into_iter().rev().collect(),
+        outcome: Some(r#"{"done":"deleted"}"#.to_string()),
+        closed_at: Some(i64::MAX),
+        updated_at: FAR_FUTURE_MS + 6,
+        ..request_row("rq-a", "rq-full")
+    };
+    // Every optional column NULL; an empty blob is a value.
+    let minimal = RequestRow {
+        details: Vec::new(),
+        ..request_row("rq-a", "rq-min")
+    };
+    let other = request_row("rq-b", "rq-other");
+    seed_requests(store, &[&full, &minimal, &other]).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.request("rq-a", "rq-full").await.unwrap(),
+        Some(full.clone())
+    );
+    assert_eq!(
+        tx.request("rq-a", "rq-min").await.unwrap(),
+        Some(minimal.clone())
+    );
+    assert_eq!(
+        tx.request("rq-b", "rq-other").await.unwrap(),
+        Some(other.clone())
+    );
+    // Another tenant's request is simply not found.
+    assert_eq!(tx.request("rq-b", "rq-full").await.unwrap(), None);
+    assert_eq!(tx.request("rq-a", "rq-other").await.unwrap(), None);
+    assert_eq!(tx.request("rq-a", "rq-missing").await.unwrap(), None);
+    assert_eq!(
+        tx.requests("rq-a", true, 100).await.unwrap(),
+        [minimal.clone(), full.clone()],
+        "open before closed, only this tenant's"
+    );
+    assert_eq!(tx.requests("rq-b", true, 100).await.unwrap(), [other]);
+    assert!(tx.requests("rq-c", true, 100).await.unwrap().is_empty());
+    drop(tx);
+
+    // Ids are unique across tenants.
+    let mut tx = write(store).await;
+    let err = tx
+        .insert_request(&request_row("rq-b", "rq-full"))
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    drop(tx);
+    // A request belongs to an existing tenant.
+    let mut tx = write(store).await;
+    let err = tx
+        .insert_request(&request_row("rq-no-such-tenant", "rq-x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
+    drop(tx);
+
+    let mut tx = read(store).await;
+    assert_eq!(tx.request("rq-a", "rq-full").await.unwrap(), Some(full));
+    assert_eq!(tx.request("rq-no-such-tenant", "rq-x").await.unwrap(), None);
+}
+
+/// `requests`: open ones first, then closed; each group by the effective due date
+/// (an extension replaces the original deadline), then by receipt. `requests_received`
+/// takes a half-open interval of receipt times.
+async fn check_request_order(store: &Store) {
+    seed(store, &["ro-a", "ro-b"], &[]).await;
+    let req = |id: &str, received: i64, due: i64, extended: Option<i64>, closed: Option<i64>| {
+        RequestRow {
+            received_at: received,
+            response_due: due,
+            extended_due: extended,
+            closed_at: closed,
+            ..request_row("ro-a", id)
+        }
+    };
+    // Ids deliberately out of the expected order.
+    let rows = [
+        // Earliest original deadline, but extended past every other open one.
+        req("ro-1", 50, 1_000, Some(9_000), None),
+        req("ro-2", 100, 5_000, None, None),
+        // Same effective deadline: the earlier receipt first.
+        req("ro-3", 300, 3_000, None, None),
+        req("ro-4", 200, 3_000, None, None),
+        // Same deadline and receipt: by id, on both backends.
+        req("ro-6", 400, 6_000, None, None),
+        req("ro-5", 400, 6_000, None, None),
+        // Closed ones come last whatever their deadlines.
+        req("ro-7", 10, 500, None, Some(600)),
+        req("ro-8", 20, 100, Some(7_000), Some(700)),
+        req("ro-9", 400, 2_000, None, Some(800)),
+    ];
+    let others = RequestRow {
+        received_at: 100,
+        response_due: 1,
+        ..request_row("ro-b", "ro-other")
+    };
+    let mut all: Vec<&RequestRow> = rows.iter().collect();
+    all.push(&others);
+    seed_requests(store, &all).await;
+
+    let mut tx = read(store).await;
+    let open = tx.requests("ro-a", false, 100).await.unwrap();
+    assert_eq!(ids(&open), ["ro-4", "ro-3", "ro-2", "ro-5", "ro-6", "ro-1"]);
+    assert_eq!(open[0], rows[3], "listed rows are complete");
+    let every = tx.requests("ro-a", true, 100).await.unwrap();
+    assert_eq!(
+        ids(&every),
+        [
+            "ro-4", "ro-3", "ro-2", "ro-5", "ro-6", "ro-1", "ro-7", "ro-9", "ro-8"
+        ]
+    );
+    assert_eq!(
+        ids(&tx.requests("ro-a", true, 2).await.unwrap()),
+        ["ro-4", "ro-3"]
+    );
+    assert_eq!(
+        ids(&tx.requests("ro-a", true, 7).await.unwrap()),
+        ["ro-4", "ro-3", "ro-2", "ro-5", "ro-6", "ro-1", "ro-7"]
+    );
+    assert!(tx.requests("ro-a", true, 0).await.unwrap().is_empty());
+    assert_eq!(
+        ids(&tx.requests("ro-b", true, 100).await.unwrap()),
+        ["ro-other"]
+    );
+
+    // [from, to): the lower bound is in, the upper bound is out; by receipt, then id.
+    assert_eq!(
+        ids(&tx.requests_received("ro-a", 100, 400).await.unwrap()),
+        ["ro-2", "ro-4", "ro-3"]
+    );
+    assert_eq!(
+        ids(&tx.requests_received("ro-a", 101, 401).await.unwrap()),
+        ["ro-4", "ro-3", "ro-5", "ro-6", "ro-9"]
+    );
+    assert!(
+        tx.requests_received("ro-a", 300, 300)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let received = tx.requests_received("ro-a", 0, i64::MAX).await.unwrap();
+    assert_eq!(
+        ids(&received),
+        [
+            "ro-7", "ro-8", "ro-1", "ro-2", "ro-4", "ro-3", "ro-5", "ro-6", "ro-9"
+        ],
+        "closed ones too, only this tenant's"
+    );
+    assert_eq!(received[1], rows[7]);
+    assert_eq!(
+        ids(&tx.requests_received("ro-b", 0, i64::MAX).await.unwrap()),
+        ["ro-other"]
+    );
+}
+
+async fn check_update_request(store: &Store) {
+    seed(store, &["ru-a", "ru-b"], &[("ru-a", "ru-s", "active")]).await;
+    let original = request_row("ru-a", "ru-1");
+    let bystander = request_row("ru-a", "ru-2");
+    seed_requests(store, &[&original, &bystander]).await;
+
+    // Every column the workflow changes, from NULL to a value.
+    let changed = RequestRow {
+        kind: "know".to_string(),
+        state: "closed".to_string(),
+        subject_id: Some("ru-s".to_string()),
+        extended_due: Some(FAR_FUTURE_MS + 1),
+        matched_points: 1 << 35,
+        details: all_bytes(),
+        outcome: Some(r#"{"done":"answered"}"#.to_string()),
+        closed_at: Some(FAR_FUTURE_MS + 2),
+        updated_at: FAR_FUTURE_MS + 3,
+        response_due: FAR_FUTURE_MS + 4,
+        extended_max: Some(FAR_FUTURE_MS + 5),
+        paused_at: Some(FAR_FUTURE_MS + 6),
+        ..original.clone()
+    };
+    // The columns fixed at intake are not rewritten, whatever the row says.
+    let tampered = RequestRow {
+        channel: "mail".to_string(),
+        requester: "parent".to_string(),
+        residence: Some("GB".to_string()),
+        rules: "[]".to_string(),
+        binding: "uk_gdpr".to_string(),
+        received_at: 1,
+        ack_due: Some(2),
+        verification: "{}".to_string(),
+        kek_version: 9,
+        key_wrapped: b"other".to_vec(),
+        ..changed.clone()
+    };
+    let mut tx = write(store).await;
+    tx.update_request(&tampered).await.unwrap();
+    assert_eq!(
+        tx.request("ru-a", "ru-1").await.unwrap(),
+        Some(changed.clone()),
+        "read-your-writes inside the transaction"
+    );
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.request("ru-a", "ru-1").await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        tx.request("ru-a", "ru-2").await.unwrap(),
+        Some(bystander.clone()),
+        "other requests untouched"
+    );
+    drop(tx);
+
+    // And back from a value to NULL.
+    let reopened = RequestRow {
+        state: "in_progress".to_string(),
+        subject_id: None,
+        extended_due: None,
+        outcome: None,
+        closed_at: None,
+        extended_max: None,
+        paused_at: None,
+        details: Vec::new(),
+        ..changed.clone()
+    };
+    let mut tx = write(store).await;
+    tx.update_request(&reopened).await.unwrap();
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.request("ru-a", "ru-1").await.unwrap(),
+        Some(reopened.clone())
+    );
+    drop(tx);
+
+    // A request that is not there (or not this tenant's) cannot be updated.
+    let mut tx = write(store).await;
+    let err = tx
+        .update_request(&request_row("ru-a", "ru-missing"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_eq!(err.code(), "store_corrupt");
+    let err = tx
+        .update_request(&RequestRow {
+            tenant_id: "ru-b".to_string(),
+            state: "closed".to_string(),
+            ..reopened.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(tx.request("ru-a", "ru-1").await.unwrap(), Some(reopened));
+    assert_eq!(tx.request("ru-b", "ru-1").await.unwrap(), None);
+    assert_eq!(tx.request("ru-a", "ru-missing").await.unwrap(), None);
+}
+
+async fn check_request_keys(store: &Store) {
+    seed(store, &["rk-a", "rk-b"], &[]).await;
+    let req = |t: &str, id: &str, v: i64| RequestRow {
+        kek_version: v,
+        key_wrapped: format!("wrapped:{id}:v{v}\u{0}\u{ff}").into_bytes(),
+        ..request_row(t, id)
+    };
+    // Inserted out of order; paged by id.
+    let rows = [
+        req("rk-a", "rk-3", 1),
+        req("rk-a", "rk-1", 1),
+        req("rk-a", "rk-5", 1),
+        req("rk-a", "rk-2", 1),
+        req("rk-a", "rk-4", 1),
+        req("rk-a", "rk-6", 2),
+        req("rk-b", "rk-7", 1),
+    ];
+    seed_requests(store, &rows.iter().collect::<Vec<_>>()).await;
+
+    let mut tx = read(store).await;
+    assert!(
+        tx.request_keys_below("rk-a", 1, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let key = |id: &str, v: i64| {
+        let r = req("rk-a", id, v);
+        (r.id, r.kek_version, r.key_wrapped)
+    };
+    assert_eq!(
+        tx.request_keys_below("rk-a", 2, 100).await.unwrap(),
+        ["rk-1", "rk-2", "rk-3", "rk-4", "rk-5"].map(|id| key(id, 1)),
+        "only this tenant, only older versions, by id"
+    );
+    assert_eq!(
+        tx.request_keys_below("rk-a", 3, 100).await.unwrap().len(),
+        6
+    );
+    drop(tx);
+
+    // Rotation: page through the old keys, rewrapping each page.
+    let mut pages = Vec::new();
+    loop {
+        let mut tx = write(store).await;
+        let page = tx.request_keys_below("rk-a", 2, 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        for (id, v, _) in &page {
+            tx.rewrap_request_key(id, *v, 2, &key(id, 2).2)
+                .await
+                .unwrap();
+        }
+        commit(tx).await;
+        pages.push(page.into_iter().map(|k| k.0).collect::<Vec<_>>());
+        assert!(pages.len() <= 3, "paging does not terminate");
+    }
+    assert_eq!(
+        pages,
+        [vec!["rk-1", "rk-2"], vec!["rk-3", "rk-4"], vec!["rk-5"]]
+    );
+
+    let mut tx = read(store).await;
+    for id in ["rk-1", "rk-2", "rk-3", "rk-4", "rk-5", "rk-6"] {
+        assert_eq!(
+            tx.request("rk-a", id).await.unwrap(),
+            Some(req("rk-a", id, 2)),
+            "only the key changed"
+        );
+    }
+    assert_eq!(
+        tx.request("rk-b", "rk-7").await.unwrap(),
+        Some(req("rk-b", "rk-7", 1)),
+        "other tenant's keys are not rotated"
+    );
+    drop(tx);
+
+    // A rewrap from a version the key is no longer at: the key changed underneath.
+    let mut tx = write(store).await;
+    let err = tx
+        .rewrap_request_key("rk-1", 1, 3, b"stale")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_eq!(err.code(), "store_corrupt");
+    let err = tx
+        .rewrap_request_key("rk-missing", 1, 2, b"x")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.request("rk-a", "rk-1").await.unwrap(),
+        Some(req("rk-a", "rk-1", 2))
+    );
+}
+
+async fn check_request_events(store: &Store) {
+    seed(store, &["ev-a"], &[]).await;
+    seed_requests(
+        store,
+        &[&request_row("ev-a", "ev-1"), &request_row("ev-a", "ev-2")],
+    )
+    .await;
+    let event = |r: &str, at: i64, event: &str, from: Option<&str>, to: Option<&str>| {
+        RequestEventRow {
+            request_id: r.to_string(),
+            seq: 99, // assigned by append_request_event
+            at,
+            actor: "op:alice".to_string(),
+            event: event.to_string(),
+            from_state: from.map(str::to_string),
+            to_state: to.map(str::to_string),
+            note: format!(r#"{{"event":"{event}"}}"#),
+        }
+    };
+    let e1 = event("ev-1", 1_000, "received", None, Some("received"));
+    let f1 = event("ev-2", 1_500, "received", None, Some("received"));
+    let e2 = event("ev-1", 2_000, "note", None, None);
+    let e3 = event(
+        "ev-1",
+        FAR_FUTURE_MS,
+        "closed",
+        Some("received"),
+        Some("closed"),
+    );
+    let f2 = event(
+        "ev-2",
+        3_000,
+        "verified",
+        Some("received"),
+        Some("verifying"),
+    );
+
+    let mut tx = write(store).await;
+    assert_eq!(tx.append_request_event(&e1).await.unwrap(), 1);
+    assert_eq!(
+        tx.append_request_event(&f1).await.unwrap(),
+        1,
+        "per-request sequence"
+    );
+    assert_eq!(tx.append_request_event(&e2).await.unwrap(), 2);
+    commit(tx).await;
+    let mut tx = write(store).await;
+    assert_eq!(tx.append_request_event(&e3).await.unwrap(), 3);
+    assert_eq!(tx.append_request_event(&f2).await.unwrap(), 2);
+    commit(tx).await;
+
+    let with_seq = |e: &RequestEventRow, seq: i64| RequestEventRow { seq, ..e.clone() };
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.request_events("ev-1").await.unwrap(),
+        [with_seq(&e1, 1), with_seq(&e2, 2), with_seq(&e3, 3)]
+    );
+    assert_eq!(
+        tx.request_events("ev-2").await.unwrap(),
+        [with_seq(&f1, 1), with_seq(&f2, 2)]
+    );
+    assert!(tx.request_events("ev-missing").await.unwrap().is_empty());
+    drop(tx);
+
+    // Events belong to an existing request.
+    let mut tx = write(store).await;
+    let err = tx
+        .append_request_event(&event("ev-missing", 1, "x", None, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
+    drop(tx);
+    let mut tx = read(store).await;
+    assert!(tx.request_events("ev-missing").await.unwrap().is_empty());
+}
+
+async fn check_notices(store: &Store) {
+    seed(store, &["nt-a"], &[]).await;
+    seed_requests(
+        store,
+        &[&request_row("nt-a", "nt-r1"), &request_row("nt-a", "nt-r2")],
+    )
+    .await;
+    let notice = |id: &str, r: &str, kind: &str, created: i64| NoticeRow {
+        id: id.to_string(),
+        request_id: r.to_string(),
+        kind: kind.to_string(),
+        created_at: created,
+        sealed: format!("sealed:{id}\u{0}").into_bytes(),
+        sent_at: None,
+        message_id: None,
+    };
+    // Same creation time: by id.
+    let n_b = notice("nt-b", "nt-r1", "acknowledged", FAR_FUTURE_MS);
+    let n_a = NoticeRow {
+        sealed: all_bytes(),
+        ..notice("nt-a", "nt-r1", "extended", FAR_FUTURE_MS)
+    };
+    let n_z = NoticeRow {
+        sent_at: Some(1_500),
+        message_id: Some("<z@mail.example>".to_string()),
+        sealed: Vec::new(),
+        ..notice("nt-z", "nt-r1", "received", 1_000)
+    };
+    let m = notice("nt-m", "nt-r2", "received", 500);
+
+    let mut tx = write(store).await;
+    for n in [&n_b, &n_a, &n_z, &m] {
+        tx.insert_notice(n).await.unwrap();
+    }
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.notices("nt-r1").await.unwrap(),
+        [n_z.clone(), n_a.clone(), n_b.clone()]
+    );
+    assert_eq!(tx.notices("nt-r2").await.unwrap(), std::slice::from_ref(&m));
+    assert!(tx.notices("nt-missing").await.unwrap().is_empty());
+    drop(tx);
+
+    let mut tx = write(store).await;
+    tx.mark_notice_sent("nt-b", FAR_FUTURE_MS + 1, "<b@mail.example>")
+        .await
+        .unwrap();
+    commit(tx).await;
+    let n_b_sent = NoticeRow {
+        sent_at: Some(FAR_FUTURE_MS + 1),
+        message_id: Some("<b@mail.example>".to_string()),
+        ..n_b
+    };
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.notices("nt-r1").await.unwrap(),
+        [n_z, n_a.clone(), n_b_sent],
+        "only the sent notice changed"
+    );
+    assert_eq!(tx.notices("nt-r2").await.unwrap(), [m]);
+    drop(tx);
+
+    let mut tx = write(store).await;
+    let err = tx.insert_notice(&n_a).await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    drop(tx);
+    let mut tx = write(store).await;
+    let err = tx
+        .insert_notice(&notice("nt-x", "nt-missing", "received", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
+}
+
+async fn check_exports(store: &Store) {
+    seed(store, &["ex-a", "ex-b"], &[]).await;
+    seed_requests(
+        store,
+        &[
+            &request_row("ex-a", "ex-r1"),
+            &request_row("ex-a", "ex-r2"),
+            &request_row("ex-b", "ex-r3"),
+        ],
+    )
+    .await;
+    let token1: Vec<u8> = (0..32u8).map(|i| 0xFF - i).collect();
+    let token2: Vec<u8> = (0..32u8).map(|i| i * 3).collect();
+    let token3 = vec![0u8; 32];
+
+    let mut tx = write(store).await;
+    tx.put_export("ex-r1", 1_000, FAR_FUTURE_MS, &all_bytes(), &token1)
+        .await
+        .unwrap();
+    tx.put_export("ex-r3", 2_000, 3_000, b"", &token3)
+        .await
+        .unwrap();
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.export("ex-r1").await.unwrap(),
+        Some((1_000, FAR_FUTURE_MS, all_bytes()))
+    );
+    assert_eq!(
+        tx.export("ex-r3").await.unwrap(),
+        Some((2_000, 3_000, Vec::new()))
+    );
+    assert_eq!(tx.export("ex-r2").await.unwrap(), None);
+    assert_eq!(tx.export("ex-missing").await.unwrap(), None);
+    // A token names its tenant and request.
+    assert_eq!(
+        tx.export_by_token(&token1).await.unwrap(),
+        Some(("ex-a".to_string(), "ex-r1".to_string(), FAR_FUTURE_MS))
+    );
+    assert_eq!(
+        tx.export_by_token(&token3).await.unwrap(),
+        Some(("ex-b".to_string(), "ex-r3".to_string(), 3_000))
+    );
+    assert_eq!(tx.export_by_token(&token1[..31]).await.unwrap(), None);
+    assert_eq!(tx.export_by_token(&token2).await.unwrap(), None);
+    assert_eq!(tx.export_by_token(&[]).await.unwrap(), None);
+    drop(tx);
+
+    // A new package replaces the old one, and the old link stops working.
+    let mut tx = write(store).await;
+    tx.put_export("ex-r1", 5_000, FAR_FUTURE_MS + 1, b"second\0", &token2)
+        .await
+        .unwrap();
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.export("ex-r1").await.unwrap(),
+        Some((5_000, FAR_FUTURE_MS + 1, b"second\0".to_vec()))
+    );
+    assert_eq!(tx.export_by_token(&token1).await.unwrap(), None);
+    assert_eq!(
+        tx.export_by_token(&token2).await.unwrap(),
+        Some(("ex-a".to_string(), "ex-r1".to_string(), FAR_FUTURE_MS + 1))
+    );
+    assert_eq!(
+        tx.export("ex-r3").await.unwrap(),
+        Some((2_000, 3_000, Vec::new())),
+        "other packages untouched"
+    );
+    drop(tx);
+
+    // A token opens one package only.
+    let mut tx = write(store).await;
+    let err = tx
+        .put_export("ex-r2", 1, 2, b"x", &token2)
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    drop(tx);
+    // A package belongs to an existing request.
+    let mut tx = write(store).await;
+    let err = tx
+        .put_export("ex-missing", 1, 2, b"x", &[1; 32])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
+    drop(tx);
+    let mut tx = read(store).await;
+    assert_eq!(tx.export("ex-r2").await.unwrap(), None);
+    assert_eq!(tx.export("ex-missing").await.unwrap(), None);
+}
+
+async fn check_suppressions(store: &Store) {
+    seed(store, &["sp-a", "sp-b"], &[]).await;
+    let bidx = all_bytes();
+    let mut tx = write(store).await;
+    tx.insert_suppression("sp-a", "email", &bidx, 1_000, Some("sp-r1"))
+        .await
+        .unwrap();
+    // Idempotent: the same person erased again, or re-suppressed without a request.
+    tx.insert_suppression("sp-a", "email", &bidx, FAR_FUTURE_MS, None)
+        .await
+        .unwrap();
+    tx.insert_suppression("sp-b", "phone", &[0u8; 32], 1_000, None)
+        .await
+        .unwrap();
+    commit(tx).await;
+    let mut tx = write(store).await;
+    tx.insert_suppression("sp-a", "email", &bidx, 2_000, Some("sp-r2"))
+        .await
+        .unwrap();
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert!(tx.is_suppressed("sp-a", "email", &bidx).await.unwrap());
+    assert!(tx.is_suppressed("sp-b", "phone", &[0u8; 32]).await.unwrap());
+    // Scoped by tenant and kind; the whole index must match.
+    assert!(!tx.is_suppressed("sp-b", "email", &bidx).await.unwrap());
+    assert!(!tx.is_suppressed("sp-a", "phone", &bidx).await.unwrap());
+    assert!(!tx.is_suppressed("sp-a", "phone", &[0u8; 32]).await.unwrap());
+    assert!(
+        !tx.is_suppressed("sp-a", "email", &bidx[..255])
+            .await
+            .unwrap()
+    );
+    assert!(!tx.is_suppressed("sp-a", "email", &bidx[1..]).await.unwrap());
+    assert!(!tx.is_suppressed("sp-a", "email", &[]).await.unwrap());
+    assert!(!tx.is_suppressed("sp-c", "email", &bidx).await.unwrap());
+}
+
+/// Crypto-shredding: the key, identifiers, fields and consents go; the subject row
+/// stays as a tombstone; nothing else is touched.
+async fn check_erase_subject(store: &Store) {
+    seed(store, &["er-a", "er-b"], &[]).await;
+    let subject = |t: &str, id: &str| SubjectRow {
+        birth_date: Some(all_bytes()),
+        ..subject_row(t, id, "active")
+    };
+    let key = |t: &str, s: &str| SubjectKeyRow {
+        subject_id: s.to_string(),
+        tenant_id: t.to_string(),
+        kek_version: 1,
+        wrapped: format!("wrapped:{s}").into_bytes(),
+    };
+    let ident = |t: &str, s: &str, bidx: u8| IdentifierRow {
+        tenant_id: t.to_string(),
+        kind: "email".to_string(),
+        bidx: vec![bidx; 32],
+        subject_id: s.to_string(),
+        value: format!("sealed:{s}").into_bytes(),
+    };
+    let field = |t: &str, s: &str| FieldRow {
+        id: format!("{s}-f"),
+        tenant_id: t.to_string(),
+        subject_id: s.to_string(),
+        category: "email".to_string(),
+        purposes: r#"["billing"]"#.to_string(),
+        source: "form".to_string(),
+        store: "vault".to_string(),
+        collected_at: 1_000,
+        value: format!("sealed:{s}").into_bytes(),
+        version: 1,
+        supersedes: None,
+        superseded_at: None,
+    };
+    let consent = |t: &str, s: &str| ConsentRow {
+        id: format!("{s}-c"),
+        tenant_id: t.to_string(),
+        subject_id: s.to_string(),
+        seq: 0,
+        purpose: "marketing".to_string(),
+        action: "grant".to_string(),
+        kind: "explicit".to_string(),
+        at: 1_000,
+        expires_at: None,
+        policy_version: 1,
+        parent_subject_id: None,
+        evidence: None,
+        recorded_at: 1_000,
+        recorded_by: "app:crm".to_string(),
+    };
+    let people = [
+        ("er-a", "er-s1", 1u8),
+        ("er-a", "er-s2", 2),
+        ("er-b", "er-s3", 3),
+    ];
+    let mut tx = write(store).await;
+    for t in ["er-a", "er-b"] {
+        tx.insert_kek(&KekRow {
+            tenant_id: t.to_string(),
+            version: 1,
+            wrapped: vec![7; 57],
+            created_at: 0,
+            retired_at: None,
+        })
+        .await
+        .unwrap();
+    }
+    for (t, s, b) in people {
+        tx.insert_subject(&subject(t, s)).await.unwrap();
+        tx.insert_subject_key(&key(t, s)).await.unwrap();
+        tx.insert_identifier(&ident(t, s, b)).await.unwrap();
+        tx.insert_field(&field(t, s)).await.unwrap();
+        tx.append_consent(&consent(t, s)).await.unwrap();
+    }
+    commit(tx).await;
+
+    let mut tx = write(store).await;
+    tx.erase_subject("er-a", "er-s1", FAR_FUTURE_MS)
+        .await
+        .unwrap();
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.subject("er-a", "er-s1").await.unwrap(),
+        Some(SubjectRow {
+            status: "erased".to_string(),
+            birth_date: None,
+            created_at: FAR_FUTURE_MS,
+            ..subject("er-a", "er-s1")
+        }),
+        "a tombstone remains"
+    );
+    assert_eq!(tx.subject_key("er-a", "er-s1").await.unwrap(), None);
+    assert!(tx.identifiers("er-a", "er-s1").await.unwrap().is_empty());
+    assert_eq!(tx.lookup("er-a", "email", &[1; 32]).await.unwrap(), None);
+    assert!(tx.all_fields("er-a", "er-s1").await.unwrap().is_empty());
+    assert!(tx.consents("er-a", "er-s1").await.unwrap().is_empty());
+    // The other subjects, in this tenant and the other, keep everything.
+    for (t, s, b) in [people[1], people[2]] {
+        assert_eq!(tx.subject(t, s).await.unwrap(), Some(subject(t, s)));
+        assert_eq!(tx.subject_key(t, s).await.unwrap(), Some(key(t, s)));
+        assert_eq!(tx.identifiers(t, s).await.unwrap(), [ident(t, s, b)]);
+        assert_eq!(
+            tx.lookup(t, "email", &[b; 32]).await.unwrap().as_deref(),
+            Some(s)
+        );
+        assert_eq!(tx.all_fields(t, s).await.unwrap(), [field(t, s)]);
+        assert_eq!(
+            tx.consents(t, s).await.unwrap(),
+            [ConsentRow {
+                seq: 1,
+                ..consent(t, s)
+            }]
+        );
+    }
+    drop(tx);
+
+    // The erased identifier's slot is free again.
+    let mut tx = write(store).await;
+    tx.insert_identifier(&ident("er-a", "er-s2", 1))
+        .await
+        .unwrap();
+    drop(tx);
+
+    // A subject that is not there, or is another tenant's, cannot be erased.
+    let mut tx = write(store).await;
+    let err = tx.erase_subject("er-a", "er-missing", 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert_eq!(err.code(), "store_corrupt");
+    let err = tx.erase_subject("er-a", "er-s3", 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.subject("er-b", "er-s3").await.unwrap(),
+        Some(subject("er-b", "er-s3"))
+    );
+    assert_eq!(
+        tx.subject_key("er-b", "er-s3").await.unwrap(),
+        Some(key("er-b", "er-s3"))
+    );
+    assert_eq!(tx.all_fields("er-b", "er-s3").await.unwrap().len(), 1);
+    assert_eq!(tx.consents("er-b", "er-s3").await.unwrap().len(), 1);
+    assert_eq!(tx.identifiers("er-b", "er-s3").await.unwrap().len(), 1);
+}
+
+async fn check_holds(store: &Store) {
+    seed(
+        store,
+        &["ho-a", "ho-b"],
+        &[("ho-a", "ho-s1", "active"), ("ho-a", "ho-s2", "erased")],
+    )
+    .await;
+    let hold = |id: &str, s: &str, created: i64| HoldRow {
+        id: id.to_string(),
+        tenant_id: "ho-a".to_string(),
+        subject_id: s.to_string(),
+        categories: r#"["invoice"]"#.to_string(),
+        reason: "tax law: keep invoices 10 years".to_string(),
+        until: FAR_FUTURE_MS,
+        created_at: created,
+        created_by: "op:alice".to_string(),
+    };
+    // By creation, then id.
+    let h_z = hold("ho-z", "ho-s1", 1_000);
+    let h_b = HoldRow {
+        until: i64::MAX,
+        ..hold("ho-b", "ho-s1", 2_000)
+    };
+    let h_a = hold("ho-a", "ho-s1", 2_000);
+    let h_m = hold("ho-m", "ho-s2", 500);
+    let mut tx = write(store).await;
+    for h in [&h_b, &h_a, &h_z, &h_m] {
+        tx.insert_hold(h).await.unwrap();
+    }
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.holds("ho-a", "ho-s1").await.unwrap(),
+        [h_z, h_a.clone(), h_b]
+    );
+    assert_eq!(tx.holds("ho-a", "ho-s2").await.unwrap(), [h_m]);
+    assert!(tx.holds("ho-b", "ho-s1").await.unwrap().is_empty());
+    assert!(tx.holds("ho-a", "ho-missing").await.unwrap().is_empty());
+    drop(tx);
+
+    let mut tx = write(store).await;
+    let err = tx.insert_hold(&h_a).await.unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    drop(tx);
+    // A hold is on an existing subject.
+    let mut tx = write(store).await;
+    let err = tx
+        .insert_hold(&hold("ho-x", "ho-missing", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
+}
+
+async fn check_codes(store: &Store) {
+    seed(store, &["cd-a"], &[]).await;
+    seed_requests(
+        store,
+        &[&request_row("cd-a", "cd-r1"), &request_row("cd-a", "cd-r2")],
+    )
+    .await;
+    let mut tx = write(store).await;
+    assert_eq!(tx.code("cd-r1").await.unwrap(), None);
+    tx.put_code("cd-r1", &all_bytes(), FAR_FUTURE_MS)
+        .await
+        .unwrap();
+    tx.put_code("cd-r2", b"other", 1_000).await.unwrap();
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.code("cd-r1").await.unwrap(),
+        Some((all_bytes(), FAR_FUTURE_MS, 0))
+    );
+    drop(tx);
+
+    // Wrong attempts are counted, durably.
+    let mut tx = write(store).await;
+    tx.count_code_attempt("cd-r1").await.unwrap();
+    commit(tx).await;
+    let mut tx = write(store).await;
+    tx.count_code_attempt("cd-r1").await.unwrap();
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.code("cd-r1").await.unwrap(),
+        Some((all_bytes(), FAR_FUTURE_MS, 2))
+    );
+    assert_eq!(
+        tx.code("cd-r2").await.unwrap(),
+        Some((b"other".to_vec(), 1_000, 0))
+    );
+    drop(tx);
+
+    // A new code voids the old one and starts the count afresh.
+    let mut tx = write(store).await;
+    tx.put_code("cd-r1", b"new\0", FAR_FUTURE_MS + 1)
+        .await
+        .unwrap();
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.code("cd-r1").await.unwrap(),
+        Some((b"new\0".to_vec(), FAR_FUTURE_MS + 1, 0))
+    );
+    drop(tx);
+
+    let mut tx = write(store).await;
+    tx.delete_code("cd-r1").await.unwrap();
+    // Counting an attempt on no code does not create one.
+    tx.count_code_attempt("cd-r1").await.unwrap();
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(tx.code("cd-r1").await.unwrap(), None);
+    assert_eq!(
+        tx.code("cd-r2").await.unwrap(),
+        Some((b"other".to_vec(), 1_000, 0)),
+        "other codes untouched"
+    );
+    drop(tx);
+
+    // A code belongs to an existing request.
+    let mut tx = write(store).await;
+    let err = tx.put_code("cd-missing", b"x", 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
+}
+
+async fn check_disclosures(store: &Store) {
+    seed(store, &["di-a", "di-b"], &[]).await;
+    let disclosure = |t: &str, id: &str, created: i64| DisclosureRow {
+        id: id.to_string(),
+        tenant_id: t.to_string(),
+        recipient: "acme-payroll".to_string(),
+        purpose: "payroll".to_string(),
+        categories: r#"["name","iban"]"#.to_string(),
+        subjects: 2,
+        refused: 0,
+        created_at: created,
+        actor: "op:alice".to_string(),
+    };
+    let d2 = DisclosureRow {
+        subjects: 1 << 40,
+        refused: 1 << 33,
+        ..disclosure("di-a", "di-2", FAR_FUTURE_MS)
+    };
+    let d1 = DisclosureRow {
+        recipient: "bank".to_string(),
+        ..disclosure("di-a", "di-1", FAR_FUTURE_MS)
+    };
+    let d9 = disclosure("di-a", "di-9", 1_000);
+    let other = disclosure("di-b", "di-b1", 5_000);
+    let mut tx = write(store).await;
+    for d in [&d9, &d2, &d1, &other] {
+        tx.insert_disclosure(d).await.unwrap();
+    }
+    tx.insert_disclosed(
+        "di-9",
+        "di-a",
+        "di-s1",
+        "acme-payroll",
+        r#"["name"]"#,
+        1_000,
+    )
+    .await
+    .unwrap();
+    tx.insert_disclosed(
+        "di-9",
+        "di-a",
+        "di-s2",
+        "acme-payroll",
+        r#"["name"]"#,
+        1_000,
+    )
+    .await
+    .unwrap();
+    tx.insert_disclosed(
+        "di-1",
+        "di-a",
+        "di-s1",
+        "bank",
+        r#"["iban"]"#,
+        FAR_FUTURE_MS,
+    )
+    .await
+    .unwrap();
+    tx.insert_disclosed("di-b1", "di-b", "di-s1", "x", "[]", 5_000)
+        .await
+        .unwrap();
+    // Two disclosures at the same time, recorded out of id order.
+    tx.insert_disclosed("di-9", "di-a", "di-s4", "acme-payroll", "[]", 7_000)
+        .await
+        .unwrap();
+    tx.insert_disclosed(
+        "di-2",
+        "di-a",
+        "di-s4",
+        "acme-payroll",
+        r#"["iban"]"#,
+        7_000,
+    )
+    .await
+    .unwrap();
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    // Newest first; same time by id.
+    assert_eq!(tx.disclosures("di-a").await.unwrap(), [d1, d2, d9]);
+    assert_eq!(tx.disclosures("di-b").await.unwrap(), [other]);
+    assert!(tx.disclosures("di-c").await.unwrap().is_empty());
+    // A subject's recipients, oldest first, only this tenant's.
+    assert_eq!(
+        tx.disclosed_to("di-a", "di-s1").await.unwrap(),
+        [
+            ("acme-payroll".to_string(), r#"["name"]"#.to_string(), 1_000),
+            ("bank".to_string(), r#"["iban"]"#.to_string(), FAR_FUTURE_MS),
+        ]
+    );
+    assert_eq!(
+        tx.disclosed_to("di-a", "di-s2").await.unwrap(),
+        [("acme-payroll".to_string(), r#"["name"]"#.to_string(), 1_000)]
+    );
+    assert_eq!(
+        tx.disclosed_to("di-a", "di-s4").await.unwrap(),
+        [
+            ("acme-payroll".to_string(), r#"["iban"]"#.to_string(), 7_000),
+            ("acme-payroll".to_string(), "[]".to_string(), 7_000),
+        ],
+        "same time: by disclosure id"
+    );
+    assert_eq!(
+        tx.disclosed_to("di-b", "di-s1").await.unwrap(),
+        [("x".to_string(), "[]".to_string(), 5_000)]
+    );
+    assert!(tx.disclosed_to("di-b", "di-s2").await.unwrap().is_empty());
+    drop(tx);
+
+    // A subject is recorded once per disclosure, under an existing disclosure.
+    let mut tx = write(store).await;
+    let err = tx
+        .insert_disclosed("di-9", "di-a", "di-s1", "acme-payroll", "[]", 2_000)
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    drop(tx);
+    let mut tx = write(store).await;
+    let err = tx
+        .insert_disclosed("di-missing", "di-a", "di-s3", "x", "[]", 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
+    drop(tx);
+    let mut tx = read(store).await;
+    assert_eq!(tx.disclosed_to("di-a", "di-s1").await.unwrap().len(), 2);
+    assert!(tx.disclosed_to("di-a", "di-s3").await.unwrap().is_empty());
+}
+
+/// The sweeper's purge: packages and codes past their expiry go, the rest stays,
+/// and only the given tenant's.
+async fn check_purge_expired(store: &Store) {
+    seed(store, &["pu-a", "pu-b"], &[]).await;
+    seed_requests(
+        store,
+        &[
+            &request_row("pu-a", "pu-r1"),
+            &request_row("pu-a", "pu-r2"),
+            &request_row("pu-a", "pu-r3"),
+            &request_row("pu-b", "pu-r4"),
+        ],
+    )
+    .await;
+    let now = FAR_FUTURE_MS;
+    let mut tx = write(store).await;
+    tx.put_export("pu-r1", 1, now - 1, b"p1", &[1; 32])
+        .await
+        .unwrap();
+    // Expiring exactly now: not yet past its expiry.
+    tx.put_export("pu-r2", 1, now, b"p2", &[2; 32])
+        .await
+        .unwrap();
+    tx.put_export("pu-r3", 1, now - 5, b"p3", &[3; 32])
+        .await
+        .unwrap();
+    tx.put_export("pu-r4", 1, 0, b"p4", &[4; 32]).await.unwrap();
+    tx.put_code("pu-r1", b"c1", now - 1).await.unwrap();
+    tx.put_code("pu-r2", b"c2", now + 1).await.unwrap();
+    tx.put_code("pu-r4", b"c4", 0).await.unwrap();
+    commit(tx).await;
+
+    let mut tx = write(store).await;
+    assert_eq!(tx.purge_expired("pu-a", now).await.unwrap(), (2, 1));
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(tx.export("pu-r1").await.unwrap(), None);
+    assert_eq!(tx.export("pu-r3").await.unwrap(), None);
+    assert_eq!(tx.export_by_token(&[1; 32]).await.unwrap(), None);
+    assert_eq!(
+        tx.export("pu-r2").await.unwrap(),
+        Some((1, now, b"p2".to_vec()))
+    );
+    assert_eq!(tx.code("pu-r1").await.unwrap(), None);
+    assert_eq!(
+        tx.code("pu-r2").await.unwrap(),
+        Some((b"c2".to_vec(), now + 1, 0))
+    );
+    // The other tenant's expired items wait for its own sweep.
+    assert_eq!(
+        tx.export("pu-r4").await.unwrap(),
+        Some((1, 0, b"p4".to_vec()))
+    );
+    assert_eq!(
+        tx.code("pu-r4").await.unwrap(),
+        Some((b"c4".to_vec(), 0, 0))
+    );
+    drop(tx);
+
+    let mut tx = write(store).await;
+    assert_eq!(tx.purge_expired("pu-a", now).await.unwrap(), (0, 0));
+    assert_eq!(tx.purge_expired("pu-a", now + 2).await.unwrap(), (1, 1));
+    assert_eq!(tx.purge_expired("pu-b", now).await.unwrap(), (1, 1));
+    assert_eq!(tx.purge_expired("pu-c", now).await.unwrap(), (0, 0));
+    commit(tx).await;
+    let mut tx = read(store).await;
+    for r in ["pu-r1", "pu-r2", "pu-r3", "pu-r4"] {
+        assert_eq!(tx.export(r).await.unwrap(), None);
+        assert_eq!(tx.code(r).await.unwrap(), None);
+    }
 }
 
 /// After a reopen (migrations already applied), the data is still there.
