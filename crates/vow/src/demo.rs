@@ -491,6 +491,45 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         "notices (Markdown and HTML, with the California tables) in {}",
         notices.display()
     ));
+
+    step("13. The annual self-assessment (S13), from Vow's own records, signed");
+    let reports = cfg.data.join("reports");
+    std::fs::create_dir_all(&reports)?;
+    let year = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .year();
+    for (tenant, _) in research.iter().chain(platform.iter()) {
+        let report = engine.self_assessment(&admin, tenant, year).await?;
+        let signed = engine
+            .sign_self_assessment(
+                &admin,
+                tenant,
+                &vow_engine::assessment::NewSignOff {
+                    year,
+                    role: "Privacy Officer".into(),
+                    hash: report.hash.clone(),
+                },
+            )
+            .await?;
+        std::fs::write(
+            reports.join(format!("self-assessment-{tenant}-{year}.md")),
+            vow_engine::assessment::render_markdown(&signed),
+        )?;
+        let on_time: usize = signed
+            .requests
+            .per_type
+            .iter()
+            .map(|l| l.answered_on_time)
+            .sum();
+        let answered: usize = signed.requests.per_type.iter().map(|l| l.answered).sum();
+        say(format!(
+            "{tenant}: {} requests, {on_time} of {answered} answered on time; chain verifies: {}; signed as Privacy Officer ({}…)",
+            signed.requests.received,
+            signed.audit.chain_ok,
+            &signed.hash[..12]
+        ));
+    }
+    say(format!("reports in {}", reports.display()));
     println!(
         "\nDone. Data directory: {} (SQLite database, root key file). Try: vow audit verify --data {}",
         cfg.data.display(),
