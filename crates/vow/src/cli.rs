@@ -81,6 +81,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RequestCommand,
     },
+    /// Disclosures to registered recipients: send a batch (as a JSONL file), list the log.
+    Disclosure {
+        #[command(subcommand)]
+        command: DisclosureCommand,
+    },
     /// Reports from Vow's own records.
     Report {
         #[command(subcommand)]
@@ -349,6 +354,40 @@ pub enum ReportCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum DisclosureCommand {
+    /// Disclose categories of a batch of people to a recipient of the policy for a
+    /// purpose. Each person is judged by the decision function; refused people are
+    /// counted by reason and not written. The allowed records go to a new JSONL file
+    /// (mode 0600) to hand to the recipient; the disclosure is recorded.
+    Send {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        recipient: String,
+        #[arg(long)]
+        purpose: String,
+        /// Comma-separated categories, e.g. user.name,user.contact.email
+        #[arg(long, value_delimiter = ',', required = true)]
+        categories: Vec<String>,
+        /// A file of subject ids: one per line, or JSONL objects with "id".
+        #[arg(long)]
+        subjects: PathBuf,
+        /// The JSONL file to create (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// The disclosure log: recipient, purpose, categories, people, when, by whom.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Md,
@@ -467,7 +506,7 @@ fn restrict(path: &std::path::Path, mode: u32) {
     }
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -866,6 +905,33 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         Command::Request { command } => request_command(engine, &actor, command).await,
+        Command::Disclosure { command } => match command {
+            DisclosureCommand::Send {
+                tenant,
+                recipient,
+                purpose,
+                categories,
+                subjects,
+                out,
+                output,
+            } => {
+                crate::disclosure::send(
+                    engine,
+                    &actor,
+                    &tenant,
+                    &recipient,
+                    &purpose,
+                    &categories,
+                    &subjects,
+                    &out,
+                    output,
+                )
+                .await
+            }
+            DisclosureCommand::List { tenant, output } => {
+                crate::disclosure::list(engine, &actor, &tenant, output).await
+            }
+        },
         Command::Report {
             command:
                 ReportCommand::Metrics {

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod demo;
+mod disclosure;
 mod report;
 mod serve;
 

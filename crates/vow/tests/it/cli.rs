@@ -807,3 +807,133 @@ fn a_change_of_law_is_a_data_change() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("broken.yaml:"), "{}", text(&o));
 }
+
+/// Subject ids of a CLI store, looked up through the engine on the same files.
+fn ids_of(dir: &Path, emails: &[&str]) -> Vec<String> {
+    let url = format!("sqlite://{}/vow.db", dir.display());
+    let key = dir.join("root.key");
+    let emails: Vec<String> = emails.iter().map(|e| e.to_string()).collect();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let (engine, _) = vow_engine::Engine::open(
+                &url,
+                vow_engine::KeySource::File(key),
+                std::sync::Arc::new(vow_core::SystemClock),
+            )
+            .await
+            .unwrap();
+            let me = vow_engine::Actor::local("test");
+            let mut ids = Vec::new();
+            for e in &emails {
+                ids.push(
+                    engine
+                        .lookup(&me, "acme", vow_crypto::IdentifierKind::Email, e)
+                        .await
+                        .unwrap()
+                        .expect("a subject"),
+                );
+            }
+            engine.shutdown().await;
+            ids
+        })
+}
+
+#[test]
+fn r5_s4_a_disclosure_from_the_command_line_writes_only_what_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    cli_store(
+        dir.path(),
+        &format!(
+            "{}\n{}\n",
+            person("a@example.org", "Ann"),
+            person("b@example.org", "Bob")
+        ),
+    );
+    let ids = ids_of(dir.path(), &["a@example.org", "b@example.org"]);
+    let list = dir.path().join("batch.txt");
+    std::fs::write(
+        &list,
+        format!("{}\n{{\"id\": \"{}\"}}\nno-such-person\n", ids[0], ids[1]),
+    )
+    .unwrap();
+    let out = dir.path().join("to-lab.jsonl");
+    let send = |categories: &str, out: &Path| {
+        vow(&[
+            "disclosure",
+            "send",
+            "--data",
+            d,
+            "--tenant",
+            "acme",
+            "--recipient",
+            "lab-partner",
+            "--purpose",
+            "research",
+            "--categories",
+            categories,
+            "--subjects",
+            list.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+    };
+    let o = send("user.name,user.health_and_medical", &out);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (r["sent"].as_u64(), r["refused"].as_u64()),
+        (Some(2), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["refused_by_reason"]["not_found"], 1);
+    let lines: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.to_string().contains("Ann has asthma"))
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The file is never overwritten; a category the recipient may not have is refused whole.
+    let o = send("user.name", &out);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = send(
+        "user.financial.bank_account",
+        &dir.path().join("other.jsonl"),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("may not receive user.financial.bank_account"));
+    assert!(
+        !dir.path().join("other.jsonl").exists(),
+        "nothing written for a refusal"
+    );
+    let o = vow(&[
+        "disclosure",
+        "list",
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        "--output",
+        "json",
+    ]);
+    let log: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log[0]["recipient"], "lab-partner");
+    assert_eq!(log[0]["subjects"], 2);
+}
