@@ -1,6 +1,7 @@
 //! Benchmarks of the data-subject request workflow (issue 3): in a store of N subjects,
 //! the access package of a person with 100 fields, the right-to-know report and an
-//! erasure (p50 and p99 each), and the intake of 10,000 requests submitted at once.
+//! erasure (p50 and p99 each), the intake of 10,000 requests submitted at once, and
+//! (issue 4) one disclosure of 100,000 people to a recipient.
 //!
 //! Run: `cargo run --release -p vow-bench --bin vow-bench-requests -- --subjects 100000`
 //! Results go in BENCHMARKS.md.
@@ -66,6 +67,7 @@ async fn main() -> Result<()> {
     let subjects = arg("--subjects", 100_000);
     let samples = arg("--samples", 200) as usize;
     let intake = arg("--intake", 10_000) as usize;
+    let disclose = arg("--disclose", 100_000) as i64;
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}/vow.db", dir.path().display());
     let (engine, _) = Engine::open(
@@ -212,6 +214,36 @@ async fn main() -> Result<()> {
         "intake: {intake} requests in {secs:.1} s = {:.0} requests/s ({failed} failed)",
         intake as f64 / secs
     );
+
+    // One disclosure of `disclose` people's name and e-mail to the payments vendor for
+    // incentive payment (a contract purpose): each person judged, values opened, the
+    // log written. The ids come straight from the database: the engine lists none.
+    if disclose > 0 {
+        let pool = sqlx::SqlitePool::connect(&url).await?;
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM subjects WHERE tenant_id = ? AND status = 'active' ORDER BY id LIMIT ?",
+        )
+        .bind(t)
+        .bind(disclose)
+        .fetch_all(&pool)
+        .await?;
+        pool.close().await;
+        let input = vow_engine::disclosures::NewDisclosure {
+            recipient: "tallypay".into(),
+            purpose: "incentive_payment".into(),
+            categories: vec!["user.name".into(), "user.contact.email".into()],
+            subjects: ids.into_iter().map(|(id,)| id).collect(),
+        };
+        let start = Instant::now();
+        let d = engine.disclose(&admin, t, &input).await?;
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "disclosure: {} people sent, {} refused in {secs:.2} s = {:.0} people/s",
+            d.records.len(),
+            d.refused.len(),
+            input.subjects.len() as f64 / secs
+        );
+    }
     engine.shutdown().await;
     Ok(())
 }
