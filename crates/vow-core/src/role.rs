@@ -39,6 +39,8 @@ pub enum Capability {
     /// Run requests: verify, extend, fulfil, deny, read their records.
     ManageRequests,
     VerifyAudit,
+    /// Register recipients' webhook endpoints; see and retry deliveries.
+    ManageWebhooks,
 }
 
 impl Role {
@@ -77,6 +79,7 @@ impl Role {
                     | VerifyAudit
                     | Decide
                     | ReadConsents
+                    | ManageWebhooks
             ),
             Role::Operator => matches!(
                 cap,
@@ -92,6 +95,7 @@ impl Role {
                     | SubmitRequest
                     | ManageRequests
                     | VerifyAudit
+                    | ManageWebhooks
             ),
             Role::Ingest => matches!(
                 cap,

@@ -60,7 +60,7 @@ pub struct ConsentsView {
     pub current: serde_json::Map<String, Value>,
 }
 
-fn ts(ms: i64) -> String {
+pub(crate) fn ts(ms: i64) -> String {
     Timestamp::from_millisecond(ms)
         .map(|t| t.to_string())
         .unwrap_or_default()
@@ -1253,6 +1253,10 @@ impl Engine {
         let purpose = rc.event.purpose.to_string();
         let mut row = self.seal_consent(actor, tenant, subject, &dek, version, rc)?;
         row.seq = tx.append_consent(&row).await?;
+        if action == ConsentAction::Withdraw {
+            self.propagate_withdrawal(&mut tx, tenant, subject, &purpose)
+                .await?;
+        }
         let entry = self.audit_entry(
             actor,
             Some(tenant),

@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod demo;
 mod serve;
+mod webhooks;
 
 use clap::Parser;
 
