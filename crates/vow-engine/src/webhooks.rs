@@ -7,7 +7,7 @@
 //! the outcome back to [`Engine::record_deliveries`].
 
 use crate::error::{EngineError, FieldError, Result};
-use crate::keyring::{TenantKeys, open_subject_key, value_aad};
+use crate::keyring::{TenantKeys, value_aad};
 use crate::subjects::ts;
 use crate::{Actor, Engine};
 use serde::Serialize;
@@ -352,73 +352,66 @@ impl Engine {
         let mut out = Vec::with_capacity(claimed.len());
         let mut audit = Vec::new();
         for ev in claimed {
-            let horizon = ev.expires_at.unwrap_or(ev.created_at + HORIZON_MS);
+            let horizon = ev.expires_at.unwrap_or(ev.row.created_at + HORIZON_MS);
             if now > horizon {
-                tx.set_delivery_state(&ev.id, "dead", Some("expired"), now)
-                    .await?;
-                audit.push(self.dead_entry(
-                    actor,
-                    &ev.tenant_id,
-                    &ev.id,
-                    ev.subject_id.as_deref(),
-                    "expired",
-                ));
+                audit.push(
+                    self.dead_letter(&mut tx, actor, &ev, "expired", now)
+                        .await?,
+                );
                 report.dead += 1;
                 continue;
             }
-            if !endpoints.contains_key(&ev.tenant_id) {
+            if !endpoints.contains_key(&ev.row.tenant_id) {
                 let map = tx
-                    .endpoints(&ev.tenant_id)
+                    .endpoints(&ev.row.tenant_id)
                     .await?
                     .into_iter()
                     .map(|e| (e.recipient.clone(), e))
                     .collect();
-                endpoints.insert(ev.tenant_id.clone(), map);
+                endpoints.insert(ev.row.tenant_id.clone(), map);
             }
             let endpoint = ev
+                .row
                 .recipient
                 .as_ref()
-                .and_then(|r| endpoints.get(&ev.tenant_id).and_then(|m| m.get(r)));
-            let (Some(endpoint), Some(recipient)) = (endpoint, ev.recipient.clone()) else {
-                tx.set_delivery_state(&ev.id, "pending", Some("no_endpoint"), PARKED)
+                .and_then(|r| endpoints.get(&ev.row.tenant_id).and_then(|m| m.get(r)));
+            let (Some(endpoint), Some(recipient)) = (endpoint, ev.row.recipient.clone()) else {
+                tx.set_delivery_state(&ev.row.id, "pending", Some("no_endpoint"), PARKED)
                     .await?;
                 report.no_endpoint += 1;
                 continue;
             };
-            let keys = self.keys.tenant(&mut tx, &ev.tenant_id).await?;
+            let keys = self.keys.tenant(&mut tx, &ev.row.tenant_id).await?;
             let Some(values) = self.open_event_values(&mut tx, &keys, &ev).await? else {
                 // The person was erased: their key is gone and the values with it.
-                tx.set_delivery_state(&ev.id, "dead", Some("subject_erased"), now)
-                    .await?;
-                audit.push(self.dead_entry(
-                    actor,
-                    &ev.tenant_id,
-                    &ev.id,
-                    ev.subject_id.as_deref(),
-                    "subject_erased",
-                ));
+                audit.push(
+                    self.dead_letter(&mut tx, actor, &ev, "subject_erased", now)
+                        .await?,
+                );
                 report.dead += 1;
                 continue;
             };
             let secret = self.open_secret(&mut tx, &keys, endpoint).await?;
-            let mut data: Value = serde_json::from_str(&ev.payload).unwrap_or_else(|_| json!({}));
+            let mut data: Value =
+                serde_json::from_str(&ev.row.payload).unwrap_or_else(|_| json!({}));
             if let (Some(values), Some(obj)) = (values, data.as_object_mut()) {
                 for (k, v) in values {
                     obj.insert(k, v);
                 }
             }
-            let body = json!({"type": ev.event, "timestamp": ts(ev.created_at), "data": data});
+            let body =
+                json!({"type": ev.row.event, "timestamp": ts(ev.row.created_at), "data": data});
             out.push(Outgoing {
-                id: ev.id.clone(),
-                tenant: ev.tenant_id.clone(),
+                id: ev.row.id.clone(),
+                tenant: ev.row.tenant_id.clone(),
                 url: endpoint.url.clone(),
                 secret,
                 body: Zeroizing::new(serde_json::to_vec(&body).unwrap_or_default()),
                 attempt: ev.attempts + 1,
                 horizon,
-                event: ev.event.clone(),
+                event: ev.row.event.clone(),
                 recipient,
-                subject: ev.subject_id.clone(),
+                subject: ev.row.subject_id.clone(),
             });
         }
         if !audit.is_empty() {
@@ -426,6 +419,26 @@ impl Engine {
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// An event that will never be sent: dead, with its reason, and the audit entry saying so.
+    async fn dead_letter(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        ev: &ClaimedEvent,
+        reason: &'static str,
+        now: i64,
+    ) -> Result<NewAudit> {
+        tx.set_delivery_state(&ev.row.id, "dead", Some(reason), now)
+            .await?;
+        Ok(self.dead_entry(
+            actor,
+            &ev.row.tenant_id,
+            &ev.row.id,
+            ev.row.subject_id.as_deref(),
+            reason,
+        ))
     }
 
     fn dead_entry(
@@ -454,23 +467,24 @@ impl Engine {
         keys: &TenantKeys,
         ev: &ClaimedEvent,
     ) -> Result<Option<Option<serde_json::Map<String, Value>>>> {
-        let (Some(sealed), Some(subject)) = (&ev.sealed, &ev.subject_id) else {
+        let (Some(sealed), Some(subject)) = (&ev.row.sealed, &ev.row.subject_id) else {
             return Ok(Some(None));
         };
-        let tenant = ev.tenant_id.as_str();
+        let tenant = ev.row.tenant_id.as_str();
         let Some(key) = tx.subject_key(tenant, subject).await? else {
             return Ok(None);
         };
-        let dek = if keys.keks.contains_key(&key.kek_version) {
-            open_subject_key(keys, tenant, subject, key.kek_version, &key.wrapped)?
-        } else {
-            self.keys.forget(tenant);
-            let fresh = self.keys.tenant(tx, tenant).await?;
-            open_subject_key(&fresh, tenant, subject, key.kek_version, &key.wrapped)?
-        };
+        let dek = self
+            .keys
+            .subject_dek(tx, keys, tenant, subject, key.kek_version, &key.wrapped)
+            .await?;
         // A person kept under a legal hold has a fresh key after erasure: the old
         // values do not open with it, which is erasure too.
-        let Ok(plain) = open(&dek, sealed, &value_aad(tenant, subject, "outbox", &ev.id)) else {
+        let Ok(plain) = open(
+            &dek,
+            sealed,
+            &value_aad(tenant, subject, "outbox", &ev.row.id),
+        ) else {
             return Ok(None);
         };
         let v: Value = serde_json::from_slice(&plain)

@@ -2,7 +2,7 @@
 //! the history of attempts. No bodies and nothing personal is stored here: an event's
 //! values stay sealed in `outbox.sealed` until the moment of sending.
 
-use crate::{Result, Tx};
+use crate::{OutboxRow, Result, Tx};
 
 /// Far in the future: an event parked until something (an endpoint, a retry) wakes it.
 pub const PARKED: i64 = i64::MAX;
@@ -22,14 +22,7 @@ pub struct EndpointRow {
 /// An outbox event claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedEvent {
-    pub id: String,
-    pub tenant_id: String,
-    pub event: String,
-    pub recipient: Option<String>,
-    pub payload: String,
-    pub sealed: Option<Vec<u8>>,
-    pub subject_id: Option<String>,
-    pub created_at: i64,
+    pub row: OutboxRow,
     pub attempts: i64,
     pub expires_at: Option<i64>,
 }
@@ -260,14 +253,17 @@ impl Tx {
         Ok(rows
             .into_iter()
             .map(|r| ClaimedEvent {
-                id: r.0,
-                tenant_id: r.1,
-                event: r.2,
-                recipient: r.3,
-                payload: r.4,
-                sealed: r.5,
-                subject_id: r.6,
-                created_at: r.7,
+                row: OutboxRow {
+                    id: r.0,
+                    tenant_id: r.1,
+                    event: r.2,
+                    recipient: r.3,
+                    payload: r.4,
+                    sealed: r.5,
+                    subject_id: r.6,
+                    created_at: r.7,
+                    delivered_at: None,
+                },
                 attempts: r.8,
                 expires_at: r.9,
             })
