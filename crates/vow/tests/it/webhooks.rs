@@ -878,3 +878,34 @@ fn the_cli_registers_endpoints_lists_recipients_and_delivers() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[tokio::test]
+async fn endpoint_secrets_survive_key_rotation() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    allow_loopback(&s);
+    let rx = Receiver::start().await;
+    rx.register(&s, &op, "acme", "lab-partner").await;
+    let ada = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    disclose(&s, &op, "lab-partner", "research", &ada).await;
+    correct_name(&s, &op, &ada, "Ada Q.").await;
+    // The old KEK is destroyed by the rotation; the secret was re-sealed under the new one.
+    let r = s
+        .engine
+        .rotate_keys(&Actor::local("test"), "acme", |_| {})
+        .await
+        .unwrap();
+    assert!(
+        r.rewrapped >= 2,
+        "the subject key and the endpoint secret: {r:?}"
+    );
+    let report = deliver(&s, Some("acme")).await;
+    assert_eq!(report.delivered, 1, "{report:?}");
+    let hits = rx.hits("lab-partner");
+    assert!(
+        hits[0].valid,
+        "signed with the same secret as before the rotation"
+    );
+}
