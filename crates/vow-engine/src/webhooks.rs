@@ -595,6 +595,8 @@ impl Engine {
                     }
                 }
             };
+            metrics::counter!("vow_webhook_attempts_total", "outcome" => outcome.state)
+                .increment(1);
             tx.record_attempt(
                 &AttemptRow {
                     event_id: o.id.clone(),

@@ -389,21 +389,32 @@ pub async fn demo(
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let received = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    // One secret for the demo's endpoints, so the receiver can check every signature.
+    let secret = vow_crypto::WebhookSecret::generate()?;
+    let secret_text = Pii::new(secret.to_text().to_string());
+    let received = Arc::new(std::sync::Mutex::new(Vec::<(String, bool)>::new()));
     let seen = received.clone();
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let seen = seen.clone();
+            let (seen, secret) = (seen.clone(), secret.clone());
             async move {
+                let h = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let verified = h("webhook-timestamp").parse::<i64>().is_ok_and(|ts| {
+                    secret.sign(&h("webhook-id"), ts, body.as_bytes()) == h("webhook-signature")
+                });
                 let kind = serde_json::from_str::<serde_json::Value>(&body)
                     .ok()
                     .and_then(|v| v["type"].as_str().map(str::to_string))
                     .unwrap_or_default();
-                if headers.contains_key("webhook-signature")
-                    && let Ok(mut s) = seen.lock()
-                {
-                    s.push(kind);
+                if let Ok(mut s) = seen.lock() {
+                    s.push((kind, verified));
                 }
                 axum::http::StatusCode::NO_CONTENT
             }
@@ -423,22 +434,25 @@ pub async fn demo(
         tenant,
         emails,
         &format!("http://{addr}/hook"),
+        &secret_text,
     )
     .await;
     engine.set_webhook_net(before);
     server.abort();
     let report = result?;
     let got = received.lock().map(|v| v.clone()).unwrap_or_default();
-    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
-    for k in got {
-        *kinds.entry(k).or_default() += 1;
+    let mut kinds = std::collections::BTreeMap::<String, (usize, usize)>::new();
+    for (k, verified) in got {
+        let e = kinds.entry(k).or_default();
+        e.0 += 1;
+        e.1 += usize::from(verified);
     }
     println!(
         "   {} event(s) due: {} delivered signed to the receiver on {addr}, {} dead (the person was erased first)",
         report.claimed, report.delivered, report.dead
     );
-    for (k, n) in kinds {
-        println!("     received {k}: {n}");
+    for (k, (n, verified)) in kinds {
+        println!("     received {k}: {n} ({verified} with a valid signature)");
     }
     Ok(())
 }
@@ -449,13 +463,14 @@ async fn demo_steps(
     tenant: &str,
     emails: &[String],
     url: &str,
+    secret: &Pii<String>,
 ) -> Result<DeliveryReport> {
     use vow_engine::disclosures::NewDisclosure;
     use vow_engine::input::{NewField, SubjectPatch};
     let (_, _, policy) = engine.current_policy(admin, tenant).await?;
     for r in &policy.recipients {
         engine
-            .put_endpoint(admin, tenant, r.id.as_str(), url, None)
+            .put_endpoint(admin, tenant, r.id.as_str(), url, Some(secret))
             .await
             .context("registering the demo receiver")?;
     }
