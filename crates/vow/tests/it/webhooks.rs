@@ -656,6 +656,12 @@ async fn webhook_endpoints_are_tenant_isolated_and_role_bound() {
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p} in OpenAPI");
     }
+    let state = &doc["paths"]["/v1/tenants/{t}/deliveries"]["get"]["parameters"][1];
+    assert_eq!(
+        (&state["name"], &state["in"]),
+        (&json!("state"), &json!("query"))
+    );
+    assert_ne!(state["required"], true);
 }
 
 #[tokio::test]
@@ -908,4 +914,45 @@ async fn endpoint_secrets_survive_key_rotation() {
         hits[0].valid,
         "signed with the same secret as before the rotation"
     );
+}
+
+#[tokio::test]
+async fn concurrent_workers_send_each_event_once() {
+    concurrent_workers(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_workers_send_each_event_once_on_postgres() {
+    concurrent_workers(Backend::Postgres).await;
+}
+
+/// Two workers on one outbox (two servers on one database): every event is claimed by
+/// one of them and sent once.
+async fn concurrent_workers(backend: Backend) {
+    let Some(s) = Server::start_on(backend).await else {
+        return;
+    };
+    let op = s.tenant("acme").await;
+    allow_loopback(&s);
+    let rx = Receiver::start().await;
+    rx.register(&s, &op, "acme", "lab-partner").await;
+    let ada = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    disclose(&s, &op, "lab-partner", "research", &ada).await;
+    let events = 150;
+    for i in 0..events {
+        correct_name(&s, &op, &ada, &format!("Ada {i}")).await;
+    }
+    let (a, b) = tokio::join!(deliver(&s, None), deliver(&s, None));
+    assert_eq!(a.delivered + b.delivered, events, "{a:?} {b:?}");
+    let hits = rx.hits("lab-partner");
+    let ids: std::collections::HashSet<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(
+        (hits.len(), ids.len()),
+        (events, events),
+        "each event sent once"
+    );
+    assert!(hits.iter().all(|h| h.valid));
+    s.drop_db().await;
 }
