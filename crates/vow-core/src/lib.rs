@@ -16,6 +16,7 @@ pub mod policy;
 pub mod redact;
 pub mod request;
 pub mod role;
+pub mod webhook;
 
 pub use calendar::{Calendar, CalendarSet};
 pub use clock::{Clock, FixedClock, SystemClock};

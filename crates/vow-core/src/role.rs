@@ -41,6 +41,8 @@ pub enum Capability {
     VerifyAudit,
     /// Reports of counts from Vow's own records (the self-assessment): never a value.
     ReadReports,
+    /// Register recipients' webhook endpoints; see and retry deliveries.
+    ManageWebhooks,
 }
 
 impl Role {
@@ -80,6 +82,7 @@ impl Role {
                     | Decide
                     | ReadConsents
                     | ReadReports
+                    | ManageWebhooks
             ),
             Role::Operator => matches!(
                 cap,
@@ -96,6 +99,7 @@ impl Role {
                     | ManageRequests
                     | VerifyAudit
                     | ReadReports
+                    | ManageWebhooks
             ),
             Role::Ingest => matches!(
                 cap,

@@ -114,6 +114,25 @@ impl Keyring {
         }
     }
 
+    /// A subject's data key. A key re-wrapped under a KEK newer than `keys` (a rotation
+    /// by another process) reloads the tenant's keys first.
+    pub async fn subject_dek(
+        &self,
+        tx: &mut Tx,
+        keys: &TenantKeys,
+        tenant: &str,
+        subject: &str,
+        version: i64,
+        wrapped: &[u8],
+    ) -> Result<Key32> {
+        if keys.keks.contains_key(&version) {
+            return open_subject_key(keys, tenant, subject, version, wrapped);
+        }
+        self.forget(tenant);
+        let fresh = self.tenant(tx, tenant).await?;
+        open_subject_key(&fresh, tenant, subject, version, wrapped)
+    }
+
     /// The tenant's unwrapped keys, loading them on first use.
     pub async fn tenant(&self, tx: &mut Tx, tenant: &str) -> Result<Arc<TenantKeys>> {
         // Re-read now and then: another process may have rotated the tenant's keys.

@@ -19,6 +19,7 @@ pub mod requests;
 mod rotate;
 mod subjects;
 mod tenants;
+pub mod webhooks;
 
 pub use audit::{AuditWriter, BadEntry, VerifyReport};
 pub use error::{EngineError, FieldError, Result};
@@ -119,6 +120,8 @@ pub struct Engine {
     mailer: RwLock<Option<mail::Mailer>>,
     /// Where people reach this server (links in notices).
     public_url: RwLock<String>,
+    /// Which internal addresses outbound webhooks may reach (none by default).
+    webhook_net: RwLock<vow_core::webhook::NetAllow>,
 }
 
 #[derive(Clone)]
@@ -187,6 +190,7 @@ impl Engine {
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
+                webhook_net: RwLock::new(Default::default()),
             }),
             created,
         ))

@@ -1771,6 +1771,8 @@ impl Engine {
             recorded_by: actor.id().to_string(),
         };
         tx.append_consent(&row).await?;
+        self.propagate_withdrawal(tx, tenant, subject, purpose)
+            .await?;
         let entry = self.audit_entry(
             actor,
             Some(tenant),

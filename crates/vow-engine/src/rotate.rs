@@ -43,7 +43,9 @@ async fn rewrap_page(
         let new = vow_crypto::wrap_key(kek, &dek, &dek_aad(tenant, id, to))?;
         tx.rewrap_request_key(id, *version, to, &new).await?;
     }
-    Ok((page.len() + requests.len()) as u64)
+    // Endpoint signing secrets are sealed under the KEK too.
+    let secrets = crate::webhooks::reseal_secrets(tx, keys, tenant, to).await?;
+    Ok((page.len() + requests.len()) as u64 + secrets)
 }
 
 impl Engine {

@@ -3,7 +3,7 @@
 
 use crate::error::{EngineError, FieldError, Result};
 use crate::input::{NewConsent, NewField, NewSubject, ParentRef, SubjectPatch};
-use crate::keyring::{TenantKeys, new_subject_key, open_subject_key, value_aad};
+use crate::keyring::{TenantKeys, new_subject_key, value_aad};
 use crate::{Actor, Engine, parse_time};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -780,14 +780,10 @@ impl Engine {
             .subject_key(tenant, subject)
             .await?
             .ok_or(EngineError::NotFound("subject"))?;
-        let dek = if keys.keks.contains_key(&key.kek_version) {
-            open_subject_key(keys, tenant, subject, key.kek_version, &key.wrapped)?
-        } else {
-            // Re-wrapped under a KEK newer than our cache (a rotation elsewhere): reload.
-            self.keys.forget(tenant);
-            let fresh = self.keys.tenant(tx, tenant).await?;
-            open_subject_key(&fresh, tenant, subject, key.kek_version, &key.wrapped)?
-        };
+        let dek = self
+            .keys
+            .subject_dek(tx, keys, tenant, subject, key.kek_version, &key.wrapped)
+            .await?;
         let birth = match row.birth_date {
             Some(b) => {
                 let plain = open(&dek, &b, &value_aad(tenant, subject, "birth_date", subject))?;
@@ -1249,6 +1245,10 @@ impl Engine {
         let purpose = rc.event.purpose.to_string();
         let mut row = self.seal_consent(actor, tenant, subject, &dek, version, rc)?;
         row.seq = tx.append_consent(&row).await?;
+        if action == ConsentAction::Withdraw {
+            self.propagate_withdrawal(&mut tx, tenant, subject, &purpose)
+                .await?;
+        }
         let entry = self.audit_entry(
             actor,
             Some(tenant),

@@ -447,6 +447,8 @@ impl Engine {
                 published_by: actor.id().to_string(),
             })
             .await?;
+        self.propagate_policy(&mut tx, tenant, version, &checked.policy)
+            .await?;
         let entry = self.audit_entry(
             actor,
             Some(tenant),

@@ -8,6 +8,7 @@ pub mod api;
 pub mod extract;
 pub mod problem;
 pub mod reports;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -44,7 +45,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
         api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
-        reports::self_assessment, reports::sign_off
+        reports::self_assessment, reports::sign_off,
+        webhooks::put_endpoint, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -166,6 +168,20 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(
             "/v1/tenants/{t}/reports/self-assessment/sign-off",
             post(reports::sign_off),
+        )
+        .route("/v1/tenants/{t}/recipients", get(webhooks::list_recipients))
+        .route(
+            "/v1/tenants/{t}/recipients/{r}/endpoint",
+            axum::routing::put(webhooks::put_endpoint),
+        )
+        .route("/v1/tenants/{t}/deliveries", get(webhooks::list_deliveries))
+        .route(
+            "/v1/tenants/{t}/deliveries/{id}",
+            get(webhooks::get_delivery),
+        )
+        .route(
+            "/v1/tenants/{t}/deliveries/{id}/retry",
+            post(webhooks::retry_delivery),
         )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))

@@ -118,6 +118,29 @@ impl Backend {
         }
     }
 
+    /// Claims due outbox events with a lease (webhook delivery). PostgreSQL skips rows
+    /// another worker is claiming; SQLite's write lock already serialises claims.
+    /// Binds: $1 lease until, $2 now, $3 tenant or NULL for all, $4 limit.
+    pub(crate) fn claim_outbox_sql(self) -> &'static str {
+        macro_rules! claim {
+            ($lock:literal) => {
+                concat!(
+                    "UPDATE outbox SET lease_until = $1 WHERE id IN (
+                        SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $2
+                          AND (lease_until IS NULL OR lease_until <= $2) AND tenant_id = COALESCE($3, tenant_id)
+                        ORDER BY next_attempt_at, id LIMIT $4",
+                    $lock,
+                    ")
+                     RETURNING id, tenant_id, event, recipient, payload, sealed, subject_id, created_at, attempts, expires_at"
+                )
+            };
+        }
+        match self {
+            Backend::Sqlite => claim!(""),
+            Backend::Postgres => claim!(" FOR UPDATE SKIP LOCKED"),
+        }
+    }
+
     pub(crate) fn checkpoint_sql(self) -> Option<&'static str> {
         match self {
             Backend::Sqlite => Some("PRAGMA wal_checkpoint(TRUNCATE)"),

@@ -23,6 +23,7 @@ mod requests;
 mod subjects;
 mod tenants;
 pub mod testing;
+mod webhooks;
 
 pub use audit::{AuditHead, AuditRow, NewAudit};
 pub use consents::ConsentRow;
@@ -34,6 +35,7 @@ pub use reports::Counted;
 pub use requests::{DisclosureRow, HoldRow, NoticeRow, OutboxRow, RequestEventRow, RequestRow};
 pub use subjects::{FieldRow, IdentifierRow, SubjectRow};
 pub use tenants::TenantRow;
+pub use webhooks::{AttemptOutcome, AttemptRow, ClaimedEvent, DeliveryRow, EndpointRow, PARKED};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Transaction};

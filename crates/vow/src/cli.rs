@@ -96,6 +96,21 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Recipients' webhook endpoints.
+    Recipient {
+        #[command(subcommand)]
+        command: crate::webhooks::RecipientCommand,
+    },
+    /// Webhook deliveries: list, show (with the attempts), retry.
+    Deliveries {
+        #[command(subcommand)]
+        command: crate::webhooks::DeliveriesCommand,
+    },
+    /// The outbox: deliver due webhook events now.
+    Outbox {
+        #[command(subcommand)]
+        command: crate::webhooks::OutboxCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -485,6 +500,7 @@ pub async fn open_engine(cfg: &Config) -> Result<(Arc<Engine>, bool)> {
         .map_err(|e| BadInput(format!("mail configuration: {e}")))?;
     opened.0.set_mailer(mailer);
     opened.0.set_public_url(&cfg.public_url);
+    opened.0.set_webhook_net(cfg.webhooks.allow);
     // SQLite creates its -wal and -shm files with the database file's mode.
     if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
         restrict(
@@ -546,6 +562,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy { command } => policy(command),
+        Command::Outbox { command } => crate::webhooks::outbox_command(&cli.store, command).await,
         command => {
             let cfg = Config::load(&cli.store, None).map_err(|e| BadInput(format!("{e:#}")))?;
             let (engine, _) = open_engine(&cfg).await?;
@@ -1001,13 +1018,18 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             )
             .await
         }
-        Command::Serve { .. } | Command::Demo { .. } | Command::Policy { .. } => {
-            Ok(ExitCode::SUCCESS)
+        Command::Recipient { command } => crate::webhooks::recipient_command(engine, command).await,
+        Command::Deliveries { command } => {
+            crate::webhooks::deliveries_command(engine, command).await
         }
+        Command::Serve { .. }
+        | Command::Demo { .. }
+        | Command::Policy { .. }
+        | Command::Outbox { .. } => Ok(ExitCode::SUCCESS),
     }
 }
 
-fn whoami() -> String {
+pub(crate) fn whoami() -> String {
     std::env::var("USER").unwrap_or_else(|_| "cli".to_string())
 }
 

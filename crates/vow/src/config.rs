@@ -35,6 +35,8 @@ pub struct FileConfig {
     pub smtp_password_file: Option<PathBuf>,
     /// STARTTLS on the SMTP connection (default true).
     pub smtp_starttls: Option<bool>,
+    /// `[webhooks]`: allow_loopback, allow_private, poll_interval_secs, timeout_secs.
+    pub webhooks: Option<crate::webhooks::WebhooksFile>,
 }
 
 /// The flags every store-touching command shares.
@@ -49,6 +51,8 @@ pub struct StoreArgs {
     /// sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data directory.
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    #[command(flatten)]
+    pub webhooks: crate::webhooks::WebhookArgs,
 }
 
 #[derive(Clone)]
@@ -65,6 +69,7 @@ pub struct Config {
     pub mail: Mail,
     pub public_url: String,
     pub rules_dir: Option<PathBuf>,
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 #[derive(Clone)]
@@ -222,7 +227,10 @@ impl Config {
                     if tls.is_some() { "https" } else { "http" }
                 )
             });
+        let webhooks =
+            crate::webhooks::WebhookConfig::load(file.webhooks.as_ref(), &args.webhooks)?;
         Ok(Config {
+            webhooks,
             rules_dir: env("VOW_RULES_DIR").map(PathBuf::from).or(file.rules_dir),
             public_url,
             mail_from: env("VOW_MAIL_FROM")

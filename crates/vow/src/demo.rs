@@ -466,6 +466,11 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         cfg.data.join("mail").display()
     ));
 
+    step(
+        "10b. Webhooks (R12, R14): corrections and erasures reach the recipients that had the data, signed",
+    );
+    crate::webhooks::demo(engine, &admin, "prairie-research", &research_emails).await?;
+
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine.verify_audit(&admin, |_| {}).await?;
     say(format!(

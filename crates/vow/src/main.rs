@@ -6,6 +6,7 @@ mod demo;
 mod disclosure;
 mod report;
 mod serve;
+mod webhooks;
 
 use clap::Parser;
 

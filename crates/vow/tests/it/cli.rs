@@ -8,14 +8,14 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-fn vow(args: &[&str]) -> Output {
+pub(crate) fn vow(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vow"))
         .args(args)
         .output()
         .expect("run vow")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -102,7 +102,7 @@ fn scan(dir: &Path, needles: &[&str], found: &mut Vec<String>) {
 
 /// `vow serve` as a child process on a free port, its log in `dir/serve.log`.
 /// Returns the process, the bootstrap admin key (empty if none was printed) and the port.
-fn spawn_serve(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, String, u16) {
+pub(crate) fn spawn_serve(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, String, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -140,7 +140,7 @@ fn spawn_serve(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, String
     (child, admin, port)
 }
 
-fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
+pub(crate) fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -34,19 +34,19 @@ impl Server {
 
     /// None when PostgreSQL tests are explicitly switched off (VOW_SKIP_PG=1).
     pub async fn start_on(backend: Backend) -> Option<Server> {
-        Server::start_with(backend, Arc::new(SystemClock)).await
+        Server::start_with_clock(backend, Arc::new(SystemClock)).await
     }
 
     /// A SQLite server whose clock stands at `at` until the test moves it.
     pub async fn start_clocked(at: &str) -> (Server, Arc<FixedClock>) {
         let clock = Arc::new(FixedClock::new(at.parse().expect("a timestamp")));
-        let s = Server::start_with(Backend::Sqlite, clock.clone())
+        let s = Server::start_with_clock(Backend::Sqlite, clock.clone())
             .await
             .expect("sqlite server");
         (s, clock)
     }
 
-    pub async fn start_with(backend: Backend, clock: Arc<dyn Clock>) -> Option<Server> {
+    pub async fn start_with_clock(backend: Backend, clock: Arc<dyn Clock>) -> Option<Server> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
         let (database_url, pg) = match backend {

@@ -6,3 +6,4 @@ mod cli;
 mod harness;
 mod promises;
 mod requests;
+mod webhooks;
