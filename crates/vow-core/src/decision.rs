@@ -60,6 +60,9 @@ pub enum ReasonCode {
     NoConsent,
     ConsentWithdrawn,
     ConsentExpired,
+    /// Consent was given under a policy version older than the purpose's present form
+    /// (a purpose added or widened by a later version): it must be given again.
+    FreshConsentRequired,
     MinorWithoutParentalConsent,
     RecipientUnknown,
     RecipientPurposeNotAllowed,
@@ -78,6 +81,7 @@ impl ReasonCode {
             ReasonCode::NoConsent => "no_consent",
             ReasonCode::ConsentWithdrawn => "consent_withdrawn",
             ReasonCode::ConsentExpired => "consent_expired",
+            ReasonCode::FreshConsentRequired => "fresh_consent_required",
             ReasonCode::MinorWithoutParentalConsent => "minor_without_parental_consent",
             ReasonCode::RecipientUnknown => "recipient_unknown",
             ReasonCode::RecipientPurposeNotAllowed => "recipient_purpose_not_allowed",
@@ -179,10 +183,33 @@ pub fn decide(
         }
     }
 
-    let state = ConsentState::derive(facts.consents, ask.purpose, now);
+    let derived = ConsentState::derive(facts.consents, ask.purpose, now);
+    // A grant under a version older than the purpose's present form does not count (S5).
+    let stale = match policy.consent_since.get(ask.purpose) {
+        Some(&since) if matches!(derived, ConsentState::Granted { .. }) => {
+            ConsentEvent::last_for(facts.consents, ask.purpose, now)
+                .filter(|e| e.policy_version < since)
+                .map(|e| (e.policy_version, since))
+        }
+        _ => None,
+    };
+    let state = if stale.is_some() {
+        ConsentState::None
+    } else {
+        derived
+    };
     if purpose.basis == LegalBasis::Consent {
         match state {
             ConsentState::Granted { .. } => {}
+            ConsentState::None if stale.is_some() => {
+                let (given, since) = stale.unwrap_or_default();
+                refuse(
+                    ReasonCode::FreshConsentRequired,
+                    format!(
+                        "consent to {purpose_name} was given under policy version {given}; the purpose changed in version {since} and needs consent again"
+                    ),
+                )
+            }
             ConsentState::None => refuse(
                 ReasonCode::NoConsent,
                 format!("{purpose_name} needs consent and none is recorded"),

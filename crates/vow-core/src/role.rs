@@ -39,6 +39,8 @@ pub enum Capability {
     /// Run requests: verify, extend, fulfil, deny, read their records.
     ManageRequests,
     VerifyAudit,
+    /// De-identified counts with small groups suppressed (R10, S9): no values, no identifiers.
+    ReadAggregates,
 }
 
 impl Role {
@@ -77,6 +79,7 @@ impl Role {
                     | VerifyAudit
                     | Decide
                     | ReadConsents
+                    | ReadAggregates
             ),
             Role::Operator => matches!(
                 cap,
@@ -92,6 +95,7 @@ impl Role {
                     | SubmitRequest
                     | ManageRequests
                     | VerifyAudit
+                    | ReadAggregates
             ),
             Role::Ingest => matches!(
                 cap,

@@ -466,6 +466,9 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         cfg.data.join("mail").display()
     ));
 
+    step("10b. A new policy version (S5) and de-identified counts (R10, S9)");
+    crate::changes::demo(engine, &admin, &cfg.data).await?;
+
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine.verify_audit(&admin, |_| {}).await?;
     say(format!(

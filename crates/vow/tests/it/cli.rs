@@ -8,14 +8,14 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-fn vow(args: &[&str]) -> Output {
+pub(crate) fn vow(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vow"))
         .args(args)
         .output()
         .expect("run vow")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -24,7 +24,7 @@ fn text(o: &Output) -> String {
 }
 
 /// A data directory with a tenant (the test policy) and `rows` imported through the CLI.
-fn cli_store(dir: &Path, rows: &str) {
+pub(crate) fn cli_store(dir: &Path, rows: &str) {
     let d = dir.to_str().unwrap();
     let policy = dir.join("policy.yaml");
     std::fs::write(&policy, POLICY).unwrap();
@@ -65,7 +65,7 @@ fn phone_for(email: &str) -> String {
     format!("1306555{n:04}")
 }
 
-fn person(email: &str, name: &str) -> String {
+pub(crate) fn person(email: &str, name: &str) -> String {
     json!({
         "identifiers": {"email": email, "phone": format!("+{}", phone_for(email))},
         "birth_date": "1985-04-02",

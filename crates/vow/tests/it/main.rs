@@ -1,7 +1,9 @@
 //! End-to-end scenarios, one per promise id of PROMISES.md, through HTTP and the CLI.
 //! One test binary (every `tests/*.rs` file would be linked separately).
 
+mod aggregates;
 mod cli;
 mod harness;
+mod policy_changes;
 mod promises;
 mod requests;
