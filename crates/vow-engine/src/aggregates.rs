@@ -186,11 +186,11 @@ fn age_band(birth: Option<Date>, today: Date) -> &'static str {
         .map_or("unknown", |(_, l)| l)
 }
 
+/// A group's attribute values, its count, and whether it is suppressed.
+type Counted = (Vec<String>, i64, bool);
+
 /// Primary, total and complementary suppression (see the module comment).
-fn suppress(
-    groups: BTreeMap<Vec<String>, i64>,
-    min: i64,
-) -> (Option<i64>, Vec<(Vec<String>, i64, bool)>) {
+fn suppress(groups: BTreeMap<Vec<String>, i64>, min: i64) -> (Option<i64>, Vec<Counted>) {
     let total: i64 = groups.values().sum();
     let mut cells: Vec<(Vec<String>, i64, bool)> =
         groups.into_iter().map(|(k, n)| (k, n, n < min)).collect();
@@ -478,7 +478,8 @@ mod tests {
         let band = |b: &str| age_band(Some(b.parse().unwrap()), today);
         assert_eq!(band("2020-01-01"), "0-12");
         assert_eq!(band("2013-11-25"), "13-15");
-        assert_eq!(band("2010-11-26"), "16-17");
+        assert_eq!(band("2010-11-25"), "16-17");
+        assert_eq!(band("2010-11-26"), "13-15");
         assert_eq!(band("2008-11-25"), "18-24");
         assert_eq!(band("1990-01-31"), "35-44");
         assert_eq!(band("1950-01-01"), "65+");

@@ -327,6 +327,12 @@ impl PolicyDiff {
                     .fields
                     .iter()
                     .filter(|f| f.field != "description")
+                    // An added item's unset flags and empty lists say nothing.
+                    .filter(|f| {
+                        item.change != ChangeKind::Added
+                            || !matches!(&f.to, Value::Bool(false))
+                                && !matches!(&f.to, Value::Array(a) if a.is_empty())
+                    })
                     .map(|f| match item.change {
                         ChangeKind::Added => format!("{} {}", f.field, show(&f.to)),
                         _ => format!("{} {} -> {}", f.field, show(&f.from), show(&f.to)),

@@ -60,14 +60,14 @@ pub fn policy_diff(old: &Path, new: &Path, output: Output) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What `vow tenant publish` prints about the changes.
-pub fn print_changes(c: &PolicyChanges) {
+/// What `vow tenant publish` prints about the changes, each line after `indent`.
+pub fn print_changes(c: &PolicyChanges, indent: &str) {
     for line in &c.summary {
-        println!("  {line}");
+        println!("{indent}{line}");
     }
     for f in &c.fresh_consent {
         println!(
-            "  needs fresh consent: {} ({}), {} people hold data in its categories",
+            "{indent}needs fresh consent: {} ({}), {} people hold data in its categories",
             f.purpose,
             f.reason.replace('_', " "),
             f.affected_subjects
@@ -75,7 +75,7 @@ pub fn print_changes(c: &PolicyChanges) {
     }
     for n in &c.notices {
         println!(
-            "  administrators' notice to {}: {}",
+            "{indent}administrators' notice to {}: {}",
             n.to.as_deref().unwrap_or("(no address in the policy)"),
             if n.sent_at.is_some() {
                 "sent"
@@ -215,7 +215,7 @@ pub async fn demo(engine: &Engine, admin: &Actor, data: &Path) -> Result<()> {
         c.effective_date,
         c.previous_version.unwrap_or(0)
     );
-    print_changes(c);
+    print_changes(c, "   ");
     for n in &c.notices {
         if let Some(id) = &n.message_id
             && let Some(file) = eml_with(&data.join("mail"), id)
@@ -223,33 +223,27 @@ pub async fn demo(engine: &Engine, admin: &Actor, data: &Path) -> Result<()> {
             println!("   administrators' notice: {}", file.display());
         }
     }
-    let fresh = c.fresh_consent.first().map(|f| f.purpose.clone());
-    let mut by = Vec::new();
-    if let Some(p) = &fresh {
-        by.push(format!("consent.{p}"));
-    }
-    by.push("consent.research".into());
-    by.push("age_band".into());
     let report = engine
         .aggregate(
             admin,
             tenant,
             &AggregateQuery {
-                by,
+                by: vec!["consent.marketing.email".into(), "age_band".into()],
                 min_group: None,
                 filter: BTreeMap::new(),
             },
         )
         .await?;
-    println!("   people by consent state and age band (R10, S9; groups under 10 suppressed):");
+    println!("   people by newsletter consent and age band (R10, S9; groups under 10 suppressed):");
     for line in aggregate_table(&report).lines() {
         println!("   {line}");
     }
     Ok(())
 }
 
-/// The example policy with a new consent-based purpose and a recipient for it, and a
-/// shorter retention for the first rule: what a real revision might bring.
+/// The example policy with a new consent-based purpose and a recipient for it, the
+/// e-mail newsletter widened to phone numbers (so its consents must be given again),
+/// and a shorter retention for the first rule: what a real revision might bring.
 fn changed_policy(current: &vow_core::Policy, today: jiff::civil::Date) -> Result<String> {
     let mut v: serde_json::Value = serde_json::to_value(current)?;
     let category = current
@@ -267,6 +261,13 @@ fn changed_policy(current: &vow_core::Policy, today: jiff::civil::Date) -> Resul
             "basis": "consent",
             "categories": [category]
         }));
+    }
+    if let Some(marketing) = v["purposes"]
+        .as_array_mut()
+        .and_then(|p| p.iter_mut().find(|p| p["id"] == "marketing.email"))
+        .and_then(|p| p["categories"].as_array_mut())
+    {
+        marketing.push(json!("user.contact.phone_number"));
     }
     if let Some(recipients) = v["recipients"].as_array_mut() {
         recipients.push(json!({

@@ -675,7 +675,7 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
                 for w in &p.warnings {
                     eprintln!("{w}");
                 }
-                crate::changes::print_changes(&p.changes);
+                crate::changes::print_changes(&p.changes, "  ");
                 Ok(ExitCode::SUCCESS)
             }
             TenantCommand::Versions { tenant, output } => {
