@@ -118,6 +118,24 @@ pub fn age_on(birth: Date, today: Date) -> i32 {
     age
 }
 
+/// If `purpose`'s consent is granted at `now`, but under a policy version older than
+/// the one since which the policy asks for it (`consent_since`, S5): (the version it
+/// was given under, the version it must be given under or after).
+pub fn stale_grant(
+    policy: &Policy,
+    events: &[ConsentEvent],
+    purpose: &PurposeId,
+    now: Timestamp,
+) -> Option<(u32, u32)> {
+    let since = *policy.consent_since.get(purpose)?;
+    let last = ConsentEvent::last_for(events, purpose, now)?;
+    let granted = matches!(
+        ConsentState::derive(events, purpose, now),
+        ConsentState::Granted { .. }
+    );
+    (granted && last.policy_version < since).then_some((last.policy_version, since))
+}
+
 /// Decide. Pure: the same inputs always give the same answer.
 pub fn decide(
     policy: &Policy,
@@ -185,14 +203,7 @@ pub fn decide(
 
     let derived = ConsentState::derive(facts.consents, ask.purpose, now);
     // A grant under a version older than the purpose's present form does not count (S5).
-    let stale = match policy.consent_since.get(ask.purpose) {
-        Some(&since) if matches!(derived, ConsentState::Granted { .. }) => {
-            ConsentEvent::last_for(facts.consents, ask.purpose, now)
-                .filter(|e| e.policy_version < since)
-                .map(|e| (e.policy_version, since))
-        }
-        _ => None,
-    };
+    let stale = stale_grant(policy, facts.consents, ask.purpose, now);
     let state = if stale.is_some() {
         ConsentState::None
     } else {

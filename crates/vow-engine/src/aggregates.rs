@@ -364,12 +364,8 @@ impl Engine {
             match a {
                 Attr::Consent(purpose) => {
                     let state = ConsentState::derive(&p.consents, purpose, now);
-                    let stale = matches!(state, ConsentState::Granted { .. })
-                        && policy.consent_since.get(purpose).is_some_and(|since| {
-                            ConsentEvent::last_for(&p.consents, purpose, now)
-                                .is_some_and(|e| e.policy_version < *since)
-                        });
-                    if stale {
+                    if vow_core::decision::stale_grant(&policy, &p.consents, purpose, now).is_some()
+                    {
                         "fresh_consent_required".to_string()
                     } else {
                         state.name().to_string()
