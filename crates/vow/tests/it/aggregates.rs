@@ -2,7 +2,7 @@
 //! small groups suppressed (complementary suppression included), identifiers refused.
 
 use crate::cli::{text, vow};
-use crate::harness::Server;
+use crate::harness::{Backend, Server};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -71,7 +71,18 @@ fn cells(report: &Value) -> Vec<(String, Option<i64>)> {
 
 #[tokio::test]
 async fn r10_s9_aggregates_suppress_small_groups_and_never_identify() {
-    let s = Server::start().await;
+    aggregates_on(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn r10_s9_aggregates_suppress_small_groups_and_never_identify_on_postgres() {
+    aggregates_on(Backend::Postgres).await;
+}
+
+async fn aggregates_on(backend: Backend) {
+    let Some(s) = Server::start_on(backend).await else {
+        return;
+    };
     let op = s.tenant("acme").await;
     let other = s.tenant("other").await;
     let (emails, names) = panel(&s, &op).await;
@@ -253,6 +264,8 @@ async fn r10_s9_aggregates_suppress_small_groups_and_never_identify() {
             r.entry.detail
         );
     }
+    drop(tx);
+    s.drop_db().await;
 }
 
 #[test]
