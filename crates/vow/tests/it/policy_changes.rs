@@ -149,6 +149,19 @@ async fn s5_a_new_policy_version_is_announced_with_its_changes() {
     assert!(eml.contains("fresh_consent_required"), "{eml}");
     assert!(!eml.contains("ada@example.org"), "{eml}");
 
+    // A processor tenant's controlling client, the platform's user, is told too.
+    s.tenant_with("hosted", "processor", POLICY).await;
+    let (st, b) = s.put_policy(&s.admin, "hosted", &v2()).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let to: Vec<&str> = b["changes"]["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(to, ["privacy@test.example", "privacy@client.example"]);
+    assert_eq!(std::fs::read_dir(&mail).unwrap().count(), 3);
+
     // Consents keep the version they were given under.
     let (_, consents) = s
         .get(&op, &format!("/v1/tenants/acme/subjects/{ada}/consents"))
