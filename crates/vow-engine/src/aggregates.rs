@@ -300,18 +300,28 @@ impl Engine {
             return Err(EngineError::Invalid(invalid));
         }
 
-        let needs_age = by
-            .iter()
-            .chain(filter.iter().map(|(a, _)| a))
-            .any(|a| *a == Attr::AgeBand);
+        // Read only what the asked attributes need: each part is a scan of the tenant.
+        let asked = || by.iter().chain(filter.iter().map(|(a, _)| a));
+        let needs_age = asked().any(|a| *a == Attr::AgeBand);
+        let needs_fields =
+            asked().any(|a| matches!(a, Attr::Category(_) | Attr::Source | Attr::Store));
+        let needs_consents = asked().any(|a| matches!(a, Attr::Consent(_)));
         let keys = if needs_age {
             Some(self.keys.tenant(&mut tx, tenant).await?)
         } else {
             None
         };
         let subjects = tx.aggregate_subjects(tenant).await?;
-        let fields = tx.aggregate_fields(tenant).await?;
-        let consents = tx.aggregate_consents(tenant).await?;
+        let fields = if needs_fields {
+            tx.aggregate_fields(tenant).await?
+        } else {
+            Vec::new()
+        };
+        let consents = if needs_consents {
+            tx.aggregate_consents(tenant).await?
+        } else {
+            Vec::new()
+        };
         drop(tx);
 
         let mut people: HashMap<String, Person> = HashMap::with_capacity(subjects.len());

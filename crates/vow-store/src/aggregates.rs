@@ -67,12 +67,12 @@ impl Tx {
             .collect())
     }
 
-    /// Every consent event of the tenant (evidence left out), per subject in ledger order.
+    /// Every consent event of the tenant, per subject in ledger order, with only what
+    /// the consent state is derived from: no evidence, and no row id, sequence number or
+    /// recording details (left empty), since every value read costs time at this scale.
     pub async fn aggregate_consents(&mut self, tenant_id: &str) -> Result<Vec<ConsentRow>> {
         let rows: Vec<(
             String,
-            String,
-            i64,
             String,
             String,
             String,
@@ -80,10 +80,8 @@ impl Tx {
             Option<i64>,
             i64,
             Option<String>,
-            i64,
-            String,
         )> = sqlx::query_as(
-            "SELECT id, subject_id, seq, purpose, action, kind, at, expires_at, policy_version, parent_subject_id, recorded_at, recorded_by
+            "SELECT subject_id, purpose, action, kind, at, expires_at, policy_version, parent_subject_id
              FROM consents WHERE tenant_id = $1 ORDER BY subject_id, seq",
         )
         .bind(tenant_id)
@@ -92,20 +90,20 @@ impl Tx {
         Ok(rows
             .into_iter()
             .map(|t| ConsentRow {
-                id: t.0,
+                id: String::new(),
                 tenant_id: tenant_id.to_string(),
-                subject_id: t.1,
-                seq: t.2,
-                purpose: t.3,
-                action: t.4,
-                kind: t.5,
-                at: t.6,
-                expires_at: t.7,
-                policy_version: t.8,
-                parent_subject_id: t.9,
+                subject_id: t.0,
+                seq: 0,
+                purpose: t.1,
+                action: t.2,
+                kind: t.3,
+                at: t.4,
+                expires_at: t.5,
+                policy_version: t.6,
+                parent_subject_id: t.7,
                 evidence: None,
-                recorded_at: t.10,
-                recorded_by: t.11,
+                recorded_at: 0,
+                recorded_by: String::new(),
             })
             .collect())
     }
