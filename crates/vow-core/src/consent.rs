@@ -80,6 +80,22 @@ pub struct ConsentEvent {
     pub parent: Option<String>,
 }
 
+impl ConsentEvent {
+    /// The event that decides `purpose`'s state at `now`: the last one appended for it
+    /// at or before `now`. The ledger order is the truth, so a later event with an
+    /// earlier `at` (back-dated evidence) still supersedes.
+    pub fn last_for<'a>(
+        events: &'a [ConsentEvent],
+        purpose: &PurposeId,
+        now: Timestamp,
+    ) -> Option<&'a ConsentEvent> {
+        events
+            .iter()
+            .rev()
+            .find(|e| &e.purpose == purpose && e.at <= now)
+    }
+}
+
 /// What the ledger says about one purpose now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -110,13 +126,7 @@ impl ConsentState {
 
     /// The state of `purpose` at `now`, from events in the order they were appended.
     pub fn derive(events: &[ConsentEvent], purpose: &PurposeId, now: Timestamp) -> ConsentState {
-        // Events are appended in order; a later event with an earlier `at`
-        // (back-dated evidence) still supersedes, since the ledger order is the truth.
-        let last = events
-            .iter()
-            .rev()
-            .find(|e| &e.purpose == purpose && e.at <= now);
-        match last {
+        match ConsentEvent::last_for(events, purpose, now) {
             None => ConsentState::None,
             Some(e) => match e.action {
                 ConsentAction::Withdraw => ConsentState::Withdrawn { at: e.at },

@@ -60,6 +60,9 @@ pub enum ReasonCode {
     NoConsent,
     ConsentWithdrawn,
     ConsentExpired,
+    /// Consent was given under a policy version older than the purpose's present form
+    /// (a purpose added or widened by a later version): it must be given again.
+    FreshConsentRequired,
     MinorWithoutParentalConsent,
     RecipientUnknown,
     RecipientPurposeNotAllowed,
@@ -78,6 +81,7 @@ impl ReasonCode {
             ReasonCode::NoConsent => "no_consent",
             ReasonCode::ConsentWithdrawn => "consent_withdrawn",
             ReasonCode::ConsentExpired => "consent_expired",
+            ReasonCode::FreshConsentRequired => "fresh_consent_required",
             ReasonCode::MinorWithoutParentalConsent => "minor_without_parental_consent",
             ReasonCode::RecipientUnknown => "recipient_unknown",
             ReasonCode::RecipientPurposeNotAllowed => "recipient_purpose_not_allowed",
@@ -112,6 +116,24 @@ pub fn age_on(birth: Date, today: Date) -> i32 {
         age -= 1;
     }
     age
+}
+
+/// If `purpose`'s consent is granted at `now`, but under a policy version older than
+/// the one since which the policy asks for it (`consent_since`, S5): (the version it
+/// was given under, the version it must be given under or after).
+pub fn stale_grant(
+    policy: &Policy,
+    events: &[ConsentEvent],
+    purpose: &PurposeId,
+    now: Timestamp,
+) -> Option<(u32, u32)> {
+    let since = *policy.consent_since.get(purpose)?;
+    let last = ConsentEvent::last_for(events, purpose, now)?;
+    let granted = matches!(
+        ConsentState::derive(events, purpose, now),
+        ConsentState::Granted { .. }
+    );
+    (granted && last.policy_version < since).then_some((last.policy_version, since))
 }
 
 /// Decide. Pure: the same inputs always give the same answer.
@@ -179,10 +201,26 @@ pub fn decide(
         }
     }
 
-    let state = ConsentState::derive(facts.consents, ask.purpose, now);
+    let derived = ConsentState::derive(facts.consents, ask.purpose, now);
+    // A grant under a version older than the purpose's present form does not count (S5).
+    let stale = stale_grant(policy, facts.consents, ask.purpose, now);
+    let state = if stale.is_some() {
+        ConsentState::None
+    } else {
+        derived
+    };
     if purpose.basis == LegalBasis::Consent {
         match state {
             ConsentState::Granted { .. } => {}
+            ConsentState::None if stale.is_some() => {
+                let (given, since) = stale.unwrap_or_default();
+                refuse(
+                    ReasonCode::FreshConsentRequired,
+                    format!(
+                        "consent to {purpose_name} was given under policy version {given}; the purpose changed in version {since} and needs consent again"
+                    ),
+                )
+            }
             ConsentState::None => refuse(
                 ReasonCode::NoConsent,
                 format!("{purpose_name} needs consent and none is recorded"),

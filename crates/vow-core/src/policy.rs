@@ -43,6 +43,11 @@ pub struct Policy {
     pub parental_consent_age: Option<u8>,
     #[serde(default)]
     pub implied_consent: Vec<ImpliedConsentRule>,
+    /// Kept by Vow, never written in a policy file: for each consent-based purpose that
+    /// was added or widened by a published version, that version's number. A consent
+    /// given under an older version does not count for it (S5, fresh consent).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consent_since: BTreeMap<PurposeId, u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

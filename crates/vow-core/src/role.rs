@@ -43,6 +43,8 @@ pub enum Capability {
     ReadReports,
     /// Register recipients' webhook endpoints; see and retry deliveries.
     ManageWebhooks,
+    /// De-identified counts with small groups suppressed (R10, S9): no values, no identifiers.
+    ReadAggregates,
 }
 
 impl Role {
@@ -83,6 +85,7 @@ impl Role {
                     | ReadConsents
                     | ReadReports
                     | ManageWebhooks
+                    | ReadAggregates
             ),
             Role::Operator => matches!(
                 cap,
@@ -100,6 +103,7 @@ impl Role {
                     | VerifyAudit
                     | ReadReports
                     | ManageWebhooks
+                    | ReadAggregates
             ),
             Role::Ingest => matches!(
                 cap,

@@ -30,6 +30,9 @@ pub enum EngineError {
     NotFound(&'static str),
     #[error("the request is not valid: {}", summary(.0))]
     Invalid(Vec<FieldError>),
+    /// An aggregate asked to group by a direct identifier or a personal value (R10, S9).
+    #[error("never aggregated, because it identifies people: {}", summary(.0))]
+    Identifying(Vec<FieldError>),
     #[error("refused: {}", .0.reasons.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>().join("; "))]
     Refused(Decision),
     #[error("{0}")]
@@ -68,6 +71,7 @@ impl EngineError {
             EngineError::Forbidden(_) => "forbidden",
             EngineError::NotFound(_) => "not_found",
             EngineError::Invalid(_) => "invalid_request",
+            EngineError::Identifying(_) => "identifying_attribute",
             EngineError::Refused(_) => "refused",
             EngineError::Conflict(_) => "conflict",
             EngineError::Policy(_) => "invalid_policy",

@@ -5,6 +5,7 @@
 //! one transaction and appends to the audit chain. Nothing here knows HTTP, and
 //! nothing here knows which database is underneath.
 
+pub mod aggregates;
 pub mod assessment;
 pub mod audit;
 pub mod disclosures;
@@ -15,6 +16,7 @@ pub mod input;
 mod keyring;
 pub mod mail;
 pub mod notices;
+pub mod policy_changes;
 pub mod requests;
 mod rotate;
 mod subjects;

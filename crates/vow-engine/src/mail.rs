@@ -216,6 +216,22 @@ impl Mailer {
     /// Send a notice as a multipart/alternative (text + HTML) message. Returns the
     /// Message-ID, angle brackets included (`<…@example.com>`).
     pub async fn send(&self, to: &str, notice: &Rendered) -> Result<String, MailError> {
+        let id = self
+            .send_message(to, &notice.subject, &notice.text, &notice.html)
+            .await?;
+        tracing::debug!(notice = notice.kind.as_str(), "notice mailed");
+        Ok(id)
+    }
+
+    /// Send any message with a subject, a text and an HTML body (a notice that is not
+    /// about a request, e.g. a new policy version to a tenant's administrators).
+    pub async fn send_message(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        html: &str,
+    ) -> Result<String, MailError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(MailError::NoRuntime);
         }
@@ -228,12 +244,12 @@ impl Mailer {
         let message = Message::builder()
             .from(self.inner.from.clone())
             .to(to)
-            .subject(notice.subject.as_str())
+            .subject(subject)
             .message_id(Some(message_id.clone()))
             .header(AutoSubmitted)
             .multipart(MultiPart::alternative_plain_html(
-                notice.text.clone(),
-                notice.html.clone(),
+                text.to_string(),
+                html.to_string(),
             ))
             .map_err(build_error)?;
         match &self.inner.transport {
@@ -250,7 +266,6 @@ impl Mailer {
                 t.send(message).await.map_err(smtp_error)?;
             }
         }
-        tracing::debug!(notice = notice.kind.as_str(), "notice mailed");
         Ok(message_id)
     }
 }

@@ -1164,6 +1164,50 @@ fn escape_into(h: &mut String, s: &str) {
     }
 }
 
+/// A section of a notice that is not about one person's request (a new policy version,
+/// told to a tenant's administrators): an optional heading, paragraphs, then a list.
+#[derive(Debug, Clone, Default)]
+pub struct Section {
+    pub heading: Option<String>,
+    pub paragraphs: Vec<String>,
+    pub items: Vec<String>,
+}
+
+/// Such a notice, laid out like the request notices: (subject, text, HTML).
+pub fn render_sections(
+    subject: &str,
+    title: &str,
+    meta: &str,
+    sections: &[Section],
+    footer: &[String],
+) -> (String, String, String) {
+    let subject = one_line(subject);
+    let mut doc = vec![
+        Block::Title(title.to_string()),
+        Block::Meta(meta.to_string()),
+    ];
+    for s in sections {
+        if let Some(h) = &s.heading {
+            doc.push(Block::Heading(h.clone()));
+        }
+        doc.extend(s.paragraphs.iter().map(|p| para().t(p.as_str())));
+        if !s.items.is_empty() {
+            doc.push(Block::List(
+                s.items
+                    .iter()
+                    .map(|i| vec![Span::Text(i.clone())])
+                    .collect(),
+            ));
+        }
+    }
+    if !footer.is_empty() {
+        doc.push(Block::Footer(footer.to_vec()));
+    }
+    let text = to_text(&doc);
+    let html = to_html(&subject, &doc);
+    (subject, text, html)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

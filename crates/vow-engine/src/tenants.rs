@@ -56,6 +56,9 @@ pub struct PolicyPublished {
     /// Promises weaker than the law, and other warnings.
     #[schema(value_type = Vec<Object>)]
     pub warnings: Vec<vow_policy::Diagnostic>,
+    /// What changed from the version before (S5), who must consent again, and the
+    /// administrators' notices.
+    pub changes: crate::policy_changes::PolicyChanges,
 }
 
 use crate::ts;
@@ -428,14 +431,18 @@ impl Engine {
         if source.len() > 1024 * 1024 {
             return Err(EngineError::invalid("", "a policy may be at most 1 MiB"));
         }
-        let checked = vow_policy::parse(source, file).map_err(EngineError::Policy)?;
-        let compiled = serde_json::to_string(&checked.policy)
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let mut checked = vow_policy::parse(source, file).map_err(EngineError::Policy)?;
         let effective = checked.policy.effective_date.to_string();
         let mut tx = self.store.write().await?;
         tx.tenant(tenant)
             .await?
             .ok_or(EngineError::NotFound("tenant"))?;
+        let prepared = self
+            .prepare_version(&mut tx, tenant, &mut checked.policy)
+            .await?;
+        let expected = prepared.version;
+        let compiled = serde_json::to_string(&checked.policy)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         let version = tx
             .insert_policy(&PolicyRow {
                 tenant_id: tenant.to_string(),
@@ -447,7 +454,16 @@ impl Engine {
                 published_by: actor.id().to_string(),
             })
             .await?;
+        if version != expected {
+            // Another server published in between: the diff would be against the wrong version.
+            return Err(EngineError::Conflict(format!(
+                "another version of {tenant}'s policy was published meanwhile; publish again"
+            )));
+        }
         self.propagate_policy(&mut tx, tenant, version, &checked.policy)
+            .await?;
+        let (mut changes, notices) = self
+            .record_changes(&mut tx, tenant, &checked.policy, prepared)
             .await?;
         let entry = self.audit_entry(
             actor,
@@ -455,7 +471,7 @@ impl Engine {
             "policy.publish",
             None,
             None,
-            json!({"version": version, "effective_date": effective}),
+            Self::publish_detail(&changes),
         );
         crate::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
@@ -463,11 +479,13 @@ impl Engine {
         if let Ok(mut m) = self.policies.write() {
             m.remove(tenant);
         }
+        self.mail_policy_notices(notices, &mut changes).await;
         Ok(PolicyPublished {
             tenant: tenant.to_string(),
             version,
             effective_date: effective,
             warnings: checked.warnings,
+            changes,
         })
     }
 

@@ -18,6 +18,7 @@
 
 mod de;
 mod diagnostic;
+pub mod diff;
 mod law;
 mod notice;
 mod path;
@@ -28,6 +29,7 @@ mod validate;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
+pub use diff::{PolicyDiff, consent_since, diff};
 pub use render::{escape_html, render_html, render_markdown};
 pub use rules::RuleBook;
 pub use validate::{REQUEST_TYPES, validate};

@@ -58,6 +58,7 @@ pub fn validate(policy: &Policy) -> Vec<Diagnostic> {
     c.jurisdictions();
     c.response_times();
     c.parental_age();
+    c.engine_owned();
     law::warnings(policy, &mut c.out);
     if c.errors > MAX_ERRORS {
         c.out.push(Diagnostic::error(
@@ -484,6 +485,17 @@ impl<'a> Checker<'a> {
             } else if *days == 0 {
                 self.error("bad_value", at, "must be at least 1 day".into());
             }
+        }
+    }
+
+    /// `consent_since` is worked out by Vow when a version is published (S5).
+    fn engine_owned(&mut self) {
+        if !self.policy.consent_since.is_empty() {
+            self.error(
+                "engine_owned_key",
+                "consent_since".into(),
+                "consent_since is kept by Vow for each published version; a policy file does not set it".into(),
+            );
         }
     }
 

@@ -5,6 +5,7 @@
 //! documents in exactly one place ([`problem::problem_for`]).
 
 pub mod api;
+pub mod changes;
 pub mod extract;
 pub mod problem;
 pub mod reports;
@@ -46,7 +47,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
         api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
         reports::self_assessment, reports::sign_off,
-        webhooks::put_endpoint, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery
+        webhooks::put_endpoint, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
+        changes::policy_versions, changes::policy_changes, changes::aggregate
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -182,6 +184,18 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(
             "/v1/tenants/{t}/deliveries/{id}/retry",
             post(webhooks::retry_delivery),
+        )
+        .route(
+            "/v1/tenants/{t}/policy/versions",
+            get(changes::policy_versions),
+        )
+        .route(
+            "/v1/tenants/{t}/policy/versions/{v}/changes",
+            get(changes::policy_changes),
+        )
+        .route(
+            "/v1/tenants/{t}/reports/aggregate",
+            post(changes::aggregate),
         )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))

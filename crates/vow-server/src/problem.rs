@@ -87,6 +87,10 @@ pub fn problem_for(e: EngineError) -> Problem {
         EngineError::Forbidden(_) => (S::FORBIDDEN, "Not allowed"),
         EngineError::NotFound(_) => (S::NOT_FOUND, "Not found"),
         EngineError::Invalid(_) => (S::BAD_REQUEST, "Invalid request"),
+        EngineError::Identifying(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "Identifying attributes are never aggregated",
+        ),
         EngineError::Refused(_) => (S::FORBIDDEN, "Refused by the policy"),
         EngineError::Conflict(_) => (S::CONFLICT, "Conflict"),
         EngineError::Policy(_) => (S::UNPROCESSABLE_ENTITY, "The policy has errors"),
@@ -111,7 +115,7 @@ pub fn problem_for(e: EngineError) -> Problem {
     };
     let mut p = Problem::new(status, code, title, detail);
     match e {
-        EngineError::Invalid(errors) => p.errors = errors,
+        EngineError::Invalid(errors) | EngineError::Identifying(errors) => p.errors = errors,
         EngineError::Refused(d) => p.reasons = d.reasons,
         EngineError::Policy(d) => p.diagnostics = d,
         _ => {}

@@ -12,12 +12,14 @@
 // Rows are read as tuples at the SQL boundary and named right after.
 #![allow(clippy::type_complexity)]
 
+mod aggregates;
 mod audit;
 mod consents;
 pub mod dialect;
 mod error;
 mod keys;
 mod policies;
+mod policy_changes;
 mod reports;
 mod requests;
 mod subjects;
@@ -25,12 +27,14 @@ mod tenants;
 pub mod testing;
 mod webhooks;
 
+pub use aggregates::{AggregateField, AggregateSubject};
 pub use audit::{AuditHead, AuditRow, NewAudit};
 pub use consents::ConsentRow;
 pub use dialect::Backend;
 pub use error::StoreError;
 pub use keys::{ApiKeyRow, KekRow, SubjectKeyRow};
 pub use policies::PolicyRow;
+pub use policy_changes::{PolicyChangeRow, PolicyNoticeRow};
 pub use reports::Counted;
 pub use requests::{DisclosureRow, HoldRow, NoticeRow, OutboxRow, RequestEventRow, RequestRow};
 pub use subjects::{FieldRow, IdentifierRow, SubjectRow};

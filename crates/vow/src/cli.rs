@@ -127,6 +127,14 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value = "md")]
         format: RenderFormat,
     },
+    /// What publishing NEW after OLD would change (S5), and which purposes would need
+    /// fresh consent. Reads the two files only.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -166,6 +174,13 @@ pub enum TenantCommand {
         #[arg(long)]
         tenant: String,
         file: PathBuf,
+    },
+    /// Every policy version of a tenant: effective dates and what each changed (S5).
+    Versions {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
     },
 }
 
@@ -367,6 +382,23 @@ pub enum ReportCommand {
         #[arg(long)]
         sign_off: Option<String>,
     },
+    /// De-identified counts grouped by attributes (R10, S9): consent.<purpose>,
+    /// category.<category>, source, store, age_band, created_year. Small groups suppressed.
+    Aggregate {
+        #[arg(long)]
+        tenant: String,
+        /// Comma-separated attributes.
+        #[arg(long, value_delimiter = ',', required = true)]
+        by: Vec<String>,
+        /// Smallest group shown (default 10, at least 5).
+        #[arg(long)]
+        min_group: Option<u32>,
+        /// Count only people with this value, e.g. consent.research=granted (repeatable).
+        #[arg(long)]
+        filter: Vec<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
 }
 
 #[derive(Subcommand)]
@@ -448,6 +480,7 @@ pub fn exit_code_for(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<EngineError>() {
         Some(
             EngineError::Invalid(_)
+            | EngineError::Identifying(_)
             | EngineError::Policy(_)
             | EngineError::Conflict(_)
             | EngineError::NotFound(_)
@@ -626,6 +659,7 @@ fn policy(command: PolicyCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        PolicyCommand::Diff { old, new, output } => crate::changes::policy_diff(&old, &new, output),
     }
 }
 
@@ -740,7 +774,11 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
                 for w in &p.warnings {
                     eprintln!("{w}");
                 }
+                crate::changes::print_changes(&p.changes, "  ");
                 Ok(ExitCode::SUCCESS)
+            }
+            TenantCommand::Versions { tenant, output } => {
+                crate::changes::tenant_versions(engine, &actor, &tenant, output).await
             }
         },
         Command::Key { command } => match command {
@@ -949,6 +987,19 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
                 crate::disclosure::list(engine, &actor, &tenant, output).await
             }
         },
+        Command::Report {
+            command:
+                ReportCommand::Aggregate {
+                    tenant,
+                    by,
+                    min_group,
+                    filter,
+                    output,
+                },
+        } => {
+            crate::changes::report_aggregate(engine, &actor, &tenant, by, min_group, filter, output)
+                .await
+        }
         Command::Report {
             command:
                 ReportCommand::Metrics {

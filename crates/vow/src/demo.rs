@@ -471,6 +471,9 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     );
     crate::webhooks::demo(engine, &admin, "prairie-research", &research_emails).await?;
 
+    step("10c. A new policy version (S5) and de-identified counts (R10, S9)");
+    crate::changes::demo(engine, &admin, &cfg.data).await?;
+
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine.verify_audit(&admin, |_| {}).await?;
     say(format!(

@@ -76,6 +76,7 @@ fn policy() -> Policy {
             lasts: Period::parse("2y").unwrap(),
             description: None,
         }],
+        consent_since: Default::default(),
     }
 }
 
@@ -296,4 +297,55 @@ fn age_arithmetic() {
     assert_eq!(age_on(b, "2024-02-28".parse().unwrap()), 15);
     assert_eq!(age_on(b, "2024-02-29".parse().unwrap()), 16);
     assert_eq!(age_on(b, "2025-03-01".parse().unwrap()), 17);
+}
+
+#[test]
+fn a_consent_older_than_the_purposes_consent_since_does_not_count() {
+    let mut p = policy();
+    p.consent_since.insert(pid("research"), 2);
+    let mut evs = vec![grant(
+        "research",
+        ConsentKind::Express,
+        "2026-01-01T00:00:00Z",
+    )];
+    let ask = |p: &Policy, evs: &[ConsentEvent], purpose: &str| {
+        let purpose = pid(purpose);
+        decide(
+            p,
+            &SubjectFacts {
+                birth_date: None,
+                consents: evs,
+            },
+            &operator(),
+            &Ask {
+                action: Action::Read,
+                purpose: &purpose,
+                categories: &[cat("user.name")],
+            },
+            NOW.parse().unwrap(),
+        )
+    };
+    // Given under version 1, before the purpose took its present form in version 2.
+    let d = ask(&p, &evs, "research");
+    assert!(!d.allowed);
+    assert!(d.has(ReasonCode::FreshConsentRequired), "{d:?}");
+    assert!(!d.has(ReasonCode::NoConsent));
+    // Purposes without a consent_since are untouched.
+    assert!(ask(&p, &[], "payments").allowed);
+    // Granted again under version 2: it counts.
+    let mut again = grant("research", ConsentKind::Express, "2026-06-01T00:00:00Z");
+    again.policy_version = 2;
+    evs.push(again);
+    assert!(ask(&p, &evs, "research").allowed);
+    // A later version keeps the requirement; consents under it count as well.
+    evs[1].policy_version = 3;
+    assert!(ask(&p, &evs, "research").allowed);
+    // A withdrawal stays a withdrawal, not a request for fresh consent.
+    let mut w = grant("research", ConsentKind::Express, "2026-07-01T00:00:00Z");
+    w.action = ConsentAction::Withdraw;
+    w.policy_version = 1;
+    evs.push(w);
+    let d = ask(&p, &evs, "research");
+    assert!(d.has(ReasonCode::ConsentWithdrawn));
+    assert!(!d.has(ReasonCode::FreshConsentRequired));
 }

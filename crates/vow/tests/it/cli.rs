@@ -24,7 +24,7 @@ pub(crate) fn text(o: &Output) -> String {
 }
 
 /// A data directory with a tenant (the test policy) and `rows` imported through the CLI.
-fn cli_store(dir: &Path, rows: &str) {
+pub(crate) fn cli_store(dir: &Path, rows: &str) {
     let d = dir.to_str().unwrap();
     let policy = dir.join("policy.yaml");
     std::fs::write(&policy, POLICY).unwrap();
@@ -65,7 +65,7 @@ fn phone_for(email: &str) -> String {
     format!("1306555{n:04}")
 }
 
-fn person(email: &str, name: &str) -> String {
+pub(crate) fn person(email: &str, name: &str) -> String {
     json!({
         "identifiers": {"email": email, "phone": format!("+{}", phone_for(email))},
         "birth_date": "1985-04-02",

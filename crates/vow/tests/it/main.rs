@@ -1,9 +1,11 @@
 //! End-to-end scenarios, one per promise id of PROMISES.md, through HTTP and the CLI.
 //! One test binary (every `tests/*.rs` file would be linked separately).
 
+mod aggregates;
 mod assessment;
 mod cli;
 mod harness;
+mod policy_changes;
 mod promises;
 mod requests;
 mod webhooks;

@@ -1,0 +1,28 @@
+-- Policy changes (S5): what each published version changed from the one before, and
+-- the notices that told the tenant's administrators. Names, counts and the
+-- organisation's own contact addresses only; nothing about a person.
+
+CREATE TABLE policy_changes (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    version BIGINT NOT NULL,
+    previous_version BIGINT,
+    -- JSON: the diff, its summary lines and the purposes that need fresh consent.
+    changes TEXT NOT NULL,
+    -- People holding data in a purpose that needs fresh consent, when published.
+    affected_subjects BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, version)
+);
+
+CREATE TABLE policy_notices (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    version BIGINT NOT NULL,
+    address TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    html TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    sent_at BIGINT,
+    message_id TEXT
+);
+CREATE INDEX policy_notices_version ON policy_notices(tenant_id, version);
