@@ -364,6 +364,9 @@ pub struct RulePack {
     #[serde(default)]
     pub activation: Activation,
     pub requests: BTreeMap<RequestType, RequestRule>,
+    /// Breach notification rules (see [`crate::breach`]). None: not researched.
+    #[serde(default)]
+    pub breach: Option<crate::breach::BreachRules>,
     #[serde(default)]
     pub sources: Vec<Source>,
     #[serde(default)]
@@ -1164,6 +1167,7 @@ mod tests {
             scope: scope.iter().map(|s| s.to_string()).collect(),
             activation: Activation::Listed,
             requests: rules.into_iter().collect(),
+            breach: None,
             sources: vec![],
             note: None,
         }
