@@ -26,7 +26,7 @@
 //!   events the law names (aware, determined, discovered or notified).
 
 use crate::calendar::CalendarSet;
-use crate::deadline::{RulePack, Tag, Term, add_term};
+use crate::deadline::{RulePack, Tag, Term, add_term, is_region_code};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -117,6 +117,10 @@ pub struct NoticeRule {
     /// Not owed when the data was encrypted and the keys were not exposed.
     #[serde(default)]
     pub encryption_exempt: bool,
+    /// Owed only when at least this many people in the pack's scope are affected
+    /// (California: a sample to the Attorney General above 500 residents).
+    #[serde(default)]
+    pub min_affected: Option<u64>,
     /// What the notice must contain, as headings, in order.
     pub contents: Vec<String>,
     /// The notice's title, where the law prescribes one ("Notice of Data Breach").
@@ -149,22 +153,11 @@ pub struct BreachRules {
 /// digits. Returned in upper case.
 pub fn parse_residence(code: &str) -> Result<String, String> {
     let c = code.trim().to_ascii_uppercase();
-    let (cc, sub) = match c.split_once('-') {
-        Some((a, b)) => (a, Some(b)),
-        None => (c.as_str(), None),
-    };
-    let ok = cc.len() == 2
-        && cc.bytes().all(|b| b.is_ascii_uppercase())
-        && sub.is_none_or(|s| {
-            (1..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
-        });
-    if ok {
+    if is_region_code(&c) {
         Ok(c)
     } else {
-        Err(format!(
-            "`{}` is not a region code: write an ISO 3166 country (e.g. GB, DE) or subdivision (e.g. US-CA, CA-SK)",
-            code.chars().take(16).collect::<String>()
-        ))
+        // The value is not quoted: a mistaken column could hold personal data.
+        Err("not a region code: write an ISO 3166 country (e.g. GB, DE) or subdivision (e.g. US-CA, CA-SK)".to_string())
     }
 }
 
@@ -260,7 +253,15 @@ pub fn duties(packs: &[&RulePack], calendars: &CalendarSet, f: &Facts<'_>) -> Ve
             if affected == 0 {
                 continue;
             }
-            let (required, reason) = if rule.encryption_exempt && f.encrypted_keys_safe {
+            let (required, reason) = if rule.min_affected.is_some_and(|m| affected < m) {
+                (
+                    false,
+                    format!(
+                        "not owed: {affected} affected, the law asks from {}",
+                        rule.min_affected.unwrap_or_default()
+                    ),
+                )
+            } else if rule.encryption_exempt && f.encrypted_keys_safe {
                 (
                     false,
                     "not owed: the data was encrypted and the keys were not exposed".to_string(),

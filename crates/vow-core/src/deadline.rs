@@ -373,6 +373,22 @@ pub struct RulePack {
     pub note: Option<String>,
 }
 
+/// A residence or jurisdiction code: two capital letters (ISO 3166 country, or `EU`,
+/// `UK`), optionally `-` and a subdivision of 1 to 3 capitals or digits (`US-CA`).
+pub fn is_region_code(s: &str) -> bool {
+    let (country, sub) = match s.split_once('-') {
+        Some((c, r)) => (c, Some(r)),
+        None => (s, None),
+    };
+    country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && sub.is_none_or(|r| {
+            (1..=3).contains(&r.len())
+                && r.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
+}
+
 /// `code` is `parent` or a subdivision of it (`US-CA` within `US`).
 fn within(code: &str, parent: &str) -> bool {
     code == parent

@@ -38,6 +38,9 @@ pub enum Capability {
     SubmitRequest,
     /// Run requests: verify, extend, fulfil, deny, read their records.
     ManageRequests,
+    /// Record breaches, assess their impact and track notifications (counts only, no
+    /// personal data).
+    ManageIncidents,
     VerifyAudit,
 }
 
@@ -77,6 +80,7 @@ impl Role {
                     | VerifyAudit
                     | Decide
                     | ReadConsents
+                    | ManageIncidents
             ),
             Role::Operator => matches!(
                 cap,
@@ -91,6 +95,7 @@ impl Role {
                     | ReadHistory
                     | SubmitRequest
                     | ManageRequests
+                    | ManageIncidents
                     | VerifyAudit
             ),
             Role::Ingest => matches!(

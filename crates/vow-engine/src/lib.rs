@@ -6,6 +6,8 @@
 //! nothing here knows which database is underneath.
 
 pub mod audit;
+mod breach_notices;
+pub mod breaches;
 pub mod disclosures;
 mod error;
 mod export;

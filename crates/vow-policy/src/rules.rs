@@ -234,6 +234,16 @@ fn read_doc<T: DeserializeOwned>(
     }
 }
 
+/// Read any YAML (or JSON) document into `T`, with problems located by file, line,
+/// column and path like a policy's (e.g. an incident description for `vow breach`).
+pub fn parse_document<T: DeserializeOwned>(
+    source: &str,
+    file: &str,
+    what: &str,
+) -> Result<T, Vec<Diagnostic>> {
+    read_doc::<T>(source, file, what).map(|l| l.value)
+}
+
 fn load_pack(source: &str, file: &str) -> Result<Loaded<RulePack>, Vec<Diagnostic>> {
     let loaded = read_doc::<RulePack>(source, file, "rule pack")?;
     let diags = loaded.place(check_pack(&loaded.value));

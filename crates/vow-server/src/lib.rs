@@ -5,6 +5,7 @@
 //! documents in exactly one place ([`problem::problem_for`]).
 
 pub mod api;
+pub mod breaches;
 pub mod extract;
 pub mod problem;
 
@@ -42,7 +43,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
-        api::deny_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures
+        api::deny_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
+        breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -148,6 +150,19 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(
             "/v1/tenants/{t}/disclosures",
             post(api::disclose).get(api::list_disclosures),
+        )
+        .route(
+            "/v1/tenants/{t}/incidents",
+            post(breaches::create_incident).get(breaches::list_incidents),
+        )
+        .route("/v1/tenants/{t}/incidents/{i}", get(breaches::get_incident))
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/impact",
+            get(breaches::incident_impact),
+        )
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/notifications",
+            post(breaches::notify_incident),
         )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))

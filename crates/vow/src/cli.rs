@@ -91,6 +91,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Breaches: assess an incident, list the register, show one, record a notification.
+    Breach {
+        #[command(subcommand)]
+        command: crate::breach::BreachCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -823,6 +828,7 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         Command::Request { command } => request_command(engine, &actor, command).await,
+        Command::Breach { command } => crate::breach::run(engine, &actor, command).await,
         Command::Report {
             command:
                 ReportCommand::Metrics {

@@ -365,6 +365,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             expires_at: None,
             parent: None,
         }],
+        ..Default::default()
     };
     if let Err(e) = engine.create_subject(&operator, t, &child).await {
         show_refusal(&e);
@@ -386,6 +387,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
                     collected_at: None,
                     corrects: None,
                 }],
+                residence: None,
             },
         )
         .await?;
