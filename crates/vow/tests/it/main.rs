@@ -1,6 +1,7 @@
 //! End-to-end scenarios, one per promise id of PROMISES.md, through HTTP and the CLI.
 //! One test binary (every `tests/*.rs` file would be linked separately).
 
+mod breaches;
 mod cli;
 mod harness;
 mod promises;
