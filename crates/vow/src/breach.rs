@@ -284,3 +284,46 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
         }
     }
 }
+
+/// The demo's breach step: assess `examples/research-operator/incident.yaml` and print
+/// the counts, the risk and the deadlines; the drafts go under `data/breach-notices`.
+pub async fn demo(engine: &Arc<Engine>, actor: &Actor, examples: &Path, data: &Path) -> Result<()> {
+    println!(
+        "\n== Breaches (R16): an incident assessed — who is affected, what must be said to whom by when"
+    );
+    let file = examples.join("research-operator/incident.yaml");
+    let (tenant, incident) = read_incident(&file)?;
+    let tenant = tenant.unwrap_or_else(|| "prairie-research".to_string());
+    let impact = engine.create_incident(actor, &tenant, &incident).await?;
+    println!(
+        "   {}: {} people affected, risk {}",
+        file.display(),
+        impact.affected,
+        impact.risk
+    );
+    for r in &impact.risk_reasons {
+        println!("   - {r}");
+    }
+    let by = impact
+        .jurisdictions
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!("   by residence: {by}");
+    for d in impact.deadlines.iter().filter(|d| d.required) {
+        println!(
+            "   {:<11} {:<8} {}",
+            d.audience,
+            d.rule,
+            d.due.clone().unwrap_or_else(|| d.timing.clone())
+        );
+    }
+    let files = write_drafts(&impact, &data.join("breach-notices"))?;
+    println!(
+        "   {} draft notice files in {}",
+        files.len(),
+        data.join("breach-notices").join(&impact.id).display()
+    );
+    Ok(())
+}

@@ -468,6 +468,8 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         cfg.data.join("mail").display()
     ));
 
+    crate::breach::demo(engine, &admin, examples, &cfg.data).await?;
+
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine.verify_audit(&admin, |_| {}).await?;
     say(format!(
