@@ -90,6 +90,40 @@ async fn bulk(pool: &AnyPool, postgres: bool, tenant: &str, subjects: i64) -> Re
     Ok(())
 }
 
+/// Time the impact's statements one by one (the engine runs them in one transaction).
+async fn explain(url: &str, incident: &str) -> Result<()> {
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await?;
+    let (from, to) = (1_767_225_600_000_i64, 1_793_491_199_000_i64);
+    for (name, sql) in [
+        (
+            "covered fields (count)",
+            "SELECT COUNT(*) FROM incident_scope sc JOIN fields f ON f.tenant_id = sc.tenant_id AND f.store = sc.store AND f.category = sc.category WHERE sc.incident_id = $1 AND f.collected_at <= $2 AND (f.superseded_at IS NULL OR f.superseded_at >= $3)",
+        ),
+        (
+            "affected subjects (count)",
+            "SELECT COUNT(*) FROM (SELECT DISTINCT f.subject_id AS sid FROM incident_scope sc JOIN fields f ON f.tenant_id = sc.tenant_id AND f.store = sc.store AND f.category = sc.category WHERE sc.incident_id = $1 AND f.collected_at <= $2 AND (f.superseded_at IS NULL OR f.superseded_at >= $3)) d JOIN subjects s ON s.id = d.sid",
+        ),
+        (
+            "per category (distinct people)",
+            "SELECT CAST(SUM(n) AS BIGINT) FROM (SELECT (SELECT COUNT(DISTINCT f.subject_id) FROM incident_scope sc JOIN fields f ON f.tenant_id = sc.tenant_id AND f.store = sc.store AND f.category = sc.category WHERE sc.incident_id = $1 AND sc.tenant_id = x.t AND sc.category = x.c AND f.collected_at <= $2 AND (f.superseded_at IS NULL OR f.superseded_at >= $3)) AS n FROM (SELECT DISTINCT tenant_id AS t, category AS c FROM incident_scope WHERE incident_id = $1) x) y",
+        ),
+    ] {
+        let started = Instant::now();
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .bind(incident)
+            .bind(to)
+            .bind(from)
+            .fetch_one(&pool)
+            .await?;
+        println!("  {name}: {n} in {:.3} s", started.elapsed().as_secs_f64());
+    }
+    pool.close().await;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let subjects: i64 = arg("--subjects", "1000000").parse()?;
@@ -105,9 +139,25 @@ async fn main() -> Result<()> {
         Some(db) => db.url.clone(),
         None => format!("sqlite://{}/vow.db", dir.path().display()),
     };
+    // The database is dropped whatever happens: a million subjects take gigabytes.
+    let result = run(&url, dir.path(), subjects, samples, postgres).await;
+    if let Some(db) = pg {
+        db.drop_db().await?;
+    }
+    result
+}
+
+async fn run(
+    url: &str,
+    dir: &std::path::Path,
+    subjects: i64,
+    samples: usize,
+    postgres: bool,
+) -> Result<()> {
+    let url = url.to_string();
     let (engine, _) = Engine::open(
         &url,
-        KeySource::File(dir.path().join("root.key")),
+        KeySource::File(dir.join("root.key")),
         Arc::new(SystemClock),
     )
     .await?;
@@ -165,6 +215,7 @@ async fn main() -> Result<()> {
         "description": "Benchmark incident: one store, three categories"
     }))?;
     let mut times = Vec::new();
+    let mut last_id = String::new();
     for i in 0..samples {
         let started = Instant::now();
         let impact = engine.create_incident(&admin, t, &incident).await?;
@@ -179,6 +230,10 @@ async fn main() -> Result<()> {
             impact.deadlines.len()
         );
         times.push(took.as_secs_f64());
+        last_id = impact.id.clone();
+    }
+    if std::env::var_os("VOW_BENCH_EXPLAIN").is_some() {
+        explain(&url, &last_id).await?;
     }
     times.sort_by(f64::total_cmp);
     println!(
@@ -188,8 +243,5 @@ async fn main() -> Result<()> {
                "samples_s": times, "median_s": times.get(times.len() / 2)})
     );
     engine.shutdown().await;
-    if let Some(db) = pg {
-        db.drop_db().await?;
-    }
     Ok(())
 }

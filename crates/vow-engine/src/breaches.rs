@@ -477,7 +477,7 @@ impl Engine {
         for (row, policy) in &per_tenant {
             let cats: Vec<CategoryImpact> = by_category
                 .iter()
-                .filter(|c| c.0 == row.id)
+                .filter(|c| c.0 == row.id && c.2 > 0)
                 .map(|(_, cat, subjects, records)| {
                     let sens = Category::new(cat.as_str()).is_ok_and(|c| sensitive(policy, &c));
                     if sens {

@@ -191,12 +191,14 @@ impl Tx {
         window_from: i64,
         window_to: i64,
     ) -> Result<i64> {
+        // De-duplicate first (the covering index yields each category's people in
+        // order), then look up each person once.
         let done = sqlx::query(concat!(
             "INSERT INTO incident_subjects (incident_id, tenant_id, subject_id, residence)
-             SELECT CAST($1 AS TEXT), s.tenant_id, s.id, s.residence FROM subjects s
-             WHERE s.id IN (SELECT f.subject_id ",
+             SELECT CAST($1 AS TEXT), s.tenant_id, s.id, s.residence
+             FROM (SELECT DISTINCT f.subject_id AS sid ",
             covered_fields!(),
-            ")"
+            ") d JOIN subjects s ON s.id = d.sid"
         ))
         .bind(incident_id)
         .bind(window_to)
@@ -213,11 +215,21 @@ impl Tx {
         window_from: i64,
         window_to: i64,
     ) -> Result<Vec<CategoryCount>> {
-        let rows: Vec<CategoryCount> = sqlx::query_as(concat!(
-            "SELECT f.tenant_id, f.category, COUNT(DISTINCT f.subject_id), COUNT(*) ",
-            covered_fields!(),
-            " GROUP BY f.tenant_id, f.category ORDER BY f.tenant_id, f.category"
-        ))
+        // One correlated count per (tenant, category): each reads its own stretch of the
+        // covering index, already in subject order, so no sort of the whole set.
+        let rows: Vec<CategoryCount> = sqlx::query_as(
+            "SELECT x.t, x.c,
+               (SELECT COUNT(DISTINCT f.subject_id) FROM incident_scope sc
+                  JOIN fields f ON f.tenant_id = sc.tenant_id AND f.store = sc.store AND f.category = sc.category
+                  WHERE sc.incident_id = $1 AND sc.tenant_id = x.t AND sc.category = x.c
+                    AND f.collected_at <= $2 AND (f.superseded_at IS NULL OR f.superseded_at >= $3)),
+               (SELECT COUNT(*) FROM incident_scope sc
+                  JOIN fields f ON f.tenant_id = sc.tenant_id AND f.store = sc.store AND f.category = sc.category
+                  WHERE sc.incident_id = $1 AND sc.tenant_id = x.t AND sc.category = x.c
+                    AND f.collected_at <= $2 AND (f.superseded_at IS NULL OR f.superseded_at >= $3))
+             FROM (SELECT DISTINCT tenant_id AS t, category AS c FROM incident_scope WHERE incident_id = $1) x
+             ORDER BY x.t, x.c",
+        )
         .bind(incident_id)
         .bind(window_to)
         .bind(window_from)

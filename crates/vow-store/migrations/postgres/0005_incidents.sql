@@ -4,8 +4,9 @@
 ALTER TABLE subjects ADD COLUMN residence TEXT;
 
 -- Breach impact is one set-based query over this covering index: the fields of a
--- store and category, with the times that place them in a window.
-CREATE INDEX fields_breach ON fields(tenant_id, store, category, collected_at, superseded_at, subject_id);
+-- store and category, in subject order (so de-duplicating people works on sorted
+-- input), with the times that place them in a window.
+CREATE INDEX fields_breach ON fields(tenant_id, store, category, subject_id, collected_at, superseded_at);
 
 -- The breach register. Kept at least 24 months (PIPEDA s.10.3): nothing in Vow deletes
 -- it; keep_until records the earliest date it may go. No personal data: the scope,
