@@ -1,9 +1,9 @@
 //! Breaches (R16): who is affected, how badly, what must be said to whom by when.
 
-use crate::harness::{Backend, POLICY, Server};
+use crate::cli::{cli_store, vow};
+use crate::harness::{Backend, Server};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::process::Command;
 
 const RESEARCH: &str = include_str!("../../../../examples/research-operator/policy.yaml");
 const RESEARCH_JURISDICTIONS: &str = "jurisdictions: [CA, CA-QC, US-CA]";
@@ -652,54 +652,21 @@ async fn residence_is_set_by_patch_and_import() {
     );
 }
 
-fn vow(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vow"))
-        .args(args)
-        .output()
-        .expect("run vow")
-}
-
 #[test]
 fn cli_breach_assess_prints_impact_and_drafts() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let policy = dir.path().join("policy.yaml");
-    std::fs::write(&policy, POLICY).unwrap();
-    let o = vow(&[
-        "tenant",
-        "create",
-        "--data",
-        d,
-        "--id",
-        "acme",
-        "--name",
-        "Acme",
-        "--role",
-        "controller",
-        "--policy",
-        policy.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let people = dir.path().join("people.jsonl");
-    std::fs::write(
-        &people,
-        [("ada@example.org", "CA-SK"), ("bo@example.org", "CA-ON")]
-            .iter()
-            .map(|(e, r)| json!({"identifiers": {"email": e}, "residence": r, "birth_date": "1985-04-02",
+    let people: String = [("ada@example.org", "CA-SK"), ("bo@example.org", "CA-ON")]
+        .iter()
+        .map(|(e, r)| {
+            json!({"identifiers": {"email": e}, "residence": r, "birth_date": "1985-04-02",
                 "fields": [{"category": "user.health_and_medical", "value": "asthma", "purposes": ["research"], "collected_at": "2026-09-01T00:00:00Z"}],
-                "consents": [{"purpose": "research", "evidence": {"channel": "web", "shown": "v1"}, "at": "2026-08-01T00:00:00Z"}]}).to_string() + "\n")
-            .collect::<String>(),
-    )
-    .unwrap();
-    let o = vow(&[
-        "import",
-        "--data",
-        d,
-        "--tenant",
-        "acme",
-        people.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                "consents": [{"purpose": "research", "evidence": {"channel": "web", "shown": "v1"}, "at": "2026-08-01T00:00:00Z"}]})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    cli_store(dir.path(), &people);
     let file = dir.path().join("incident.yaml");
     std::fs::write(
         &file,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-fn vow(args: &[&str]) -> Output {
+pub(crate) fn vow(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vow"))
         .args(args)
         .output()
@@ -24,7 +24,7 @@ fn text(o: &Output) -> String {
 }
 
 /// A data directory with a tenant (the test policy) and `rows` imported through the CLI.
-fn cli_store(dir: &Path, rows: &str) {
+pub(crate) fn cli_store(dir: &Path, rows: &str) {
     let d = dir.to_str().unwrap();
     let policy = dir.join("policy.yaml");
     std::fs::write(&policy, POLICY).unwrap();
