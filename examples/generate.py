@@ -32,6 +32,7 @@ Row format (one JSON object per line), see examples/README.md:
 
     {"identifiers": {"email": ..., "phone": ..., "external_id": ...},   # phone optional
      "birth_date": "YYYY-MM-DD",                                         # optional
+     "residence": "CA-SK",                 # optional: ISO 3166 country or subdivision
      "fields": [{"category", "value", "purposes": [...], "source", "store", "collected_at"}],
      "consents": [{"purpose", "kind", "evidence": {"channel", "shown" | "event"}, "at",
                    "parent": {"email": ...}  # parental only
@@ -313,6 +314,11 @@ R_CLIENT_NOTICE = "Client reporting consent, study-specific, v1"
 R_NEWS_NOTICE = "Newsletter opt-in checkbox v2"
 
 
+def residence_of(region: str) -> str:
+    """The coarse residence (ISO 3166-2) recorded for a panel member's region."""
+    return region if "-" in region else f"CA-{region}"
+
+
 def r_postal(rng: random.Random, region: str) -> str:
     if region == "US-CA":
         return rng.choice(R_ZIPS)
@@ -456,8 +462,8 @@ def r_adult(rng: random.Random, people: People, region: str | None = None, *, yo
         consents.append(withdraw("research", "phone", rand_time(rng, last_at + timedelta(days=1), LATEST),
                                  "Asked by phone to stop taking part in studies"))
 
-    row = {"identifiers": {"email": email}, "birth_date": birth.isoformat(), "fields": fields,
-           "consents": sort_consents(consents)}
+    row = {"identifiers": {"email": email}, "birth_date": birth.isoformat(), "residence": residence_of(region),
+           "fields": fields, "consents": sort_consents(consents)}
     if phone:
         row["identifiers"]["phone"] = phone
     return {"row": row, "first": first, "last": last, "email": email, "region": region,
@@ -518,7 +524,8 @@ def r_minor(rng: random.Random, people: People, parent: dict) -> dict:
     if rng.random() < 0.3:
         fields.append(field("user.health_and_medical", rng.choice(HEALTH_YOUTH), ["research", *crs], "study-survey", "primary",
                             datetime.strptime(fields[-1]["collected_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + timedelta(minutes=8)))
-    row = {"identifiers": {"email": email}, "birth_date": birth.isoformat(), "fields": fields, "consents": consents}
+    row = {"identifiers": {"email": email}, "birth_date": birth.isoformat(), "residence": residence_of(parent["region"]),
+           "fields": fields, "consents": consents}
     return {"row": row}
 
 
@@ -572,6 +579,8 @@ def order_row(row: dict) -> dict:
     out = {"identifiers": {k: ids[k] for k in ("email", "phone", "external_id") if k in ids}}
     if "birth_date" in row:
         out["birth_date"] = row["birth_date"]
+    if "residence" in row:
+        out["residence"] = row["residence"]
     out["fields"] = row["fields"]
     out["consents"] = row["consents"]
     return out
@@ -637,6 +646,8 @@ def gen_platform() -> list[dict]:
                  "Harbour Knitwear", "Golden Hour Optics", "Driftwood Pottery", "Sunday Soap Co.", "Compass Rose Maps"]
     us_places = [("Portland, OR", "972", [503, 971]), ("Sacramento, CA", "958", [916]), ("Oakland, CA", "946", [510]),
                  ("Austin, TX", "787", [512]), ("Denver, CO", "802", [303, 720]), ("Brooklyn, NY", "112", [718, 347])]
+    # Coarse residence (ISO 3166) of each place, for breach counts per jurisdiction.
+    eu_residence = {"Berlin": "DE", "Lyon": "FR", "Utrecht": "NL", "Valencia": "ES"}
     eu_places = [("Beispielstraße {n}, {z} Berlin, Germany", "101"), ("Rue de l'Exemple {n}, {z} Lyon, France", "690"),
                  ("Voorbeeldstraat {n}, {z} Utrecht, Netherlands", "351"), ("Calle Ejemplo {n}, {z} Valencia, Spain", "460")]
     rows = []
@@ -648,8 +659,10 @@ def gen_platform() -> list[dict]:
             tmpl, zp = rng.choice(eu_places)
             address = tmpl.format(n=rng.randint(1, 99), z=f"{zp}{rng.randint(10, 99)}")
             phone = None
+            residence = next(v for k, v in eu_residence.items() if k in tmpl)
         else:
             city, zp, codes = rng.choice(us_places)
+            residence = "US-" + city[-2:]
             address = f"{rng.randint(10, 999)} Example {rng.choice(['Street', 'Avenue', 'Road', 'Way'])}, {city} {zp}{rng.randint(10, 99)}"
             phone = people.phone(codes) if rng.random() < 0.6 else None
         signup = rand_time(rng, dt(2023, 1, 10), dt(2026, 11, 1))
@@ -676,7 +689,8 @@ def gen_platform() -> list[dict]:
                             "billing-page", "primary", billed))
         fields.append(field("user.device.ip_address", ip_address(rng), ["security", "analytics.aggregate"], "web-app",
                             "primary", rand_time(rng, max(signup, dt(2026, 1, 1)), LATEST)))
-        row = {"identifiers": {"email": email, "external_id": f"RM-{i + 1:05d}"}, "fields": fields, "consents": sort_consents(consents)}
+        row = {"identifiers": {"email": email, "external_id": f"RM-{i + 1:05d}"}, "residence": residence, "fields": fields,
+               "consents": sort_consents(consents)}
         if phone:
             row["identifiers"]["phone"] = phone
         rows.append(order_row(row))

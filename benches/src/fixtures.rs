@@ -37,6 +37,11 @@ const SURNAME_TAIL: &[&str] = &[
     "combe",
 ];
 const GENDERS: &[&str] = &["Woman", "Man", "Non-binary", "Prefer not to say"];
+/// Coarse residences of the research panel (mostly Saskatchewan), for breach counts.
+const RESIDENCES: &[&str] = &[
+    "CA-SK", "CA-SK", "CA-SK", "CA-SK", "CA-AB", "CA-MB", "CA-ON", "CA-QC", "US-CA", "GB",
+];
+
 const HEALTH: &[&str] = &[
     "Migraine, several times a month",
     "Seasonal allergies",
@@ -264,6 +269,7 @@ pub fn subject(seed: u64, i: u64) -> NewSubject {
                 parent: None,
             },
         ],
+        residence: Some(pick(RESIDENCES, h >> 44).to_string()),
     }
 }
 

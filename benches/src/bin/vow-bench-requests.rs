@@ -141,6 +141,7 @@ async fn main() -> Result<()> {
             expires_at: None,
             parent: None,
         }],
+        residence: None,
     };
     for i in 0..samples as u64 {
         engine

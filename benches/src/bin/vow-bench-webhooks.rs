@@ -109,6 +109,7 @@ async fn main() -> Result<()> {
                 collected_at: None,
                 corrects: None,
             }],
+            residence: None,
         };
         engine.update_subject(&admin, t, s, &patch).await?;
     }

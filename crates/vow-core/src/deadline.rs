@@ -364,10 +364,29 @@ pub struct RulePack {
     #[serde(default)]
     pub activation: Activation,
     pub requests: BTreeMap<RequestType, RequestRule>,
+    /// Breach notification rules (see [`crate::breach`]). None: not researched.
+    #[serde(default)]
+    pub breach: Option<crate::breach::BreachRules>,
     #[serde(default)]
     pub sources: Vec<Source>,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// A residence or jurisdiction code: two capital letters (ISO 3166 country, or `EU`,
+/// `UK`), optionally `-` and a subdivision of 1 to 3 capitals or digits (`US-CA`).
+pub fn is_region_code(s: &str) -> bool {
+    let (country, sub) = match s.split_once('-') {
+        Some((c, r)) => (c, Some(r)),
+        None => (s, None),
+    };
+    country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && sub.is_none_or(|r| {
+            (1..=3).contains(&r.len())
+                && r.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
 }
 
 /// `code` is `parent` or a subdivision of it (`US-CA` within `US`).
@@ -1164,6 +1183,7 @@ mod tests {
             scope: scope.iter().map(|s| s.to_string()).collect(),
             activation: Activation::Listed,
             requests: rules.into_iter().collect(),
+            breach: None,
             sources: vec![],
             note: None,
         }

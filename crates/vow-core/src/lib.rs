@@ -4,6 +4,7 @@
 //! parameter). Every read, every collection and (later) every disclosure is
 //! judged by [`decision::decide`], so the rules live in exactly one place.
 
+pub mod breach;
 pub mod calendar;
 pub mod clock;
 pub mod consent;

@@ -38,6 +38,9 @@ pub enum Capability {
     SubmitRequest,
     /// Run requests: verify, extend, fulfil, deny, read their records.
     ManageRequests,
+    /// Record breaches, assess their impact and track notifications (counts only, no
+    /// personal data).
+    ManageIncidents,
     VerifyAudit,
     /// Reports of counts from Vow's own records (the self-assessment): never a value.
     ReadReports,
@@ -86,6 +89,7 @@ impl Role {
                     | ReadReports
                     | ManageWebhooks
                     | ReadAggregates
+                    | ManageIncidents
             ),
             Role::Operator => matches!(
                 cap,
@@ -100,6 +104,7 @@ impl Role {
                     | ReadHistory
                     | SubmitRequest
                     | ManageRequests
+                    | ManageIncidents
                     | VerifyAudit
                     | ReadReports
                     | ManageWebhooks

@@ -55,7 +55,7 @@ pub fn parse_jsonl(text: &str) -> impl Iterator<Item = Row> + '_ {
         })
 }
 
-/// CSV with a header. Columns: `email`, `phone`, `external_id`, `birth_date`,
+/// CSV with a header. Columns: `email`, `phone`, `external_id`, `birth_date`, `residence`,
 /// `consents` (`purpose:kind[@event]` separated by `;`), `parent_email` (for
 /// parental consents), and one column per field named `category[purpose+purpose]`
 /// with an optional `@store` suffix, e.g. `user.name[research+panel_management]@primary`.
@@ -96,6 +96,7 @@ enum Column {
     Phone,
     ExternalId,
     BirthDate,
+    Residence,
     Consents,
     ParentEmail,
     Field {
@@ -111,6 +112,7 @@ fn parse_header(h: &str) -> std::result::Result<Column, String> {
         "phone" => Column::Phone,
         "external_id" => Column::ExternalId,
         "birth_date" => Column::BirthDate,
+        "residence" => Column::Residence,
         "consents" => Column::Consents,
         "parent_email" => Column::ParentEmail,
         _ => {
@@ -120,7 +122,7 @@ fn parse_header(h: &str) -> std::result::Result<Column, String> {
             };
             let Some((category, rest)) = main.split_once('[') else {
                 return Err(format!(
-                    "unknown column {h:?}: expected email, phone, external_id, birth_date, consents, parent_email or category[purpose+purpose]"
+                    "unknown column {h:?}: expected email, phone, external_id, birth_date, residence, consents, parent_email or category[purpose+purpose]"
                 ));
             };
             let Some(purposes) = rest.strip_suffix(']') else {
@@ -160,6 +162,7 @@ fn csv_row(columns: &[Column], r: &csv::StringRecord) -> std::result::Result<New
             Column::Phone => ids.phone = Some(Pii::new(cell.to_string())),
             Column::ExternalId => ids.external_id = Some(Pii::new(cell.to_string())),
             Column::BirthDate => s.birth_date = Some(Pii::new(cell.to_string())),
+            Column::Residence => s.residence = Some(cell.to_string()),
             Column::ParentEmail => parent_email = Some(cell.to_string()),
             Column::Consents => {
                 for spec in cell.split(';').map(str::trim).filter(|x| !x.is_empty()) {

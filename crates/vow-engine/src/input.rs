@@ -127,11 +127,21 @@ pub struct NewSubject {
     /// Consents given at collection; recorded before the fields are judged.
     #[serde(default)]
     pub consents: Vec<NewConsent>,
+    /// Where the person lives, coarsely: an ISO 3166 country or subdivision code
+    /// (`US-CA`, `CA-SK`, `GB`, `DE`). Used to count breach-affected people per
+    /// jurisdiction. Kept in the clear: it is coarse, non-identifying metadata.
+    #[schema(example = "CA-SK")]
+    #[serde(default)]
+    pub residence: Option<String>,
 }
 
 /// Add or correct fields of a subject.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectPatch {
+    #[serde(default)]
     pub fields: Vec<NewField>,
+    /// Set the person's coarse residence (see `NewSubject::residence`).
+    #[serde(default)]
+    pub residence: Option<String>,
 }

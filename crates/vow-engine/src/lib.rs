@@ -8,6 +8,8 @@
 pub mod aggregates;
 pub mod assessment;
 pub mod audit;
+mod breach_notices;
+pub mod breaches;
 pub mod disclosures;
 mod error;
 mod export;

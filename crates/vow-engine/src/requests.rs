@@ -1635,6 +1635,7 @@ impl Engine {
                         subject,
                         &SubjectPatch {
                             fields: d.request.corrections.clone(),
+                            residence: None,
                         },
                     )
                     .await?;
@@ -2344,17 +2345,7 @@ fn authority(r: &RequestRow, d: &Details) -> std::result::Result<(), &'static st
 
 /// `US-CA`, `CA-QC`, `DE`, `EU`, `UK`: two capital letters, optionally a subdivision.
 fn is_jurisdiction_code(s: &str) -> bool {
-    let (country, sub) = match s.split_once('-') {
-        Some((c, r)) => (c, Some(r)),
-        None => (s, None),
-    };
-    country.len() == 2
-        && country.chars().all(|c| c.is_ascii_uppercase())
-        && sub.is_none_or(|r| {
-            (1..=3).contains(&r.len())
-                && r.chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        })
+    vow_core::deadline::is_region_code(s)
 }
 
 /// Keep a notice with its request (in `tx`) and return it queued for mailing after

@@ -74,11 +74,16 @@ pub(crate) struct Prepared {
     pub fields: Vec<FieldRow>,
     pub consents: Vec<ConsentRow>,
     pub categories: BTreeSet<String>,
+    pub residence: Option<String>,
 }
 
 impl Prepared {
     pub(crate) async fn insert(&self, tx: &mut Tx) -> Result<()> {
         tx.insert_subject(&self.subject).await?;
+        if let Some(r) = &self.residence {
+            tx.set_subject_residence(&self.subject.tenant_id, &self.subject.id, Some(r))
+                .await?;
+        }
         tx.insert_subject_key(&self.key).await?;
         for i in &self.identifiers {
             tx.insert_identifier(i).await.map_err(|e| {
@@ -573,6 +578,8 @@ impl Engine {
             },
             None => None,
         };
+        let residence =
+            crate::breaches::residence(input.residence.as_deref(), "/residence", &mut errors);
         let mut consents = Vec::new();
         for (i, c) in input.consents.iter().enumerate() {
             if let Some(rc) = self
@@ -677,6 +684,7 @@ impl Engine {
             fields: field_rows,
             consents: consent_rows,
             categories,
+            residence,
         })
     }
 
@@ -992,13 +1000,23 @@ impl Engine {
         patch: &SubjectPatch,
     ) -> Result<Vec<String>> {
         self.authorize(actor, Capability::WriteSubjects, tenant)?;
-        if patch.fields.is_empty() {
-            return Err(EngineError::invalid("/fields", "give at least one field"));
+        if patch.fields.is_empty() && patch.residence.is_none() {
+            return Err(EngineError::invalid(
+                "/fields",
+                "give at least one field, or a residence",
+            ));
         }
         let mut tx = self.store.write().await?;
-        let ids = self
-            .update_subject_in(&mut tx, actor, tenant, subject, patch)
-            .await?;
+        if patch.residence.is_some() {
+            self.set_residence_in(&mut tx, actor, tenant, subject, patch.residence.as_deref())
+                .await?;
+        }
+        let ids = if patch.fields.is_empty() {
+            Vec::new()
+        } else {
+            self.update_subject_in(&mut tx, actor, tenant, subject, patch)
+                .await?
+        };
         tx.commit().await?;
         Ok(ids)
     }

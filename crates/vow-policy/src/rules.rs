@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
+use vow_core::breach::BreachRules;
 use vow_core::calendar::{Calendar, CalendarSet, HolidayRule};
 use vow_core::deadline::{self, DueDates, RequestRule, RulePack, Term};
 use vow_core::policy::Policy;
@@ -81,6 +82,10 @@ const BUILTIN_CALENDARS: &[(&str, &str)] = &[
     (
         "rules/calendars/uk.yaml",
         include_str!("../../../rules/calendars/uk.yaml"),
+    ),
+    (
+        "rules/calendars/br.yaml",
+        include_str!("../../../rules/calendars/br.yaml"),
     ),
 ];
 
@@ -227,6 +232,16 @@ fn read_doc<T: DeserializeOwned>(
                 .collect(),
         )),
     }
+}
+
+/// Read any YAML (or JSON) document into `T`, with problems located by file, line,
+/// column and path like a policy's (e.g. an incident description for `vow breach`).
+pub fn parse_document<T: DeserializeOwned>(
+    source: &str,
+    file: &str,
+    what: &str,
+) -> Result<T, Vec<Diagnostic>> {
+    read_doc::<T>(source, file, what).map(|l| l.value)
 }
 
 fn load_pack(source: &str, file: &str) -> Result<Loaded<RulePack>, Vec<Diagnostic>> {
@@ -387,7 +402,52 @@ fn check_pack(pack: &RulePack) -> Vec<Diagnostic> {
     for (rt, rule) in &pack.requests {
         check_rule(pack, *rt, rule, &mut out);
     }
+    if let Some(b) = &pack.breach {
+        check_breach(b, &mut out);
+    }
     out
+}
+
+/// A pack's `breach:` section: terms above zero, nothing said left empty.
+fn check_breach(b: &BreachRules, out: &mut Vec<Diagnostic>) {
+    let base = path::key("", "breach");
+    let empty =
+        |at: String, what: &str| Diagnostic::error("missing_key", at, format!("`{what}` is empty"));
+    if b.law.trim().is_empty() {
+        out.push(empty(path::key(&base, "law"), "law"));
+    }
+    if let Some(t) = b.keep_records {
+        check_term(t, path::key(&base, "keep_records"), out);
+    }
+    if b.notices.is_empty() {
+        out.push(Diagnostic::error(
+            "missing_key",
+            path::key(&base, "notices"),
+            "name at least one audience: authority, individuals or clients",
+        ));
+    }
+    for (aud, n) in &b.notices {
+        let at = path::key(&path::key(&base, "notices"), aud.as_str());
+        if let Some(t) = n.within {
+            check_term(t, path::key(&at, "within"), out);
+        }
+        for (k, v) in [("to", &n.to), ("timing", &n.timing)] {
+            if v.trim().is_empty() {
+                out.push(empty(path::key(&at, k), k));
+            }
+        }
+        if n.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            out.push(empty(path::key(&at, "title"), "title"));
+        }
+        for (i, c) in n.contents.iter().enumerate() {
+            if c.trim().is_empty() {
+                out.push(empty(
+                    path::index(&path::key(&at, "contents"), i),
+                    "contents",
+                ));
+            }
+        }
+    }
 }
 
 /// The checks that need the book's calendars.
@@ -676,6 +736,50 @@ mod tests {
             assert!(ids.contains(&id), "{id} missing");
         }
         let _ = builtin();
+    }
+
+    #[test]
+    fn breach_rules_are_as_in_rules_md() {
+        use vow_core::breach::{Audience, RiskLevel};
+        let b = builtin();
+        let rules = |id: &str| b.pack(id).unwrap().breach.clone().unwrap();
+        let eu = rules("EU");
+        let sa = &eu.notices[&Audience::Authority];
+        assert_eq!(sa.within, Some(Term::hours(72)));
+        assert_eq!(sa.threshold, RiskLevel::Medium);
+        let ds = &eu.notices[&Audience::Individuals];
+        assert_eq!((ds.within, ds.threshold), (None, RiskLevel::High));
+        assert!(ds.encryption_exempt);
+        let ca = rules("US-CA");
+        let ind = &ca.notices[&Audience::Individuals];
+        assert_eq!(ind.within, Some(Term::calendar_days(30)));
+        assert_eq!(ind.title.as_deref(), Some("Notice of Data Breach"));
+        assert_eq!(ind.contents.len(), 5);
+        let br = rules("BR");
+        assert_eq!(
+            br.notices[&Audience::Authority].within,
+            Some(Term::business_days(3))
+        );
+        assert_eq!(b.pack("BR").unwrap().calendar.as_deref(), Some("br"));
+        assert_eq!(rules("CA").keep_records, Some(Term::calendar_months(24)));
+        assert!(rules("CA").notices[&Audience::Individuals].within.is_none());
+        for silent in ["US-VA", "US-CO", "US-CT", "CA-CASL", "US-CANSPAM"] {
+            assert!(b.pack(silent).unwrap().breach.is_none(), "{silent}");
+        }
+    }
+
+    #[test]
+    fn a_bad_breach_section_is_located() {
+        let src = "id: XX\nname: X\nlaw: X\ntimezone: UTC\nscope: [XX]\nrequests:\n  access: {respond: 30 calendar_days, submitters: [subject], tag: V}\nbreach:\n  law: X\n  notices:\n    authority:\n      to: them\n      within: 0 hours\n      timing: now\n      threshold: low\n      contents: []\n      tag: V\n";
+        let errs = parse_pack(src, "x.yaml").unwrap_err();
+        let e = errs.iter().find(|d| d.code == "bad_term").unwrap();
+        assert_eq!(
+            (e.line, e.path.as_str()),
+            (13, "breach.notices.authority.within")
+        );
+        let bad_audience = src.replace("    authority:", "    regulator:");
+        let errs = parse_pack(&bad_audience, "x.yaml").unwrap_err();
+        assert_eq!(errs[0].line, 11, "{errs:?}");
     }
 
     #[test]
@@ -968,6 +1072,34 @@ mod tests {
                 for n in notes {
                     s.push_str(&n);
                     s.push('\n');
+                }
+            }
+            if let Some(b) = &p.breach {
+                let _ = writeln!(s, "\nBreach notification ({}):\n", b.law);
+                s.push_str("| audience | to | within | timing | from risk | encrypted, keys safe | contents | tag |\n|---|---|---|---|---|---|---|---|\n");
+                for (aud, n) in &b.notices {
+                    let _ = writeln!(
+                        s,
+                        "| `{aud}` | {} | {} | {} | {} | {} | {} | {} |",
+                        n.to,
+                        term(n.within),
+                        n.timing,
+                        n.threshold,
+                        if n.encryption_exempt {
+                            "exempt"
+                        } else {
+                            "owed"
+                        },
+                        if n.contents.is_empty() {
+                            "not listed in RULES.md".to_string()
+                        } else {
+                            n.contents.join("; ")
+                        },
+                        n.tag,
+                    );
+                }
+                if let Some(k) = b.keep_records {
+                    let _ = writeln!(s, "\nKeep the breach record: {k}.");
                 }
             }
             s.push_str("\nSources:\n\n");

@@ -5,6 +5,7 @@
 //! documents in exactly one place ([`problem::problem_for`]).
 
 pub mod api;
+pub mod breaches;
 pub mod changes;
 pub mod extract;
 pub mod problem;
@@ -48,7 +49,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
         api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
         reports::self_assessment, reports::sign_off,
         webhooks::put_endpoint, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
-        changes::policy_versions, changes::policy_changes, changes::aggregate
+        changes::policy_versions, changes::policy_changes, changes::aggregate,
+        breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -196,6 +198,19 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(
             "/v1/tenants/{t}/reports/aggregate",
             post(changes::aggregate),
+        )
+        .route(
+            "/v1/tenants/{t}/incidents",
+            post(breaches::create_incident).get(breaches::list_incidents),
+        )
+        .route("/v1/tenants/{t}/incidents/{i}", get(breaches::get_incident))
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/impact",
+            get(breaches::incident_impact),
+        )
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/notifications",
+            post(breaches::notify_incident),
         )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))

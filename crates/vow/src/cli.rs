@@ -111,6 +111,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::webhooks::OutboxCommand,
     },
+    /// Breaches: assess an incident, list the register, show one, record a notification.
+    Breach {
+        #[command(subcommand)]
+        command: crate::breach::BreachCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1000,6 +1005,7 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             crate::changes::report_aggregate(engine, &actor, &tenant, by, min_group, filter, output)
                 .await
         }
+        Command::Breach { command } => crate::breach::run(engine, &actor, command).await,
         Command::Report {
             command:
                 ReportCommand::Metrics {

@@ -365,6 +365,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             expires_at: None,
             parent: None,
         }],
+        ..Default::default()
     };
     if let Err(e) = engine.create_subject(&operator, t, &child).await {
         show_refusal(&e);
@@ -386,6 +387,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
                     collected_at: None,
                     corrects: None,
                 }],
+                residence: None,
             },
         )
         .await?;
@@ -473,6 +475,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
 
     step("10c. A new policy version (S5) and de-identified counts (R10, S9)");
     crate::changes::demo(engine, &admin, &cfg.data).await?;
+    crate::breach::demo(engine, &admin, examples, &cfg.data).await?;
 
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine.verify_audit(&admin, |_| {}).await?;

@@ -1,5 +1,6 @@
 //! `vow`: the privacy engine's one binary. Command line, configuration, start-up.
 
+mod breach;
 mod changes;
 mod cli;
 mod config;

@@ -527,6 +527,7 @@ async fn demo_steps(
                 collected_at: None,
                 corrects: None,
             }],
+            residence: None,
         };
         engine.update_subject(admin, tenant, &subject, &patch).await
     };

@@ -3,6 +3,7 @@
 
 mod aggregates;
 mod assessment;
+mod breaches;
 mod cli;
 mod harness;
 mod policy_changes;

@@ -1,0 +1,76 @@
+//! Breach endpoints (R16): record an incident, its impact and deadlines, and who has
+//! been told. Thin: each handler calls one engine method.
+
+use crate::AppState;
+use crate::extract::{Auth, Body};
+use crate::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use vow_engine::breaches::{ImpactView, IncidentView, NewIncident, NewNotification};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Record a breach and compute who is affected, the risk, every notice deadline and
+/// draft notices.
+#[utoipa::path(post, path = "/v1/tenants/{t}/incidents", tag = "breaches", params(("t" = String, Path)),
+    request_body = NewIncident,
+    responses((status = 201, body = ImpactView), (status = 400, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn create_incident(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+    Body(b): Body<NewIncident>,
+) -> Result<Response> {
+    let v = s.engine.create_incident(&actor, &t, &b).await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// The breach register, most recently discovered first, with each deadline's standing.
+#[utoipa::path(get, path = "/v1/tenants/{t}/incidents", tag = "breaches", params(("t" = String, Path)),
+    responses((status = 200, body = Vec<IncidentView>)), security(("bearer" = [])))]
+pub async fn list_incidents(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+) -> Result<Json<Vec<IncidentView>>> {
+    Ok(Json(s.engine.incidents(&actor, &t).await?))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/incidents/{i}", tag = "breaches", params(("t" = String, Path), ("i" = String, Path)),
+    responses((status = 200, body = IncidentView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_incident(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, i)): Path<(String, String)>,
+) -> Result<Json<IncidentView>> {
+    Ok(Json(s.engine.incident(&actor, &t, &i).await?))
+}
+
+/// Who is affected (counts per jurisdiction and category), the risk, the deadlines and
+/// the draft notices.
+#[utoipa::path(get, path = "/v1/tenants/{t}/incidents/{i}/impact", tag = "breaches", params(("t" = String, Path), ("i" = String, Path)),
+    responses((status = 200, body = ImpactView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn incident_impact(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, i)): Path<(String, String)>,
+) -> Result<Json<ImpactView>> {
+    Ok(Json(s.engine.incident_impact(&actor, &t, &i).await?))
+}
+
+/// Record that the authority, the individuals or a client was told; each deadline is
+/// then on time, late or still open.
+#[utoipa::path(post, path = "/v1/tenants/{t}/incidents/{i}/notifications", tag = "breaches", params(("t" = String, Path), ("i" = String, Path)),
+    request_body = NewNotification,
+    responses((status = 201, body = IncidentView), (status = 400, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn notify_incident(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, i)): Path<(String, String)>,
+    Body(b): Body<NewNotification>,
+) -> Result<Response> {
+    let v = s.engine.notify_incident(&actor, &t, &i, &b).await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
