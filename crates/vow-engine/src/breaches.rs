@@ -235,11 +235,7 @@ const UNKNOWN: &str = "unknown";
 const REGISTER_MINIMUM: Term = Term::calendar_months(24);
 const MAX_LIST: usize = 200;
 
-fn ts(ms: i64) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
+use crate::ts;
 
 /// A residence given in input: validated and upper-cased; a problem is added at `ptr`.
 pub(crate) fn residence(
@@ -800,7 +796,7 @@ impl Engine {
         (views, due)
     }
 
-    fn incident_view(
+    pub(crate) fn incident_view(
         &self,
         row: &IncidentRow,
         notes: &[IncidentNotificationRow],

@@ -96,11 +96,7 @@ pub(crate) struct Prepared {
     fresh: Vec<FreshConsent>,
 }
 
-fn ts(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
+use crate::ts;
 
 fn compiled(text: &str) -> Result<Policy> {
     serde_json::from_str(text)
