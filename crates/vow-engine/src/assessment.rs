@@ -28,6 +28,10 @@ pub struct SelfAssessment {
     pub consents: Vec<ConsentLine>,
     pub disclosures: Vec<DisclosureLine>,
     pub key_rotations: i64,
+    /// Incidents discovered in the year and how their notices went (R16).
+    pub incidents: Vec<IncidentLine>,
+    /// Events for recipients created in the year, by delivery state (R12).
+    pub deliveries: Vec<DeliveryLine>,
     pub audit: AuditSection,
     /// What a reviewer should look at, in plain words: each names the promise it bears on.
     pub findings: Vec<Finding>,
@@ -83,6 +87,37 @@ pub struct DisclosureLine {
     pub disclosures: i64,
     pub subjects: i64,
     pub refused: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentLine {
+    pub id: String,
+    pub discovered_at: String,
+    pub risk: String,
+    pub affected: i64,
+    /// The notices owed, each with its due date and whether it was made on time.
+    pub duties: Vec<DutyLine>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DutyLine {
+    pub audience: String,
+    pub rule: String,
+    pub due: Option<String>,
+    /// `on_time`, `late` or `open`.
+    pub status: String,
+    pub overdue: bool,
+    pub notified_at: Option<String>,
+    /// Hours from discovery to the notification, when made.
+    pub hours_to_notify: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryLine {
+    pub event: String,
+    pub delivered: i64,
+    pub pending: i64,
+    pub dead: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -304,6 +339,59 @@ impl Engine {
         }
         let disclosures: Vec<DisclosureLine> = disclosures.into_values().collect();
 
+        let mut incidents = Vec::new();
+        for row in tx
+            .incidents(tenant)
+            .await?
+            .into_iter()
+            .filter(|i| i.discovered_at >= from && i.discovered_at < to)
+        {
+            let notes = tx.incident_notifications(&row.id).await?;
+            let view = self.incident_view(&row, &notes)?;
+            let duties = view
+                .deadlines
+                .iter()
+                .filter(|d| d.required && d.tenant == tenant)
+                .map(|d| DutyLine {
+                    audience: d.audience.clone(),
+                    rule: d.rule.clone(),
+                    due: d.due.clone(),
+                    status: d.status.clone(),
+                    overdue: d.overdue,
+                    notified_at: d.notified_at.clone(),
+                    hours_to_notify: d
+                        .notified_at
+                        .as_deref()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                        .map(|t| {
+                            round1((t.as_millisecond() - row.discovered_at) as f64 / 3_600_000.0)
+                        }),
+                })
+                .collect();
+            incidents.push(IncidentLine {
+                id: row.id.clone(),
+                discovered_at: ts(row.discovered_at),
+                risk: row.risk.clone(),
+                affected: row.affected,
+                duties,
+            });
+        }
+        let mut deliveries: BTreeMap<String, DeliveryLine> = BTreeMap::new();
+        for ((event, state), n) in tx.outbox_counts(tenant, from, to).await? {
+            let line = deliveries.entry(event.clone()).or_insert(DeliveryLine {
+                event,
+                delivered: 0,
+                pending: 0,
+                dead: 0,
+            });
+            match state.as_str() {
+                "delivered" => line.delivered += n,
+                "dead" => line.dead += n,
+                _ => line.pending += n,
+            }
+        }
+        let deliveries: Vec<DeliveryLine> = deliveries.into_values().collect();
+
         let actions: BTreeMap<String, i64> = tx
             .audit_counts(tenant, from, to)
             .await?
@@ -329,7 +417,14 @@ impl Engine {
                 .map(|b| format!("entry {}: {}", b.seq, b.problem)),
             head: chain.head,
         };
-        let findings = findings(&policies, &requests, &audit, key_rotations);
+        let findings = findings(
+            &policies,
+            &requests,
+            &audit,
+            key_rotations,
+            &incidents,
+            &deliveries,
+        );
 
         let mut report = SelfAssessment {
             tenant: tenant.to_string(),
@@ -343,6 +438,8 @@ impl Engine {
             consents,
             disclosures,
             key_rotations,
+            incidents,
+            deliveries,
             audit,
             findings,
             hash: String::new(),
@@ -426,6 +523,8 @@ fn findings(
     requests: &RequestsSection,
     audit: &AuditSection,
     key_rotations: i64,
+    incidents: &[IncidentLine],
+    deliveries: &[DeliveryLine],
 ) -> Vec<Finding> {
     let f = |level: &str, promises: &[&str], text: String| Finding {
         level: level.into(),
@@ -476,6 +575,43 @@ fn findings(
             &["R15", "S11"],
             format!(
                 "{late} of {answered} answered requests were answered after their deadline; {overdue} open requests are past it."
+            ),
+        ));
+    }
+    let duties: Vec<&DutyLine> = incidents.iter().flat_map(|i| &i.duties).collect();
+    let late = duties.iter().filter(|d| d.status == "late").count();
+    let overdue = duties.iter().filter(|d| d.overdue).count();
+    if overdue > 0 {
+        out.push(f(
+            "failure",
+            &["R16"],
+            format!("{overdue} breach notices are owed and past their deadline."),
+        ));
+    }
+    if late > 0 {
+        out.push(f(
+            "attention",
+            &["R16"],
+            format!("{late} breach notices were made after their deadline."),
+        ));
+    }
+    if !incidents.is_empty() && late == 0 && overdue == 0 {
+        out.push(f(
+            "ok",
+            &["R16"],
+            format!(
+                "{} incidents; every notice owed was made on time or is not yet due.",
+                incidents.len()
+            ),
+        ));
+    }
+    let dead: i64 = deliveries.iter().map(|d| d.dead).sum();
+    if dead > 0 {
+        out.push(f(
+            "attention",
+            &["R12", "R14"],
+            format!(
+                "{dead} events for recipients (corrections, erasures, withdrawals) were never delivered; see the dead letters."
             ),
         ));
     }
@@ -560,6 +696,44 @@ pub fn render_markdown(r: &SelfAssessment) -> String {
             s,
             "| {} | {} | {} | {} | {} |",
             d.recipient, d.purpose, d.disclosures, d.subjects, d.refused
+        );
+    }
+    s.push_str("\n## Incidents\n\n");
+    if r.incidents.is_empty() {
+        s.push_str("No incident was discovered during the year.\n");
+    } else {
+        s.push_str("| incident | discovered | risk | affected | notice | due | status | notified | hours |\n|---|---|---|---|---|---|---|---|---|\n");
+        for i in &r.incidents {
+            for d in &i.duties {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} |",
+                    i.id,
+                    i.discovered_at,
+                    i.risk,
+                    i.affected,
+                    d.audience,
+                    d.rule,
+                    d.due.as_deref().unwrap_or("without undue delay"),
+                    if d.overdue {
+                        "OVERDUE"
+                    } else {
+                        d.status.as_str()
+                    },
+                    d.notified_at.as_deref().unwrap_or("—"),
+                    d.hours_to_notify.map_or("—".into(), |h| h.to_string())
+                );
+            }
+        }
+    }
+    s.push_str(
+        "\n## Events for recipients\n\n| event | delivered | pending | dead |\n|---|---|---|---|\n",
+    );
+    for d in &r.deliveries {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            d.event, d.delivered, d.pending, d.dead
         );
     }
     let _ = writeln!(

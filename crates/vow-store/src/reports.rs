@@ -47,6 +47,26 @@ impl Tx {
         Ok(rows)
     }
 
+    /// Outbox events created in `[from, to)`: (event, delivery state, count).
+    pub async fn outbox_counts(
+        &mut self,
+        tenant_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Counted<(String, String)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT event, state, COUNT(*) FROM outbox
+             WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3
+             GROUP BY event, state ORDER BY event, state",
+        )
+        .bind(tenant_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows.into_iter().map(|(e, s, n)| ((e, s), n)).collect())
+    }
+
     /// The details of a tenant's audit entries with one action, oldest first.
     pub async fn audit_details(
         &mut self,

@@ -91,10 +91,43 @@ async fn s13_the_annual_self_assessment_comes_from_the_records() {
     clock.advance(days(60));
     assert!(late["state"] != "fulfilled");
 
+    // An incident in the year, and the notice to the people affected a day later.
+    let (st, inc) = s
+        .post(
+            &op,
+            "/v1/tenants/acme/incidents",
+            json!({
+            "discovered_at": "2026-03-03T10:00:00Z",
+            "window": {"from": "2026-02-01T00:00:00Z", "to": "2026-03-02T23:59:59Z"},
+            "stores": ["primary"], "categories": ["user.name"],
+            "description": "A laptop with an unencrypted export was stolen"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{inc}");
+    let incident = inc["id"].as_str().unwrap().to_string();
+    let (st, n) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/acme/incidents/{incident}/notifications"),
+            json!({"audience": "individuals", "at": "2026-03-04T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{n}");
+
     let (st, r) = s
         .get(&op, "/v1/tenants/acme/reports/self-assessment?year=2026")
         .await;
     assert_eq!(st, StatusCode::OK, "{r}");
+    let i = line(&r, "incidents", "id", &incident);
+    assert_eq!(i["affected"], 2, "{i}");
+    let told = i["duties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["audience"] == "individuals")
+        .expect("a duty to tell people");
+    assert_eq!(told["hours_to_notify"], 24.0, "{i}");
+    assert_eq!(told["status"], "on_time", "{i}");
     assert_eq!(r["year"], 2026);
     assert_eq!(r["organisation"], "Test Research Co.");
     assert_eq!(r["policies"][0]["version"], 1, "{r}");
