@@ -234,6 +234,7 @@ async fn main() -> Result<()> {
             purpose: "incentive_payment".into(),
             categories: vec!["user.name".into(), "user.contact.email".into()],
             subjects: ids.into_iter().map(|(id,)| id).collect(),
+            delivery: None,
         };
         let start = Instant::now();
         let d = engine.disclose(&admin, t, &input).await?;

@@ -94,6 +94,7 @@ async fn main() -> Result<()> {
                 purpose: "incentive_payment".into(),
                 categories: vec!["user.name".into()],
                 subjects: ids.clone(),
+                delivery: None,
             },
         )
         .await?;

@@ -23,6 +23,12 @@ pub struct NewDisclosure {
     pub categories: Vec<String>,
     /// Subject ids.
     pub subjects: Vec<String>,
+    /// How the records reach the recipient: `response` (default: in this answer, for
+    /// the caller to pass on) or `webhook` (one signed `subject.disclosed` event per
+    /// person to the recipient's endpoint, the values sealed under the person's key
+    /// until sent; the answer then carries no values).
+    #[serde(default)]
+    pub delivery: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -34,7 +40,12 @@ pub struct DisclosureResult {
     /// Where the recipient processes the data and the transfer safeguard (S12).
     #[schema(value_type = Object)]
     pub transfer: Value,
-    /// The records delivered: one per person, only the categories asked.
+    /// `response` or `webhook`.
+    pub delivery: String,
+    /// How many people's records were sent.
+    pub sent: usize,
+    /// The records: one per person, only the categories asked (empty when delivered
+    /// by webhook).
     #[schema(value_type = Vec<Object>)]
     pub records: Vec<Value>,
     #[schema(value_type = Vec<Object>)]
@@ -79,6 +90,14 @@ impl Engine {
         if input.categories.is_empty() {
             errors.push(FieldError::new("/categories", "name at least one category"));
         }
+        let by_webhook = match input.delivery.as_deref() {
+            None | Some("response") => false,
+            Some("webhook") => true,
+            Some(_) => {
+                errors.push(FieldError::new("/delivery", "must be response or webhook"));
+                false
+            }
+        };
         if input.subjects.is_empty() || input.subjects.len() > MAX_SUBJECTS {
             errors.push(FieldError::new(
                 "/subjects",
@@ -120,6 +139,12 @@ impl Engine {
         let recipient = policy
             .recipient(&input.recipient)
             .ok_or(EngineError::Internal("recipient vanished".into()))?;
+        if by_webhook && tx.endpoint(tenant, &input.recipient).await?.is_none() {
+            return Err(EngineError::Conflict(format!(
+                "{} has no webhook endpoint: register one (PUT …/recipients/{}/endpoint) or take the records in the response",
+                input.recipient, input.recipient
+            )));
+        }
         let home: BTreeSet<&str> = policy
             .jurisdictions
             .iter()
@@ -180,7 +205,30 @@ impl Engine {
                 }
             }
             sent.push(subject.clone());
-            records.push(json!({"subject": subject, "fields": fields}));
+            if by_webhook {
+                // Sealed under the person's key until the moment of sending: an erasure
+                // before then means the values are never sent.
+                let event = uuid::Uuid::now_v7().to_string();
+                let body = json!({"disclosure": id, "purpose": purpose.as_str(), "fields": fields});
+                tx.insert_outbox(&OutboxRow {
+                    id: event.clone(),
+                    tenant_id: tenant.to_string(),
+                    event: "subject.disclosed".into(),
+                    recipient: Some(input.recipient.clone()),
+                    payload: json!({"subject": subject, "disclosure": id, "categories": input.categories}).to_string(),
+                    sealed: Some(seal(
+                        &dek,
+                        body.to_string().as_bytes(),
+                        &value_aad(tenant, subject, "outbox", &event),
+                    )?),
+                    subject_id: Some(subject.clone()),
+                    created_at: now.as_millisecond(),
+                    delivered_at: None,
+                })
+                .await?;
+            } else {
+                records.push(json!({"subject": subject, "fields": fields}));
+            }
         }
         tx.insert_disclosure(&DisclosureRow {
             id: id.clone(),
@@ -188,7 +236,7 @@ impl Engine {
             recipient: input.recipient.clone(),
             purpose: purpose.to_string(),
             categories: cats_json.clone(),
-            subjects: records.len() as i64,
+            subjects: sent.len() as i64,
             refused: refused.len() as i64,
             created_at: now.as_millisecond(),
             actor: actor.id().to_string(),
@@ -212,7 +260,8 @@ impl Engine {
             None,
             Some(purpose.as_str()),
             json!({"disclosure": id, "recipient": input.recipient, "categories": input.categories,
-                   "subjects": records.len(), "refused": refused.len(), "transfer": transfer}),
+                   "subjects": sent.len(), "refused": refused.len(), "transfer": transfer,
+                   "delivery": if by_webhook { "webhook" } else { "response" }}),
         );
         crate::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
@@ -222,6 +271,8 @@ impl Engine {
             purpose: purpose.to_string(),
             categories: input.categories.clone(),
             transfer,
+            delivery: if by_webhook { "webhook" } else { "response" }.into(),
+            sent: sent.len(),
             records,
             refused,
         })

@@ -426,8 +426,12 @@ pub enum DisclosureCommand {
         #[arg(long)]
         subjects: PathBuf,
         /// The JSONL file to create (never overwritten).
+        #[arg(long, required_unless_present = "webhook", conflicts_with = "webhook")]
+        out: Option<PathBuf>,
+        /// Send each person's record to the recipient's webhook endpoint instead, as a
+        /// signed `subject.disclosed` event.
         #[arg(long)]
-        out: PathBuf,
+        webhook: bool,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -973,6 +977,7 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
                 categories,
                 subjects,
                 out,
+                webhook: _,
                 output,
             } => {
                 crate::disclosure::send(
@@ -983,7 +988,7 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
                     &purpose,
                     &categories,
                     &subjects,
-                    &out,
+                    out.as_deref(),
                     output,
                 )
                 .await

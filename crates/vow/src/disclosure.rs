@@ -58,7 +58,7 @@ pub async fn send(
     purpose: &str,
     categories: &[String],
     subjects: &Path,
-    out: &Path,
+    out: Option<&Path>,
     output: Output,
 ) -> Result<ExitCode> {
     let input = NewDisclosure {
@@ -66,6 +66,8 @@ pub async fn send(
         purpose: purpose.to_string(),
         categories: categories.to_vec(),
         subjects: subject_ids(subjects)?,
+        // Without a file, the recipient's webhook (clap requires one of the two).
+        delivery: Some(if out.is_some() { "response" } else { "webhook" }.into()),
     };
     // Never overwrite: the file holds personal data and may be someone else's.
     let mut opts = std::fs::OpenOptions::new();
@@ -75,18 +77,26 @@ pub async fn send(
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    if out.exists() {
+    if let Some(out) = out
+        && out.exists()
+    {
         return Err(BadInput(format!("{} exists; name a new file", out.display())).into());
     }
     let result = engine.disclose(actor, tenant, &input).await?;
-    let mut file = opts
-        .open(out)
-        .with_context(|| format!("cannot create {}", out.display()))?;
-    for r in &result.records {
-        serde_json::to_writer(&mut file, r)?;
-        file.write_all(b"\n")?;
+    if let Some(out) = out {
+        let mut file = opts
+            .open(out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+        for r in &result.records {
+            serde_json::to_writer(&mut file, r)?;
+            file.write_all(b"\n")?;
+        }
+        file.sync_all()?;
     }
-    file.sync_all()?;
+    let to = match out {
+        Some(out) => format!("written to {} (mode 0600)", out.display()),
+        None => "queued as signed webhook events".to_string(),
+    };
     let mut refused: BTreeMap<String, usize> = BTreeMap::new();
     for r in &result.refused {
         for reason in r["reasons"].as_array().into_iter().flatten() {
@@ -98,18 +108,17 @@ pub async fn send(
         crate::cli::print_json(&serde_json::json!({
             "id": result.id, "recipient": result.recipient, "purpose": result.purpose,
             "categories": result.categories, "transfer": result.transfer,
-            "sent": result.records.len(), "refused": result.refused.len(),
-            "refused_by_reason": refused, "file": out.display().to_string(),
+            "delivery": result.delivery, "sent": result.sent, "refused": result.refused.len(),
+            "refused_by_reason": refused, "file": out.map(|o| o.display().to_string()),
         }))?;
     } else {
         println!(
-            "disclosure {}: {} people's {} to {} for {} written to {} (mode 0600); {} refused",
+            "disclosure {}: {} people's {} to {} for {} {to}; {} refused",
             result.id,
-            result.records.len(),
+            result.sent,
             result.categories.join(", "),
             result.recipient,
             result.purpose,
-            out.display(),
             result.refused.len()
         );
         for (code, n) in refused {

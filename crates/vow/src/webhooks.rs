@@ -503,6 +503,7 @@ async fn demo_steps(
                 purpose: "incentive_payment".into(),
                 categories: vec!["user.name".into()],
                 subjects,
+                delivery: None,
             },
         )
         .await?;

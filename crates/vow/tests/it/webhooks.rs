@@ -956,3 +956,84 @@ async fn concurrent_workers(backend: Backend) {
     assert!(hits.iter().all(|h| h.valid));
     s.drop_db().await;
 }
+
+#[tokio::test]
+async fn r5_a_disclosure_can_go_to_the_recipients_webhook_signed() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    allow_loopback(&s);
+    let ada = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    let bob = s
+        .panelist(&op, "acme", "bob@example.org", "Bob Marsh")
+        .await;
+    let ask = json!({"recipient": "lab-partner", "purpose": "research", "categories": ["user.name"],
+        "subjects": [ada, bob], "delivery": "webhook"});
+    // No endpoint yet: refused, nothing recorded.
+    let (st, p) = s
+        .post(&op, "/v1/tenants/acme/disclosures", ask.clone())
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    let (_, log) = s.get(&op, "/v1/tenants/acme/disclosures").await;
+    assert_eq!(log.as_array().unwrap().len(), 0);
+    let (st, p) = s
+        .post(
+            &op,
+            "/v1/tenants/acme/disclosures",
+            json!({"recipient": "lab-partner", "purpose": "research",
+            "categories": ["user.name"], "subjects": [ada], "delivery": "carrier-pigeon"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["errors"][0]["pointer"], "/delivery");
+
+    let rx = Receiver::start().await;
+    rx.register(&s, &op, "acme", "lab-partner").await;
+    let (st, d) = s.post(&op, "/v1/tenants/acme/disclosures", ask).await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    assert_eq!(d["delivery"], "webhook");
+    assert_eq!(d["sent"], 2);
+    assert!(
+        d["records"].as_array().unwrap().is_empty(),
+        "no values in the answer: {d}"
+    );
+    // Bob is erased before the worker runs: his record is never sent.
+    let (st, r) = s
+        .post(&op, "/v1/tenants/acme/requests", json!({"type": "delete", "channel": "web",
+            "identifiers": {"email": "bob@example.org"}, "requester": {"evidence": {"declaration": true}}}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let (st, r) = s
+        .post(
+            &op,
+            &format!(
+                "/v1/tenants/acme/requests/{}/fulfil",
+                r["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+
+    deliver(&s, Some("acme")).await;
+    let hits = rx.hits("lab-partner");
+    let disclosed: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.body["type"] == "subject.disclosed")
+        .collect();
+    assert_eq!(disclosed.len(), 1, "{hits:?}");
+    assert!(disclosed[0].valid, "signed with the lab partner's secret");
+    assert_eq!(disclosed[0].body["data"]["subject"], ada.as_str());
+    assert_eq!(
+        disclosed[0].body["data"]["fields"],
+        json!([{"category": "user.name", "value": "Ada Quill"}])
+    );
+    assert_eq!(disclosed[0].body["data"]["disclosure"], d["id"]);
+    assert!(
+        !hits
+            .iter()
+            .any(|h| h.body.to_string().contains("Bob Marsh")),
+        "the erased person's values never left"
+    );
+}
