@@ -15,6 +15,7 @@ pub mod period;
 pub mod policy;
 pub mod redact;
 pub mod request;
+pub mod retention;
 pub mod role;
 
 pub use calendar::{Calendar, CalendarSet};

@@ -39,6 +39,10 @@ pub enum Capability {
     /// Run requests: verify, extend, fulfil, deny, read their records.
     ManageRequests,
     VerifyAudit,
+    /// Run retention (destroy what is due) and read the record of runs.
+    ManageRetention,
+    /// Reports without personal values (the data map).
+    ReadReports,
 }
 
 impl Role {
@@ -77,6 +81,7 @@ impl Role {
                     | VerifyAudit
                     | Decide
                     | ReadConsents
+                    | ReadReports
             ),
             Role::Operator => matches!(
                 cap,
@@ -92,6 +97,8 @@ impl Role {
                     | SubmitRequest
                     | ManageRequests
                     | VerifyAudit
+                    | ManageRetention
+                    | ReadReports
             ),
             Role::Ingest => matches!(
                 cap,
@@ -107,7 +114,7 @@ impl Role {
                     | ReadPersonalData
                     | SubmitRequest
             ),
-            Role::Auditor => matches!(cap, ReadPolicy | VerifyAudit),
+            Role::Auditor => matches!(cap, ReadPolicy | VerifyAudit | ReadReports),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! nothing here knows which database is underneath.
 
 pub mod audit;
+pub mod datamap;
 pub mod disclosures;
 mod error;
 mod export;
@@ -15,6 +16,7 @@ mod keyring;
 pub mod mail;
 pub mod notices;
 pub mod requests;
+pub mod retention;
 mod rotate;
 mod subjects;
 mod tenants;

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod extract;
 pub mod problem;
+pub mod retention;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -42,7 +43,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
-        api::deny_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures
+        api::deny_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
+        retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -152,6 +154,19 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))
         .route("/v1/tenants/{t}/subjects/{s}/holds", post(api::create_hold))
+        .route(
+            "/v1/tenants/{t}/retention/run",
+            post(retention::run_retention),
+        )
+        .route(
+            "/v1/tenants/{t}/retention/runs",
+            get(retention::retention_runs),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects/{s}/relationship-end",
+            post(retention::relationship_end),
+        )
+        .route("/v1/tenants/{t}/reports/data-map", get(retention::data_map))
         .fallback(api::not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(MAX_BODY))

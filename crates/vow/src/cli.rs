@@ -38,6 +38,9 @@ pub enum Command {
         /// Address to listen on. Default 127.0.0.1:8080
         #[arg(long)]
         listen: Option<String>,
+        /// How often retention runs (e.g. 24h, 30m, 1d). Default 24h.
+        #[arg(long)]
+        retention_interval: Option<String>,
     },
     /// The whole engine end to end on the example profiles, narrated.
     Demo {
@@ -90,6 +93,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Retention: destroy what the policy's rules say is due.
+    Retention {
+        #[command(subcommand)]
+        command: crate::retention::RetentionCommand,
     },
 }
 
@@ -311,6 +319,14 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// The data map: categories × stores × purposes × recipients, from the policy and
+    /// from what is stored.
+    DataMap {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value = "md")]
+        format: crate::retention::MapFormat,
+    },
 }
 
 #[derive(Subcommand)]
@@ -436,9 +452,16 @@ fn read_file(path: &PathBuf) -> Result<String> {
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen } => {
-            let cfg = Config::load(&cli.store, listen.as_deref())
+        Command::Serve {
+            listen,
+            retention_interval,
+        } => {
+            let mut cfg = Config::load(&cli.store, listen.as_deref())
                 .map_err(|e| BadInput(format!("{e:#}")))?;
+            if let Some(i) = retention_interval {
+                cfg.retention_interval = crate::retention::parse_interval(&i)
+                    .map_err(|e| BadInput(format!("--retention-interval {e}")))?;
+            }
             crate::serve::serve(cfg).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -871,6 +894,10 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Retention { command } => crate::retention::command(engine, &actor, command).await,
+        Command::Report {
+            command: ReportCommand::DataMap { tenant, format },
+        } => crate::retention::data_map_command(engine, &actor, &tenant, format).await,
         Command::Serve { .. } | Command::Demo { .. } | Command::Policy { .. } => {
             Ok(ExitCode::SUCCESS)
         }

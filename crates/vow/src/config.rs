@@ -35,6 +35,8 @@ pub struct FileConfig {
     pub smtp_password_file: Option<PathBuf>,
     /// STARTTLS on the SMTP connection (default true).
     pub smtp_starttls: Option<bool>,
+    /// How often `vow serve` runs retention, e.g. `24h`, `30m`, `1d`. Default 24h.
+    pub retention_interval: Option<String>,
 }
 
 /// The flags every store-touching command shares.
@@ -65,6 +67,7 @@ pub struct Config {
     pub mail: Mail,
     pub public_url: String,
     pub rules_dir: Option<PathBuf>,
+    pub retention_interval: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -222,7 +225,13 @@ impl Config {
                     if tls.is_some() { "https" } else { "http" }
                 )
             });
+        let retention_interval = match env("VOW_RETENTION_INTERVAL").or(file.retention_interval) {
+            Some(i) => crate::retention::parse_interval(&i)
+                .map_err(|e| anyhow::anyhow!("retention_interval {e}"))?,
+            None => std::time::Duration::from_secs(24 * 3600),
+        };
         Ok(Config {
+            retention_interval,
             rules_dir: env("VOW_RULES_DIR").map(PathBuf::from).or(file.rules_dir),
             public_url,
             mail_from: env("VOW_MAIL_FROM")

@@ -466,6 +466,14 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         cfg.data.join("mail").display()
     ));
 
+    step("10b. Retention (R6) and the data map (R9): a dry run, then the run itself");
+    let tenants: Vec<String> = research
+        .iter()
+        .chain(platform.iter())
+        .map(|(t, _)| t.clone())
+        .collect();
+    crate::retention::demo(engine, &admin, &tenants, &cfg.data.join("data-map")).await?;
+
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine.verify_audit(&admin, |_| {}).await?;
     say(format!(

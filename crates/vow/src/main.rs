@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod demo;
+mod retention;
 mod serve;
 
 use clap::Parser;

@@ -8,14 +8,14 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-fn vow(args: &[&str]) -> Output {
+pub(crate) fn vow(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vow"))
         .args(args)
         .output()
         .expect("run vow")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),

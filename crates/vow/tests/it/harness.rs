@@ -34,6 +34,14 @@ impl Server {
 
     /// None when PostgreSQL tests are explicitly switched off (VOW_SKIP_PG=1).
     pub async fn start_on(backend: Backend) -> Option<Server> {
+        Server::start_with_clock(backend, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Server::start_on`], with the engine's clock given (e.g. a `FixedClock` to move).
+    pub async fn start_with_clock(
+        backend: Backend,
+        clock: Arc<dyn vow_core::Clock>,
+    ) -> Option<Server> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
         let (database_url, pg) = match backend {
@@ -51,7 +59,7 @@ impl Server {
         let (engine, _) = Engine::open(
             &database_url,
             KeySource::File(dir.path().join("root.key")),
-            Arc::new(SystemClock),
+            clock,
         )
         .await
         .expect("engine");

@@ -5,3 +5,4 @@ mod cli;
 mod harness;
 mod promises;
 mod requests;
+mod retention;
