@@ -178,10 +178,14 @@ pub fn build(
                 retention: policy
                     .retention
                     .iter()
+                    // A rule for a purpose shows only where that purpose may use the category.
                     .filter(|r| {
                         r.category
                             .as_ref()
                             .is_none_or(|rc| cat.as_ref().is_some_and(|c| c.is_within(rc)))
+                            && r.purpose.as_ref().is_none_or(|p| {
+                                policy.purpose(p).is_some_and(|d| within(&d.categories))
+                            })
                     })
                     .map(|r| {
                         let mut s = format!(
@@ -487,4 +491,39 @@ pub fn render_markdown(m: &DataMap) -> String {
 /// The data map as a standalone HTML page.
 pub fn render_html(m: &DataMap) -> String {
     vow_policy::render_document_html(&document(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_rules_show_only_where_they_can_apply() {
+        let yaml = format!(
+            "{}retention:\n  - category: user.name\n    keep: 2y\n    from: relationship_end\n  - purpose: marketing.email\n    keep: 30d\n    from: consent_withdrawn\n",
+            include_str!("../../vow/tests/it/policy.yaml")
+        );
+        let policy = vow_policy::parse(&yaml, "policy.yaml").unwrap().policy;
+        let counts = [(
+            "user.name".to_string(),
+            "primary".to_string(),
+            "[\"research\",\"marketing.email\"]".to_string(),
+            3,
+        )];
+        let m = build("acme", &policy, 1, "now".into(), &counts);
+        let row = |c: &str| m.categories.iter().find(|r| r.category == c).unwrap();
+        assert_eq!(
+            row("user.name").retention,
+            [
+                "2y from relationship_end",
+                "30d from consent_withdrawn (for marketing.email)"
+            ]
+        );
+        assert!(row("user.health_and_medical").retention.is_empty());
+        assert_eq!(row("user.name").live_fields, 3);
+        assert_eq!(m.cells.len(), 2);
+        let md = render_markdown(&m);
+        assert!(md.contains("| `user.name` |"), "{md}");
+        assert!(render_html(&m).contains("<caption>Where the data is</caption>"));
+    }
 }

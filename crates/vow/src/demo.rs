@@ -472,7 +472,15 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         .chain(platform.iter())
         .map(|(t, _)| t.clone())
         .collect();
-    crate::retention::demo(engine, &admin, &tenants, &cfg.data.join("data-map")).await?;
+    let leaver = research_emails.last().map_or("", String::as_str);
+    crate::retention::demo(
+        engine,
+        &admin,
+        &tenants,
+        (&research[0].0, leaver),
+        &cfg.data.join("data-map"),
+    )
+    .await?;
 
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine.verify_audit(&admin, |_| {}).await?;

@@ -224,15 +224,32 @@ pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> tokio::task::Jo
     })
 }
 
-/// The demo's retention step: a dry run, then a real run, on every tenant; the data maps
-/// are written next to the notices.
+/// The demo's retention step: one panelist left the panel three years ago (recorded
+/// back-dated, as an operator entering it late would), then a dry run and a real run
+/// on every tenant; the data maps are written to `dir`.
 pub async fn demo(
     engine: &Arc<Engine>,
     admin: &Actor,
     tenants: &[String],
+    leaver: (&str, &str),
     dir: &Path,
 ) -> Result<()> {
     std::fs::create_dir_all(dir)?;
+    let (tenant, email) = leaver;
+    if let Some(id) = engine
+        .lookup(admin, tenant, vow_engine::LookupKind::Email, email)
+        .await?
+    {
+        let at = engine
+            .now()
+            .checked_sub(jiff::SignedDuration::from_hours(3 * 365 * 24))?;
+        let body = vow_engine::retention::RelationshipEnd {
+            at: Some(at.to_string()),
+            clear: false,
+        };
+        engine.end_relationship(admin, tenant, &id, &body).await?;
+        println!("   {tenant}: one panelist left the panel on {at} (recorded now)");
+    }
     for t in tenants {
         let dry = engine.retention_run(admin, t, true).await?;
         let people = dry.due.as_ref().map_or(0, Vec::len);
