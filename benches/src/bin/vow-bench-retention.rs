@@ -93,7 +93,10 @@ async fn main() -> Result<()> {
             .into_iter()
             .map(|(line, r)| {
                 let i = from + line as u64;
-                (line, r.map(|s| if i % 10 == 0 { aged(s) } else { s }))
+                (
+                    line,
+                    r.map(|s| if i.is_multiple_of(10) { aged(s) } else { s }),
+                )
             })
             .collect::<Vec<_>>();
         let r = engine

@@ -107,6 +107,7 @@ pub async fn command(
             dry_run,
             output,
         } => {
+            let all = tenant.is_none();
             let tenants = match tenant {
                 Some(t) => vec![t],
                 None => engine
@@ -118,7 +119,15 @@ pub async fn command(
             };
             let mut reports = Vec::new();
             for t in tenants {
-                let r = engine.retention_run(actor, &t, dry_run).await?;
+                let r = match engine.retention_run(actor, &t, dry_run).await {
+                    Ok(r) => r,
+                    // Across all tenants, one without a policy has no rules to apply.
+                    Err(vow_engine::EngineError::NoPolicy(_)) if all => {
+                        eprintln!("{t}: no policy yet, skipped");
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 if output == Output::Table {
                     print_report(&r);
                 }
