@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use vow_core::policy::{RetentionClock, RetentionRule};
 use vow_core::retention::{FieldFacts, SubjectClocks, assess};
 use vow_core::role::Capability;
-use vow_core::{Category, ConsentAction, ConsentEvent, ConsentKind, ConsentState, PurposeId};
+use vow_core::{Category, ConsentState, PurposeId};
 use vow_store::{FieldMetaRow, RetentionRunRow, Tx};
 
 /// People per batch: each batch is one transaction.
@@ -180,24 +180,6 @@ struct Plan {
     held: Vec<(usize, String)>,
     /// Everything due and nothing held: shred, counted under this rule.
     shred: Option<usize>,
-}
-
-fn events_of(rows: &[&vow_store::LedgerRow]) -> Vec<ConsentEvent> {
-    rows.iter()
-        .filter_map(|r| {
-            Some(ConsentEvent {
-                purpose: PurposeId::new(r.purpose.as_str()).ok()?,
-                action: ConsentAction::parse(&r.action)?,
-                kind: ConsentKind::parse(&r.kind)?,
-                at: Timestamp::from_millisecond(r.at).ok()?,
-                expires_at: r
-                    .expires_at
-                    .and_then(|x| Timestamp::from_millisecond(x).ok()),
-                policy_version: 0,
-                parent: None,
-            })
-        })
-        .collect()
 }
 
 /// Decide, for one person, which current fields are due (pure, given the facts).
@@ -411,9 +393,9 @@ impl Engine {
         for f in &fields {
             by_subject.entry(f.subject_id.as_str()).or_default().push(f);
         }
-        let mut ledgers: HashMap<&str, Vec<&vow_store::LedgerRow>> = HashMap::new();
-        for l in &ledger {
-            ledgers.entry(l.subject_id.as_str()).or_default().push(l);
+        let mut ledgers: HashMap<String, Vec<vow_store::ConsentRow>> = HashMap::new();
+        for l in ledger {
+            ledgers.entry(l.subject_id.clone()).or_default().push(l);
         }
         let keys = if dry_run {
             None
@@ -430,8 +412,8 @@ impl Engine {
             if current.is_empty() {
                 continue;
             }
-            let own_ledger = ledgers.remove(s.id.as_str()).unwrap_or_default();
-            let events = events_of(&own_ledger);
+            let own_ledger = ledgers.remove(&s.id).unwrap_or_default();
+            let events = Self::events(&own_ledger);
             let consent_ended: BTreeMap<PurposeId, Option<Timestamp>> =
                 ConsentState::all(&events, now)
                     .into_iter()

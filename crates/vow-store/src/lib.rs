@@ -31,7 +31,7 @@ pub use error::StoreError;
 pub use keys::{ApiKeyRow, KekRow, SubjectKeyRow};
 pub use policies::PolicyRow;
 pub use requests::{DisclosureRow, HoldRow, NoticeRow, OutboxRow, RequestEventRow, RequestRow};
-pub use retention::{FieldCountRow, FieldMetaRow, LedgerRow, RetentionRunRow, RetentionSubjectRow};
+pub use retention::{FieldCountRow, FieldMetaRow, RetentionRunRow, RetentionSubjectRow};
 pub use subjects::{FieldRow, IdentifierRow, SubjectRow};
 pub use tenants::TenantRow;
 

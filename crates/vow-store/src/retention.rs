@@ -1,7 +1,9 @@
 //! Retention (R6): what a sweep reads (metadata only, never a value), what it
 //! destroys, the record of runs, and the counts behind the data map (R9).
 
-use crate::{HoldRow, Result, Tx};
+use crate::consents::{Tuple as ConsentTuple, consent_from};
+use crate::requests::{HoldTuple, hold_from};
+use crate::{ConsentRow, HoldRow, Result, Tx};
 
 /// An active person as a sweep sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,17 +24,6 @@ pub struct FieldMetaRow {
     pub collected_at: i64,
     pub supersedes: Option<String>,
     pub superseded_at: Option<i64>,
-}
-
-/// A consent ledger entry without its evidence, in ledger order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerRow {
-    pub subject_id: String,
-    pub purpose: String,
-    pub action: String,
-    pub kind: String,
-    pub at: i64,
-    pub expires_at: Option<i64>,
 }
 
 /// One retention run: counts only, never an identifier.
@@ -141,27 +132,17 @@ impl Tx {
         tenant_id: &str,
         after: &str,
         last: &str,
-    ) -> Result<Vec<LedgerRow>> {
-        let rows: Vec<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT subject_id, purpose, action, kind, at, expires_at FROM consents
-             WHERE subject_id > $1 AND subject_id <= $2 AND tenant_id = $3 ORDER BY subject_id, seq",
+    ) -> Result<Vec<ConsentRow>> {
+        let rows: Vec<ConsentTuple> = sqlx::query_as(
+            "SELECT id, tenant_id, subject_id, seq, purpose, action, kind, at, expires_at, policy_version, parent_subject_id, evidence, recorded_at, recorded_by
+             FROM consents WHERE subject_id > $1 AND subject_id <= $2 AND tenant_id = $3 ORDER BY subject_id, seq",
         )
         .bind(after)
         .bind(last)
         .bind(tenant_id)
         .fetch_all(&mut *self.inner)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| LedgerRow {
-                subject_id: r.0,
-                purpose: r.1,
-                action: r.2,
-                kind: r.3,
-                at: r.4,
-                expires_at: r.5,
-            })
-            .collect())
+        Ok(rows.into_iter().map(consent_from).collect())
     }
 
     /// The time of the last purpose-bound read of each person with an id in `(after, last]`.
@@ -186,7 +167,7 @@ impl Tx {
 
     /// The legal holds of `tenant_id` still in force at `now`.
     pub async fn live_holds(&mut self, tenant_id: &str, now: i64) -> Result<Vec<HoldRow>> {
-        let rows: Vec<(String, String, String, String, String, i64, i64, String)> = sqlx::query_as(
+        let rows: Vec<HoldTuple> = sqlx::query_as(
             "SELECT id, tenant_id, subject_id, categories, reason, until, created_at, created_by FROM holds
              WHERE tenant_id = $1 AND until > $2 ORDER BY subject_id, created_at, id",
         )
@@ -194,19 +175,7 @@ impl Tx {
         .bind(now)
         .fetch_all(&mut *self.inner)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| HoldRow {
-                id: r.0,
-                tenant_id: r.1,
-                subject_id: r.2,
-                categories: r.3,
-                reason: r.4,
-                until: r.5,
-                created_at: r.6,
-                created_by: r.7,
-            })
-            .collect())
+        Ok(rows.into_iter().map(hold_from).collect())
     }
 
     /// Destroy one field version (ciphertext and metadata).
