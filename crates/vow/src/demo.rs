@@ -467,18 +467,13 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     ));
 
     step("10b. Retention (R6) and the data map (R9): a dry run, then the run itself");
-    let tenants: Vec<String> = research
-        .iter()
-        .chain(platform.iter())
-        .map(|(t, _)| t.clone())
-        .collect();
-    let leaver = research_emails.last().map_or("", String::as_str);
     crate::retention::demo(
         engine,
         &admin,
-        &tenants,
-        (&research[0].0, leaver),
-        &cfg.data.join("data-map"),
+        &research,
+        &platform,
+        &research_emails,
+        &cfg.data,
     )
     .await?;
 

@@ -5,7 +5,7 @@ use crate::cli::Output;
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use comfy_table::Table;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -233,21 +233,25 @@ pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> tokio::task::Jo
     })
 }
 
-/// The demo's retention step: one panelist left the panel three years ago (recorded
-/// back-dated, as an operator entering it late would), then a dry run and a real run
-/// on every tenant; the data maps are written to `dir`.
+/// The demo's retention step, on the tenants the demo loaded (id, subjects file): the
+/// last research panelist left the panel three years ago (recorded back-dated, as an
+/// operator entering it late would), then a dry run and a real run on every tenant;
+/// the data maps are written to `<data>/data-map`.
 pub async fn demo(
     engine: &Arc<Engine>,
     admin: &Actor,
-    tenants: &[String],
-    leaver: (&str, &str),
-    dir: &Path,
+    research: &[(String, PathBuf)],
+    platform: &[(String, PathBuf)],
+    research_emails: &[String],
+    data: &Path,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let (tenant, email) = leaver;
-    if let Some(id) = engine
-        .lookup(admin, tenant, vow_engine::LookupKind::Email, email)
-        .await?
+    let dir = data.join("data-map");
+    std::fs::create_dir_all(&dir)?;
+    let tenants: Vec<&String> = research.iter().chain(platform).map(|(t, _)| t).collect();
+    if let (Some((tenant, _)), Some(email)) = (research.first(), research_emails.last())
+        && let Some(id) = engine
+            .lookup(admin, tenant, vow_engine::LookupKind::Email, email)
+            .await?
     {
         let at = engine
             .now()
