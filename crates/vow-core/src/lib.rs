@@ -16,6 +16,7 @@ pub mod period;
 pub mod policy;
 pub mod redact;
 pub mod request;
+pub mod retention;
 pub mod role;
 pub mod webhook;
 

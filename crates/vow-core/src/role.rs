@@ -48,6 +48,8 @@ pub enum Capability {
     ManageWebhooks,
     /// De-identified counts with small groups suppressed (R10, S9): no values, no identifiers.
     ReadAggregates,
+    /// Run retention (destroy what is due) and read the record of runs.
+    ManageRetention,
 }
 
 impl Role {
@@ -109,6 +111,7 @@ impl Role {
                     | ReadReports
                     | ManageWebhooks
                     | ReadAggregates
+                    | ManageRetention
             ),
             Role::Ingest => matches!(
                 cap,

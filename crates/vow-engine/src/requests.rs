@@ -1785,21 +1785,21 @@ impl Engine {
         crate::audit::append(tx, &[entry]).await
     }
 
-    /// Crypto-shred the subject; returns the outcome (with the backup horizon). Fields
-    /// under a live legal hold are re-sealed under a fresh key first and kept; everything
-    /// else becomes unreadable with the old key.
-    #[allow(clippy::too_many_arguments)]
-    async fn erase_in(
+    /// Crypto-shred the subject: its key, identifiers, fields and ledger go. Fields under
+    /// a live legal hold are re-sealed under a fresh key first and kept; everything else
+    /// becomes unreadable with the old key. Recipients that received the person's data
+    /// are told. `cause` names, in the audit entry, what asked for it (a request, a
+    /// retention run). Shared by erasure requests and retention.
+    pub(crate) async fn shred_in(
         &self,
         tx: &mut Tx,
         actor: &Actor,
         keys: &TenantKeys,
-        policy: &Policy,
         tenant: &str,
         subject: &str,
-        request: &str,
-    ) -> Result<Value> {
-        let ids = tx.identifiers(tenant, subject).await?;
+        cause: (&str, &str),
+    ) -> Result<Shredded> {
+        let identifiers = tx.identifiers(tenant, subject).await?.len();
         let now = self.now_ms();
         let holds: Vec<vow_store::HoldRow> = tx
             .holds(tenant, subject)
@@ -1836,10 +1836,6 @@ impl Engine {
                 wrapped,
             });
         }
-        for i in &ids {
-            tx.insert_suppression(tenant, &i.kind, &i.bidx, now, Some(request))
-                .await?;
-        }
         let notified = self.propagate_erasure(tx, keys, tenant, subject).await?;
         tx.erase_subject(tenant, subject, now).await?;
         if let Some(k) = new_key.filter(|_| !kept.is_empty()) {
@@ -1848,6 +1844,49 @@ impl Engine {
                 tx.insert_field(f).await?;
             }
         }
+        let mut detail = json!({"identifiers": identifiers, "kept_fields": kept.len()});
+        detail[cause.0] = json!(cause.1);
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "subject.erase",
+            Some(subject),
+            None,
+            detail,
+        );
+        crate::audit::append(tx, &[entry]).await?;
+        Ok(Shredded {
+            holds,
+            kept: kept.len(),
+            notified,
+        })
+    }
+
+    /// Erase the subject for a deletion request; returns the outcome (with the backup
+    /// horizon). Their identifiers are suppressed so an import cannot re-create them.
+    #[allow(clippy::too_many_arguments)]
+    async fn erase_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        keys: &TenantKeys,
+        policy: &Policy,
+        tenant: &str,
+        subject: &str,
+        request: &str,
+    ) -> Result<Value> {
+        let now = self.now_ms();
+        for i in &tx.identifiers(tenant, subject).await? {
+            tx.insert_suppression(tenant, &i.kind, &i.bidx, now, Some(request))
+                .await?;
+        }
+        let Shredded {
+            holds,
+            kept,
+            notified,
+        } = self
+            .shred_in(tx, actor, keys, tenant, subject, ("request", request))
+            .await?;
         let backup_days = policy
             .stores
             .iter()
@@ -1862,15 +1901,6 @@ impl Engine {
             .iter()
             .map(|h| json!({"categories": serde_json::from_str::<Value>(&h.categories).unwrap_or(Value::Null), "reason": h.reason, "until": ts(h.until)}))
             .collect();
-        let entry = self.audit_entry(
-            actor,
-            Some(tenant),
-            "subject.erase",
-            Some(subject),
-            None,
-            json!({"request": request, "identifiers": ids.len(), "kept_fields": kept.len()}),
-        );
-        crate::audit::append(tx, &[entry]).await?;
         let mut words = format!(
             "We deleted your personal information and destroyed the key that encrypted it, so copies in our backups can no longer be read; the last backup holding the old key expires by {}.",
             ts(horizon)
@@ -1886,7 +1916,7 @@ impl Engine {
             ));
         }
         Ok(json!({
-            "done": if kept.is_empty() { "erased" } else { "erased_except_held" },
+            "done": if kept == 0 { "erased" } else { "erased_except_held" },
             "backups_unreadable_by": ts(horizon),
             "backup_purge_promise_days": promise,
             "within_promise": within_promise,
@@ -2418,4 +2448,14 @@ fn denial_words(code: &str) -> &'static str {
         "duplicate" => "This request repeats one we are already handling.",
         _ => "See the explanation below.",
     }
+}
+
+/// What crypto-shredding a person did.
+pub(crate) struct Shredded {
+    /// The legal holds in force, whose fields were kept.
+    pub holds: Vec<vow_store::HoldRow>,
+    /// Fields kept under a fresh key.
+    pub kept: usize,
+    /// Recipients told of the erasure.
+    pub notified: usize,
 }

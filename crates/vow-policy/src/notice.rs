@@ -9,7 +9,7 @@ use vow_core::policy::{
 };
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Inline {
+pub enum Inline {
     Text(String),
     Strong(String),
     Code(String),
@@ -20,10 +20,10 @@ pub(crate) enum Inline {
     },
 }
 
-pub(crate) type Rich = Vec<Inline>;
+pub type Rich = Vec<Inline>;
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Block {
+pub enum Block {
     Heading(u8, String),
     Para(Rich),
     List(Vec<Rich>),
@@ -35,7 +35,7 @@ pub(crate) enum Block {
     },
 }
 
-pub(crate) struct Notice {
+pub struct Notice {
     pub title: String,
     pub blocks: Vec<Block>,
 }

@@ -245,6 +245,17 @@ fn to_html(n: &Notice) -> String {
     out
 }
 
+/// Any document built of notice blocks (reports such as the data map) as Markdown, in
+/// the notice's style and with the same escaping.
+pub fn render_document_markdown(doc: &Notice) -> String {
+    to_markdown(doc)
+}
+
+/// Any document built of notice blocks as a standalone HTML5 page, in the notice's style.
+pub fn render_document_html(doc: &Notice) -> String {
+    to_html(doc)
+}
+
 /// The notice as Markdown (GitHub-flavoured tables). `version` is the published
 /// version number, if the policy has been published.
 pub fn render_markdown(policy: &Policy, version: Option<u32>) -> String {

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod extract;
 pub mod problem;
 pub mod reports;
+pub mod retention;
 pub mod webhooks;
 
 use axum::Router;
@@ -50,7 +51,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
         reports::self_assessment, reports::sign_off,
         webhooks::put_endpoint, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
         changes::policy_versions, changes::policy_changes, changes::aggregate,
-        breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident
+        breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident,
+        retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map
     ),
     components(schemas(problem::Problem)),
     modifiers(&Security)
@@ -215,6 +217,19 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))
         .route("/v1/tenants/{t}/subjects/{s}/holds", post(api::create_hold))
+        .route(
+            "/v1/tenants/{t}/retention/run",
+            post(retention::run_retention),
+        )
+        .route(
+            "/v1/tenants/{t}/retention/runs",
+            get(retention::retention_runs),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects/{s}/relationship-end",
+            post(retention::relationship_end),
+        )
+        .route("/v1/tenants/{t}/reports/data-map", get(retention::data_map))
         .fallback(api::not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(MAX_BODY))

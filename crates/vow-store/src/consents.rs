@@ -20,7 +20,7 @@ pub struct ConsentRow {
     pub recorded_by: String,
 }
 
-type Tuple = (
+pub(crate) type Tuple = (
     String,
     String,
     String,
@@ -85,24 +85,25 @@ impl Tx {
         .bind(tenant_id)
         .fetch_all(&mut *self.inner)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|t| ConsentRow {
-                id: t.0,
-                tenant_id: t.1,
-                subject_id: t.2,
-                seq: t.3,
-                purpose: t.4,
-                action: t.5,
-                kind: t.6,
-                at: t.7,
-                expires_at: t.8,
-                policy_version: t.9,
-                parent_subject_id: t.10,
-                evidence: t.11,
-                recorded_at: t.12,
-                recorded_by: t.13,
-            })
-            .collect())
+        Ok(rows.into_iter().map(consent_from).collect())
+    }
+}
+
+pub(crate) fn consent_from(t: Tuple) -> ConsentRow {
+    ConsentRow {
+        id: t.0,
+        tenant_id: t.1,
+        subject_id: t.2,
+        seq: t.3,
+        purpose: t.4,
+        action: t.5,
+        kind: t.6,
+        at: t.7,
+        expires_at: t.8,
+        policy_version: t.9,
+        parent_subject_id: t.10,
+        evidence: t.11,
+        recorded_at: t.12,
+        recorded_by: t.13,
     }
 }

@@ -141,6 +141,22 @@ impl Backend {
         }
     }
 
+    /// A batch of a tenant's active people for a retention sweep. On PostgreSQL the
+    /// rows are locked, skipping those another server's sweep holds, so two servers
+    /// never destroy the same person's data twice.
+    pub(crate) fn retention_page_sql(self, lock: bool) -> &'static str {
+        match (self, lock) {
+            (Backend::Postgres, true) => {
+                "SELECT id, relationship_ended_at FROM subjects WHERE tenant_id = $1 AND status = 'active' AND id > $2
+                 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED"
+            }
+            _ => {
+                "SELECT id, relationship_ended_at FROM subjects WHERE tenant_id = $1 AND status = 'active' AND id > $2
+                 ORDER BY id LIMIT $3"
+            }
+        }
+    }
+
     pub(crate) fn checkpoint_sql(self) -> Option<&'static str> {
         match self {
             Backend::Sqlite => Some("PRAGMA wal_checkpoint(TRUNCATE)"),

@@ -578,7 +578,7 @@ impl Tx {
     }
 
     pub async fn holds(&mut self, tenant_id: &str, subject_id: &str) -> Result<Vec<HoldRow>> {
-        let rows: Vec<(String, String, String, String, String, i64, i64, String)> = sqlx::query_as(
+        let rows: Vec<HoldTuple> = sqlx::query_as(
             "SELECT id, tenant_id, subject_id, categories, reason, until, created_at, created_by FROM holds
              WHERE subject_id = $1 AND tenant_id = $2 ORDER BY created_at, id",
         )
@@ -586,19 +586,22 @@ impl Tx {
         .bind(tenant_id)
         .fetch_all(&mut *self.inner)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| HoldRow {
-                id: r.0,
-                tenant_id: r.1,
-                subject_id: r.2,
-                categories: r.3,
-                reason: r.4,
-                until: r.5,
-                created_at: r.6,
-                created_by: r.7,
-            })
-            .collect())
+        Ok(rows.into_iter().map(hold_from).collect())
+    }
+}
+
+pub(crate) type HoldTuple = (String, String, String, String, String, i64, i64, String);
+
+pub(crate) fn hold_from(r: HoldTuple) -> HoldRow {
+    HoldRow {
+        id: r.0,
+        tenant_id: r.1,
+        subject_id: r.2,
+        categories: r.3,
+        reason: r.4,
+        until: r.5,
+        created_at: r.6,
+        created_by: r.7,
     }
 }
 

@@ -289,7 +289,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
 /// the counts, the risk and the deadlines; the drafts go under `data/breach-notices`.
 pub async fn demo(engine: &Arc<Engine>, actor: &Actor, examples: &Path, data: &Path) -> Result<()> {
     println!(
-        "\n== 10d. Breaches (R16): an incident assessed — who is affected, what must be said to whom by when"
+        "\n== 10e. Breaches (R16): an incident assessed — who is affected, what must be said to whom by when"
     );
     let file = examples.join("research-operator/incident.yaml");
     let (tenant, incident) = read_incident(&file)?;

@@ -38,6 +38,9 @@ pub enum Command {
         /// Address to listen on. Default 127.0.0.1:8080
         #[arg(long)]
         listen: Option<String>,
+        /// How often retention runs (e.g. 24h, 30m, 1d). Default 24h.
+        #[arg(long)]
+        retention_interval: Option<String>,
     },
     /// The whole engine end to end on the example profiles, narrated.
     Demo {
@@ -115,6 +118,11 @@ pub enum Command {
     Breach {
         #[command(subcommand)]
         command: crate::breach::BreachCommand,
+    },
+    /// Retention: destroy what the policy's rules say is due.
+    Retention {
+        #[command(subcommand)]
+        command: crate::retention::RetentionCommand,
     },
 }
 
@@ -387,6 +395,14 @@ pub enum ReportCommand {
         #[arg(long)]
         sign_off: Option<String>,
     },
+    /// The data map: categories × stores × purposes × recipients, from the policy and
+    /// from what is stored.
+    DataMap {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value = "md")]
+        format: crate::retention::MapFormat,
+    },
     /// De-identified counts grouped by attributes (R10, S9): consent.<purpose>,
     /// category.<category>, source, store, age_band, created_year. Small groups suppressed.
     Aggregate {
@@ -576,9 +592,16 @@ fn read_file(path: &PathBuf) -> Result<String> {
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen } => {
-            let cfg = Config::load(&cli.store, listen.as_deref())
+        Command::Serve {
+            listen,
+            retention_interval,
+        } => {
+            let mut cfg = Config::load(&cli.store, listen.as_deref())
                 .map_err(|e| BadInput(format!("{e:#}")))?;
+            if let Some(i) = retention_interval {
+                cfg.retention_interval = crate::retention::parse_interval(&i)
+                    .map_err(|e| BadInput(format!("--retention-interval {e}")))?;
+            }
             crate::serve::serve(cfg).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -1080,6 +1103,10 @@ async fn store_command(engine: &Arc<Engine>, command: Command) -> Result<ExitCod
             )
             .await
         }
+        Command::Retention { command } => crate::retention::command(engine, &actor, command).await,
+        Command::Report {
+            command: ReportCommand::DataMap { tenant, format },
+        } => crate::retention::data_map_command(engine, &actor, &tenant, format).await,
         Command::Recipient { command } => crate::webhooks::recipient_command(engine, command).await,
         Command::Deliveries { command } => {
             crate::webhooks::deliveries_command(engine, command).await

@@ -37,6 +37,8 @@ pub struct FileConfig {
     pub smtp_starttls: Option<bool>,
     /// `[webhooks]`: allow_loopback, allow_private, poll_interval_secs, timeout_secs.
     pub webhooks: Option<crate::webhooks::WebhooksFile>,
+    /// How often `vow serve` runs retention, e.g. `24h`, `30m`, `1d`. Default 24h.
+    pub retention_interval: Option<String>,
 }
 
 /// The flags every store-touching command shares.
@@ -70,6 +72,7 @@ pub struct Config {
     pub public_url: String,
     pub rules_dir: Option<PathBuf>,
     pub webhooks: crate::webhooks::WebhookConfig,
+    pub retention_interval: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -229,8 +232,14 @@ impl Config {
             });
         let webhooks =
             crate::webhooks::WebhookConfig::load(file.webhooks.as_ref(), &args.webhooks)?;
+        let retention_interval = match env("VOW_RETENTION_INTERVAL").or(file.retention_interval) {
+            Some(i) => crate::retention::parse_interval(&i)
+                .map_err(|e| anyhow::anyhow!("retention_interval {e}"))?,
+            None => std::time::Duration::from_secs(24 * 3600),
+        };
         Ok(Config {
             webhooks,
+            retention_interval,
             rules_dir: env("VOW_RULES_DIR").map(PathBuf::from).or(file.rules_dir),
             public_url,
             mail_from: env("VOW_MAIL_FROM")

@@ -468,12 +468,23 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         cfg.data.join("mail").display()
     ));
 
+    step("10b. Retention (R6) and the data map (R9): a dry run, then the run itself");
+    crate::retention::demo(
+        engine,
+        &admin,
+        &research,
+        &platform,
+        &research_emails,
+        &cfg.data,
+    )
+    .await?;
+
     step(
-        "10b. Webhooks (R12, R14): corrections and erasures reach the recipients that had the data, signed",
+        "10c. Webhooks (R12, R14): corrections and erasures reach the recipients that had the data, signed",
     );
     crate::webhooks::demo(engine, &admin, "prairie-research", &research_emails).await?;
 
-    step("10c. A new policy version (S5) and de-identified counts (R10, S9)");
+    step("10d. A new policy version (S5) and de-identified counts (R10, S9)");
     crate::changes::demo(engine, &admin, &cfg.data).await?;
     crate::breach::demo(engine, &admin, examples, &cfg.data).await?;
 

@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod disclosure;
 mod report;
+mod retention;
 mod serve;
 mod webhooks;
 

@@ -75,6 +75,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
         })
     };
     let webhooks = crate::webhooks::spawn_worker(engine.clone(), &cfg)?;
+    let retention = crate::retention::spawn_sweeper(engine.clone(), cfg.retention_interval);
     // Bind before announcing, so "listening" means connections are accepted.
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -126,6 +127,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
     }
     sweeper.abort();
     webhooks.abort();
+    retention.abort();
     // In-flight requests have finished; flush the audit writer and close the store.
     engine.shutdown().await;
     tracing::info!("vow stopped");

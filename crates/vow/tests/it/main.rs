@@ -9,4 +9,5 @@ mod harness;
 mod policy_changes;
 mod promises;
 mod requests;
+mod retention;
 mod webhooks;
