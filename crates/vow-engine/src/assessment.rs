@@ -28,6 +28,8 @@ pub struct SelfAssessment {
     pub consents: Vec<ConsentLine>,
     pub disclosures: Vec<DisclosureLine>,
     pub key_rotations: i64,
+    /// Retention runs started in the year (dry runs not counted) (R6).
+    pub retention: RetentionSection,
     /// Incidents discovered in the year and how their notices went (R16).
     pub incidents: Vec<IncidentLine>,
     /// Events for recipients created in the year, by delivery state (R12).
@@ -87,6 +89,18 @@ pub struct DisclosureLine {
     pub disclosures: i64,
     pub subjects: i64,
     pub refused: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct RetentionSection {
+    pub runs: usize,
+    /// Runs that did not finish (the next run carries on where it stopped).
+    pub unfinished: usize,
+    pub fields_destroyed: i64,
+    pub subjects_shredded: i64,
+    /// Due fields kept under a legal hold, summed over the runs.
+    pub held: i64,
+    pub last_run: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -339,6 +353,21 @@ impl Engine {
         }
         let disclosures: Vec<DisclosureLine> = disclosures.into_values().collect();
 
+        let mut retention = RetentionSection::default();
+        for run in tx
+            .retention_runs(tenant, i64::MAX)
+            .await?
+            .into_iter()
+            .filter(|r| !r.dry_run && r.started_at >= from && r.started_at < to)
+        {
+            retention.runs += 1;
+            retention.unfinished += usize::from(run.finished_at.is_none());
+            retention.fields_destroyed += run.fields_destroyed;
+            retention.subjects_shredded += run.subjects_shredded;
+            retention.held += run.held;
+            // Newest first: the first one seen is the last run.
+            retention.last_run.get_or_insert_with(|| ts(run.started_at));
+        }
         let mut incidents = Vec::new();
         for row in tx
             .incidents(tenant)
@@ -422,6 +451,7 @@ impl Engine {
             &requests,
             &audit,
             key_rotations,
+            &retention,
             &incidents,
             &deliveries,
         );
@@ -438,6 +468,7 @@ impl Engine {
             consents,
             disclosures,
             key_rotations,
+            retention,
             incidents,
             deliveries,
             audit,
@@ -523,6 +554,7 @@ fn findings(
     requests: &RequestsSection,
     audit: &AuditSection,
     key_rotations: i64,
+    retention: &RetentionSection,
     incidents: &[IncidentLine],
     deliveries: &[DeliveryLine],
 ) -> Vec<Finding> {
@@ -575,6 +607,26 @@ fn findings(
             &["R15", "S11"],
             format!(
                 "{late} of {answered} answered requests were answered after their deadline; {overdue} open requests are past it."
+            ),
+        ));
+    }
+    if retention.runs == 0 {
+        out.push(f(
+            "attention",
+            &["R6"],
+            "No retention run during the year: nothing was destroyed on schedule.".into(),
+        ));
+    } else {
+        out.push(f(
+            if retention.unfinished > 0 { "attention" } else { "ok" },
+            &["R6"],
+            format!(
+                "{} retention runs ({} unfinished) destroyed {} fields and {} people's data; {} due fields kept under legal holds.",
+                retention.runs,
+                retention.unfinished,
+                retention.fields_destroyed,
+                retention.subjects_shredded,
+                retention.held
             ),
         ));
     }
@@ -698,6 +750,17 @@ pub fn render_markdown(r: &SelfAssessment) -> String {
             d.recipient, d.purpose, d.disclosures, d.subjects, d.refused
         );
     }
+    let rt = &r.retention;
+    let _ = writeln!(
+        s,
+        "\n## Retention\n\n- Runs: {} ({} unfinished), last {}\n- Fields destroyed: {}; people's data destroyed whole: {}\n- Due fields kept under legal holds: {}",
+        rt.runs,
+        rt.unfinished,
+        rt.last_run.as_deref().unwrap_or("never"),
+        rt.fields_destroyed,
+        rt.subjects_shredded,
+        rt.held
+    );
     s.push_str("\n## Incidents\n\n");
     if r.incidents.is_empty() {
         s.push_str("No incident was discovered during the year.\n");

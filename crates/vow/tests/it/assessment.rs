@@ -114,10 +114,24 @@ async fn s13_the_annual_self_assessment_comes_from_the_records() {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{n}");
 
+    // A retention run (a dry run does not count).
+    for dry in [true, false] {
+        let (st, run) = s
+            .post(
+                &op,
+                "/v1/tenants/acme/retention/run",
+                json!({"dry_run": dry}),
+            )
+            .await;
+        assert!(st.is_success(), "{st} {run}");
+    }
+
     let (st, r) = s
         .get(&op, "/v1/tenants/acme/reports/self-assessment?year=2026")
         .await;
     assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["retention"]["runs"], 1, "{r}");
+    assert_eq!(r["retention"]["unfinished"], 0, "{r}");
     let i = line(&r, "incidents", "id", &incident);
     assert_eq!(i["affected"], 2, "{i}");
     let told = i["duties"]
