@@ -1372,3 +1372,52 @@ async fn r21_a_parent_acts_for_their_own_child_only() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
     assert_eq!(p["errors"][0]["pointer"], "/requester/identifiers/email");
 }
+
+#[tokio::test]
+async fn r4_s12_every_disclosure_names_a_purpose_and_a_transfer_abroad_its_safeguard() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let ada = s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+    // R4: no purpose, no disclosure.
+    let (st, p) = s
+        .post(
+            &op,
+            "/v1/tenants/acme/disclosures",
+            json!({"recipient": "payroll-co", "categories": ["user.name"], "subjects": [ada]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    // S12: the payroll vendor processes in the US, outside the policy's CA: the transfer
+    // is marked cross-border with the policy's safeguard, in the answer and the log.
+    let (st, d) = s
+        .post(&op, "/v1/tenants/acme/disclosures",
+            json!({"recipient": "payroll-co", "purpose": "incentive_payment", "categories": ["user.name"], "subjects": [ada]}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    assert_eq!(
+        d["transfer"],
+        json!({"country": "US", "cross_border": true, "safeguard": "contract"})
+    );
+    let (_, d) = s
+        .post(&op, "/v1/tenants/acme/disclosures",
+            json!({"recipient": "lab-partner", "purpose": "research", "categories": ["user.name"], "subjects": [ada]}))
+        .await;
+    assert_eq!(d["transfer"]["cross_border"], false, "{d}");
+    let (_, log) = s.get(&op, "/v1/tenants/acme/disclosures").await;
+    let purposes: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        purposes,
+        ["research", "incentive_payment"],
+        "newest first: {log}"
+    );
+    // A recipient abroad without a safeguard cannot even be named in a policy.
+    let bare = POLICY.replace("    safeguard: contract\n", "");
+    let (st, p) = s.put_policy(&s.admin, "acme", &bare).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(p.to_string().contains("missing_safeguard"), "{p}");
+}
