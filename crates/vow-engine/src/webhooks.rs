@@ -25,6 +25,10 @@ use vow_store::{
 };
 use zeroize::Zeroizing;
 
+/// The recipient id of a processor tenant's controlling client: routed and forwarded
+/// requests (R23, S3) go to its endpoint.
+pub const CONTROLLER: &str = "controller";
+
 /// How long a claim holds an event: far longer than one attempt's timeout, so a live
 /// worker never loses its claim, and short enough that a dead worker's events are
 /// taken over soon.
@@ -232,7 +236,11 @@ impl Engine {
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
-        if policy.recipient(recipient).is_none() {
+        let processor = tx
+            .tenant(tenant)
+            .await?
+            .is_some_and(|t| t.role == "processor");
+        if policy.recipient(recipient).is_none() && !(processor && recipient == CONTROLLER) {
             return Err(EngineError::NotFound("recipient"));
         }
         let generated = given.is_none();
@@ -280,11 +288,13 @@ impl Engine {
         })
     }
 
-    /// The policy's recipients, with their endpoints and delivery counts.
+    /// The policy's recipients, with their endpoints and delivery counts; for a
+    /// processor tenant also its controlling client (`controller`).
     pub async fn recipients(&self, actor: &Actor, tenant: &str) -> Result<Vec<RecipientView>> {
         self.authorize(actor, Capability::ReadPolicy, tenant)?;
         let mut tx = self.store.read().await?;
-        tx.tenant(tenant)
+        let row = tx
+            .tenant(tenant)
             .await?
             .ok_or(EngineError::NotFound("tenant"))?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
@@ -303,7 +313,7 @@ impl Engine {
                 _ => c.dead += n,
             }
         }
-        Ok(policy
+        let mut out: Vec<RecipientView> = policy
             .recipients
             .iter()
             .map(|r| RecipientView {
@@ -317,7 +327,18 @@ impl Engine {
                 endpoint: endpoints.get(r.id.as_str()).cloned(),
                 deliveries: counts.remove(r.id.as_str()).unwrap_or_default(),
             })
-            .collect())
+            .collect();
+        if row.role == "processor" {
+            out.push(RecipientView {
+                id: CONTROLLER.to_string(),
+                name: row.controller_name.clone().unwrap_or_default(),
+                kind: CONTROLLER.to_string(),
+                country: String::new(),
+                endpoint: endpoints.get(CONTROLLER).cloned(),
+                deliveries: counts.remove(CONTROLLER).unwrap_or_default(),
+            });
+        }
+        Ok(out)
     }
 
     fn authorize_deliveries(&self, actor: &Actor, tenant: Option<&str>) -> Result<()> {

@@ -1083,7 +1083,7 @@ async fn a_processor_may_forward_and_assist_instead_of_redirecting() {
     let mut tx = s.engine.store().read().await.unwrap();
     let out = tx.outbox("fwd").await.unwrap();
     assert_eq!(out[0].event, "request.forwarded");
-    assert_eq!(out[0].recipient.as_deref(), Some("privacy@client.example"));
+    assert_eq!(out[0].recipient.as_deref(), Some("controller"));
 }
 
 #[tokio::test]

@@ -1037,3 +1037,54 @@ async fn r5_a_disclosure_can_go_to_the_recipients_webhook_signed() {
         "the erased person's values never left"
     );
 }
+
+#[tokio::test]
+async fn r23_s3_a_routed_request_reaches_the_controlling_clients_endpoint() {
+    let s = Server::start().await;
+    let op = s
+        .tenant_with("hosted", "processor", crate::harness::POLICY)
+        .await;
+    allow_loopback(&s);
+    // Only a processor tenant has a `controller` to register.
+    let acme = s.tenant("acme").await;
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            &acme,
+            "/v1/tenants/acme/recipients/controller/endpoint",
+            Some(json!({"url": "http://127.0.0.1:9/x"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let rx = Receiver::start().await;
+    rx.register(&s, &op, "hosted", "controller").await;
+    let (_, list) = s.get(&op, "/v1/tenants/hosted/recipients").await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "controller" && r["name"] == "Client Co."),
+        "{list}"
+    );
+    s.panelist(&op, "hosted", "c@example.org", "Cy").await;
+    let (st, r) = s
+        .post(
+            &op,
+            "/v1/tenants/hosted/requests",
+            json!({"type": "delete", "channel": "web",
+            "identifiers": {"email": "c@example.org"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["state"], "routed");
+    deliver(&s, Some("hosted")).await;
+    let hits = rx.hits("controller");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(hits[0].valid);
+    assert_eq!(hits[0].body["type"], "request.routed");
+    assert_eq!(hits[0].body["data"]["request"], r["id"]);
+    assert!(
+        !hits[0].body.to_string().contains("c@example.org"),
+        "no identifier goes to the client"
+    );
+}
