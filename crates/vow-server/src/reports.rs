@@ -33,6 +33,7 @@ pub fn negotiate(headers: &HeaderMap) -> Format {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct YearQuery {
     /// The calendar year (UTC), e.g. 2026.
     pub year: Option<String>,

@@ -672,8 +672,47 @@ async fn problems_are_precise_and_bodies_are_limited() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let (st, _) = s.get(&op, "/openapi.json").await;
+    let (st, doc) = s.get(&op, "/openapi.json").await;
     assert_eq!(st, StatusCode::OK);
+    // Every path of the public contract (API.md) is in the document, and query
+    // parameters are declared as such.
+    for path in [
+        "/v1/tenants",
+        "/v1/tenants/{t}/policy",
+        "/v1/tenants/{t}/subjects",
+        "/v1/tenants/{t}/subjects/{s}",
+        "/v1/tenants/{t}/subjects/{s}/consents",
+        "/v1/tenants/{t}/decisions",
+        "/v1/tenants/{t}/subjects/{s}/read",
+        "/v1/tenants/{t}/disclosures",
+        "/v1/tenants/{t}/requests",
+        "/v1/tenants/{t}/requests/{r}",
+        "/v1/tenants/{t}/requests/{r}/verify",
+        "/v1/tenants/{t}/requests/{r}/extend",
+        "/v1/tenants/{t}/requests/{r}/pause",
+        "/v1/tenants/{t}/requests/{r}/resume",
+        "/v1/tenants/{t}/requests/{r}/fulfil",
+        "/v1/tenants/{t}/requests/{r}/deny",
+        "/v1/tenants/{t}/requests/{r}/export",
+        "/v1/tenants/{t}/incidents",
+        "/v1/tenants/{t}/incidents/{i}/impact",
+        "/v1/tenants/{t}/reports/self-assessment",
+        "/v1/audit/verify",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    let lookup = &doc["paths"]["/v1/tenants/{t}/subjects"]["get"]["parameters"];
+    assert!(
+        lookup
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "email" && p["in"] == "query"),
+        "{lookup}"
+    );
     let (st, h) = s.get("", "/healthz").await;
     assert_eq!((st, h["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (st, _) = s.get("", "/metrics").await;
