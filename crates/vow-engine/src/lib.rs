@@ -321,6 +321,11 @@ pub(crate) fn ts(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Unix milliseconds as a time (the epoch if out of range: stored times never are).
+pub(crate) fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 pub(crate) fn parse_time(pointer: &str, text: &str) -> Result<Timestamp> {
     text.parse::<Timestamp>().map_err(|_| {
         EngineError::invalid(

@@ -300,9 +300,7 @@ pub const DENIAL_CODES: [&str; 8] = [
 
 use crate::ts;
 
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
+use crate::at;
 
 fn request_aad(tenant: &str, id: &str, place: &str) -> Vec<u8> {
     value_aad(tenant, id, "request", place)

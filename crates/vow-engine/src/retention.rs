@@ -30,15 +30,7 @@ const IDENTIFIER_CATEGORIES: [(&str, &str); 2] = [
     ("phone", "user.contact.phone_number"),
 ];
 
-fn ts(ms: i64) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
-
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
+use crate::{at, ts};
 
 /// One rule of the policy and what a run did under it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
