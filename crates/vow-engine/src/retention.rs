@@ -152,11 +152,14 @@ fn run_view(r: &RetentionRunRow) -> RetentionRunView {
 struct Tally {
     row: RetentionRunRow,
     rules: Vec<RuleCounts>,
+    /// Fields of erased people destroyed because the legal hold that kept them ended.
+    released: i64,
 }
 
 impl Tally {
     fn sync(&mut self) {
-        self.row.fields_destroyed = self.rules.iter().map(|r| r.fields_destroyed).sum();
+        self.row.fields_destroyed =
+            self.rules.iter().map(|r| r.fields_destroyed).sum::<i64>() + self.released;
         self.row.subjects_shredded = self.rules.iter().map(|r| r.subjects_shredded).sum();
         self.row.held = self.rules.iter().map(|r| r.held).sum();
         self.row.rules = serde_json::to_string(&self.rules).unwrap_or_else(|_| "[]".into());
@@ -263,6 +266,7 @@ impl Engine {
                 rules: String::new(),
             },
             rules: rule_counts(&rules),
+            released: 0,
         };
         tally.sync();
         if !dry_run {
@@ -304,6 +308,16 @@ impl Engine {
                 after = last;
             }
         }
+        // What legal holds kept of erased people goes when the holds end.
+        let released = if dry_run {
+            0
+        } else {
+            let mut tx = self.store.write().await?;
+            let n = self.release_expired_holds(&mut tx, actor, tenant).await?;
+            tx.commit().await?;
+            n
+        };
+        tally.released = released;
         tally.row.finished_at = Some(self.now_ms());
         tally.sync();
         let mut tx = self.store.write().await?;
@@ -324,7 +338,8 @@ impl Engine {
             None,
             json!({"run": tally.row.id, "policy_version": version,
                    "fields_destroyed": tally.row.fields_destroyed,
-                   "subjects_shredded": tally.row.subjects_shredded, "held": tally.row.held}),
+                   "subjects_shredded": tally.row.subjects_shredded, "held": tally.row.held,
+                   "released_from_holds": released}),
         );
         crate::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
@@ -340,6 +355,53 @@ impl Engine {
             run: run_view(&tally.row),
             due,
         })
+    }
+
+    /// Erased people keep only what a live legal hold names (S7). Once a hold ends, the
+    /// fields it kept are deleted; once none is left, so is the key they were sealed
+    /// under. Returns the number of fields destroyed.
+    async fn release_expired_holds(&self, tx: &mut Tx, actor: &Actor, tenant: &str) -> Result<i64> {
+        let now = self.now_ms();
+        let mut destroyed = 0;
+        for subject in tx.erased_with_fields(tenant).await? {
+            let held: Vec<vow_core::Category> = tx
+                .holds(tenant, &subject)
+                .await?
+                .into_iter()
+                .filter(|h| h.until > now)
+                .flat_map(|h| {
+                    serde_json::from_str::<Vec<String>>(&h.categories).unwrap_or_default()
+                })
+                .filter_map(|c| vow_core::Category::new(c).ok())
+                .collect();
+            let mut gone = 0;
+            if held.is_empty() {
+                gone = tx.all_fields(tenant, &subject).await?.len() as i64;
+                tx.erase_subject(tenant, &subject, now).await?;
+            } else {
+                for f in tx.all_fields(tenant, &subject).await? {
+                    let kept = vow_core::Category::new(f.category.as_str())
+                        .is_ok_and(|c| held.iter().any(|h| c.is_within(h)));
+                    if !kept {
+                        tx.delete_field(tenant, &f.id).await?;
+                        gone += 1;
+                    }
+                }
+            }
+            if gone > 0 {
+                let entry = self.audit_entry(
+                    actor,
+                    Some(tenant),
+                    "retention.hold_ended",
+                    Some(&subject),
+                    None,
+                    json!({"fields_destroyed": gone, "key_destroyed": held.is_empty()}),
+                );
+                crate::audit::append(tx, &[entry]).await?;
+                destroyed += gone;
+            }
+        }
+        Ok(destroyed)
     }
 
     /// One batch of people after `after`; returns the last id seen, or None when done.

@@ -179,6 +179,18 @@ impl Tx {
     }
 
     /// Destroy one field version (ciphertext and metadata).
+    /// Erased people of a tenant who still have fields: what legal holds kept.
+    pub async fn erased_with_fields(&mut self, tenant_id: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT f.subject_id FROM fields f JOIN subjects s ON s.id = f.subject_id
+             WHERE f.tenant_id = $1 AND s.tenant_id = $1 AND s.status = 'erased' ORDER BY f.subject_id",
+        )
+        .bind(tenant_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
     pub async fn delete_field(&mut self, tenant_id: &str, id: &str) -> Result<()> {
         sqlx::query("DELETE FROM fields WHERE id = $1 AND tenant_id = $2")
             .bind(id)

@@ -631,3 +631,68 @@ fn r6_cli_retention_dry_run_and_run_and_data_map() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[tokio::test]
+async fn s7_what_a_hold_kept_after_an_erasure_goes_when_the_hold_ends() {
+    let (s, clock, op) = start(Backend::Sqlite).await.unwrap();
+    let id = person(
+        &s,
+        &op,
+        "gone@example.org",
+        json!([{"category": "user.name", "value": "Gus Gone", "purposes": ["research"]},
+               {"category": "user.health_and_medical", "value": "claim file", "purposes": ["research"]}]),
+        research(),
+    )
+    .await;
+    let (st, b) = s
+        .post(&op, &format!("/v1/tenants/acme/subjects/{id}/holds"),
+            json!({"categories": ["user.health_and_medical"], "reason": "pending litigation", "until": "2026-06-01"}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let (_, r) = s
+        .post(
+            &op,
+            "/v1/tenants/acme/requests",
+            json!({"type": "delete", "channel": "web",
+            "identifiers": {"email": "gone@example.org"}}),
+        )
+        .await;
+    let (st, r) = s
+        .post(
+            &op,
+            &format!(
+                "/v1/tenants/acme/requests/{}/fulfil",
+                r["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (st, r["state"].as_str()),
+        (StatusCode::OK, Some("partially_fulfilled")),
+        "{r}"
+    );
+    let held = |s: &Server| {
+        let engine = s.engine.clone();
+        let id = id.clone();
+        async move {
+            let mut tx = engine.store().read().await.unwrap();
+            let fields = tx.all_fields("acme", &id).await.unwrap().len();
+            let key = tx.subject_key("acme", &id).await.unwrap().is_some();
+            (fields, key)
+        }
+    };
+    assert_eq!(
+        held(&s).await,
+        (1, true),
+        "the held field is kept under a fresh key"
+    );
+    // While the hold lasts, a run leaves it alone.
+    run(&s, &op, false).await;
+    assert_eq!(held(&s).await, (1, true));
+    // Once it ends, the next run destroys the field and the key it was sealed under.
+    clock.advance(days(100));
+    let r = run(&s, &op, false).await;
+    assert_eq!(r["run"]["fields_destroyed"], 1, "{r}");
+    assert_eq!(held(&s).await, (0, false));
+}
