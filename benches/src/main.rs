@@ -825,24 +825,7 @@ async fn probe(backend: BackendKind, pg_url: &str, rows: usize) -> Result<()> {
             .execute(&mut conn)
             .await?;
         let per = 100;
-        let values: Vec<String> = (0..per)
-            .map(|r| {
-                let b = r * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
-            .collect();
-        let sql: Arc<str> = format!(
-            "INSERT INTO probe_any100 (id, subject_id, category, n, value) VALUES {}",
-            values.join(", ")
-        )
-        .into();
+        let sql = multi_row_insert("probe_any100", per);
         let t = Instant::now();
         sqlx::query(begin).execute(&mut conn).await?;
         let mut i = 0;
@@ -891,24 +874,7 @@ async fn probe(backend: BackendKind, pg_url: &str, rows: usize) -> Result<()> {
                 .execute(&mut conn)
                 .await?;
             let per = 100;
-            let values: Vec<String> = (0..per)
-                .map(|r| {
-                    let b = r * 5;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5
-                    )
-                })
-                .collect();
-            let sql: Arc<str> = format!(
-                "INSERT INTO probe_native100 (id, subject_id, category, n, value) VALUES {}",
-                values.join(", ")
-            )
-            .into();
+            let sql = multi_row_insert("probe_native100", per);
             let t = Instant::now();
             sqlx::query(begin).execute(&mut conn).await?;
             let mut i = 0;
@@ -1009,4 +975,27 @@ async fn probe(backend: BackendKind, pg_url: &str, rows: usize) -> Result<()> {
         json!({"bench": "probe", "backend": backend.as_str(), "rows": rows, "rows_per_s": j, "machine": machine()}),
     );
     Ok(())
+}
+
+/// `INSERT INTO table (id, subject_id, category, n, value) VALUES ($1, …, $5), …` for
+/// `rows` rows: the multi-row statement the import probe compares with single rows.
+fn multi_row_insert(table: &str, rows: usize) -> Arc<str> {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let b = r * 5;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} (id, subject_id, category, n, value) VALUES {}",
+        values.join(", ")
+    )
+    .into()
 }
