@@ -21,7 +21,7 @@ pub mod role;
 pub mod webhook;
 
 pub use calendar::{Calendar, CalendarSet};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock};
 pub use consent::{ConsentAction, ConsentEvent, ConsentKind, ConsentState};
 pub use deadline::{ClockKind, DueDates, RulePack, Term, add_term, applicable, due_dates};
 pub use decision::{Action, Ask, Caller, Decision, Reason, ReasonCode, SubjectFacts, decide};

@@ -80,7 +80,7 @@ async fn r10_s9_aggregates_suppress_small_groups_and_never_identify_on_postgres(
 }
 
 async fn aggregates_on(backend: Backend) {
-    let Some(s) = Server::start_on(backend).await else {
+    let Some(s) = Server::start_on_at(backend, crate::harness::TODAY).await else {
         return;
     };
     let op = s.tenant("acme").await;

@@ -4,10 +4,39 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tempfile::TempDir;
-use vow_core::{Clock, FixedClock, SystemClock};
+use vow_core::{Clock, FixedClock, ShiftedClock};
 use vow_engine::{Actor, Engine, KeySource};
 
 pub const POLICY: &str = include_str!("policy.yaml");
+
+/// The switch that moves the harness's stand-in for the real clock ahead by a
+/// number of days. `.ci/run` runs this suite a second time with it set years
+/// ahead: a test whose outcome depends on today's date fails that run, and
+/// belongs on a fixed clock ([`Server::start_at`], [`Server::start_clocked`]).
+/// Only this harness reads it; the `vow` binary never does.
+pub const CLOCK_AHEAD: &str = "VOW_TEST_CLOCK_AHEAD_DAYS";
+
+/// The day that tests whose outcome depends on the date are written for; they
+/// run on a clock that starts here ([`Server::start_at`]).
+pub const TODAY: &str = "2026-11-06T10:00:00Z";
+
+/// The clock servers get unless a test fixes one: real time, moved ahead by
+/// [`CLOCK_AHEAD`] days when that is set.
+pub fn clock() -> ShiftedClock {
+    let days: i64 = match std::env::var(CLOCK_AHEAD) {
+        Ok(v) => v
+            .parse()
+            .expect("VOW_TEST_CLOCK_AHEAD_DAYS is a whole number of days"),
+        Err(_) => 0,
+    };
+    ShiftedClock::by(jiff::SignedDuration::from_hours(24 * days))
+}
+
+/// "Now" as the servers of [`Server::start`] see it. Tests compute relative
+/// dates from this, never from `Timestamp::now()`.
+pub fn now() -> jiff::Timestamp {
+    clock().now()
+}
 
 pub struct Server {
     pub base: String,
@@ -34,7 +63,21 @@ impl Server {
 
     /// None when PostgreSQL tests are explicitly switched off (VOW_SKIP_PG=1).
     pub async fn start_on(backend: Backend) -> Option<Server> {
-        Server::start_with_clock(backend, Arc::new(SystemClock)).await
+        Server::start_with_clock(backend, Arc::new(clock())).await
+    }
+
+    /// A SQLite server whose clock reads `at` now and runs on in real time:
+    /// for tests whose outcome depends on the date.
+    pub async fn start_at(at: &str) -> Server {
+        Server::start_on_at(Backend::Sqlite, at)
+            .await
+            .expect("sqlite server")
+    }
+
+    /// [`Server::start_at`] on a chosen backend; None when PostgreSQL is switched off.
+    pub async fn start_on_at(backend: Backend, at: &str) -> Option<Server> {
+        let clock = ShiftedClock::starting_at(at.parse().expect("a timestamp"));
+        Server::start_with_clock(backend, Arc::new(clock)).await
     }
 
     /// A SQLite server whose clock stands at `at` until the test moves it.

@@ -90,7 +90,7 @@ async fn r2_implied_consent_carries_kind_evidence_and_lapses_by_rule() {
     let s = Server::start().await;
     let op = s.tenant("acme").await;
     // Whole milliseconds: the precision Vow stores.
-    let now = jiff::Timestamp::from_millisecond(jiff::Timestamp::now().as_millisecond()).unwrap();
+    let now = jiff::Timestamp::from_millisecond(crate::harness::now().as_millisecond()).unwrap();
     let recent = now
         .checked_sub(jiff::SignedDuration::from_hours(24 * 30))
         .unwrap();
@@ -380,7 +380,7 @@ async fn r8_only_keys_with_a_need_to_know_read_and_every_read_is_attributable() 
 
 #[tokio::test]
 async fn r17_children_need_a_parent_s_consent() {
-    let s = Server::start().await;
+    let s = Server::start_at(crate::harness::TODAY).await;
     let op = s.tenant("acme").await;
     let child = |consent: Value| {
         json!({

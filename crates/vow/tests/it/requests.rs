@@ -38,7 +38,7 @@ fn days(n: i64) -> jiff::SignedDuration {
 
 #[tokio::test]
 async fn r15_deadlines_acknowledgement_and_extension_notices() {
-    let s = Server::start().await;
+    let s = Server::start_at(crate::harness::TODAY).await;
     let op = s.tenant_with("acme", "controller", &law_only()).await;
     let mail = s.data_dir().join("mail");
     s.engine.set_mailer(
@@ -164,7 +164,7 @@ async fn r22_every_channel_enters_the_same_workflow() {
         assert_eq!(r["events"][0]["event"], "received");
         assert_eq!(r["events"][0]["note"]["channel"], channel);
     }
-    let future = (jiff::Timestamp::now() + days(2)).to_string();
+    let future = (crate::harness::now() + days(2)).to_string();
     let (st, p) = submit(&s, &op, "acme", json!({"type": "know", "channel": "mail", "identifiers": {"email": "ada@example.org"}, "received_at": future})).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(p["errors"][0]["pointer"], "/received_at");
@@ -289,7 +289,7 @@ async fn r14_erasure_makes_backups_unreadable_and_tracks_the_horizon() {
     assert_eq!(st, StatusCode::NOT_FOUND);
     // Backups holding the old key expire within the promise (30 days in this policy's backup store).
     let horizon = time(&r["outcome"]["backups_unreadable_by"]);
-    assert!(horizon <= jiff::Timestamp::now() + days(31));
+    assert!(horizon <= crate::harness::now() + days(31));
     // Not even the wrapped key's bytes remain in the database files (secure_delete + checkpoint).
     s.engine.store().checkpoint().await.unwrap();
     let dir = s.data_dir();
@@ -599,7 +599,7 @@ async fn hold_scenario() {
                        {"category": "user.financial.bank_account", "value": "CA-000-111", "purposes": ["incentive_payment"]}]}))
         .await;
     let subject = b["id"].as_str().unwrap().to_string();
-    let until = (jiff::Timestamp::now() + days(6 * 365))
+    let until = (crate::harness::now() + days(6 * 365))
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date()
         .to_string();
@@ -686,7 +686,7 @@ async fn platform_scenario() {
             "fields": [{"category": "user.name", "value": "Owen Account", "purposes": ["service_delivery"]}]}))
         .await;
     assert_eq!(st, StatusCode::CREATED, "{b}");
-    let received: jiff::Timestamp = jiff::Timestamp::now();
+    let received: jiff::Timestamp = crate::harness::now();
     let (_, r) = submit(&s, &op, "relay", json!({"type": "access", "channel": "email", "identifiers": {"email": "owner@example.com"}})).await;
     // 45 days promised (S11), and never later than any law that applies.
     let due = time(&r["due"]["response"]);
@@ -725,13 +725,13 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
     let s = Server::start().await;
     let op = s.tenant("acme").await;
     s.panelist(&op, "acme", "ada@example.org", "Ada").await;
-    let long_ago = (jiff::Timestamp::now() - days(40)).to_string();
+    let long_ago = (crate::harness::now() - days(40)).to_string();
     let (_, late) = submit(&s, &op, "acme", json!({"type": "access", "channel": "mail", "identifiers": {"email": "ghost@example.org"}, "received_at": long_ago})).await;
     assert_eq!(late["state"], "verifying");
     assert_eq!(late["flag"], "overdue", "{late}");
     let (_, fresh) = submit(&s, &op, "acme", json!({"type": "access", "channel": "mail", "identifiers": {"email": "ghost2@example.org"}})).await;
     let (_, agent) = submit(&s, &op, "acme", json!({"type": "delete", "channel": "mail", "identifiers": {"email": "ada@example.org"},
-        "requester": {"kind": "agent", "evidence": {}}, "received_at": (jiff::Timestamp::now() - days(40)).to_string()})).await;
+        "requester": {"kind": "agent", "evidence": {}}, "received_at": (crate::harness::now() - days(40)).to_string()})).await;
     assert_eq!(agent["state"], "verifying", "{agent}");
     let (_, done) = submit(
         &s,
@@ -795,7 +795,7 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
         .map(|r| r["state"].as_str().unwrap())
         .collect();
     assert_eq!(states[0], "verifying", "open first: {states:?}");
-    let year = jiff::Timestamp::now()
+    let year = crate::harness::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .year();
     let m = s
@@ -806,7 +806,7 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
     let access = m.per_type.iter().find(|t| t.kind == "access").unwrap();
     let know = m.per_type.iter().find(|t| t.kind == "know").unwrap();
     // The overdue one was received 40 days ago: in this year's count unless that was last year.
-    let old_year = (jiff::Timestamp::now() - days(40))
+    let old_year = (crate::harness::now() - days(40))
         .to_zoned(jiff::tz::TimeZone::UTC)
         .year();
     let same = usize::from(old_year == year);
@@ -1280,7 +1280,7 @@ async fn r21_only_the_submitters_a_law_provides_for() {
 
 #[tokio::test]
 async fn r21_a_parent_acts_for_their_own_child_only() {
-    let s = Server::start().await;
+    let s = Server::start_at(crate::harness::TODAY).await;
     // California provides for a parent's request (§7070(c)).
     let both = POLICY.replace("jurisdictions: [CA]", "jurisdictions: [CA, US-CA]");
     let op = s.tenant_with("acme", "controller", &both).await;

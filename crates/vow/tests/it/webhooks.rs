@@ -196,7 +196,7 @@ async fn correct_name(s: &Server, key: &str, subject: &str, name: &str) {
 
 /// A server on a clock that tests move, with an acme tenant; returns (server, clock, operator key).
 async fn clocked() -> (Server, Arc<FixedClock>, String) {
-    let clock = Arc::new(FixedClock::new(jiff::Timestamp::now()));
+    let clock = Arc::new(FixedClock::new(crate::harness::now()));
     let s = Server::start_with_clock(Backend::Sqlite, clock.clone())
         .await
         .unwrap();
