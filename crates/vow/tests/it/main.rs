@@ -8,6 +8,7 @@ mod cli;
 mod harness;
 mod policy_changes;
 mod promises;
+mod readme;
 mod requests;
 mod retention;
 mod webhooks;
