@@ -1,6 +1,147 @@
+//! The engine's errors and the one catalogue of error codes (code, HTTP status,
+//! title) that every interface reports them with. The server makes problem documents
+//! from it; docs/api.md lists it (a test keeps the two equal).
+
 use serde::Serialize;
 use thiserror::Error;
 use vow_core::Decision;
+
+/// Declares the catalogue: one line per error code with its HTTP status and title.
+/// The status is a plain number so the engine stays free of HTTP types.
+macro_rules! catalogue {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal, $status:literal, $title:literal;)+) => {
+        /// Every error code Vow reports, in the order docs/api.md lists them. A code
+        /// is the last segment of the problem type (`urn:vow:problem:<code>`) and
+        /// never changes once published.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl ErrorCode {
+            /// The whole catalogue.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The stable machine code.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status an answer with this code carries.
+            pub const fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)+
+                }
+            }
+
+            /// A short summary that does not vary between occurrences (RFC 9457 `title`).
+            pub const fn title(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $title,)+
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    /// No key, or a malformed or unknown one.
+    Unauthenticated = "unauthenticated", 401, "Authentication required";
+    /// The key's role may not do this.
+    Forbidden = "forbidden", 403, "Not allowed";
+    /// The decision function refused; the answer carries its reasons.
+    Refused = "refused", 403, "Refused by the policy";
+    /// No such tenant, subject, request, download or endpoint.
+    NotFound = "not_found", 404, "Not found";
+    /// The path exists but does not take this method.
+    MethodNotAllowed = "method_not_allowed", 405, "Method not allowed";
+    /// The input is wrong; the answer may name each part by JSON pointer.
+    InvalidRequest = "invalid_request", 400, "Invalid request";
+    /// The body is not JSON.
+    MalformedJson = "malformed_json", 400, "Malformed JSON";
+    /// A JSON endpoint was sent another content type.
+    UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type";
+    /// The body is over the limit.
+    PayloadTooLarge = "payload_too_large", 413, "Payload too large";
+    /// The request took too long and was abandoned.
+    Timeout = "timeout", 408, "Request timeout";
+    /// The body could not be read.
+    UnreadableBody = "unreadable_body", 400, "Unreadable body";
+    /// Anything else the HTTP layer could not understand.
+    BadRequest = "bad_request", 400, "Bad request";
+    /// Taken, suppressed, concurrently changed, or not allowed in this state.
+    Conflict = "conflict", 409, "Conflict";
+    /// The tenant has no policy yet.
+    NoPolicy = "no_policy", 409, "No policy published";
+    /// The policy has errors; the answer carries diagnostics.
+    InvalidPolicy = "invalid_policy", 422, "The policy has errors";
+    /// An aggregate named an identifying attribute.
+    IdentifyingAttribute = "identifying_attribute", 422, "Identifying attributes are never aggregated";
+    /// The audit entry could not be written, so nothing was returned.
+    AuditUnavailable = "audit_unavailable", 503, "Audit log unavailable";
+    /// The database could not be reached.
+    StoreUnavailable = "store_unavailable", 503, "Storage unavailable";
+    /// The database failed.
+    StoreError = "store_error", 503, "Storage unavailable";
+    /// The database holds inconsistent data.
+    StoreCorrupt = "store_corrupt", 503, "Storage unavailable";
+    /// The caller worked from an outdated view; retry.
+    Stale = "stale", 503, "Storage unavailable";
+    /// Wrong key, tampered ciphertext or wrong associated data.
+    DecryptFailed = "decrypt_failed", 500, "Internal error";
+    /// Key material or ciphertext of the wrong shape.
+    Malformed = "malformed", 500, "Internal error";
+    /// A key file could not be read, created or trusted.
+    KeyFile = "key_file", 500, "Internal error";
+    /// The operating system's random number generator failed.
+    RandomUnavailable = "random_unavailable", 500, "Internal error";
+    /// A passphrase was unusable.
+    Passphrase = "passphrase", 500, "Internal error";
+    /// Anything else.
+    Internal = "internal", 500, "Internal error";
+}
+
+impl ErrorCode {
+    /// True for errors of the server's own making (5xx): their details belong in the
+    /// log, not in the answer.
+    pub const fn is_server_error(self) -> bool {
+        self.status() >= 500
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&vow_store::StoreError> for ErrorCode {
+    fn from(e: &vow_store::StoreError) -> Self {
+        use vow_store::StoreError as S;
+        match e {
+            S::Connect(_) | S::UnsupportedUrl => ErrorCode::StoreUnavailable,
+            S::Db(_) | S::Migrate(_) => ErrorCode::StoreError,
+            S::Conflict(_) => ErrorCode::Conflict,
+            S::Stale(_) => ErrorCode::Stale,
+            S::Corrupt(_) => ErrorCode::StoreCorrupt,
+        }
+    }
+}
+
+impl From<&vow_crypto::CryptoError> for ErrorCode {
+    fn from(e: &vow_crypto::CryptoError) -> Self {
+        use vow_crypto::CryptoError as C;
+        match e {
+            C::Decrypt => ErrorCode::DecryptFailed,
+            C::Malformed(_) => ErrorCode::Malformed,
+            C::KeyFile(_) => ErrorCode::KeyFile,
+            C::Random => ErrorCode::RandomUnavailable,
+            C::Passphrase(_) => ErrorCode::Passphrase,
+        }
+    }
+}
 
 /// One problem with one part of the input, located by a JSON pointer
 /// (`/fields/2/category`) or, for imports, a line number in the pointer.
@@ -64,23 +205,28 @@ impl EngineError {
         EngineError::Invalid(vec![FieldError::new(pointer, detail)])
     }
 
+    /// The error's entry in the catalogue: exactly one for each variant.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            EngineError::Unauthenticated => ErrorCode::Unauthenticated,
+            EngineError::Forbidden(_) => ErrorCode::Forbidden,
+            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::Invalid(_) => ErrorCode::InvalidRequest,
+            EngineError::Identifying(_) => ErrorCode::IdentifyingAttribute,
+            EngineError::Refused(_) => ErrorCode::Refused,
+            EngineError::Conflict(_) => ErrorCode::Conflict,
+            EngineError::Policy(_) => ErrorCode::InvalidPolicy,
+            EngineError::NoPolicy(_) => ErrorCode::NoPolicy,
+            EngineError::Crypto(e) => ErrorCode::from(e),
+            EngineError::Store(e) => ErrorCode::from(e),
+            EngineError::Audit(_) => ErrorCode::AuditUnavailable,
+            EngineError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
     /// Stable machine code: the last segment of the problem type URI.
     pub fn code(&self) -> &'static str {
-        match self {
-            EngineError::Unauthenticated => "unauthenticated",
-            EngineError::Forbidden(_) => "forbidden",
-            EngineError::NotFound(_) => "not_found",
-            EngineError::Invalid(_) => "invalid_request",
-            EngineError::Identifying(_) => "identifying_attribute",
-            EngineError::Refused(_) => "refused",
-            EngineError::Conflict(_) => "conflict",
-            EngineError::Policy(_) => "invalid_policy",
-            EngineError::NoPolicy(_) => "no_policy",
-            EngineError::Crypto(e) => e.code(),
-            EngineError::Store(e) => e.code(),
-            EngineError::Audit(_) => "audit_unavailable",
-            EngineError::Internal(_) => "internal",
-        }
+        self.error_code().as_str()
     }
 }
 
@@ -96,3 +242,58 @@ impl From<vow_store::StoreError> for EngineError {
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_distinct_snake_case_and_errors() {
+        let mut seen = HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "{c} is listed twice");
+            assert!(
+                c.as_str()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                "{c} is not snake_case"
+            );
+            assert!((400..600).contains(&c.status()), "{c} has no error status");
+            assert!(!c.title().is_empty(), "{c} has no title");
+        }
+    }
+
+    #[test]
+    fn forwarded_codes_are_the_catalogue_s() {
+        use vow_crypto::CryptoError as C;
+        use vow_store::StoreError as S;
+        for e in [
+            C::Decrypt,
+            C::Malformed("x"),
+            C::KeyFile("p".into()),
+            C::Random,
+            C::Passphrase("x"),
+        ] {
+            assert_eq!(ErrorCode::from(&e).as_str(), e.code());
+            assert_eq!(EngineError::Crypto(e.clone()).code(), e.code());
+        }
+        for e in [
+            S::UnsupportedUrl,
+            S::Conflict("tenant"),
+            S::Stale("keys"),
+            S::Corrupt("row"),
+        ] {
+            assert_eq!(ErrorCode::from(&e).as_str(), e.code());
+        }
+        // A store conflict is the engine's conflict, with the same code.
+        assert_eq!(
+            EngineError::from(S::Conflict("tenant")).error_code(),
+            ErrorCode::Conflict
+        );
+        assert_eq!(
+            EngineError::from(S::Stale("keys")).error_code(),
+            ErrorCode::Stale
+        );
+    }
+}

@@ -28,7 +28,7 @@ mod tenants;
 pub mod webhooks;
 
 pub use audit::{AuditWriter, BadEntry, VerifyReport};
-pub use error::{EngineError, FieldError, Result};
+pub use error::{EngineError, ErrorCode, FieldError, Result};
 pub use export::render_html as render_export_html;
 pub use import::{ImportOptions, ImportReport};
 pub use requests::{HoldView, Metrics, NewHold, NewRequest, RequestView, Step};

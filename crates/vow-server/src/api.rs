@@ -1,8 +1,8 @@
 //! The JSON API under /v1. Handlers are thin: parse, call the engine, shape the answer.
 
-use crate::AppState;
 use crate::extract::{Auth, Body};
 use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use vow_engine::input::{NewConsent, NewSubject, SubjectPatch};
 use vow_engine::{
-    ApiKeyCreated, ConsentView, ConsentsView, FieldValue, LookupKind, PolicyPublished, TenantView,
-    VerifyReport,
+    ApiKeyCreated, ConsentView, ConsentsView, EngineError, ErrorCode, FieldValue, LookupKind,
+    PolicyPublished, TenantView, VerifyReport,
 };
 use vow_engine::{HoldView, NewHold, NewRequest, RequestView, Step};
 
@@ -57,7 +57,7 @@ pub async fn create_tenant(
     if let Some(mode) = b.controller.as_ref().and_then(|c| c.requests.as_deref())
         && !matches!(mode, "redirect" | "forward_assist")
     {
-        return Err(vow_engine::EngineError::invalid(
+        return Err(EngineError::invalid(
             "/controller/requests",
             "must be redirect or forward_assist",
         )
@@ -197,15 +197,10 @@ pub async fn lookup(
     Auth(actor): Auth,
     Path(t): Path<String>,
     q: std::result::Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
-) -> std::result::Result<Json<Created>, Response> {
+) -> Result<Json<Created>> {
+    const ONE_OF: &str = "query by exactly one of email, phone, external_id";
     let Ok(Query(q)) = q else {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Invalid request",
-            "query by exactly one of email, phone, external_id",
-        )
-        .into_response());
+        return Err(ApiError::http(ErrorCode::InvalidRequest, ONE_OF));
     };
     let given: Vec<(LookupKind, &String)> = [
         (LookupKind::Email, q.email.as_ref()),
@@ -216,16 +211,11 @@ pub async fn lookup(
     .filter_map(|(k, v)| v.map(|v| (k, v)))
     .collect();
     let [(kind, value)] = given.as_slice() else {
-        return Err(ApiError(vow_engine::EngineError::invalid(
-            "",
-            "query by exactly one of email, phone, external_id",
-        ))
-        .into_response());
+        return Err(EngineError::invalid("", ONE_OF).into());
     };
-    match s.engine.lookup(&actor, &t, *kind, value).await {
-        Ok(Some(id)) => Ok(Json(Created { id })),
-        Ok(None) => Err(ApiError(vow_engine::EngineError::NotFound("subject")).into_response()),
-        Err(e) => Err(ApiError(e).into_response()),
+    match s.engine.lookup(&actor, &t, *kind, value).await? {
+        Some(id) => Ok(Json(Created { id })),
+        None => Err(EngineError::NotFound("subject").into()),
     }
 }
 
@@ -613,11 +603,7 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
-pub async fn not_found() -> Problem {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "Not found",
-        "no such endpoint; see /openapi.json",
-    )
+/// The router's fallback: a path no route matches.
+pub async fn not_found() -> ApiError {
+    ApiError::http(ErrorCode::NotFound, "no such endpoint; see /openapi.json")
 }

@@ -1,9 +1,9 @@
 //! Breach endpoints (R16): record an incident, its impact and deadlines, and who has
 //! been told. Thin: each handler calls one engine method.
 
-use crate::AppState;
 use crate::extract::{Auth, Body};
 use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

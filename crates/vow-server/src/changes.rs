@@ -1,8 +1,8 @@
 //! Policy versions and their changes (S5), and de-identified aggregates (R10, S9).
 
-use crate::AppState;
 use crate::extract::{Auth, Body};
 use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use vow_engine::aggregates::{AggregateQuery, AggregateReport};

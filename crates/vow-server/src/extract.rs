@@ -1,13 +1,13 @@
 //! Extractors: the caller's identity, and JSON bodies whose errors are problem documents.
 
-use crate::AppState;
-use crate::problem::{ApiError, Problem};
+use crate::problem::ApiError;
+use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use vow_engine::{Actor, EngineError};
+use vow_engine::{Actor, EngineError, ErrorCode};
 
 /// The authenticated caller.
 pub struct Auth(pub Actor);
@@ -34,61 +34,41 @@ impl FromRequestParts<AppState> for Auth {
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
-    type Rejection = Problem;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rejection) => Err(json_problem(rejection)),
+            Err(rejection) => Err(json_error(rejection)),
         }
     }
 }
 
-fn json_problem(r: JsonRejection) -> Problem {
+fn json_error(r: JsonRejection) -> ApiError {
     match r {
-        JsonRejection::MissingJsonContentType(_) => Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
+        JsonRejection::MissingJsonContentType(_) => ApiError::http(
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
-        JsonRejection::JsonSyntaxError(e) => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "Malformed JSON",
-            // serde's text names the position and the problem, never a value it could not read.
-            e.body_text(),
-        ),
-        JsonRejection::JsonDataError(e) => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Invalid request",
-            data_error_text(&e.body_text()),
-        ),
-        JsonRejection::BytesRejection(e) => {
-            let status = e.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(
-                    status,
-                    "payload_too_large",
-                    "Payload too large",
-                    "the body is larger than this endpoint accepts",
-                )
-            } else {
-                Problem::new(
-                    status,
-                    "unreadable_body",
-                    "Unreadable body",
-                    "the request body could not be read",
-                )
-            }
+        // serde's text names the position and the problem, never a value it could not read.
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::http(ErrorCode::MalformedJson, e.body_text())
         }
-        other => Problem::new(
-            other.status(),
-            "invalid_request",
-            "Invalid request",
-            other.body_text(),
+        JsonRejection::JsonDataError(e) => {
+            ApiError::http(ErrorCode::InvalidRequest, data_error_text(&e.body_text()))
+        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::http(
+                ErrorCode::PayloadTooLarge,
+                "the body is larger than this endpoint accepts",
+            )
+        }
+        JsonRejection::BytesRejection(_) => ApiError::http(
+            ErrorCode::UnreadableBody,
+            "the request body could not be read",
         ),
+        // Axum may add kinds of rejection; none is the server's fault.
+        _ => ApiError::http(ErrorCode::BadRequest, "the body could not be taken as JSON"),
     }
 }
 

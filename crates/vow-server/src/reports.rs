@@ -1,13 +1,14 @@
 //! Reports from Vow's own records: the annual self-assessment (S13) and its sign-off.
 
-use crate::AppState;
 use crate::extract::{Auth, Body};
 use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use vow_engine::ErrorCode;
 use vow_engine::assessment::{self, NewSignOff, SelfAssessment};
 
 /// What the caller asked for in `Accept`: HTML and Markdown for people, JSON otherwise.
@@ -54,13 +55,10 @@ pub async fn self_assessment(
     let year = match q.year.as_deref().map(str::parse::<i16>) {
         Some(Ok(y)) => y,
         _ => {
-            return Ok(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "Invalid request",
+            return Err(ApiError::http(
+                ErrorCode::InvalidRequest,
                 "give the calendar year as ?year=YYYY",
-            )
-            .into_response());
+            ));
         }
     };
     let report = s.engine.self_assessment(&actor, &t, year).await?;

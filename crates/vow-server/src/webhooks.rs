@@ -6,9 +6,9 @@
 //! guard runs after DNS resolution and the connection goes to the address it checked,
 //! so a name that resolves to an internal address (DNS rebinding) gets nowhere.
 
-use crate::AppState;
 use crate::extract::{Auth, Body};
 use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -5,6 +5,7 @@ mod aggregates;
 mod assessment;
 mod breaches;
 mod cli;
+mod errors;
 mod harness;
 mod policy_changes;
 mod promises;

@@ -1,0 +1,210 @@
+//! The router: every route, and the layers around them (body limit, timeout, problem
+//! documents for bare errors, headers, tracing, request ids).
+
+use crate::openapi::openapi_json;
+use crate::problem::bare_errors_as_problems;
+use crate::state::{AppState, metrics_handle};
+use crate::{api, breaches, changes, reports, retention, webhooks};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use vow_engine::Engine;
+
+/// The largest request body accepted (a policy file is the biggest thing sent).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+pub fn router(engine: Arc<Engine>) -> Router {
+    let state = AppState {
+        engine,
+        metrics: metrics_handle(),
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi_json()) }),
+        )
+        .route(
+            "/v1/tenants",
+            post(api::create_tenant).get(api::list_tenants),
+        )
+        .route("/v1/tenants/{t}", get(api::get_tenant))
+        .route("/v1/tenants/{t}/keys", post(api::create_key))
+        .route(
+            "/v1/tenants/{t}/policy",
+            get(api::get_policy).put(api::put_policy),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects",
+            post(api::create_subject).get(api::lookup),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects/{s}",
+            axum::routing::patch(api::patch_subject),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects/{s}/consents",
+            post(api::post_consent).get(api::get_consents),
+        )
+        .route("/v1/tenants/{t}/subjects/{s}/read", post(api::read))
+        .route("/v1/tenants/{t}/subjects/{s}/history", get(api::history))
+        .route("/v1/tenants/{t}/decisions", post(api::decisions))
+        .route(
+            "/v1/tenants/{t}/requests",
+            post(api::submit_request).get(api::list_requests),
+        )
+        .route("/v1/tenants/{t}/requests/{r}", get(api::get_request))
+        .route(
+            "/v1/tenants/{t}/requests/{r}/verify",
+            post(api::verify_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/extend",
+            post(api::extend_request),
+        )
+        .route("/v1/tenants/{t}/requests/{r}/deny", post(api::deny_request))
+        .route(
+            "/v1/tenants/{t}/requests/{r}/pause",
+            post(api::pause_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/resume",
+            post(api::resume_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/fulfil",
+            post(api::fulfil_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/withdraw",
+            post(api::withdraw_request),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/export",
+            get(api::request_export),
+        )
+        .route("/v1/tenants/{t}/requests/{r}/code", post(api::send_code))
+        .route(
+            "/v1/tenants/{t}/disclosures",
+            post(api::disclose).get(api::list_disclosures),
+        )
+        .route(
+            "/v1/tenants/{t}/reports/self-assessment",
+            get(reports::self_assessment),
+        )
+        .route(
+            "/v1/tenants/{t}/reports/self-assessment/sign-off",
+            post(reports::sign_off),
+        )
+        .route("/v1/tenants/{t}/recipients", get(webhooks::list_recipients))
+        .route(
+            "/v1/tenants/{t}/recipients/{r}/endpoint",
+            axum::routing::put(webhooks::put_endpoint),
+        )
+        .route("/v1/tenants/{t}/deliveries", get(webhooks::list_deliveries))
+        .route(
+            "/v1/tenants/{t}/deliveries/{id}",
+            get(webhooks::get_delivery),
+        )
+        .route(
+            "/v1/tenants/{t}/deliveries/{id}/retry",
+            post(webhooks::retry_delivery),
+        )
+        .route(
+            "/v1/tenants/{t}/policy/versions",
+            get(changes::policy_versions),
+        )
+        .route(
+            "/v1/tenants/{t}/policy/versions/{v}/changes",
+            get(changes::policy_changes),
+        )
+        .route(
+            "/v1/tenants/{t}/reports/aggregate",
+            post(changes::aggregate),
+        )
+        .route(
+            "/v1/tenants/{t}/incidents",
+            post(breaches::create_incident).get(breaches::list_incidents),
+        )
+        .route("/v1/tenants/{t}/incidents/{i}", get(breaches::get_incident))
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/impact",
+            get(breaches::incident_impact),
+        )
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/notifications",
+            post(breaches::notify_incident),
+        )
+        .route("/v1/audit/verify", get(api::audit_verify))
+        .route("/exports/{token}", get(api::download))
+        .route("/v1/tenants/{t}/subjects/{s}/holds", post(api::create_hold))
+        .route(
+            "/v1/tenants/{t}/retention/run",
+            post(retention::run_retention),
+        )
+        .route(
+            "/v1/tenants/{t}/retention/runs",
+            get(retention::retention_runs),
+        )
+        .route(
+            "/v1/tenants/{t}/subjects/{s}/relationship-end",
+            post(retention::relationship_end),
+        )
+        .route("/v1/tenants/{t}/reports/data-map", get(retention::data_map))
+        .fallback(api::not_found)
+        .with_state(state);
+    api.layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        // Outside the timeout, so its 408 gets a problem document too.
+        .layer(axum::middleware::map_response(bare_errors_as_problems))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(
+            // Spans carry the request id, the method and the route *template*: never the
+            // URI itself, whose query may hold an e-mail address.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", |m| m.as_str())
+                        .to_string();
+                    let id = req
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|r| r.header_value().to_str().ok())
+                        .unwrap_or("-")
+                        .to_string();
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
+                })
+                .on_request(())
+                .on_response(|res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+                    metrics::counter!("vow_http_responses_total", "status" => res.status().as_u16().to_string()).increment(1);
+                }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+}
