@@ -5,6 +5,7 @@ mod aggregates;
 mod assessment;
 mod breaches;
 mod cli;
+mod file_modes;
 mod harness;
 mod policy_changes;
 mod promises;
