@@ -26,139 +26,23 @@
 //!   events the law names (aware, determined, discovered or notified).
 
 use crate::calendar::CalendarSet;
-use crate::deadline::{RulePack, Tag, Term, add_term, is_region_code};
+use crate::jurisdiction::Jurisdiction;
+use crate::pack::{RulePack, Tag};
+use crate::term::{ClockKind, Term, add_term};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// Who is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Audience {
-    /// The supervisory authority / privacy commissioner / attorney general.
-    Authority,
-    /// The affected people.
-    Individuals,
-    /// The controllers (clients) of a processor or service provider.
-    Clients,
-}
+// The breach section of a rule pack is part of the pack's format; these paths stay.
+pub use crate::pack::{Audience, BreachRules, NoticeRule, RiskLevel};
 
-impl Audience {
-    pub const ALL: [Audience; 3] = [
-        Audience::Authority,
-        Audience::Individuals,
-        Audience::Clients,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Audience::Authority => "authority",
-            Audience::Individuals => "individuals",
-            Audience::Clients => "clients",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Audience> {
-        Audience::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
-
-impl fmt::Display for Audience {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How serious a breach is for the people in it (see the module docs).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum RiskLevel {
-    #[default]
-    Low,
-    Medium,
-    High,
-}
-
-impl RiskLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RiskLevel::Low => "low",
-            RiskLevel::Medium => "medium",
-            RiskLevel::High => "high",
-        }
-    }
-}
-
-impl fmt::Display for RiskLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One notice duty of one law.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoticeRule {
-    /// Who exactly, as the law names them (e.g. "the supervisory authority (Art. 33)").
-    pub to: String,
-    /// A fixed term from discovery. None: the law gives no number ("without undue
-    /// delay", "as soon as feasible"), see `timing`.
-    #[serde(default)]
-    pub within: Option<Term>,
-    /// The law's own words for when, e.g. "without undue delay and, where feasible,
-    /// not later than 72 hours after becoming aware".
-    pub timing: String,
-    /// The lowest risk at which the notice is owed.
-    pub threshold: RiskLevel,
-    /// Not owed when the data was encrypted and the keys were not exposed.
-    #[serde(default)]
-    pub encryption_exempt: bool,
-    /// Owed only when at least this many people in the pack's scope are affected
-    /// (California: a sample to the Attorney General above 500 residents).
-    #[serde(default)]
-    pub min_affected: Option<u64>,
-    /// What the notice must contain, as headings, in order.
-    pub contents: Vec<String>,
-    /// The notice's title, where the law prescribes one ("Notice of Data Breach").
-    #[serde(default)]
-    pub title: Option<String>,
-    /// The weakest verification tag among this rule's values.
-    pub tag: Tag,
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-/// A pack's breach rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BreachRules {
-    /// The law, as cited.
-    pub law: String,
-    /// Notice duties by audience.
-    pub notices: BTreeMap<Audience, NoticeRule>,
-    /// How long the breach register must be kept (PIPEDA: 24 months). None: the
-    /// law as researched says nothing.
-    #[serde(default)]
-    pub keep_records: Option<Term>,
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-/// An ISO 3166 region code for a person's coarse residence: a country (`GB`, `DE`) or
-/// a subdivision (`US-CA`, `CA-SK`): two letters, optionally `-` and 1 to 3 letters or
-/// digits. Returned in upper case.
+/// A person's coarse residence, read as a [`Jurisdiction`] (any case; returned in
+/// upper case). The error names what is expected, never the value.
 pub fn parse_residence(code: &str) -> Result<String, String> {
-    let c = code.trim().to_ascii_uppercase();
-    if is_region_code(&c) {
-        Ok(c)
-    } else {
-        // The value is not quoted: a mistaken column could hold personal data.
-        Err("not a region code: write an ISO 3166 country (e.g. GB, DE) or subdivision (e.g. US-CA, CA-SK)".to_string())
-    }
+    Jurisdiction::parse(code)
+        .map(String::from)
+        .map_err(|e| e.to_string())
 }
 
 /// The risk of an incident (see the module docs).
@@ -386,7 +270,7 @@ pub fn keep_records(packs: &[&RulePack]) -> Option<(Term, String)> {
 }
 
 fn approx_days(t: Term) -> u64 {
-    use crate::deadline::ClockKind::*;
+    use ClockKind::*;
     let n = u64::from(t.amount);
     match t.clock {
         CalendarDays => n,

@@ -2,7 +2,7 @@
 //! derivation and OS randomness.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -13,6 +13,7 @@ use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::CryptoError;
+use crate::files::{create_private_dir_all, create_private_file};
 
 /// 32 secret bytes. Wiped on drop; `Debug` is redacted and there is no
 /// `Display`, so a key cannot end up in a log line by accident.
@@ -107,7 +108,7 @@ pub fn load_or_create_key_file(path: &Path) -> Result<(Key32, bool), CryptoError
         return Ok((key, false));
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_private_dirs(parent).map_err(|e| {
+        create_private_dir_all(parent).map_err(|e| {
             CryptoError::KeyFile(format!("cannot create directory {}: {e}", parent.display()))
         })?;
     }
@@ -219,28 +220,6 @@ fn check_private(_path: &Path, _meta: &fs::Metadata) -> Result<(), CryptoError> 
     Ok(())
 }
 
-fn create_private_dirs(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-fn new_private_file(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    opts.open(path)
-}
-
 /// Writes `contents` to a new file at `path`; `AlreadyExists` if it is taken.
 fn write_new_file(path: &Path, contents: &[u8], suffix: &[u8; 8]) -> io::Result<()> {
     let name = path
@@ -251,7 +230,7 @@ fn write_new_file(path: &Path, contents: &[u8], suffix: &[u8; 8]) -> io::Result<
     tmp_name.push(format!(".tmp-{}", hex(suffix)));
     let tmp = path.with_file_name(tmp_name);
 
-    let written = new_private_file(&tmp).and_then(|mut f| {
+    let written = create_private_file(&tmp).and_then(|mut f| {
         f.write_all(contents)?;
         f.sync_all()
     });
@@ -267,7 +246,7 @@ fn write_new_file(path: &Path, contents: &[u8], suffix: &[u8; 8]) -> io::Result<
         // Some filesystems have no hard links: fall back to create_new in place,
         // which still never overwrites (a racing reader may see a short file).
         Err(_) => {
-            let mut f = new_private_file(path)?;
+            let mut f = create_private_file(path)?;
             let res = f.write_all(contents).and_then(|()| f.sync_all());
             if res.is_err() {
                 let _ = fs::remove_file(path);
@@ -464,7 +443,7 @@ mod tests {
         ];
         for (i, contents) in cases.iter().enumerate() {
             let path = dir.path().join(format!("bad{i}.key"));
-            let mut f = new_private_file(&path).unwrap();
+            let mut f = create_private_file(&path).unwrap();
             f.write_all(contents).unwrap();
             drop(f);
             let err = load_key_file(&path).unwrap_err();
@@ -477,7 +456,7 @@ mod tests {
         }
         // Exactly 32 bytes with surrounding whitespace is fine.
         let path = dir.path().join("ok.key");
-        let mut f = new_private_file(&path).unwrap();
+        let mut f = create_private_file(&path).unwrap();
         f.write_all(format!("  {}\r\n", STANDARD.encode([9u8; 32])).as_bytes())
             .unwrap();
         drop(f);

@@ -10,6 +10,7 @@ pub mod aead;
 pub mod blind;
 pub mod chain;
 pub mod error;
+pub mod files;
 pub mod keys;
 pub mod token;
 pub mod webhook;

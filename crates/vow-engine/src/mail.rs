@@ -14,7 +14,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::{AsyncSmtpTransport, AsyncSmtpTransportBuilder};
-use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncTransport, Message, Tokio1Executor};
 use std::error::Error as _;
 use std::fmt;
 use std::net::IpAddr;
@@ -143,7 +143,9 @@ struct Inner {
 }
 
 enum Transport {
-    File(AsyncFileTransport<Tokio1Executor>),
+    /// A directory: one owner-only `.eml` file per message (lettre's file transport
+    /// would create them with the process umask).
+    File(PathBuf),
     /// Built on first use, inside the runtime: lettre's pool spawns a task.
     Smtp {
         builder: AsyncSmtpTransportBuilder,
@@ -190,8 +192,9 @@ impl Mailer {
         let id_domain = from.email.domain().to_string();
         let transport = match transport {
             MailTransport::File { dir } => {
-                std::fs::create_dir_all(&dir).map_err(|e| MailError::File(e.kind()))?;
-                Transport::File(AsyncFileTransport::new(dir))
+                vow_crypto::files::create_private_dir_all(&dir)
+                    .map_err(|e| MailError::File(e.kind()))?;
+                Transport::File(dir)
             }
             MailTransport::Smtp {
                 host,
@@ -253,10 +256,18 @@ impl Mailer {
             ))
             .map_err(build_error)?;
         match &self.inner.transport {
-            Transport::File(t) => {
-                t.send(message).await.map_err(|e| {
-                    MailError::File(io_kind(&e).unwrap_or(std::io::ErrorKind::Other))
-                })?;
+            Transport::File(dir) => {
+                let path = dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
+                let bytes = message.formatted();
+                tokio::task::spawn_blocking(move || {
+                    use std::io::Write as _;
+                    let mut file = vow_crypto::files::create_private_file(&path)?;
+                    file.write_all(&bytes)?;
+                    file.sync_all()
+                })
+                .await
+                .map_err(|_| MailError::File(std::io::ErrorKind::Other))?
+                .map_err(|e| MailError::File(e.kind()))?;
             }
             Transport::Smtp { builder, live } => {
                 let holder = live.get_or_init(|| SmtpHolder(Some(builder.clone().build())));

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use utoipa::ToSchema;
 use vow_core::deadline::{DueDates, RulePack};
+use vow_core::jurisdiction::Jurisdiction;
 use vow_core::role::Capability;
 use vow_core::{Channel, ConsentState, Pii, Policy, RequestState, RequestType, RequesterKind};
 use vow_crypto::{IdentifierKind, Key32, open, seal};
@@ -629,14 +630,17 @@ impl Engine {
             },
             None => now,
         };
-        if let Some(j) = &input.jurisdiction
-            && !is_jurisdiction_code(j)
-        {
-            errors.push(FieldError::new(
-                "/jurisdiction",
-                "expected a code like US-CA, CA-QC, DE, EU or UK",
-            ));
-        }
+        let jurisdiction = match input.jurisdiction.as_deref().map(Jurisdiction::parse) {
+            Some(Ok(j)) => Some(String::from(j)),
+            Some(Err(_)) => {
+                errors.push(FieldError::new(
+                    "/jurisdiction",
+                    "expected a code like US-CA, CA-QC, DE, EU or UK",
+                ));
+                None
+            }
+            None => None,
+        };
         let asked = input
             .requester
             .as_ref()
@@ -693,7 +697,7 @@ impl Engine {
         let packs = vow_core::deadline::applicable(
             self.rules(),
             &policy.jurisdictions,
-            input.jurisdiction.as_deref(),
+            jurisdiction.as_deref(),
         );
         let due: DueDates = vow_core::deadline::due_dates(
             &packs,
@@ -786,7 +790,7 @@ impl Engine {
             state: RequestState::Received.as_str().to_string(),
             subject_id: subject,
             requester: requester.as_str().to_string(),
-            residence: input.jurisdiction.clone(),
+            residence: jurisdiction,
             rules: json!(due.applied).to_string(),
             binding: due.binding.clone(),
             received_at: received.as_millisecond(),
@@ -2369,11 +2373,6 @@ fn authority(r: &RequestRow, d: &Details) -> std::result::Result<(), &'static st
         }
         _ => Ok(()),
     }
-}
-
-/// `US-CA`, `CA-QC`, `DE`, `EU`, `UK`: two capital letters, optionally a subdivision.
-fn is_jurisdiction_code(s: &str) -> bool {
-    vow_core::deadline::is_region_code(s)
 }
 
 /// Keep a notice with its request (in `tx`) and return it queued for mailing after

@@ -15,11 +15,13 @@ use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
-use vow_core::breach::BreachRules;
 use vow_core::calendar::{Calendar, CalendarSet, HolidayRule};
-use vow_core::deadline::{self, DueDates, RequestRule, RulePack, Term};
+use vow_core::deadline::{self, DueDates};
+use vow_core::jurisdiction::Jurisdiction;
+use vow_core::pack::{BreachRules, RequestRule, RulePack};
 use vow_core::policy::Policy;
 use vow_core::request::RequestType;
+use vow_core::term::Term;
 
 /// The shipped packs: (file name, text).
 const BUILTIN_PACKS: &[(&str, &str)] = &[
@@ -275,23 +277,6 @@ pub fn parse_calendar(source: &str, file: &str) -> Result<Calendar, Vec<Diagnost
     load_calendar(source, file).map(|l| l.value)
 }
 
-/// `US`, `US-CA`, `EU`, `CA-CASL`: two capital letters, then optionally `-` and
-/// capitals or digits.
-fn is_code(s: &str) -> bool {
-    let (cc, sub) = match s.split_once('-') {
-        Some((cc, sub)) => (cc, Some(sub)),
-        None => (s, None),
-    };
-    cc.len() == 2
-        && cc.bytes().all(|b| b.is_ascii_uppercase())
-        && sub.is_none_or(|x| {
-            !x.is_empty()
-                && x.len() <= 16
-                && x.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        })
-}
-
 fn check_term(term: Term, at: String, out: &mut Vec<Diagnostic>) {
     if term.amount == 0 {
         out.push(Diagnostic::error(
@@ -347,7 +332,7 @@ fn check_rule(pack: &RulePack, rt: RequestType, rule: &RequestRule, out: &mut Ve
 /// The checks one pack needs on its own.
 fn check_pack(pack: &RulePack) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    if !is_code(&pack.id) {
+    if Jurisdiction::parse_pack_id(&pack.id).is_err() {
         out.push(Diagnostic::error(
             "bad_code",
             "id",
@@ -384,7 +369,7 @@ fn check_pack(pack: &RulePack) -> Vec<Diagnostic> {
         ));
     }
     for (i, s) in pack.scope.iter().enumerate() {
-        if !is_code(s) {
+        if Jurisdiction::parse_canonical(s).is_err() {
             out.push(Diagnostic::error(
                 "bad_code",
                 path::index("scope", i),
@@ -630,6 +615,12 @@ pub fn builtin() -> RuleBook {
             panic!("the shipped rule packs do not parse: {}", shown.join("; "))
         }
     }
+}
+
+/// The shipped book, shared: for the policy checker, which compares promises with
+/// the shipped law. None only if a shipped file does not parse (see [`builtin`]).
+pub(crate) fn shipped() -> Option<&'static RuleBook> {
+    BUILTIN.get_or_init(try_builtin).as_ref().ok()
 }
 
 fn yaml_files(dir: &Path) -> Result<Vec<(String, String)>, Diagnostic> {

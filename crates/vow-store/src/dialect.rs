@@ -45,6 +45,24 @@ impl Backend {
         }
     }
 
+    /// The database file of a SQLite URL (`sqlite://PATH`, `sqlite:PATH`); None for
+    /// PostgreSQL, an in-memory database, or a path written percent-encoded (which
+    /// only SQLite's own reading decodes).
+    pub(crate) fn sqlite_file(self, url: &str) -> Option<std::path::PathBuf> {
+        if self != Backend::Sqlite {
+            return None;
+        }
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+        let memory = path.is_empty()
+            || path == ":memory:"
+            || path.contains('%')
+            || params.split('&').any(|p| p == "mode=memory");
+        (!memory).then(|| std::path::PathBuf::from(path))
+    }
+
     pub(crate) fn max_connections(self) -> u32 {
         match self {
             Backend::Sqlite => 8,
@@ -162,5 +180,37 @@ impl Backend {
             Backend::Sqlite => Some("PRAGMA wal_checkpoint(TRUNCATE)"),
             Backend::Postgres => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_sqlite_file_of_a_url() {
+        let s = Backend::Sqlite;
+        assert_eq!(
+            s.sqlite_file("sqlite:///tmp/v/vow.db"),
+            Some(PathBuf::from("/tmp/v/vow.db"))
+        );
+        assert_eq!(
+            s.sqlite_file("sqlite://vow.db?mode=rwc"),
+            Some(PathBuf::from("vow.db"))
+        );
+        assert_eq!(
+            s.sqlite_file("sqlite:vow.db"),
+            Some(PathBuf::from("vow.db"))
+        );
+        for none in [
+            "sqlite::memory:",
+            "sqlite://",
+            "sqlite://x.db?mode=memory",
+            "sqlite://a%20b.db",
+        ] {
+            assert_eq!(s.sqlite_file(none), None, "{none}");
+        }
+        assert_eq!(Backend::Postgres.sqlite_file("postgres://h/db"), None);
     }
 }

@@ -54,6 +54,16 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Create a new SQLite database file owner-only (0600) before SQLite opens it:
+/// SQLite gives its `-wal` and `-shm` files the database file's mode, so all three
+/// are private from the first start. An empty file is an empty database. Anything
+/// else (the file exists, its directory does not) is left to SQLite to report.
+fn create_sqlite_file(path: &std::path::Path) {
+    if !path.exists() {
+        let _ = vow_crypto::files::create_private_file(path);
+    }
+}
+
 /// A handle on the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -74,6 +84,9 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
+        if let Some(file) = backend.sqlite_file(url) {
+            create_sqlite_file(&file);
+        }
         let url = backend.normalise_url(url);
         let options = AnyPoolOptions::new()
             .max_connections(backend.max_connections())

@@ -168,12 +168,12 @@ pub fn print_impact(i: &ImpactView) {
 /// Write the draft notices under `dir/<incident id>/`; returns the files written.
 pub fn write_drafts(i: &ImpactView, dir: &Path) -> Result<Vec<PathBuf>> {
     let base = dir.join(&i.id);
-    std::fs::create_dir_all(&base)?;
+    vow_crypto::files::create_private_dir_all(&base)?;
     let mut out = Vec::new();
     for n in &i.notices {
         for (ext, body) in [("txt", &n.text), ("html", &n.html)] {
             let p = base.join(format!("{}-{}.{ext}", n.tenant, n.audience));
-            std::fs::write(&p, body)?;
+            vow_crypto::files::write_private_file(&p, body)?;
             out.push(p);
         }
     }

@@ -517,7 +517,7 @@ pub fn exit_code_for(e: &anyhow::Error) -> u8 {
 }
 
 pub async fn open_engine(cfg: &Config) -> Result<(Arc<Engine>, bool)> {
-    std::fs::create_dir_all(&cfg.data)
+    vow_crypto::files::create_private_dir_all(&cfg.data)
         .with_context(|| format!("creating the data directory {}", cfg.data.display()))?;
     // Before the database exists: the directory guards every file made in it.
     restrict(&cfg.data, 0o700);

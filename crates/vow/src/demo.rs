@@ -54,8 +54,8 @@ fn fresh_dir(dir: &Path) -> Result<()> {
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("removing the previous demo in {}", dir.display()))?;
     }
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(
+    vow_crypto::files::create_private_dir_all(dir)?;
+    vow_crypto::files::write_private_file(
         dir.join(MARKER),
         "made by vow demo; removed by the next run\n",
     )?;
@@ -497,14 +497,14 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
 
     step("12. The privacy notice, rendered from the policy");
     let notices = cfg.data.join("notices");
-    std::fs::create_dir_all(&notices)?;
+    vow_crypto::files::create_private_dir_all(&notices)?;
     for (tenant, _) in research.iter().chain(platform.iter()) {
         let (_, _, policy) = engine.current_policy(&admin, tenant).await?;
-        std::fs::write(
+        vow_crypto::files::write_private_file(
             notices.join(format!("{tenant}.md")),
             vow_policy::render_markdown(&policy, None),
         )?;
-        std::fs::write(
+        vow_crypto::files::write_private_file(
             notices.join(format!("{tenant}.html")),
             vow_policy::render_html(&policy, None),
         )?;
@@ -516,7 +516,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
 
     step("13. The annual self-assessment (S13), from Vow's own records, signed");
     let reports = cfg.data.join("reports");
-    std::fs::create_dir_all(&reports)?;
+    vow_crypto::files::create_private_dir_all(&reports)?;
     let year = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .year();
@@ -533,7 +533,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
                 },
             )
             .await?;
-        std::fs::write(
+        vow_crypto::files::write_private_file(
             reports.join(format!("self-assessment-{tenant}-{year}.md")),
             vow_engine::assessment::render_markdown(&signed),
         )?;

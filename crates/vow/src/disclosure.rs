@@ -69,14 +69,6 @@ pub async fn send(
         // Without a file, the recipient's webhook (clap requires one of the two).
         delivery: Some(if out.is_some() { "response" } else { "webhook" }.into()),
     };
-    // Never overwrite: the file holds personal data and may be someone else's.
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
     if let Some(out) = out
         && out.exists()
     {
@@ -84,8 +76,8 @@ pub async fn send(
     }
     let result = engine.disclose(actor, tenant, &input).await?;
     if let Some(out) = out {
-        let mut file = opts
-            .open(out)
+        // Never overwrite: the file holds personal data and may be someone else's.
+        let mut file = vow_crypto::files::create_private_file(out)
             .with_context(|| format!("cannot create {}", out.display()))?;
         for r in &result.records {
             serde_json::to_writer(&mut file, r)?;

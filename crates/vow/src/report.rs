@@ -34,7 +34,7 @@ pub async fn self_assessment(
     };
     match out {
         Some(path) => {
-            std::fs::write(path, text)
+            vow_crypto::files::write_private_file(path, text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!(
                 "self-assessment {year} for {tenant} written to {} (hash {})",

@@ -246,7 +246,7 @@ pub async fn demo(
     data: &Path,
 ) -> Result<()> {
     let dir = data.join("data-map");
-    std::fs::create_dir_all(&dir)?;
+    vow_crypto::files::create_private_dir_all(&dir)?;
     let tenants: Vec<&String> = research.iter().chain(platform).map(|(t, _)| t).collect();
     if let (Some((tenant, _)), Some(email)) = (research.first(), research_emails.last())
         && let Some(id) = engine
@@ -291,15 +291,15 @@ pub async fn demo(
             real.run.fields_destroyed, real.run.subjects_shredded, real.run.held, real.run.id
         );
         let map = engine.data_map(admin, t).await?;
-        std::fs::write(
+        vow_crypto::files::write_private_file(
             dir.join(format!("{t}.md")),
             vow_engine::datamap::render_markdown(&map),
         )?;
-        std::fs::write(
+        vow_crypto::files::write_private_file(
             dir.join(format!("{t}.html")),
             vow_engine::datamap::render_html(&map),
         )?;
-        std::fs::write(
+        vow_crypto::files::write_private_file(
             dir.join(format!("{t}.json")),
             serde_json::to_string_pretty(&map)?,
         )?;

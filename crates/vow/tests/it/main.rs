@@ -6,6 +6,7 @@ mod assessment;
 mod breaches;
 mod cli;
 mod errors;
+mod file_modes;
 mod harness;
 mod policy_changes;
 mod promises;
