@@ -43,7 +43,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
 #[openapi(
     info(title = "Vow", description = "A privacy engine: encrypted vault, consent ledger, purpose-bound reads."),
     paths(
-        api::healthz, api::metrics, api::create_tenant, api::list_tenants, api::get_tenant, api::create_key,
+        api::healthz, api::metrics, api::create_tenant, api::list_tenants, api::get_tenant, api::create_key, api::revoke_key,
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
@@ -109,6 +109,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         )
         .route("/v1/tenants/{t}", get(api::get_tenant))
         .route("/v1/tenants/{t}/keys", post(api::create_key))
+        .route(
+            "/v1/tenants/{t}/keys/{id}",
+            axum::routing::delete(api::revoke_key),
+        )
         .route(
             "/v1/tenants/{t}/policy",
             get(api::get_policy).put(api::put_policy),
