@@ -12,6 +12,7 @@ use crate::policy::PolicyCommand;
 use crate::report::ReportCommand;
 use crate::request::RequestCommand;
 use crate::retention::RetentionCommand;
+use crate::subject::SubjectCommand;
 use crate::tenant::TenantCommand;
 use crate::webhooks::{DeliveriesCommand, OutboxCommand, RecipientCommand};
 use anyhow::Result;
@@ -94,6 +95,15 @@ pub enum Command {
         args: ImportArgs,
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// People, for operators: show one by an identifier, counts per tenant, correct a
+    /// field, erase through the request workflow.
+    #[command(after_help = "Example:\n  vow subject show --tenant acme --email ada@example.org")]
+    Subject {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: SubjectCommand,
     },
     /// The audit chain.
     #[command(after_help = "Example:\n  vow audit verify")]
@@ -268,6 +278,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import { args, store } => {
             session(&store, &none, must, |e, _| async move {
                 crate::import::run(&e, &me, args).await
+            })
+            .await
+        }
+        Command::Subject { store, command } => {
+            session(&store, &none, must, |e, _| async move {
+                crate::subject::run(&e, &me, command).await
             })
             .await
         }

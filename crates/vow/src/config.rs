@@ -48,6 +48,7 @@ pub struct FileConfig {
 /// command that opens the store (and its subcommands), not onto `vow` itself, so a
 /// command that needs no store does not show them.
 #[derive(Debug, Default, Clone, clap::Args)]
+#[command(next_help_heading = "Store")]
 pub struct StoreArgs {
     /// TOML configuration file (settings: docs/configuration.md).
     #[arg(long, global = true, value_name = "FILE")]
@@ -72,6 +73,7 @@ pub struct WebhooksFile {
 
 /// The webhook flags, on the commands that reach recipients' endpoints.
 #[derive(Debug, Default, Clone, clap::Args)]
+#[command(next_help_heading = "Webhooks")]
 pub struct WebhookArgs {
     /// Let webhooks reach loopback addresses (127.0.0.0/8, ::1), and plain http there.
     #[arg(long, global = true)]

@@ -19,6 +19,7 @@ mod report;
 mod request;
 mod retention;
 mod serve;
+mod subject;
 mod tenant;
 mod webhooks;
 

@@ -194,7 +194,7 @@ pub enum RequestCommand {
     },
 }
 
-fn print_request(r: &RequestView, output: Output) -> Result<()> {
+pub fn print_request(r: &RequestView, output: Output) -> Result<()> {
     if output == Output::Json {
         return print_json(r);
     }

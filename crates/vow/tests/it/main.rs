@@ -12,4 +12,5 @@ mod policy_changes;
 mod promises;
 mod requests;
 mod retention;
+mod subjects_cli;
 mod webhooks;
