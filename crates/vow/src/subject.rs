@@ -188,7 +188,12 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: SubjectCommand) -
                 print_json(&all)?;
             } else {
                 for c in &all {
-                    outln!("{}: {} people, {} erased", c.tenant, c.subjects, c.erased);
+                    outln!(
+                        "{}: {} held, {} erased",
+                        c.tenant,
+                        people(c.subjects),
+                        c.erased
+                    );
                     if c.categories.is_empty() {
                         continue;
                     }
