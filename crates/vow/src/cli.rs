@@ -3,7 +3,7 @@
 
 use crate::audit::AuditCommand;
 use crate::breach::BreachCommand;
-use crate::common::{Init, actor, bad, open_engine};
+use crate::common::{Init, actor, bad, open_engine, out};
 use crate::config::{Config, StoreArgs, WebhookArgs};
 use crate::disclosure::DisclosureCommand;
 use crate::import::ImportArgs;
@@ -16,7 +16,7 @@ use crate::subject::SubjectCommand;
 use crate::tenant::TenantCommand;
 use crate::webhooks::{DeliveriesCommand, OutboxCommand, RecipientCommand};
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,6 +26,7 @@ use vow_engine::Engine;
 #[command(
     name = "vow",
     version,
+    propagate_version = true,
     about = "Vow, a privacy engine: keeps a privacy policy's promises mechanically",
     after_help = "Examples:\n  vow serve                      # the API on 127.0.0.1:8080, data in ./vow-data\n  vow demo                       # the whole engine on the example profiles\n  vow request list --tenant acme # the queue of data-subject requests\n\nEvery command that opens a store takes --config FILE, --data DIR and --database-url URL.\nExit codes: 0 success, 1 the operation failed, 2 bad usage or bad input."
 )]
@@ -182,6 +183,22 @@ pub enum Command {
         #[command(subcommand)]
         command: BreachCommand,
     },
+    /// Shell completions, on standard output.
+    #[command(
+        after_help = "Examples:\n  vow completions bash > /etc/bash_completion.d/vow\n  vow completions zsh > \"${fpath[1]}/_vow\""
+    )]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff), on standard output: of `vow`, or of one of its commands.
+    #[command(
+        after_help = "Examples:\n  vow man | man -l -\n  vow man key revoke > vow-key-revoke.1"
+    )]
+    Man {
+        /// A command and its subcommands, e.g. `key revoke` (default: vow itself).
+        command: Vec<String>,
+    },
     /// Retention: destroy what the policy's rules say is due.
     #[command(after_help = "Example:\n  vow retention run --dry-run")]
     Retention {
@@ -253,6 +270,29 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy { command } => crate::policy::run(command),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "vow", &mut buf);
+            out!("{}", String::from_utf8_lossy(&buf));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { command } => {
+            let mut cmd = Cli::command();
+            cmd.build();
+            // Built, so a subcommand's page is titled `vow-key-revoke` and its usage
+            // reads `vow key revoke`.
+            for part in &command {
+                cmd = cmd
+                    .find_subcommand(part)
+                    .filter(|c| !c.is_hide_set())
+                    .cloned()
+                    .ok_or_else(|| bad("`vow man`: no such command (see `vow --help`)"))?;
+            }
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut buf)?;
+            out!("{}", String::from_utf8_lossy(&buf));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Tenant { store, command } => {
             let init = match command {
                 TenantCommand::Create { .. } => Init::MayCreate,
@@ -349,5 +389,65 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             })
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument says what it is for, and every command shows an example.
+    #[test]
+    fn every_argument_has_a_description_and_every_command_an_example() {
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let example = c
+                .get_after_help()
+                .is_some_and(|h| h.to_string().contains("Example"));
+            if !example {
+                missing.push(format!("{path}: no example in after_help"));
+            }
+            for a in c.get_arguments() {
+                let id = a.get_id().as_str();
+                if a.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}: no description"));
+                }
+            }
+            for s in c.get_subcommands() {
+                if s.get_name() != "help" {
+                    walk(s, &format!("{path} {}", s.get_name()), missing);
+                }
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "vow", &mut missing);
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    /// The store's flags are shown only on commands that open a store.
+    #[test]
+    fn store_flags_only_where_a_store_is_opened() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let has = |path: &[&str], flag: &str| {
+            let mut c = &cmd;
+            for p in path {
+                c = c.find_subcommand(p).expect("a command");
+            }
+            c.get_arguments().any(|a| a.get_id().as_str() == flag)
+        };
+        for flag in ["data", "config", "database_url"] {
+            assert!(!has(&[], flag), "vow {flag}");
+            assert!(!has(&["policy", "check"], flag), "policy check {flag}");
+            assert!(!has(&["completions"], flag), "completions {flag}");
+            assert!(has(&["request", "list"], flag), "request list {flag}");
+            assert!(has(&["serve"], flag), "serve {flag}");
+        }
+        assert!(!has(&["request", "list"], "webhooks_allow_loopback"));
+        assert!(has(&["outbox", "deliver"], "webhooks_allow_loopback"));
     }
 }

@@ -7,6 +7,7 @@ mod breaches;
 mod cli;
 mod cli_store;
 mod harness;
+mod help;
 mod keys;
 mod policy_changes;
 mod promises;
