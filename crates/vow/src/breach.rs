@@ -206,15 +206,15 @@ fn print_incident(i: &IncidentView, output: Output) -> Result<()> {
         "incident {} ({}): discovered {}, window {} – {}",
         i.id,
         i.tenant,
-        i.discovered_at,
-        i.window.from,
-        i.window.to
+        when(&i.discovered_at),
+        when(&i.window.from),
+        when(&i.window.to)
     );
     outln!(
         "  {} people affected, risk {}; register kept until {}",
         i.affected,
         i.risk,
-        i.keep_until
+        when(&i.keep_until)
     );
     outln!("{}", deadlines_table(&i.deadlines));
     for n in &i.notifications {
@@ -222,7 +222,7 @@ fn print_incident(i: &IncidentView, output: Output) -> Result<()> {
             "  told {} ({}) at {}, recorded by {}",
             n.audience,
             n.tenant,
-            n.at,
+            when(&n.at),
             n.recorded_by
         );
     }
