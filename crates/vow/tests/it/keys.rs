@@ -103,6 +103,13 @@ async fn a_revoked_key_is_refused_from_its_next_call_and_only_its_tenant_may_rev
     assert_eq!(st, StatusCode::OK);
     let (st, _) = s.get(&acme_admin, "/v1/tenants/acme/policy").await;
     assert_eq!(st, StatusCode::OK);
+    // The route is in the OpenAPI document.
+    let (_, doc) = s.get(&acme_admin, "/openapi.json").await;
+    assert!(
+        doc["paths"]["/v1/tenants/{t}/keys/{id}"]["delete"].is_object(),
+        "{}",
+        doc["paths"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
