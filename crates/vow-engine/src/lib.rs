@@ -19,6 +19,7 @@ pub mod input;
 mod keyring;
 pub mod mail;
 pub mod notices;
+pub mod operator;
 pub mod policy_changes;
 pub mod requests;
 pub mod retention;

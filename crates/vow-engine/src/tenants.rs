@@ -46,6 +46,9 @@ pub struct KeyInfo {
     pub purposes: Option<Vec<String>>,
     pub label: Option<String>,
     pub created_at: String,
+    /// When the key was revoked; absent while it is in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -365,6 +368,7 @@ impl Engine {
                 purposes: k.purposes.and_then(|p| serde_json::from_str(&p).ok()),
                 label: k.label,
                 created_at: ts(k.created_at),
+                revoked_at: k.revoked_at.map(ts),
             })
             .collect())
     }
@@ -557,5 +561,60 @@ impl Engine {
             );
         }
         Ok((policy, row.version))
+    }
+}
+
+impl Engine {
+    /// Revoke an API key. With `tenant`, the key must belong to that tenant (any other
+    /// key, or a key that does not exist, is `NotFound`); without, only a global admin
+    /// (or the command line) may revoke, and any key. Revoking a revoked key changes
+    /// nothing. This server forgets the key at once; other servers on the same store
+    /// re-read a cached key within `CACHE_TTL` (2 s), and then refuse it too.
+    pub async fn revoke_api_key(
+        &self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        id: &str,
+    ) -> Result<KeyInfo> {
+        match tenant {
+            Some(t) => self.authorize(actor, Capability::ManageKeys, t)?,
+            None if !actor.is_global_admin() => {
+                return Err(EngineError::Forbidden(
+                    "only a global admin may revoke keys outside a tenant".into(),
+                ));
+            }
+            None => {}
+        }
+        let mut tx = self.store.write().await?;
+        let row = tx
+            .api_key(id)
+            .await?
+            .filter(|k| tenant.is_none() || k.tenant_id.as_deref() == tenant)
+            .ok_or(EngineError::NotFound("api key"))?;
+        let at = self.now_ms();
+        if tx.revoke_api_key(id, at).await? {
+            let entry = self.audit_entry(
+                actor,
+                row.tenant_id.as_deref(),
+                "key.revoke",
+                None,
+                None,
+                json!({"key_id": id, "role": row.role}),
+            );
+            crate::audit::append(&mut tx, &[entry]).await?;
+        }
+        tx.commit().await?;
+        if let Ok(mut m) = self.api_keys.write() {
+            m.remove(id);
+        }
+        Ok(KeyInfo {
+            id: row.id,
+            tenant: row.tenant_id,
+            role: row.role,
+            purposes: row.purposes.and_then(|p| serde_json::from_str(&p).ok()),
+            label: row.label,
+            created_at: ts(row.created_at),
+            revoked_at: Some(ts(row.revoked_at.unwrap_or(at))),
+        })
     }
 }

@@ -122,6 +122,21 @@ pub async fn create_key(
     Ok((StatusCode::CREATED, Json(k)).into_response())
 }
 
+/// Revoke one of the tenant's API keys. The key is refused from its next call on this
+/// server, and within 2 seconds on every other server sharing the store.
+#[utoipa::path(delete, path = "/v1/tenants/{t}/keys/{id}", tag = "tenants",
+    params(("t" = String, Path), ("id" = String, Path, description = "the key's id, as `vow key list` shows it")),
+    responses((status = 204, description = "revoked (or already revoked)"), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn revoke_key(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    s.engine.revoke_api_key(&actor, Some(&t), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Publish a new policy version. The body is the policy file, YAML or JSON.
 #[utoipa::path(put, path = "/v1/tenants/{t}/policy", tag = "policy", params(("t" = String, Path)),
     request_body(content = String, content_type = "application/yaml"),

@@ -43,6 +43,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v1/tenants/{t}", get(api::get_tenant))
         .route("/v1/tenants/{t}/keys", post(api::create_key))
         .route(
+            "/v1/tenants/{t}/keys/{id}",
+            axum::routing::delete(api::revoke_key),
+        )
+        .route(
             "/v1/tenants/{t}/policy",
             get(api::get_policy).put(api::put_policy),
         )

@@ -224,6 +224,17 @@ impl Tx {
         Ok(row.map(api_key_from))
     }
 
+    /// Mark an API key revoked at `at`. False if it was already revoked (or is not there).
+    pub async fn revoke_api_key(&mut self, id: &str, at: i64) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *self.inner)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>> {
         let rows: Vec<ApiKeyTuple> = sqlx::query_as(
             "SELECT id, tenant_id, role, purposes, secret_hash, label, created_at, revoked_at FROM api_keys ORDER BY created_at, id",

@@ -1,7 +1,7 @@
 //! `vow breach …`: assess an incident from a YAML or JSON file, list the register,
 //! show one incident, record a notification.
 
-use crate::cli::{BadInput, Output};
+use crate::common::{BadInput, Output, known_tenant, outln, print_json, when};
 use anyhow::Result;
 use clap::Subcommand;
 use comfy_table::Table;
@@ -16,47 +16,67 @@ pub enum BreachCommand {
     /// Record an incident described in FILE (YAML or JSON, the shape of
     /// `POST …/incidents`); print who is affected, the risk, every deadline and where
     /// the draft notices were written.
+    #[command(
+        after_help = "Example:\n  vow breach assess examples/research-operator/incident.yaml --drafts ./breach-notices"
+    )]
     Assess {
+        /// The incident description (YAML or JSON).
         file: PathBuf,
         /// The tenant; default: the file's `tenant` key.
         #[arg(long)]
         tenant: Option<String>,
         /// Where to write the draft notices (a folder per incident is made in it).
-        #[arg(long, default_value = "vow-breach-notices")]
+        #[arg(long, default_value = "vow-breach-notices", value_name = "DIR")]
         drafts: PathBuf,
+        /// `table` prints the impact; `json` the API's impact view with the draft files.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
     /// The breach register.
+    #[command(after_help = "Example:\n  vow breach list --tenant acme")]
     List {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
     /// One incident with its deadlines and notifications.
+    #[command(after_help = "Example:\n  vow breach show --tenant acme 0192f3c4-…")]
     Show {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
+        /// The incident's id, as `vow breach list` shows it.
         id: String,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
     /// Record that an audience was told.
+    #[command(
+        after_help = "Example:\n  vow breach notify --tenant acme 0192f3c4-… --audience authority --note \"OPC form submitted\""
+    )]
     Notify {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
+        /// The incident's id, as `vow breach list` shows it.
         id: String,
+        /// Who was told: authority, individuals or clients.
         #[arg(long, value_parser = ["authority", "individuals", "clients"])]
         audience: String,
         /// When (RFC 3339). Default: now.
-        #[arg(long)]
+        #[arg(long, value_name = "TIME")]
         at: Option<String>,
         /// For an incident across tenants: whose client or authority was told.
         #[arg(long)]
         client_tenant: Option<String>,
+        /// A note for the register (e.g. how they were told).
         #[arg(long)]
         note: Option<String>,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -108,11 +128,6 @@ fn diagnostics(d: &[vow_policy::Diagnostic]) -> anyhow::Error {
     .into()
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
-}
-
 fn deadlines_table(d: &[DeadlineView]) -> Table {
     let mut t = Table::new();
     t.set_header(["tenant", "audience", "rule", "due", "timing", "status"]);
@@ -121,7 +136,7 @@ fn deadlines_table(d: &[DeadlineView]) -> Table {
             x.tenant.clone(),
             x.audience.clone(),
             x.rule.clone(),
-            x.due.clone().unwrap_or_else(|| "-".into()),
+            x.due.as_deref().map_or_else(|| "-".to_string(), when),
             x.timing.clone(),
             if x.overdue {
                 "open, overdue".to_string()
@@ -135,12 +150,14 @@ fn deadlines_table(d: &[DeadlineView]) -> Table {
 
 /// Print an impact: counts, risk, deadlines.
 pub fn print_impact(i: &ImpactView) {
-    println!(
+    outln!(
         "incident {}: {} people affected, risk {}",
-        i.id, i.affected, i.risk
+        i.id,
+        i.affected,
+        i.risk
     );
     for r in &i.risk_reasons {
-        println!("  - {r}");
+        outln!("  - {r}");
     }
     let by = i
         .jurisdictions
@@ -148,7 +165,7 @@ pub fn print_impact(i: &ImpactView) {
         .map(|(k, v)| format!("{k} {v}"))
         .collect::<Vec<_>>()
         .join(", ");
-    println!("  by jurisdiction: {by}");
+    outln!("  by jurisdiction: {by}");
     for t in &i.tenants {
         let cats = t
             .categories
@@ -156,13 +173,14 @@ pub fn print_impact(i: &ImpactView) {
             .map(|c| format!("{} {}", c.category, c.subjects))
             .collect::<Vec<_>>()
             .join(", ");
-        println!(
+        outln!(
             "  {}: {} affected; by category: {cats}",
-            t.tenant, t.affected
+            t.tenant,
+            t.affected
         );
     }
     let owed: Vec<DeadlineView> = i.deadlines.iter().filter(|d| d.required).cloned().collect();
-    println!("{}", deadlines_table(&owed));
+    outln!("{}", deadlines_table(&owed));
 }
 
 /// Write the draft notices under `dir/<incident id>/`; returns the files written.
@@ -184,19 +202,28 @@ fn print_incident(i: &IncidentView, output: Output) -> Result<()> {
     if output == Output::Json {
         return print_json(i);
     }
-    println!(
+    outln!(
         "incident {} ({}): discovered {}, window {} – {}",
-        i.id, i.tenant, i.discovered_at, i.window.from, i.window.to
+        i.id,
+        i.tenant,
+        when(&i.discovered_at),
+        when(&i.window.from),
+        when(&i.window.to)
     );
-    println!(
+    outln!(
         "  {} people affected, risk {}; register kept until {}",
-        i.affected, i.risk, i.keep_until
+        i.affected,
+        i.risk,
+        when(&i.keep_until)
     );
-    println!("{}", deadlines_table(&i.deadlines));
+    outln!("{}", deadlines_table(&i.deadlines));
     for n in &i.notifications {
-        println!(
+        outln!(
             "  told {} ({}) at {}, recorded by {}",
-            n.audience, n.tenant, n.at, n.recorded_by
+            n.audience,
+            n.tenant,
+            when(&n.at),
+            n.recorded_by
         );
     }
     Ok(())
@@ -218,6 +245,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
                 ))
                 .into());
             };
+            known_tenant(engine, actor, &tenant).await?;
             let impact = engine.create_incident(actor, &tenant, &incident).await?;
             let files = write_drafts(&impact, &drafts)?;
             if output == Output::Json {
@@ -227,12 +255,13 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
             } else {
                 print_impact(&impact);
                 for f in files {
-                    println!("draft: {}", f.display());
+                    outln!("draft: {}", f.display());
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         BreachCommand::List { tenant, output } => {
+            known_tenant(engine, actor, &tenant).await?;
             let list = engine.incidents(actor, &tenant).await?;
             if output == Output::Json {
                 return print_json(&list).map(|()| ExitCode::SUCCESS);
@@ -243,16 +272,17 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
                 let open = i.deadlines.iter().filter(|d| d.status == "open").count();
                 t.add_row([
                     i.id.clone(),
-                    i.discovered_at.clone(),
+                    when(&i.discovered_at),
                     i.affected.to_string(),
                     i.risk.clone(),
                     open.to_string(),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
             Ok(ExitCode::SUCCESS)
         }
         BreachCommand::Show { tenant, id, output } => {
+            known_tenant(engine, actor, &tenant).await?;
             let i = engine.incident(actor, &tenant, &id).await?;
             print_incident(&i, output)?;
             Ok(ExitCode::SUCCESS)
@@ -266,6 +296,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
             note,
             output,
         } => {
+            known_tenant(engine, actor, &tenant).await?;
             let i = engine
                 .notify_incident(
                     actor,
@@ -288,21 +319,21 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
 /// The demo's breach step: assess `examples/research-operator/incident.yaml` and print
 /// the counts, the risk and the deadlines; the drafts go under `data/breach-notices`.
 pub async fn demo(engine: &Arc<Engine>, actor: &Actor, examples: &Path, data: &Path) -> Result<()> {
-    println!(
+    outln!(
         "\n== 10e. Breaches (R16): an incident assessed — who is affected, what must be said to whom by when"
     );
     let file = examples.join("research-operator/incident.yaml");
     let (tenant, incident) = read_incident(&file)?;
     let tenant = tenant.unwrap_or_else(|| "prairie-research".to_string());
     let impact = engine.create_incident(actor, &tenant, &incident).await?;
-    println!(
+    outln!(
         "   {}: {} people affected, risk {}",
         file.display(),
         impact.affected,
         impact.risk
     );
     for r in &impact.risk_reasons {
-        println!("   - {r}");
+        outln!("   - {r}");
     }
     let by = impact
         .jurisdictions
@@ -310,9 +341,9 @@ pub async fn demo(engine: &Arc<Engine>, actor: &Actor, examples: &Path, data: &P
         .map(|(k, v)| format!("{k} {v}"))
         .collect::<Vec<_>>()
         .join(", ");
-    println!("   by residence: {by}");
+    outln!("   by residence: {by}");
     for d in impact.deadlines.iter().filter(|d| d.required) {
-        println!(
+        outln!(
             "   {:<11} {:<8} {}",
             d.audience,
             d.rule,
@@ -320,7 +351,7 @@ pub async fn demo(engine: &Arc<Engine>, actor: &Actor, examples: &Path, data: &P
         );
     }
     let files = write_drafts(&impact, &data.join("breach-notices"))?;
-    println!(
+    outln!(
         "   {} draft notice files in {}",
         files.len(),
         data.join("breach-notices").join(&impact.id).display()

@@ -2,7 +2,7 @@
 //! `vow policy diff`, `vow tenant versions`, `vow report aggregate`, what `vow tenant
 //! publish` prints about the changes, and the demo's step.
 
-use crate::cli::{BadInput, Output};
+use crate::common::{BadInput, Output, outln, print_json, report_policy_error, when};
 use anyhow::Result;
 use comfy_table::Table;
 use serde_json::json;
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vow_engine::aggregates::{AggregateQuery, AggregateReport};
 use vow_engine::policy_changes::PolicyChanges;
-use vow_engine::{Actor, Engine, EngineError};
+use vow_engine::{Actor, Engine};
 
 fn parse_file(path: &Path) -> Result<vow_core::Policy> {
     let text = std::fs::read_to_string(path)
@@ -36,21 +36,16 @@ pub fn policy_diff(old: &Path, new: &Path, output: Output) -> Result<ExitCode> {
     let (_, fresh) = vow_policy::consent_since(Some(&old), &new, 2);
     let summary = diff.summary();
     if output == Output::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({"diff": diff, "summary": summary, "fresh_consent": fresh})
-            )?
-        );
+        print_json(&json!({"diff": diff, "summary": summary, "fresh_consent": fresh}))?;
     } else {
         if summary.is_empty() {
-            println!("no changes");
+            outln!("no changes");
         }
         for line in &summary {
-            println!("{line}");
+            outln!("{line}");
         }
         for f in &fresh {
-            println!(
+            outln!(
                 "needs fresh consent: {} ({})",
                 f.purpose,
                 f.reason.as_str().replace('_', " ")
@@ -63,10 +58,10 @@ pub fn policy_diff(old: &Path, new: &Path, output: Output) -> Result<ExitCode> {
 /// What `vow tenant publish` prints about the changes, each line after `indent`.
 pub fn print_changes(c: &PolicyChanges, indent: &str) {
     for line in &c.summary {
-        println!("{indent}{line}");
+        outln!("{indent}{line}");
     }
     for f in &c.fresh_consent {
-        println!(
+        outln!(
             "{indent}needs fresh consent: {} ({}), {} people hold data in its categories",
             f.purpose,
             f.reason.replace('_', " "),
@@ -74,7 +69,7 @@ pub fn print_changes(c: &PolicyChanges, indent: &str) {
         );
     }
     for n in &c.notices {
-        println!(
+        outln!(
             "{indent}administrators' notice to {}: {}",
             n.to.as_deref().unwrap_or("(no address in the policy)"),
             if n.sent_at.is_some() {
@@ -95,7 +90,7 @@ pub async fn tenant_versions(
 ) -> Result<ExitCode> {
     let list = engine.policy_history(actor, tenant).await?;
     if output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        print_json(&list)?;
     } else {
         let mut t = Table::new();
         t.set_header([
@@ -109,7 +104,7 @@ pub async fn tenant_versions(
             t.add_row([
                 v.version.to_string(),
                 v.effective_date,
-                v.published_at,
+                when(&v.published_at),
                 v.summary.join("\n"),
                 if v.fresh_consent.is_empty() {
                     String::new()
@@ -122,7 +117,7 @@ pub async fn tenant_versions(
                 },
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -149,20 +144,12 @@ pub async fn report_aggregate(
         min_group,
         filter,
     };
-    let report = engine
-        .aggregate(actor, tenant, &query)
-        .await
-        .inspect_err(|e| {
-            if let EngineError::Invalid(errors) | EngineError::Identifying(errors) = e {
-                for x in errors {
-                    eprintln!("  {}: {}", x.pointer, x.detail);
-                }
-            }
-        })?;
+    // The error's message names each attribute refused: printed once, by `main`.
+    let report = engine.aggregate(actor, tenant, &query).await?;
     if output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print_json(&report)?;
     } else {
-        println!("{}", aggregate_table(&report));
+        outln!("{}", aggregate_table(&report));
         eprintln!("{}", report.method);
     }
     Ok(ExitCode::SUCCESS)
@@ -207,9 +194,9 @@ pub async fn demo(engine: &Engine, admin: &Actor, data: &Path) -> Result<()> {
     let published = engine
         .publish_policy(admin, tenant, &changed, "policy.yaml (demo: version 2)")
         .await
-        .inspect_err(crate::cli::report_policy_error)?;
+        .inspect_err(report_policy_error)?;
     let c = &published.changes;
-    println!(
+    outln!(
         "   {tenant}: policy v{} published, effective {} (was v{})",
         c.version,
         c.effective_date,
@@ -220,7 +207,7 @@ pub async fn demo(engine: &Engine, admin: &Actor, data: &Path) -> Result<()> {
         if let Some(id) = &n.message_id
             && let Some(file) = eml_with(&data.join("mail"), id)
         {
-            println!("   administrators' notice: {}", file.display());
+            outln!("   administrators' notice: {}", file.display());
         }
     }
     let report = engine
@@ -234,9 +221,9 @@ pub async fn demo(engine: &Engine, admin: &Actor, data: &Path) -> Result<()> {
             },
         )
         .await?;
-    println!("   people by newsletter consent and age band (R10, S9; groups under 10 suppressed):");
+    outln!("   people by newsletter consent and age band (R10, S9; groups under 10 suppressed):");
     for line in aggregate_table(&report).lines() {
-        println!("   {line}");
+        outln!("   {line}");
     }
     Ok(())
 }

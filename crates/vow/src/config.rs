@@ -1,9 +1,12 @@
 //! Configuration: one TOML file, then `VOW_…` environment variables (`…_FILE`
 //! for secrets), then command-line flags. Documented in docs/configuration.md.
+//! A leaf: it imports no other module of the binary.
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+use vow_core::webhook::NetAllow;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,25 +39,132 @@ pub struct FileConfig {
     /// STARTTLS on the SMTP connection (default true).
     pub smtp_starttls: Option<bool>,
     /// `[webhooks]`: allow_loopback, allow_private, poll_interval_secs, timeout_secs.
-    pub webhooks: Option<crate::webhooks::WebhooksFile>,
+    pub webhooks: Option<WebhooksFile>,
     /// How often `vow serve` runs retention, e.g. `24h`, `30m`, `1d`. Default 24h.
     pub retention_interval: Option<String>,
 }
 
-/// The flags every store-touching command shares.
+/// The flags every store-touching command shares. They are flattened into each
+/// command that opens the store (and its subcommands), not onto `vow` itself, so a
+/// command that needs no store does not show them.
 #[derive(Debug, Default, Clone, clap::Args)]
+#[command(next_help_heading = "Store")]
 pub struct StoreArgs {
-    /// TOML configuration file.
-    #[arg(long, global = true)]
+    /// TOML configuration file (settings: docs/configuration.md).
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Data directory (SQLite database, key file, outbox). Default ./vow-data
-    #[arg(long, global = true)]
+    /// Data directory: SQLite database, key file, mail. Default ./vow-data
+    #[arg(long, global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data directory.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
-    #[command(flatten)]
-    pub webhooks: crate::webhooks::WebhookArgs,
+}
+
+/// `[webhooks]` in the configuration file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksFile {
+    pub allow_loopback: Option<bool>,
+    pub allow_private: Option<bool>,
+    pub poll_interval_secs: Option<u64>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// The webhook flags, on the commands that reach recipients' endpoints.
+#[derive(Debug, Default, Clone, clap::Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct WebhookArgs {
+    /// Let webhooks reach loopback addresses (127.0.0.0/8, ::1), and plain http there.
+    #[arg(long, global = true)]
+    pub webhooks_allow_loopback: bool,
+    /// Let webhooks reach private addresses (RFC 1918, 100.64.0.0/10, fc00::/7).
+    #[arg(long, global = true)]
+    pub webhooks_allow_private: bool,
+    /// Seconds between delivery passes of `vow serve`. Default 5.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub webhooks_poll_interval: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub allow: NetAllow,
+    pub poll: Duration,
+    pub timeout: Duration,
+}
+
+fn env_bool(name: &str) -> Result<Option<bool>> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.as_str() {
+            "1" | "true" | "yes" => Ok(Some(true)),
+            "0" | "false" | "no" => Ok(Some(false)),
+            _ => bail!("{name} must be true or false"),
+        },
+    }
+}
+
+fn env_secs(name: &str) -> Result<Option<u64>> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => bail!("{name} must be a whole number of seconds above 0"),
+        },
+    }
+}
+
+impl WebhookConfig {
+    /// The file, then `VOW_WEBHOOKS_…`, then flags.
+    pub fn load(file: Option<&WebhooksFile>, args: &WebhookArgs) -> Result<WebhookConfig> {
+        let file = file.cloned().unwrap_or_default();
+        let flag = |set: bool| set.then_some(true);
+        let loopback = flag(args.webhooks_allow_loopback)
+            .or(env_bool("VOW_WEBHOOKS_ALLOW_LOOPBACK")?)
+            .or(file.allow_loopback)
+            .unwrap_or(false);
+        let private = flag(args.webhooks_allow_private)
+            .or(env_bool("VOW_WEBHOOKS_ALLOW_PRIVATE")?)
+            .or(file.allow_private)
+            .unwrap_or(false);
+        let poll = args
+            .webhooks_poll_interval
+            .filter(|n| *n > 0)
+            .or(env_secs("VOW_WEBHOOKS_POLL_INTERVAL")?)
+            .or(file.poll_interval_secs)
+            .unwrap_or(5);
+        let timeout = env_secs("VOW_WEBHOOKS_TIMEOUT")?
+            .or(file.timeout_secs)
+            .unwrap_or(10);
+        Ok(WebhookConfig {
+            allow: NetAllow { loopback, private },
+            poll: Duration::from_secs(poll.max(1)),
+            timeout: Duration::from_secs(timeout.max(1)),
+        })
+    }
+}
+
+/// `24h`, `30m`, `1d`, `90s`: how often `vow serve` runs retention.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{t:?}: give a number and a unit, e.g. 24h, 30m, 1d"))?;
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{t:?}: give a number and a unit, e.g. 24h, 30m, 1d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("{t:?}: the unit must be s, m, h or d")),
+    };
+    if secs == 0 {
+        return Err(format!("{t:?}: the interval must be longer than zero"));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 #[derive(Clone)]
@@ -71,8 +181,8 @@ pub struct Config {
     pub mail: Mail,
     pub public_url: String,
     pub rules_dir: Option<PathBuf>,
-    pub webhooks: crate::webhooks::WebhookConfig,
-    pub retention_interval: std::time::Duration,
+    pub webhooks: WebhookConfig,
+    pub retention_interval: Duration,
 }
 
 #[derive(Clone)]
@@ -137,7 +247,11 @@ fn env_secret(name: &str) -> Result<Option<String>> {
 }
 
 impl Config {
-    pub fn load(args: &StoreArgs, listen_flag: Option<&str>) -> Result<Config> {
+    pub fn load(
+        args: &StoreArgs,
+        hooks: &WebhookArgs,
+        listen_flag: Option<&str>,
+    ) -> Result<Config> {
         let file_path = args
             .config
             .clone()
@@ -230,12 +344,10 @@ impl Config {
                     if tls.is_some() { "https" } else { "http" }
                 )
             });
-        let webhooks =
-            crate::webhooks::WebhookConfig::load(file.webhooks.as_ref(), &args.webhooks)?;
+        let webhooks = WebhookConfig::load(file.webhooks.as_ref(), hooks)?;
         let retention_interval = match env("VOW_RETENTION_INTERVAL").or(file.retention_interval) {
-            Some(i) => crate::retention::parse_interval(&i)
-                .map_err(|e| anyhow::anyhow!("retention_interval {e}"))?,
-            None => std::time::Duration::from_secs(24 * 3600),
+            Some(i) => parse_interval(&i).map_err(|e| anyhow::anyhow!("retention_interval {e}"))?,
+            None => Duration::from_secs(24 * 3600),
         };
         Ok(Config {
             webhooks,
@@ -264,4 +376,19 @@ impl Config {
 
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_interval("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
+        for bad in ["", "h", "10", "0h", "5w", "-1h"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+    }
 }

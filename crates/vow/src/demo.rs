@@ -1,6 +1,6 @@
 //! `vow demo`: everything built so far, on the two example profiles, narrated.
 
-use crate::cli::open_engine;
+use crate::common::{Init, open_engine, outln};
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -35,11 +35,11 @@ struct ControllerEntry {
 const MARKER: &str = ".vow-demo";
 
 fn step(title: &str) {
-    println!("\n== {title}");
+    outln!("\n== {title}");
 }
 
 fn say(line: impl AsRef<str>) {
-    println!("   {}", line.as_ref());
+    outln!("   {}", line.as_ref());
 }
 
 /// Start from an empty directory each time; refuse to wipe anything the demo did not make.
@@ -94,7 +94,7 @@ async fn load_profile(
         let published = engine
             .publish_policy(admin, &t.id, &source, &policy_path.display().to_string())
             .await
-            .inspect_err(crate::cli::report_policy_error)?;
+            .inspect_err(crate::common::report_policy_error)?;
         say(format!(
             "tenant {} ({}, {}): policy v{} effective {}, {} warning(s) where the promise is weaker than the law",
             t.id,
@@ -158,12 +158,12 @@ pub async fn run(cfg: Config, examples: &Path) -> Result<()> {
         );
     }
     fresh_dir(&cfg.data)?;
-    println!(
+    outln!(
         "Vow demo — data in {} ({})",
         cfg.data.display(),
         crate::config::redact_url(&cfg.database_url)
     );
-    let (engine, _) = open_engine(&cfg).await?;
+    let (engine, _) = open_engine(&cfg, Init::MayCreate).await?;
     let result = narrate(&engine, &cfg, examples).await;
     engine.shutdown().await;
     result
@@ -552,7 +552,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         ));
     }
     say(format!("reports in {}", reports.display()));
-    println!(
+    outln!(
         "\nDone. Data directory: {} (SQLite database, root key file). Try: vow audit verify --data {}",
         cfg.data.display(),
         cfg.data.display()

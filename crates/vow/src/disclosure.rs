@@ -1,16 +1,113 @@
 //! `vow disclosure send|list`: a batch of people's data to a registered recipient, as a
 //! JSONL file the operator hands over; and the disclosure log.
 
-use crate::cli::{BadInput, Output};
+use crate::common::{BadInput, Output, known_tenant, outln, print_json, when};
 use anyhow::{Context, Result};
+use clap::Subcommand;
 use comfy_table::Table;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use vow_engine::disclosures::NewDisclosure;
 use vow_engine::{Actor, Engine};
+
+#[derive(Subcommand)]
+pub enum DisclosureCommand {
+    /// Disclose categories of a batch of people to a recipient of the policy for a
+    /// purpose. Each person is judged by the decision function; refused people are
+    /// counted by reason and not written. The allowed records go to a new JSONL file
+    /// (mode 0600) to hand to the recipient; the disclosure is recorded.
+    #[command(
+        after_help = "Example:\n  vow disclosure send --tenant acme --recipient lab-partner --purpose research \\\n    --categories user.name,user.contact.email --subjects batch.txt --out to-lab.jsonl"
+    )]
+    Send {
+        /// The tenant (see `vow tenant list`).
+        #[arg(long)]
+        tenant: String,
+        /// A recipient of the tenant's policy, by id.
+        #[arg(long)]
+        recipient: String,
+        /// The purpose of the disclosure, by id.
+        #[arg(long)]
+        purpose: String,
+        /// Comma-separated categories, e.g. user.name,user.contact.email
+        #[arg(long, value_delimiter = ',', required = true)]
+        categories: Vec<String>,
+        /// A file of subject ids: one per line, or JSONL objects with "id".
+        #[arg(long, value_name = "FILE")]
+        subjects: PathBuf,
+        /// The JSONL file to create (never overwritten).
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "webhook",
+            conflicts_with = "webhook"
+        )]
+        out: Option<PathBuf>,
+        /// Send each person's record to the recipient's webhook endpoint instead, as a
+        /// signed `subject.disclosed` event.
+        #[arg(long)]
+        webhook: bool,
+        /// `table` prints a summary; `json` the counts and the file.
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// The disclosure log: recipient, purpose, categories, people, when, by whom.
+    #[command(after_help = "Example:\n  vow disclosure list --tenant acme --output json")]
+    List {
+        /// The tenant (see `vow tenant list`).
+        #[arg(long)]
+        tenant: String,
+        /// `table` or `json`.
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
+pub async fn run(
+    engine: &Arc<Engine>,
+    actor: &Actor,
+    command: DisclosureCommand,
+) -> Result<ExitCode> {
+    match command {
+        DisclosureCommand::Send {
+            tenant,
+            recipient,
+            purpose,
+            categories,
+            subjects,
+            out,
+            webhook: _,
+            output,
+        } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let batch = Batch {
+                recipient: &recipient,
+                purpose: &purpose,
+                categories: &categories,
+                subjects: &subjects,
+                out: out.as_deref(),
+            };
+            send(engine, actor, &tenant, batch, output).await
+        }
+        DisclosureCommand::List { tenant, output } => {
+            known_tenant(engine, actor, &tenant).await?;
+            list(engine, actor, &tenant, output).await
+        }
+    }
+}
+
+/// What `vow disclosure send` was asked to send.
+struct Batch<'a> {
+    recipient: &'a str,
+    purpose: &'a str,
+    categories: &'a [String],
+    subjects: &'a Path,
+    out: Option<&'a Path>,
+}
 
 /// Subject ids from a file: one per line, or JSONL objects with `id` or `subject`.
 fn subject_ids(path: &Path) -> Result<Vec<String>> {
@@ -49,18 +146,20 @@ fn subject_ids(path: &Path) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn send(
+async fn send(
     engine: &Engine,
     actor: &Actor,
     tenant: &str,
-    recipient: &str,
-    purpose: &str,
-    categories: &[String],
-    subjects: &Path,
-    out: Option<&Path>,
+    batch: Batch<'_>,
     output: Output,
 ) -> Result<ExitCode> {
+    let Batch {
+        recipient,
+        purpose,
+        categories,
+        subjects,
+        out,
+    } = batch;
     let input = NewDisclosure {
         recipient: recipient.to_string(),
         purpose: purpose.to_string(),
@@ -97,14 +196,14 @@ pub async fn send(
         }
     }
     if output == Output::Json {
-        crate::cli::print_json(&serde_json::json!({
+        print_json(&serde_json::json!({
             "id": result.id, "recipient": result.recipient, "purpose": result.purpose,
             "categories": result.categories, "transfer": result.transfer,
             "delivery": result.delivery, "sent": result.sent, "refused": result.refused.len(),
             "refused_by_reason": refused, "file": out.map(|o| o.display().to_string()),
         }))?;
     } else {
-        println!(
+        outln!(
             "disclosure {}: {} people's {} to {} for {} {to}; {} refused",
             result.id,
             result.sent,
@@ -114,21 +213,16 @@ pub async fn send(
             result.refused.len()
         );
         for (code, n) in refused {
-            println!("  refused: {n} × {code}");
+            outln!("  refused: {n} × {code}");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn list(
-    engine: &Engine,
-    actor: &Actor,
-    tenant: &str,
-    output: Output,
-) -> Result<ExitCode> {
+async fn list(engine: &Engine, actor: &Actor, tenant: &str, output: Output) -> Result<ExitCode> {
     let rows = engine.disclosures(actor, tenant).await?;
     if output == Output::Json {
-        crate::cli::print_json(&rows)?;
+        print_json(&rows)?;
     } else {
         let mut t = Table::new();
         t.set_header([
@@ -144,7 +238,7 @@ pub async fn list(
         for d in rows {
             t.add_row([
                 d.id,
-                d.at,
+                when(&d.at),
                 d.recipient,
                 d.purpose,
                 d.categories.join(", "),
@@ -153,7 +247,7 @@ pub async fn list(
                 d.actor,
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
     }
     Ok(ExitCode::SUCCESS)
 }

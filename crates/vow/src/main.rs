@@ -1,14 +1,26 @@
 //! `vow`: the privacy engine's one binary. Command line, configuration, start-up.
+//!
+//! `cli` holds the command tree and hands each command to its domain's module
+//! (`tenant`, `key`, `request`, …); those share `common` (output, errors, opening the
+//! engine) and `config`, which import no command module.
 
+mod audit;
 mod breach;
 mod changes;
 mod cli;
+mod common;
 mod config;
 mod demo;
 mod disclosure;
+mod import;
+mod key;
+mod policy;
 mod report;
+mod request;
 mod retention;
 mod serve;
+mod subject;
+mod tenant;
 mod webhooks;
 
 use clap::Parser;
@@ -29,7 +41,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::from(cli::exit_code_for(&e))
+            std::process::ExitCode::from(common::exit_code_for(&e))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `vow retention run`, `vow report data-map`, the retention sweeper of `vow serve`
 //! and the retention step of the demo.
 
-use crate::cli::Output;
+use crate::common::{Output, known_tenant, out, outln, print_json, when};
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use comfy_table::Table;
@@ -16,6 +16,9 @@ use vow_engine::{Actor, Engine};
 pub enum RetentionCommand {
     /// Destroy what the policy's retention rules say is due (legal holds kept); a person
     /// whose data is all due is crypto-shredded. Every run is recorded, without identifiers.
+    #[command(
+        after_help = "Examples:\n  vow retention run --tenant acme --dry-run\n  vow retention run"
+    )]
     Run {
         /// Only this tenant (default: all).
         #[arg(long)]
@@ -23,13 +26,17 @@ pub enum RetentionCommand {
         /// List who and which categories would go; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// `table` prints a summary per tenant; `json` the run reports.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
     /// The record of a tenant's runs, newest first.
+    #[command(after_help = "Example:\n  vow retention runs --tenant acme")]
     Runs {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -37,14 +44,17 @@ pub enum RetentionCommand {
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum MapFormat {
+    /// Markdown.
     Md,
+    /// A standalone HTML page.
     Html,
+    /// The map's data.
     Json,
 }
 
 fn print_report(r: &RetentionReport) {
     let run = &r.run;
-    println!(
+    outln!(
         "{}: {} — {} field(s) {}, {} person(s) {}, {} held",
         run.tenant,
         if run.dry_run {
@@ -78,10 +88,10 @@ fn print_report(r: &RetentionReport) {
             c.held.to_string(),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     if let Some(due) = &r.due {
         for d in due {
-            println!(
+            outln!(
                 "  {}{}: {}{}",
                 d.subject,
                 if d.shred { " (all: key destroyed)" } else { "" },
@@ -109,7 +119,10 @@ pub async fn command(
         } => {
             let all = tenant.is_none();
             let tenants = match tenant {
-                Some(t) => vec![t],
+                Some(t) => {
+                    known_tenant(engine, actor, &t).await?;
+                    vec![t]
+                }
                 None => engine
                     .tenants(actor)
                     .await?
@@ -134,13 +147,14 @@ pub async fn command(
                 reports.push(r);
             }
             if output == Output::Json {
-                println!("{}", serde_json::to_string_pretty(&reports)?);
+                print_json(&reports)?;
             }
         }
         RetentionCommand::Runs { tenant, output } => {
+            known_tenant(engine, actor, &tenant).await?;
             let runs = engine.retention_runs(actor, &tenant).await?;
             if output == Output::Json {
-                println!("{}", serde_json::to_string_pretty(&runs)?);
+                print_json(&runs)?;
             } else {
                 let mut t = Table::new();
                 t.set_header([
@@ -148,8 +162,10 @@ pub async fn command(
                 ]);
                 for r in runs {
                     t.add_row([
-                        r.started_at,
-                        r.finished_at.unwrap_or_else(|| "(stopped part way)".into()),
+                        when(&r.started_at),
+                        r.finished_at
+                            .as_deref()
+                            .map_or_else(|| "(stopped part way)".to_string(), when),
                         r.dry_run.to_string(),
                         format!("v{}", r.policy_version),
                         r.fields_destroyed.to_string(),
@@ -157,7 +173,7 @@ pub async fn command(
                         r.held.to_string(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
     }
@@ -172,34 +188,11 @@ pub async fn data_map_command(
 ) -> Result<ExitCode> {
     let map = engine.data_map(actor, tenant).await?;
     match format {
-        MapFormat::Json => println!("{}", serde_json::to_string_pretty(&map)?),
-        MapFormat::Md => print!("{}", vow_engine::datamap::render_markdown(&map)),
-        MapFormat::Html => print!("{}", vow_engine::datamap::render_html(&map)),
+        MapFormat::Json => print_json(&map)?,
+        MapFormat::Md => out!("{}", vow_engine::datamap::render_markdown(&map)),
+        MapFormat::Html => out!("{}", vow_engine::datamap::render_html(&map)),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `24h`, `30m`, `1d`, `90s`: how often `vow serve` runs retention.
-pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{t:?}: give a number and a unit, e.g. 24h, 30m, 1d"))?;
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{t:?}: give a number and a unit, e.g. 24h, 30m, 1d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("{t:?}: the unit must be s, m, h or d")),
-    };
-    if secs == 0 {
-        return Err(format!("{t:?}: the interval must be longer than zero"));
-    }
-    Ok(Duration::from_secs(secs))
 }
 
 /// The background sweeper: every `interval`, retention runs on every tenant. The first
@@ -261,14 +254,16 @@ pub async fn demo(
             clear: false,
         };
         engine.end_relationship(admin, tenant, &id, &body).await?;
-        println!("   {tenant}: one panelist left the panel on {at} (recorded now)");
+        outln!("   {tenant}: one panelist left the panel on {at} (recorded now)");
     }
     for t in tenants {
         let dry = engine.retention_run(admin, t, true).await?;
         let people = dry.due.as_ref().map_or(0, Vec::len);
-        println!(
+        outln!(
             "   {t}: dry run — {} field(s) of {people} person(s) due, {} person(s) would be shredded, {} held",
-            dry.run.fields_destroyed, dry.run.subjects_shredded, dry.run.held
+            dry.run.fields_destroyed,
+            dry.run.subjects_shredded,
+            dry.run.held
         );
         for c in dry
             .run
@@ -276,7 +271,7 @@ pub async fn demo(
             .iter()
             .filter(|c| c.fields_destroyed + c.held > 0)
         {
-            println!(
+            outln!(
                 "      rule {} ({} {} from {}): {} field(s)",
                 c.rule,
                 c.category.as_deref().unwrap_or("(all)"),
@@ -286,9 +281,12 @@ pub async fn demo(
             );
         }
         let real = engine.retention_run(admin, t, false).await?;
-        println!(
+        outln!(
             "   {t}: run — {} field(s) destroyed, {} person(s) shredded, {} held; recorded as run {}",
-            real.run.fields_destroyed, real.run.subjects_shredded, real.run.held, real.run.id
+            real.run.fields_destroyed,
+            real.run.subjects_shredded,
+            real.run.held,
+            real.run.id
         );
         let map = engine.data_map(admin, t).await?;
         vow_crypto::files::write_private_file(
@@ -304,21 +302,6 @@ pub async fn demo(
             serde_json::to_string_pretty(&map)?,
         )?;
     }
-    println!("   data maps (Markdown, HTML, JSON) in {}", dir.display());
+    outln!("   data maps (Markdown, HTML, JSON) in {}", dir.display());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intervals() {
-        assert_eq!(parse_interval("24h"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(parse_interval("1d"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
-        for bad in ["", "h", "10", "0h", "5w", "-1h"] {
-            assert!(parse_interval(bad).is_err(), "{bad}");
-        }
-    }
 }

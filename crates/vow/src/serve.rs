@@ -1,6 +1,6 @@
 //! `vow serve`: start-up, TLS, graceful shutdown.
 
-use crate::cli::open_engine;
+use crate::common::{Init, open_engine, outln};
 use crate::config::{Config, redact_url};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -26,7 +26,7 @@ fn init_logging(cfg: &Config) {
 
 pub async fn serve(cfg: Config) -> Result<()> {
     init_logging(&cfg);
-    let (engine, created_key) = open_engine(&cfg).await?;
+    let (engine, created_key) = open_engine(&cfg, Init::MayCreate).await?;
     if created_key {
         tracing::info!(path = %cfg.key_file.display(), "created a new root key file (mode 0600): back it up; without it the data cannot be read");
     }
@@ -36,7 +36,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
             .create_api_key(&actor, None, "admin", None, Some("bootstrap admin"))
             .await?;
         // Printed once, to the terminal only; it never reaches the log.
-        println!(
+        outln!(
             "bootstrap admin API key (shown once, store it now): {}",
             k.key
         );
@@ -98,7 +98,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
         None => None,
     };
     tracing::info!(%addr, database = %redact_url(&cfg.database_url), tls = tls.is_some(), "vow listening");
-    println!(
+    outln!(
         "vow listening on {}://{addr}",
         if tls.is_some() { "https" } else { "http" }
     );

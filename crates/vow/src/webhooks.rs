@@ -1,12 +1,12 @@
-//! Webhooks at the command line and in `vow serve`: configuration, the `recipient`,
-//! `deliveries` and `outbox` commands, the background delivery worker and the demo step.
+//! Webhooks at the command line and in `vow serve`: the `recipient`, `deliveries` and
+//! `outbox` commands, the background delivery worker and the demo step. Their
+//! configuration is in `config.rs`.
 
-use crate::cli::{BadInput, Output, open_engine, print_json, whoami};
-use crate::config::{Config, StoreArgs};
+use crate::common::{BadInput, Output, known_tenant, outln, print_json, when, when_opt};
+use crate::config::Config;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use comfy_table::Table;
-use serde::Deserialize;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,108 +16,36 @@ use vow_engine::webhooks::DeliveryReport;
 use vow_engine::{Actor, Engine};
 use vow_server::webhooks::{Deliverer, deliver_pass};
 
-/// `[webhooks]` in the configuration file.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhooksFile {
-    pub allow_loopback: Option<bool>,
-    pub allow_private: Option<bool>,
-    pub poll_interval_secs: Option<u64>,
-    pub timeout_secs: Option<u64>,
-}
-
-/// The webhook flags (global, like the store flags).
-#[derive(Debug, Default, Clone, clap::Args)]
-pub struct WebhookArgs {
-    /// Let webhooks reach loopback addresses (127.0.0.0/8, ::1), and plain http there.
-    #[arg(long, global = true)]
-    pub webhooks_allow_loopback: bool,
-    /// Let webhooks reach private addresses (RFC 1918, 100.64.0.0/10, fc00::/7).
-    #[arg(long, global = true)]
-    pub webhooks_allow_private: bool,
-    /// Seconds between delivery passes of `vow serve`. Default 5.
-    #[arg(long, global = true)]
-    pub webhooks_poll_interval: Option<u64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct WebhookConfig {
-    pub allow: NetAllow,
-    pub poll: Duration,
-    pub timeout: Duration,
-}
-
-fn env_bool(name: &str) -> Result<Option<bool>> {
-    match std::env::var(name).ok().filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => match v.as_str() {
-            "1" | "true" | "yes" => Ok(Some(true)),
-            "0" | "false" | "no" => Ok(Some(false)),
-            _ => anyhow::bail!("{name} must be true or false"),
-        },
-    }
-}
-
-fn env_secs(name: &str) -> Result<Option<u64>> {
-    match std::env::var(name).ok().filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => match v.parse::<u64>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => anyhow::bail!("{name} must be a whole number of seconds above 0"),
-        },
-    }
-}
-
-impl WebhookConfig {
-    /// The file, then `VOW_WEBHOOKS_…`, then flags.
-    pub fn load(file: Option<&WebhooksFile>, args: &WebhookArgs) -> Result<WebhookConfig> {
-        let file = file.cloned().unwrap_or_default();
-        let flag = |set: bool| set.then_some(true);
-        let loopback = flag(args.webhooks_allow_loopback)
-            .or(env_bool("VOW_WEBHOOKS_ALLOW_LOOPBACK")?)
-            .or(file.allow_loopback)
-            .unwrap_or(false);
-        let private = flag(args.webhooks_allow_private)
-            .or(env_bool("VOW_WEBHOOKS_ALLOW_PRIVATE")?)
-            .or(file.allow_private)
-            .unwrap_or(false);
-        let poll = args
-            .webhooks_poll_interval
-            .filter(|n| *n > 0)
-            .or(env_secs("VOW_WEBHOOKS_POLL_INTERVAL")?)
-            .or(file.poll_interval_secs)
-            .unwrap_or(5);
-        let timeout = env_secs("VOW_WEBHOOKS_TIMEOUT")?
-            .or(file.timeout_secs)
-            .unwrap_or(10);
-        Ok(WebhookConfig {
-            allow: NetAllow { loopback, private },
-            poll: Duration::from_secs(poll.max(1)),
-            timeout: Duration::from_secs(timeout.max(1)),
-        })
-    }
-}
-
 #[derive(Subcommand)]
 pub enum RecipientCommand {
     /// Register or replace a recipient's webhook endpoint; prints a generated secret once.
+    #[command(
+        after_help = "Example:\n  vow recipient endpoint --tenant acme --recipient lab-partner --url https://hooks.lab.example/vow"
+    )]
     Endpoint {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
+        /// A recipient of the tenant's policy, by id.
         #[arg(long)]
         recipient: String,
+        /// Where events are POSTed (https; http only to an allowed loopback address).
         #[arg(long)]
         url: String,
         /// A file holding a `whsec_…` secret to use instead of a generated one.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         secret_file: Option<std::path::PathBuf>,
+        /// `table` prints the endpoint and the secret; `json` the same as an object.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
     /// The policy's recipients with their endpoints and delivery counts.
+    #[command(after_help = "Example:\n  vow recipient list --tenant acme")]
     List {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -126,28 +54,39 @@ pub enum RecipientCommand {
 #[derive(Subcommand)]
 pub enum DeliveriesCommand {
     /// Events and their delivery state, newest first.
+    #[command(after_help = "Example:\n  vow deliveries list --tenant acme --state dead")]
     List {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
-        /// pending, delivered or dead.
+        /// Only events in this state: pending, delivered or dead.
         #[arg(long)]
         state: Option<String>,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
     /// One event with the history of its attempts.
+    #[command(after_help = "Example:\n  vow deliveries show --tenant acme 0192f3c4-…")]
     Show {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
+        /// The event's id, as `vow deliveries list` shows it.
         id: String,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
     /// Make a dead or pending event due now.
+    #[command(after_help = "Example:\n  vow deliveries retry --tenant acme 0192f3c4-…")]
     Retry {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: String,
+        /// The event's id, as `vow deliveries list` shows it.
         id: String,
+        /// `table` prints a line; `json` the event.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -156,10 +95,12 @@ pub enum DeliveriesCommand {
 #[derive(Subcommand)]
 pub enum OutboxCommand {
     /// One delivery pass: send every due event now (for cron, scripts and tests).
+    #[command(after_help = "Example:\n  vow outbox deliver --tenant acme")]
     Deliver {
         /// Only this tenant's events. Default: every tenant.
         #[arg(long)]
         tenant: Option<String>,
+        /// `table` prints a line; `json` the pass's counts.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -167,9 +108,9 @@ pub enum OutboxCommand {
 
 pub async fn recipient_command(
     engine: &Arc<Engine>,
+    actor: &Actor,
     command: RecipientCommand,
 ) -> Result<ExitCode> {
-    let actor = Actor::local(&whoami());
     match command {
         RecipientCommand::Endpoint {
             tenant,
@@ -178,6 +119,7 @@ pub async fn recipient_command(
             secret_file,
             output,
         } => {
+            known_tenant(engine, actor, &tenant).await?;
             let secret = match &secret_file {
                 Some(p) => Some(Pii::new(
                     std::fs::read_to_string(p)
@@ -188,7 +130,7 @@ pub async fn recipient_command(
                 None => None,
             };
             let e = engine
-                .put_endpoint(&actor, &tenant, &recipient, &url, secret.as_ref())
+                .put_endpoint(actor, &tenant, &recipient, &url, secret.as_ref())
                 .await?;
             if output == Output::Json {
                 print_json(&serde_json::json!({
@@ -196,21 +138,22 @@ pub async fn recipient_command(
                     "secret": e.secret.as_ref().map(|s| s.expose()),
                 }))?;
             } else {
-                println!("endpoint of {} set to {}", e.recipient, e.url);
+                outln!("endpoint of {} set to {}", e.recipient, e.url);
                 if let Some(s) = &e.secret {
                     // Printed once, to the terminal only; it is stored sealed.
-                    println!(
+                    outln!(
                         "signing secret (shown once, give it to the recipient): {}",
                         s.expose()
                     );
                 }
                 if e.woken > 0 {
-                    println!("{} waiting event(s) are now due", e.woken);
+                    outln!("{} waiting event(s) are now due", e.woken);
                 }
             }
         }
         RecipientCommand::List { tenant, output } => {
-            let list = engine.recipients(&actor, &tenant).await?;
+            known_tenant(engine, actor, &tenant).await?;
+            let list = engine.recipients(actor, &tenant).await?;
             if output == Output::Json {
                 print_json(&list)?;
             } else {
@@ -237,7 +180,7 @@ pub async fn recipient_command(
                         r.deliveries.dead.to_string(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
     }
@@ -246,9 +189,9 @@ pub async fn recipient_command(
 
 pub async fn deliveries_command(
     engine: &Arc<Engine>,
+    actor: &Actor,
     command: DeliveriesCommand,
 ) -> Result<ExitCode> {
-    let actor = Actor::local(&whoami());
     let table = |list: Vec<vow_engine::webhooks::DeliveryView>| {
         let mut t = Table::new();
         t.set_header([
@@ -269,11 +212,11 @@ pub async fn deliveries_command(
                 d.state,
                 d.reason.unwrap_or_default(),
                 d.attempts.to_string(),
-                d.next_attempt_at.unwrap_or_else(|| "-".into()),
+                when_opt(d.next_attempt_at.as_deref()),
                 d.last_error.unwrap_or_default(),
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
     };
     match command {
         DeliveriesCommand::List {
@@ -281,7 +224,8 @@ pub async fn deliveries_command(
             state,
             output,
         } => {
-            let list = engine.deliveries(&actor, &tenant, state.as_deref()).await?;
+            known_tenant(engine, actor, &tenant).await?;
+            let list = engine.deliveries(actor, &tenant, state.as_deref()).await?;
             if output == Output::Json {
                 print_json(&list)?;
             } else {
@@ -289,7 +233,8 @@ pub async fn deliveries_command(
             }
         }
         DeliveriesCommand::Show { tenant, id, output } => {
-            let d = engine.delivery(&actor, &tenant, &id).await?;
+            known_tenant(engine, actor, &tenant).await?;
+            let d = engine.delivery(actor, &tenant, &id).await?;
             if output == Output::Json {
                 print_json(&d)?;
             } else {
@@ -299,53 +244,58 @@ pub async fn deliveries_command(
                 for a in d.history {
                     t.add_row([
                         a.attempt.to_string(),
-                        a.at,
+                        when(&a.at),
                         a.status.map(|s| s.to_string()).unwrap_or_default(),
                         a.error.unwrap_or_default(),
                         a.duration_ms.to_string(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
         }
         DeliveriesCommand::Retry { tenant, id, output } => {
-            let d = engine.retry_delivery(&actor, &tenant, &id).await?;
+            known_tenant(engine, actor, &tenant).await?;
+            let d = engine.retry_delivery(actor, &tenant, &id).await?;
             if output == Output::Json {
                 print_json(&d)?;
             } else {
-                println!("event {} is due now", d.id);
+                outln!("event {} is due now", d.id);
             }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `vow outbox …`: opens its own engine, since sending needs the webhook configuration.
-pub async fn outbox_command(args: &StoreArgs, command: OutboxCommand) -> Result<ExitCode> {
-    let cfg = Config::load(args, None).map_err(|e| BadInput(format!("{e:#}")))?;
-    let (engine, _) = open_engine(&cfg).await?;
-    let result = async {
-        let OutboxCommand::Deliver { tenant, output } = command;
-        let deliverer =
-            Deliverer::for_engine(&engine, cfg.webhooks.timeout).map_err(anyhow::Error::msg)?;
-        let actor = Actor::local(&whoami());
-        let report = deliver_pass(&engine, &deliverer, &actor, tenant.as_deref()).await?;
-        if output == Output::Json {
-            print_json(&report)?;
-        } else {
-            print_report(&report);
-        }
-        Ok(ExitCode::SUCCESS)
+/// `vow outbox deliver`: one delivery pass, with the configuration's timeout.
+pub async fn outbox_command(
+    engine: &Arc<Engine>,
+    cfg: &Config,
+    actor: &Actor,
+    command: OutboxCommand,
+) -> Result<ExitCode> {
+    let OutboxCommand::Deliver { tenant, output } = command;
+    if let Some(t) = &tenant {
+        known_tenant(engine, actor, t).await?;
     }
-    .await;
-    engine.shutdown().await;
-    result
+    let deliverer =
+        Deliverer::for_engine(engine, cfg.webhooks.timeout).map_err(anyhow::Error::msg)?;
+    let report = deliver_pass(engine, &deliverer, actor, tenant.as_deref()).await?;
+    if output == Output::Json {
+        print_json(&report)?;
+    } else {
+        print_report(&report);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(r: &DeliveryReport) {
-    println!(
+    outln!(
         "{} event(s) due: {} delivered, {} to be retried, {} dead, {} waiting for an endpoint",
-        r.claimed, r.delivered, r.failed, r.dead, r.no_endpoint
+        r.claimed,
+        r.delivered,
+        r.failed,
+        r.dead,
+        r.no_endpoint
     );
 }
 
@@ -447,12 +397,14 @@ pub async fn demo(
         e.0 += 1;
         e.1 += usize::from(verified);
     }
-    println!(
+    outln!(
         "   {} event(s) due: {} delivered signed to the receiver on {addr}, {} dead (the person was erased first)",
-        report.claimed, report.delivered, report.dead
+        report.claimed,
+        report.delivered,
+        report.dead
     );
     for (k, (n, verified)) in kinds {
-        println!("     received {k}: {n} ({verified} with a valid signature)");
+        outln!("     received {k}: {n} ({verified} with a valid signature)");
     }
     Ok(())
 }
@@ -474,7 +426,7 @@ async fn demo_steps(
             .await
             .context("registering the demo receiver")?;
     }
-    println!(
+    outln!(
         "   endpoints registered for {} recipient(s) of {tenant}",
         policy.recipients.len()
     );
@@ -512,7 +464,7 @@ async fn demo_steps(
         .iter()
         .filter_map(|r| r["subject"].as_str().map(str::to_string))
         .collect();
-    println!(
+    outln!(
         "   {} people's names disclosed to {} for incentive payments",
         sent.len(),
         vendor.id.as_str()
@@ -536,7 +488,7 @@ async fn demo_steps(
         correct(a.clone()).await?;
         correct(b.clone()).await?;
         erase(engine, admin, tenant, emails, b).await?;
-        println!("   two names corrected; the second person then erased, before any delivery");
+        outln!("   two names corrected; the second person then erased, before any delivery");
     }
     let deliverer =
         Deliverer::for_engine(engine, Duration::from_secs(5)).map_err(anyhow::Error::msg)?;

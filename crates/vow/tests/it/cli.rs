@@ -597,9 +597,21 @@ async fn a_passphrase_root_key_opens_the_store_and_a_wrong_one_is_refused() {
         .err()
         .expect("a wrong passphrase is refused");
     assert!(err.to_string().contains("root key does not match"), "{err}");
-    // The key file, when used, is private to its owner.
+    // The key file, when used, is private to its owner. (Only a command that may make
+    // a store makes one: `tenant create` here; see store_commands_refuse_a_directory_without_a_store.)
     let dir2 = tempfile::tempdir().unwrap();
-    let o = vow(&["audit", "verify", "--data", dir2.path().to_str().unwrap()]);
+    let o = vow(&[
+        "tenant",
+        "create",
+        "--data",
+        dir2.path().to_str().unwrap(),
+        "--id",
+        "acme",
+        "--name",
+        "Acme",
+        "--role",
+        "controller",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(dir2.path().join("root.key"))
