@@ -4,8 +4,9 @@
 //! value appears in it. A sign-off binds a named role to the report's hash in the
 //! audit chain, so a later change of the underlying records shows.
 
+use crate::engine::ts;
 use crate::error::{EngineError, Result};
-use crate::{Actor, Engine, ts};
+use crate::{Actor, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -436,7 +437,7 @@ impl Engine {
         let signed = tx.audit_details(tenant, SIGN_OFF).await?;
         drop(tx);
 
-        let chain = crate::audit::verify(&self.store, |_| {}).await?;
+        let chain = crate::vault::audit::verify(&self.store, |_| {}).await?;
         let audit = AuditSection {
             entries_in_year,
             chain_ok: chain.ok,

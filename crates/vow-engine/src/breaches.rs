@@ -5,8 +5,9 @@
 //! The rules are the packs' `breach:` sections ([`vow_core::breach`]); due dates use
 //! the same clock arithmetic as requests. See `docs/breaches.md`.
 
+use crate::engine::parse_time;
 use crate::error::{EngineError, FieldError, Result};
-use crate::{Actor, Engine, parse_time};
+use crate::{Actor, Engine};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -235,7 +236,7 @@ const UNKNOWN: &str = "unknown";
 const REGISTER_MINIMUM: Term = Term::calendar_months(24);
 const MAX_LIST: usize = 200;
 
-use crate::ts;
+use crate::engine::ts;
 
 /// A residence given in input: validated and upper-cased; a problem is added at `ptr`.
 pub(crate) fn residence(
@@ -289,7 +290,7 @@ impl Engine {
             None,
             json!({}),
         );
-        crate::audit::append(tx, &[entry]).await
+        crate::vault::audit::append(tx, &[entry]).await
     }
 
     /// Record an incident and compute its impact, in one transaction.
@@ -545,7 +546,7 @@ impl Engine {
             None,
             json!({"incident": id, "affected": affected, "risk": risk.as_str(), "tenants": tenants}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         let row = tx
             .incident(tenant, &id)
             .await?
@@ -697,7 +698,7 @@ impl Engine {
             None,
             json!({"incident": id, "audience": audience.as_str(), "tenant": whose, "at": at.to_string()}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         let notes = tx.incident_notifications(id).await?;
         tx.commit().await?;
         self.incident_view(&row, &notes)

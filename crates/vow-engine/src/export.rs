@@ -6,7 +6,7 @@
 //! the codes. Things the law forbids disclosing are named, never shown.
 
 use crate::error::Result;
-use crate::keyring::TenantKeys;
+use crate::vault::keyring::TenantKeys;
 use crate::{Engine, FieldValue};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -155,7 +155,7 @@ pub(crate) async fn package(
         let plain = vow_crypto::open(
             &dek,
             &i.value,
-            &crate::keyring::value_aad(tenant, subject, "identifier", &i.kind),
+            &crate::vault::keyring::value_aad(tenant, subject, "identifier", &i.kind),
         )?;
         identifiers.push(json!({"kind": i.kind, "value": String::from_utf8_lossy(&plain)}));
     }

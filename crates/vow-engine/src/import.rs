@@ -287,7 +287,7 @@ impl Engine {
                 bad.push(BadRow { line, error });
             }
             if audit.len() >= 1000 {
-                crate::audit::append(&mut tx, &audit).await?;
+                crate::vault::audit::append(&mut tx, &audit).await?;
                 audit.clear();
             }
             if seen % 500 == 0 {
@@ -311,7 +311,7 @@ impl Engine {
             None,
             json!({"imported": imported, "bad_rows": bad.len()}),
         ));
-        crate::audit::append(&mut tx, &audit).await?;
+        crate::vault::audit::append(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(ImportReport {
             imported,

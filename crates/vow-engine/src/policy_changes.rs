@@ -96,7 +96,7 @@ pub(crate) struct Prepared {
     fresh: Vec<FreshConsent>,
 }
 
-use crate::ts;
+use crate::engine::ts;
 
 fn compiled(text: &str) -> Result<Policy> {
     serde_json::from_str(text)

@@ -7,11 +7,12 @@
 //! `vow_core::request`, validated there, appended to the request's own event log
 //! and to the audit chain in the same transaction.
 
+use crate::engine::parse_time;
 use crate::error::{EngineError, FieldError, Result};
 use crate::input::{Identifiers, NewField, SubjectPatch};
-use crate::keyring::{TenantKeys, new_subject_key, value_aad};
 use crate::notices::{NoticeContext, NoticeKind, Rendered};
-use crate::{Actor, Engine, parse_time};
+use crate::vault::keyring::{TenantKeys, new_subject_key, value_aad};
+use crate::{Actor, Engine};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -298,9 +299,9 @@ pub const DENIAL_CODES: [&str; 8] = [
     "other",
 ];
 
-use crate::ts;
+use crate::engine::ts;
 
-use crate::at;
+use crate::engine::at;
 
 fn request_aad(tenant: &str, id: &str, place: &str) -> Vec<u8> {
     value_aad(tenant, id, "request", place)
@@ -335,7 +336,7 @@ impl Engine {
         Ok(vow_crypto::unwrap_key(
             kek,
             &r.key_wrapped,
-            &crate::keyring::dek_aad(tenant, &r.id, r.kek_version),
+            &crate::vault::keyring::dek_aad(tenant, &r.id, r.kek_version),
         )?)
     }
 
@@ -384,7 +385,7 @@ impl Engine {
             && let (Some(sealed), Some(key)) =
                 (row.birth_date, tx.subject_key(tenant, &subject).await?)
         {
-            let dek = crate::keyring::open_subject_key(
+            let dek = crate::vault::keyring::open_subject_key(
                 keys,
                 tenant,
                 &subject,
@@ -483,7 +484,7 @@ impl Engine {
             None,
             json!({"request": r.id, "type": r.kind, "state": r.state}),
         );
-        crate::audit::append(tx, &[entry]).await
+        crate::vault::audit::append(tx, &[entry]).await
     }
 
     /// Move to `next`, refusing a transition the state machine does not allow.
@@ -1131,7 +1132,7 @@ impl Engine {
             .subject_key(tenant, &subject)
             .await?
             .ok_or(EngineError::NotFound("subject"))?;
-        let dek = crate::keyring::open_subject_key(
+        let dek = crate::vault::keyring::open_subject_key(
             &keys,
             tenant,
             &subject,
@@ -1780,7 +1781,7 @@ impl Engine {
             Some(purpose),
             json!({"request": request}),
         );
-        crate::audit::append(tx, &[entry]).await
+        crate::vault::audit::append(tx, &[entry]).await
     }
 
     /// Crypto-shred the subject: its key, identifiers, fields and ledger go. Fields under
@@ -1852,7 +1853,7 @@ impl Engine {
             None,
             detail,
         );
-        crate::audit::append(tx, &[entry]).await?;
+        crate::vault::audit::append(tx, &[entry]).await?;
         Ok(Shredded {
             holds,
             kept: kept.len(),
@@ -2003,7 +2004,7 @@ impl Engine {
                 None,
                 json!({"packages": packages, "codes": codes}),
             );
-            crate::audit::append(&mut tx, &[entry]).await?;
+            crate::vault::audit::append(&mut tx, &[entry]).await?;
         }
         tx.commit().await?;
         let due: Vec<String> = {
@@ -2118,7 +2119,7 @@ impl Engine {
             None,
             json!({"hold": row.id, "categories": hold.categories}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(HoldView {
             id: row.id,

@@ -3,7 +3,7 @@
 //! that stops half-way is finished by the next one.
 
 use crate::error::Result;
-use crate::keyring::{TenantKeys, dek_aad, open_subject_key};
+use crate::vault::keyring::{TenantKeys, dek_aad, open_subject_key};
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::json;
@@ -116,7 +116,7 @@ impl Engine {
             None,
             json!({"from_version": from, "to_version": to, "rewrapped": rewrapped}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         self.keys.forget(tenant);
         Ok(RotationReport {

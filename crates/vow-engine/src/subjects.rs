@@ -1,10 +1,11 @@
 //! Subjects: collection (through the decision function), lookup through blind
 //! indexes, corrections that keep history, the consent ledger, and purpose-bound reads.
 
+use crate::engine::parse_time;
 use crate::error::{EngineError, FieldError, Result};
 use crate::input::{NewConsent, NewField, NewSubject, ParentRef, SubjectPatch};
-use crate::keyring::{TenantKeys, new_subject_key, value_aad};
-use crate::{Actor, Engine, parse_time};
+use crate::vault::keyring::{TenantKeys, new_subject_key, value_aad};
+use crate::{Actor, Engine};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
@@ -60,7 +61,7 @@ pub struct ConsentsView {
     pub current: serde_json::Map<String, Value>,
 }
 
-use crate::ts;
+use crate::engine::ts;
 
 fn uuid() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -737,7 +738,7 @@ impl Engine {
             None,
             json!({"categories": prepared.categories, "consents": prepared.consents.len()}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -1186,7 +1187,7 @@ impl Engine {
             None,
             json!({"added": added, "corrected": corrected, "recipients_notified": notified}),
         );
-        crate::audit::append(tx, &[entry]).await?;
+        crate::vault::audit::append(tx, &[entry]).await?;
         Ok(ids)
     }
 
@@ -1275,7 +1276,7 @@ impl Engine {
             Some(&purpose),
             json!({"kind": row.kind, "policy_version": version}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(Self::consent_view(&row, None))
     }
