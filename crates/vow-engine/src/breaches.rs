@@ -17,7 +17,7 @@ use vow_core::breach::{self, Audience, Duty, Facts, RiskLevel};
 use vow_core::deadline::{self, Term, add_term};
 use vow_core::role::Capability;
 use vow_core::{Category, Policy};
-use vow_store::{IncidentNotificationRow, IncidentRow, Tx};
+use vow_store::{IncidentNotificationRow, IncidentRow};
 
 /// A breach as reported by the privacy team.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -238,22 +238,6 @@ const MAX_LIST: usize = 200;
 
 use crate::engine::ts;
 
-/// A residence given in input: validated and upper-cased; a problem is added at `ptr`.
-pub(crate) fn residence(
-    input: Option<&str>,
-    ptr: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    match input.map(breach::parse_residence) {
-        Some(Ok(r)) => Some(r),
-        Some(Err(e)) => {
-            errors.push(FieldError::new(ptr, e));
-            None
-        }
-        None => None,
-    }
-}
-
 fn sensitive(policy: &Policy, cat: &Category) -> bool {
     policy
         .categories
@@ -262,37 +246,6 @@ fn sensitive(policy: &Policy, cat: &Category) -> bool {
 }
 
 impl Engine {
-    /// Set a subject's residence inside `tx` (PATCH …/subjects/{s}).
-    pub(crate) async fn set_residence_in(
-        &self,
-        tx: &mut Tx,
-        actor: &Actor,
-        tenant: &str,
-        subject: &str,
-        input: Option<&str>,
-    ) -> Result<()> {
-        let mut errors = Vec::new();
-        let r = residence(input, "/residence", &mut errors);
-        if !errors.is_empty() {
-            return Err(EngineError::Invalid(errors));
-        }
-        match tx.subject(tenant, subject).await? {
-            Some(s) if s.status == "active" => {}
-            _ => return Err(EngineError::NotFound("subject")),
-        }
-        tx.set_subject_residence(tenant, subject, r.as_deref())
-            .await?;
-        let entry = self.audit_entry(
-            actor,
-            Some(tenant),
-            "subject.residence",
-            Some(subject),
-            None,
-            json!({}),
-        );
-        crate::vault::audit::append(tx, &[entry]).await
-    }
-
     /// Record an incident and compute its impact, in one transaction.
     pub async fn create_incident(
         &self,

@@ -5,9 +5,10 @@
 //! sources and purposes come from the person's fields; the policy only explains
 //! the codes. Things the law forbids disclosing are named, never shown.
 
+use crate::Engine;
 use crate::error::Result;
 use crate::vault::keyring::TenantKeys;
-use crate::{Engine, FieldValue};
+use crate::vault::reads::FieldValue;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

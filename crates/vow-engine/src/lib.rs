@@ -17,15 +17,12 @@ pub mod disclosures;
 mod engine;
 mod error;
 mod export;
-pub mod import;
 pub mod input;
 pub mod mail;
 pub mod notices;
 pub mod policy_changes;
 pub mod requests;
 pub mod retention;
-mod rotate;
-mod subjects;
 mod tenants;
 pub mod vault;
 pub mod webhooks;
@@ -33,9 +30,9 @@ pub mod webhooks;
 pub use engine::{Actor, Engine, KeySource};
 pub use error::{EngineError, FieldError, Result};
 pub use export::render_html as render_export_html;
-pub use import::{ImportOptions, ImportReport};
 pub use requests::{HoldView, Metrics, NewHold, NewRequest, RequestView, Step};
-pub use rotate::RotationReport;
-pub use subjects::{ConsentView, ConsentsView, FieldValue, LookupKind};
 pub use tenants::{ApiKeyCreated, KeyInfo, PolicyPublished, TenantView};
 pub use vault::audit::{AuditWriter, BadEntry, VerifyReport};
+pub use vault::{
+    ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport, LookupKind, RotationReport,
+};

@@ -106,7 +106,7 @@ async fn load_profile(
         ));
         let subjects = dir.join(&t.subjects);
         let text = std::fs::read_to_string(&subjects)?;
-        let rows: Vec<_> = vow_engine::import::parse_jsonl(&text).collect();
+        let rows: Vec<_> = vow_engine::vault::import::parse_jsonl(&text).collect();
         let report = engine
             .import(admin, &t.id, rows, ImportOptions::default(), |_| {})
             .await?;
@@ -180,7 +180,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     step("2. Bad input loses nothing: an import with broken rows is refused whole");
     let bad = examples.join("research-operator/bad-rows.jsonl");
     if let Ok(text) = std::fs::read_to_string(&bad) {
-        let rows: Vec<_> = vow_engine::import::parse_jsonl(&text).collect();
+        let rows: Vec<_> = vow_engine::vault::import::parse_jsonl(&text).collect();
         let r = engine
             .import(
                 &admin,

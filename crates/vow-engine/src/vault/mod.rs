@@ -1,5 +1,19 @@
-//! The vault: what Vow holds about people, under whose keys, and the record of every
-//! change and read.
+//! The vault: what Vow holds about people and on whose keys. Subjects and their
+//! fields, the consent ledger, purpose-bound reads, lookup by blind index, bulk
+//! import, the key hierarchy and its rotation, and the audit chain that records
+//! every change and read.
 
 pub mod audit;
+pub(crate) mod consents;
+pub mod import;
 pub(crate) mod keyring;
+pub(crate) mod lookup;
+pub(crate) mod reads;
+pub(crate) mod rotation;
+pub(crate) mod subjects;
+
+pub use consents::{ConsentView, ConsentsView};
+pub use import::{ImportOptions, ImportReport};
+pub use lookup::LookupKind;
+pub use reads::FieldValue;
+pub use rotation::RotationReport;

@@ -626,7 +626,7 @@ async fn residence_is_set_by_patch_and_import() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     // CSV import with a residence column.
-    let rows = vow_engine::import::parse_csv(
+    let rows = vow_engine::vault::import::parse_csv(
         "email,residence,consents,user.name[research]\nbea@example.org,GB,research:express,Bea\ncy@example.org,XYZ,research:express,Cy\n",
     )
     .unwrap();

@@ -236,7 +236,7 @@ impl Engine {
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, version) = self.policy_for(&mut tx, tenant).await?;
-        let scope = crate::subjects::Scope {
+        let scope = crate::vault::subjects::Scope {
             tenant,
             keys: &keys,
             policy: &policy,
