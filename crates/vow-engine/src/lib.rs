@@ -23,7 +23,6 @@ pub mod notices;
 pub mod policy_changes;
 pub mod requests;
 pub mod retention;
-mod tenants;
 pub mod vault;
 pub mod webhooks;
 
@@ -31,8 +30,8 @@ pub use engine::{Actor, Engine, KeySource};
 pub use error::{EngineError, FieldError, Result};
 pub use export::render_html as render_export_html;
 pub use requests::{HoldView, Metrics, NewHold, NewRequest, RequestView, Step};
-pub use tenants::{ApiKeyCreated, KeyInfo, PolicyPublished, TenantView};
 pub use vault::audit::{AuditWriter, BadEntry, VerifyReport};
 pub use vault::{
-    ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport, LookupKind, RotationReport,
+    ApiKeyCreated, ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport, KeyInfo,
+    LookupKind, PolicyPublished, RotationReport, TenantView,
 };

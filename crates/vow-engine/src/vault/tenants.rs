@@ -1,4 +1,5 @@
-//! Tenants, API keys and policies.
+//! Tenants (the organisations whose people's data the vault holds), their API keys, and
+//! their policies: published versions and the one in force.
 
 use crate::engine::CachedPolicy;
 use crate::error::{EngineError, Result};
