@@ -18,7 +18,7 @@ const TO_COMPLETE: &str = "[The privacy team completes this section before sendi
 
 fn day(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
-        .map(crate::notices::long_date)
+        .map(crate::letter::long_date)
         .unwrap_or_default()
 }
 

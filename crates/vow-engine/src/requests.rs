@@ -8,9 +8,11 @@
 //! and to the audit chain in the same transaction.
 
 use crate::engine::parse_time;
+pub mod notices;
+
 use crate::error::{EngineError, FieldError, Result};
 use crate::input::{Identifiers, NewField, SubjectPatch};
-use crate::notices::{NoticeContext, NoticeKind, Rendered};
+use crate::requests::notices::{NoticeContext, NoticeKind, Rendered};
 use crate::vault::keyring::{TenantKeys, new_subject_key, value_aad};
 use crate::{Actor, Engine};
 use jiff::Timestamp;
@@ -549,7 +551,7 @@ impl Engine {
             code: None,
             code_expires: extra.link_expires,
         };
-        let rendered = crate::notices::render(kind, &cx);
+        let rendered = crate::requests::notices::render(kind, &cx);
         let id = uuid::Uuid::now_v7().to_string();
         let body = json!({"to": to, "subject": rendered.subject, "text": rendered.text, "html": rendered.html});
         let sealed = seal(
@@ -1195,7 +1197,7 @@ impl Engine {
         cx.rules = &rules;
         cx.code = Some(code);
         cx.code_expires = Some(expires);
-        let rendered = crate::notices::render(NoticeKind::VerificationCode, &cx);
+        let rendered = crate::requests::notices::render(NoticeKind::VerificationCode, &cx);
         let id = uuid::Uuid::now_v7().to_string();
         // The code itself is not kept in the stored copy of the notice: only its hash exists.
         let stored = rendered.text.replace(code, "••••••");
