@@ -16,7 +16,6 @@ pub mod datamap;
 pub mod disclosures;
 mod engine;
 mod error;
-mod export;
 pub mod input;
 mod letter;
 pub mod mail;
@@ -28,7 +27,7 @@ pub mod webhooks;
 
 pub use engine::{Actor, Engine, KeySource};
 pub use error::{EngineError, FieldError, Result};
-pub use export::render_html as render_export_html;
+pub use requests::render_html as render_export_html;
 pub use requests::{HoldView, Metrics, NewHold, NewRequest, RequestView, Step};
 pub use vault::audit::{AuditWriter, BadEntry, VerifyReport};
 pub use vault::{
