@@ -10,20 +10,15 @@
 
 pub mod aggregates;
 pub mod assessment;
-mod breach_notices;
-pub mod breaches;
 pub mod datamap;
-pub mod disclosures;
 mod engine;
 mod error;
 pub mod input;
 mod letter;
 pub mod mail;
-pub mod policy_changes;
+pub mod obligations;
 pub mod requests;
-pub mod retention;
 pub mod vault;
-pub mod webhooks;
 
 pub use engine::{Actor, Engine, KeySource};
 pub use error::{EngineError, FieldError, Result};

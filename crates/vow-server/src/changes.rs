@@ -6,7 +6,7 @@ use crate::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use vow_engine::aggregates::{AggregateQuery, AggregateReport};
-use vow_engine::policy_changes::{PolicyChanges, PolicyVersionView};
+use vow_engine::obligations::policy_changes::{PolicyChanges, PolicyVersionView};
 
 type Result<T> = std::result::Result<T, ApiError>;
 

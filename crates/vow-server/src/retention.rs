@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use vow_engine::datamap::DataMap;
-use vow_engine::retention::{RelationshipEnd, RelationshipView, RetentionReport, RetentionRunView};
+use vow_engine::obligations::retention::{
+    RelationshipEnd, RelationshipView, RetentionReport, RetentionRunView,
+};
 
 type Result<T> = std::result::Result<T, ApiError>;
 

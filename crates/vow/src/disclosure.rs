@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use vow_engine::disclosures::NewDisclosure;
+use vow_engine::obligations::disclosures::NewDisclosure;
 use vow_engine::{Actor, Engine};
 
 /// Subject ids from a file: one per line, or JSONL objects with `id` or `subject`.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use vow_engine::retention::RetentionReport;
+use vow_engine::obligations::retention::RetentionReport;
 use vow_engine::{Actor, Engine};
 
 #[derive(Subcommand)]
@@ -256,7 +256,7 @@ pub async fn demo(
         let at = engine
             .now()
             .checked_sub(jiff::SignedDuration::from_hours(3 * 365 * 24))?;
-        let body = vow_engine::retention::RelationshipEnd {
+        let body = vow_engine::obligations::retention::RelationshipEnd {
             at: Some(at.to_string()),
             clear: false,
         };

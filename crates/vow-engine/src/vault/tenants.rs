@@ -60,7 +60,7 @@ pub struct PolicyPublished {
     pub warnings: Vec<vow_policy::Diagnostic>,
     /// What changed from the version before (S5), who must consent again, and the
     /// administrators' notices.
-    pub changes: crate::policy_changes::PolicyChanges,
+    pub changes: crate::obligations::policy_changes::PolicyChanges,
 }
 
 use crate::engine::ts;

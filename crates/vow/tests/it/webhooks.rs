@@ -16,7 +16,7 @@ use std::time::Duration;
 use vow_core::FixedClock;
 use vow_core::webhook::NetAllow;
 use vow_engine::Actor;
-use vow_engine::webhooks::DeliveryReport;
+use vow_engine::obligations::webhooks::DeliveryReport;
 use vow_server::webhooks::{Deliverer, deliver_pass};
 
 /// One request the receiver got.

@@ -5,7 +5,7 @@
 //! policy). What only the privacy team can say (measures taken, advice) is marked
 //! for them to complete. Drafts hold no personal data: counts and categories only.
 
-use crate::breaches::{DeadlineView, NoticeDraft, TenantImpact};
+use super::types::{DeadlineView, NoticeDraft, TenantImpact};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use vow_core::breach::Audience;
