@@ -8,22 +8,21 @@
 //! The workflows sit in domain folders (ARCHITECTURE.md has the map). This file
 //! only declares them and re-exports what the server and the CLI use.
 
-pub mod aggregates;
-pub mod assessment;
-pub mod datamap;
 mod engine;
 mod error;
 pub mod input;
 mod letter;
 pub mod mail;
 pub mod obligations;
+pub mod reports;
 pub mod requests;
 pub mod vault;
 
 pub use engine::{Actor, Engine, KeySource};
 pub use error::{EngineError, FieldError, Result};
+pub use reports::Metrics;
 pub use requests::render_html as render_export_html;
-pub use requests::{HoldView, Metrics, NewHold, NewRequest, RequestView, Step};
+pub use requests::{HoldView, NewHold, NewRequest, RequestView, Step};
 pub use vault::audit::{AuditWriter, BadEntry, VerifyReport};
 pub use vault::{
     ApiKeyCreated, ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport, KeyInfo,

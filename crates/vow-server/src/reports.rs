@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use vow_engine::assessment::{self, NewSignOff, SelfAssessment};
+use vow_engine::reports::assessment::{self, NewSignOff, SelfAssessment};
 
 /// What the caller asked for in `Accept`: HTML and Markdown for people, JSON otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -526,7 +526,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             .sign_self_assessment(
                 &admin,
                 tenant,
-                &vow_engine::assessment::NewSignOff {
+                &vow_engine::reports::assessment::NewSignOff {
                     year,
                     role: "Privacy Officer".into(),
                     hash: report.hash.clone(),
@@ -535,7 +535,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             .await?;
         std::fs::write(
             reports.join(format!("self-assessment-{tenant}-{year}.md")),
-            vow_engine::assessment::render_markdown(&signed),
+            vow_engine::reports::assessment::render_markdown(&signed),
         )?;
         let on_time: usize = signed
             .requests

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use vow_engine::assessment::{self, NewSignOff};
+use vow_engine::reports::assessment::{self, NewSignOff};
 use vow_engine::{Actor, Engine};
 
 pub async fn self_assessment(

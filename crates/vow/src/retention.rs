@@ -173,8 +173,8 @@ pub async fn data_map_command(
     let map = engine.data_map(actor, tenant).await?;
     match format {
         MapFormat::Json => println!("{}", serde_json::to_string_pretty(&map)?),
-        MapFormat::Md => print!("{}", vow_engine::datamap::render_markdown(&map)),
-        MapFormat::Html => print!("{}", vow_engine::datamap::render_html(&map)),
+        MapFormat::Md => print!("{}", vow_engine::reports::datamap::render_markdown(&map)),
+        MapFormat::Html => print!("{}", vow_engine::reports::datamap::render_html(&map)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -293,11 +293,11 @@ pub async fn demo(
         let map = engine.data_map(admin, t).await?;
         std::fs::write(
             dir.join(format!("{t}.md")),
-            vow_engine::datamap::render_markdown(&map),
+            vow_engine::reports::datamap::render_markdown(&map),
         )?;
         std::fs::write(
             dir.join(format!("{t}.html")),
-            vow_engine::datamap::render_html(&map),
+            vow_engine::reports::datamap::render_html(&map),
         )?;
         std::fs::write(
             dir.join(format!("{t}.json")),

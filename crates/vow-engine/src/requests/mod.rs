@@ -14,7 +14,6 @@ mod export;
 mod fulfilment;
 mod intake;
 mod lifecycle;
-mod metrics;
 pub mod notices;
 mod notify;
 mod record;
@@ -23,7 +22,6 @@ mod verification;
 mod views;
 
 pub use export::render_html;
-pub use metrics::{Metrics, TypeMetrics};
 pub(crate) use record::original_kind;
 pub use types::{
     DENIAL_CODES, DenialReason, DueView, EventView, HoldView, NewHold, NewRequest, NoticeView,
