@@ -198,10 +198,6 @@ impl Engine {
         self.mailer.read().ok().and_then(|m| m.clone())
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
