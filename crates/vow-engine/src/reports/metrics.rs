@@ -125,7 +125,7 @@ pub(crate) fn median(sorted: &[f64]) -> Option<f64> {
 }
 
 /// The mean, summed in the order given.
-pub(crate) fn mean(xs: &[f64]) -> Option<f64> {
+fn mean(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
 }
 

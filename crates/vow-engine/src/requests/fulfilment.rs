@@ -192,7 +192,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn purposes_to_withdraw(
+    async fn purposes_to_withdraw(
         &self,
         tx: &mut Tx,
         keys: &TenantKeys,
@@ -236,7 +236,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn withdraw_in(
+    async fn withdraw_in(
         &self,
         tx: &mut Tx,
         actor: &Actor,

@@ -453,7 +453,7 @@ impl Engine {
 }
 
 /// `US-CA`, `CA-QC`, `DE`, `EU`, `UK`: two capital letters, optionally a subdivision.
-pub(crate) fn is_jurisdiction_code(s: &str) -> bool {
+fn is_jurisdiction_code(s: &str) -> bool {
     vow_core::deadline::is_region_code(s)
 }
 

@@ -348,7 +348,7 @@ impl Engine {
 }
 
 /// A step's reason: required, trimmed, at most 2000 characters.
-pub(crate) fn reason<'a>(step: &'a Step, what: &str) -> Result<&'a str> {
+fn reason<'a>(step: &'a Step, what: &str) -> Result<&'a str> {
     step.reason
         .as_deref()
         .map(str::trim)
@@ -361,7 +361,7 @@ pub(crate) fn reason<'a>(step: &'a Step, what: &str) -> Result<&'a str> {
         })
 }
 
-pub(crate) fn denial_words(code: &str) -> &'static str {
+fn denial_words(code: &str) -> &'static str {
     match code {
         "unverifiable" => {
             "We could not confirm that you are the person the request is about, so we cannot act on it without risking someone else's privacy."

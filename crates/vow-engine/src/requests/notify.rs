@@ -26,7 +26,7 @@ pub(crate) struct Extra<'a> {
 }
 
 /// Plain words for the verification a rule asks.
-pub(crate) fn verification_words(v: &Value) -> String {
+fn verification_words(v: &Value) -> String {
     match v["level"].as_str() {
         Some("none") => "No identity check is needed for this kind of request.".to_string(),
         _ => {

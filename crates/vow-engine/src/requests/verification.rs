@@ -18,7 +18,7 @@ use vow_store::{RequestRow, Tx};
 
 /// A code is kept as an HMAC under the request's own key: a copy of the database alone
 /// cannot be searched for the million possible codes.
-pub(crate) fn code_hash(key: &Key32, code: &str) -> [u8; 32] {
+fn code_hash(key: &Key32, code: &str) -> [u8; 32] {
     vow_crypto::hmac_sha256(
         key,
         format!("vow:v1:request-code:{}", code.trim()).as_bytes(),
@@ -26,8 +26,8 @@ pub(crate) fn code_hash(key: &Key32, code: &str) -> [u8; 32] {
 }
 
 /// A one-time code lives 15 minutes and allows 5 attempts.
-pub(crate) const CODE_LIFETIME_MS: i64 = 15 * 60 * 1000;
-pub(crate) const MAX_CODE_ATTEMPTS: i64 = 5;
+const CODE_LIFETIME_MS: i64 = 15 * 60 * 1000;
+const MAX_CODE_ATTEMPTS: i64 = 5;
 
 impl Engine {
     /// Verified if the matched points (and declaration) meet the rule; otherwise
@@ -169,7 +169,7 @@ impl Engine {
 
     /// Compare a code in its own transaction, so a wrong attempt is counted even though
     /// the step it came with fails.
-    pub(crate) async fn check_code(&self, tenant: &str, id: &str, code: &str) -> Result<bool> {
+    async fn check_code(&self, tenant: &str, id: &str, code: &str) -> Result<bool> {
         let mut tx = self.store.write().await?;
         let Some((hash, expires, attempts)) = tx.code(id).await? else {
             return Ok(false);
@@ -305,7 +305,7 @@ pub(crate) fn authority(r: &RequestRow, d: &Details) -> std::result::Result<(), 
     }
 }
 
-pub(crate) fn merge_identifiers(into: &mut Identifiers, from: &Identifiers) {
+fn merge_identifiers(into: &mut Identifiers, from: &Identifiers) {
     if from.email.is_some() {
         into.email = from.email.clone();
     }

@@ -43,7 +43,7 @@ impl Engine {
             .collect())
     }
 
-    pub(crate) fn view(
+    fn view(
         &self,
         r: &RequestRow,
         events: Vec<RequestEventRow>,

@@ -94,11 +94,7 @@ fn merge_refusals(decisions: Vec<Decision>) -> Option<Decision> {
 }
 
 /// A residence given in input: validated and upper-cased; a problem is added at `ptr`.
-pub(crate) fn residence(
-    input: Option<&str>,
-    ptr: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
+fn residence(input: Option<&str>, ptr: &str, errors: &mut Vec<FieldError>) -> Option<String> {
     match input.map(vow_core::breach::parse_residence) {
         Some(Ok(r)) => Some(r),
         Some(Err(e)) => {
@@ -111,7 +107,7 @@ pub(crate) fn residence(
 
 impl Engine {
     /// Set a subject's residence inside `tx` (PATCH …/subjects/{s}).
-    pub(crate) async fn set_residence_in(
+    async fn set_residence_in(
         &self,
         tx: &mut Tx,
         actor: &Actor,
