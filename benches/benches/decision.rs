@@ -180,6 +180,8 @@ mod crypto {
             purpose: Some("research".to_string()),
             detail: r#"{"asked":["user.name","user.contact"],"returned":["user.contact.email","user.name"]}"#.to_string(),
         };
-        b.bench(|| vow_engine::audit::entry_hash(black_box(&[0; 32]), 42, black_box(&entry)));
+        b.bench(|| {
+            vow_engine::vault::audit::entry_hash(black_box(&[0; 32]), 42, black_box(&entry))
+        });
     }
 }

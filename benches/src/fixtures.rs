@@ -274,7 +274,7 @@ pub fn subject(seed: u64, i: u64) -> NewSubject {
 }
 
 /// Import rows `from..to` (line numbers start at 1).
-pub fn rows(seed: u64, from: u64, to: u64) -> Vec<vow_engine::import::Row> {
+pub fn rows(seed: u64, from: u64, to: u64) -> Vec<vow_engine::vault::import::Row> {
     (from..to)
         .map(|i| (i as usize + 1, Ok(subject(seed, i))))
         .collect()

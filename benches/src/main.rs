@@ -619,12 +619,13 @@ async fn lookup(opts: StoreOptions, iterations: usize) -> Result<()> {
 
     // The parts: the store's query alone, and a durable audit commit alone.
     let indexes = store.email_indexes(2_000).await?;
+    let raw = store.raw_store().await?;
     let parts_n = iterations.min(5_000);
     let mut samples = Vec::with_capacity(parts_n);
     for k in 0..parts_n {
         let bidx = &indexes[rng.below(indexes.len() as u64) as usize];
         let t = Instant::now();
-        let mut tx = store.engine.store().read().await?;
+        let mut tx = raw.read().await?;
         let found = tx.lookup(&tenant, "email", bidx).await?;
         drop(tx);
         let ns = t.elapsed().as_nanos() as u64;
@@ -634,7 +635,7 @@ async fn lookup(opts: StoreOptions, iterations: usize) -> Result<()> {
         }
     }
     let store_only = summarize(samples);
-    let (writer, _task) = vow_engine::AuditWriter::start(store.engine.store().clone());
+    let (writer, _task) = vow_engine::AuditWriter::start(raw.clone());
     let mut samples = Vec::with_capacity(parts_n);
     for k in 0..parts_n {
         let entry = vow_store::NewAudit {

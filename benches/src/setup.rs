@@ -334,6 +334,12 @@ impl BenchStore {
         Ok(pool)
     }
 
+    /// The store opened on its own, beside the engine's: for probes of the store alone
+    /// (the engine does not hand out its store).
+    pub async fn raw_store(&self) -> Result<vow_store::Store> {
+        Ok(vow_store::Store::open(&self.meta.database_url).await?)
+    }
+
     /// Bytes on disk: SQLite's db + WAL (+ shm) files, or `pg_database_size`.
     pub async fn size(&self) -> Result<(u64, String)> {
         match self.meta.backend {
@@ -388,8 +394,12 @@ impl BenchStore {
 
     /// The audit chain's length.
     pub async fn audit_len(&self) -> Result<i64> {
-        let mut tx = self.engine.store().read().await?;
-        Ok(tx.audit_head().await?.seq)
+        let store = self.raw_store().await?;
+        let mut tx = store.read().await?;
+        let seq = tx.audit_head().await?.seq;
+        drop(tx);
+        store.close().await;
+        Ok(seq)
     }
 
     /// Finish pending audit commits, close, and drop a temporary PostgreSQL database.

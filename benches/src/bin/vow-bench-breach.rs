@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use vow_bench::fixtures;
 use vow_core::SystemClock;
-use vow_engine::breaches::NewIncident;
+use vow_engine::obligations::breaches::NewIncident;
 use vow_engine::{Actor, Engine, KeySource};
 
 fn arg(name: &str, default: &str) -> String {

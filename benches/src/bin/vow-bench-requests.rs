@@ -229,7 +229,7 @@ async fn main() -> Result<()> {
         .fetch_all(&pool)
         .await?;
         pool.close().await;
-        let input = vow_engine::disclosures::NewDisclosure {
+        let input = vow_engine::obligations::disclosures::NewDisclosure {
             recipient: "tallypay".into(),
             purpose: "incentive_payment".into(),
             categories: vec!["user.name".into(), "user.contact.email".into()],

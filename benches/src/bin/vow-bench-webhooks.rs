@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use vow_bench::fixtures;
 use vow_core::webhook::NetAllow;
 use vow_core::{Pii, SystemClock};
-use vow_engine::disclosures::NewDisclosure;
 use vow_engine::input::{NewField, SubjectPatch};
+use vow_engine::obligations::disclosures::NewDisclosure;
 use vow_engine::{Actor, Engine, ImportOptions, KeySource};
 use vow_server::webhooks::{Deliverer, deliver_pass};
 

@@ -8,7 +8,7 @@
 //! SMTP uses lettre's Tokio transport with rustls and the `ring` provider chosen per
 //! connection; nothing global is installed.
 
-use crate::notices::Rendered;
+use crate::requests::notices::Rendered;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -422,7 +422,7 @@ impl Header for AutoSubmitted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notices::{NoticeContext, NoticeKind, render};
+    use crate::requests::notices::{NoticeContext, NoticeKind, render};
     use std::sync::Mutex;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpListener;

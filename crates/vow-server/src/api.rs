@@ -538,13 +538,13 @@ pub async fn create_hold(
 /// Disclose categories of subjects to a registered recipient for a purpose. Each
 /// person is judged by the decision function; refused people are listed and not sent.
 #[utoipa::path(post, path = "/v1/tenants/{t}/disclosures", tag = "disclosures", params(("t" = String, Path)),
-    request_body = vow_engine::disclosures::NewDisclosure,
-    responses((status = 201, body = vow_engine::disclosures::DisclosureResult), (status = 403, body = Problem)), security(("bearer" = [])))]
+    request_body = vow_engine::obligations::disclosures::NewDisclosure,
+    responses((status = 201, body = vow_engine::obligations::disclosures::DisclosureResult), (status = 403, body = Problem)), security(("bearer" = [])))]
 pub async fn disclose(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(t): Path<String>,
-    Body(b): Body<vow_engine::disclosures::NewDisclosure>,
+    Body(b): Body<vow_engine::obligations::disclosures::NewDisclosure>,
 ) -> Result<Response> {
     let d = s.engine.disclose(&actor, &t, &b).await?;
     Ok((StatusCode::CREATED, Json(d)).into_response())
@@ -552,12 +552,12 @@ pub async fn disclose(
 
 /// The disclosure log (R5).
 #[utoipa::path(get, path = "/v1/tenants/{t}/disclosures", tag = "disclosures", params(("t" = String, Path)),
-    responses((status = 200, body = Vec<vow_engine::disclosures::DisclosureView>)), security(("bearer" = [])))]
+    responses((status = 200, body = Vec<vow_engine::obligations::disclosures::DisclosureView>)), security(("bearer" = [])))]
 pub async fn list_disclosures(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path(t): Path<String>,
-) -> Result<Json<Vec<vow_engine::disclosures::DisclosureView>>> {
+) -> Result<Json<Vec<vow_engine::obligations::disclosures::DisclosureView>>> {
     Ok(Json(s.engine.disclosures(&actor, &t).await?))
 }
 

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use vow_engine::breaches::{ImpactView, IncidentView, NewIncident, NewNotification};
+use vow_engine::obligations::breaches::{ImpactView, IncidentView, NewIncident, NewNotification};
 
 type Result<T> = std::result::Result<T, ApiError>;
 

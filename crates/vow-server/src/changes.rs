@@ -5,8 +5,8 @@ use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use vow_engine::aggregates::{AggregateQuery, AggregateReport};
-use vow_engine::policy_changes::{PolicyChanges, PolicyVersionView};
+use vow_engine::obligations::policy_changes::{PolicyChanges, PolicyVersionView};
+use vow_engine::reports::aggregates::{AggregateQuery, AggregateReport};
 
 type Result<T> = std::result::Result<T, ApiError>;
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use vow_engine::ErrorCode;
-use vow_engine::assessment::{self, NewSignOff, SelfAssessment};
+use vow_engine::reports::assessment::{self, NewSignOff, SelfAssessment};
 
 /// What the caller asked for in `Accept`: HTML and Markdown for people, JSON otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

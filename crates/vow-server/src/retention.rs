@@ -9,8 +9,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use vow_engine::datamap::DataMap;
-use vow_engine::retention::{RelationshipEnd, RelationshipView, RetentionReport, RetentionRunView};
+use vow_engine::obligations::retention::{
+    RelationshipEnd, RelationshipView, RetentionReport, RetentionRunView,
+};
+use vow_engine::reports::datamap::DataMap;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -91,14 +93,14 @@ pub async fn data_map(
                     "default-src 'none'; style-src 'unsafe-inline'",
                 ),
             ],
-            vow_engine::datamap::render_html(&map),
+            vow_engine::reports::datamap::render_html(&map),
         )
             .into_response())
     } else if accept.contains("text/markdown") {
         Ok((
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
-            vow_engine::datamap::render_markdown(&map),
+            vow_engine::reports::datamap::render_markdown(&map),
         )
             .into_response())
     } else {

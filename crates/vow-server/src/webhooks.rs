@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 use vow_core::Pii;
 use vow_core::webhook::{NetAllow, forbidden};
-use vow_engine::webhooks::{
+use vow_engine::obligations::webhooks::{
     AttemptResult, DeliveryDetail, DeliveryReport, DeliveryView, EndpointView, Outgoing,
     RecipientView,
 };

@@ -8,7 +8,9 @@ use comfy_table::Table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use vow_engine::breaches::{DeadlineView, ImpactView, IncidentView, NewIncident, NewNotification};
+use vow_engine::obligations::breaches::{
+    DeadlineView, ImpactView, IncidentView, NewIncident, NewNotification,
+};
 use vow_engine::{Actor, Engine};
 
 #[derive(Subcommand)]

@@ -9,8 +9,8 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vow_engine::aggregates::{AggregateQuery, AggregateReport};
-use vow_engine::policy_changes::PolicyChanges;
+use vow_engine::obligations::policy_changes::PolicyChanges;
+use vow_engine::reports::aggregates::{AggregateQuery, AggregateReport};
 use vow_engine::{Actor, Engine};
 
 fn parse_file(path: &Path) -> Result<vow_core::Policy> {

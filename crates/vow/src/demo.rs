@@ -106,7 +106,7 @@ async fn load_profile(
         ));
         let subjects = dir.join(&t.subjects);
         let text = std::fs::read_to_string(&subjects)?;
-        let rows: Vec<_> = vow_engine::import::parse_jsonl(&text).collect();
+        let rows: Vec<_> = vow_engine::vault::import::parse_jsonl(&text).collect();
         let report = engine
             .import(admin, &t.id, rows, ImportOptions::default(), |_| {})
             .await?;
@@ -180,7 +180,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     step("2. Bad input loses nothing: an import with broken rows is refused whole");
     let bad = examples.join("research-operator/bad-rows.jsonl");
     if let Ok(text) = std::fs::read_to_string(&bad) {
-        let rows: Vec<_> = vow_engine::import::parse_jsonl(&text).collect();
+        let rows: Vec<_> = vow_engine::vault::import::parse_jsonl(&text).collect();
         let r = engine
             .import(
                 &admin,
@@ -526,7 +526,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             .sign_self_assessment(
                 &admin,
                 tenant,
-                &vow_engine::assessment::NewSignOff {
+                &vow_engine::reports::assessment::NewSignOff {
                     year,
                     role: "Privacy Officer".into(),
                     hash: report.hash.clone(),
@@ -535,7 +535,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             .await?;
         vow_crypto::files::write_private_file(
             reports.join(format!("self-assessment-{tenant}-{year}.md")),
-            vow_engine::assessment::render_markdown(&signed),
+            vow_engine::reports::assessment::render_markdown(&signed),
         )?;
         let on_time: usize = signed
             .requests

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use vow_engine::disclosures::NewDisclosure;
+use vow_engine::obligations::disclosures::NewDisclosure;
 use vow_engine::{Actor, Engine};
 
 #[derive(Subcommand)]

@@ -37,10 +37,10 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, args: ImportArgs) -> Resul
     let is_csv = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let rows: Vec<vow_engine::import::Row> = if is_csv {
-        vow_engine::import::parse_csv(&text).map_err(bad)?
+    let rows: Vec<vow_engine::vault::import::Row> = if is_csv {
+        vow_engine::vault::import::parse_csv(&text).map_err(bad)?
     } else {
-        vow_engine::import::parse_jsonl(&text).collect()
+        vow_engine::vault::import::parse_jsonl(&text).collect()
     };
     let bar = if output == Output::Table {
         ProgressBar::new(rows.len() as u64)

@@ -8,7 +8,7 @@ use comfy_table::Table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use vow_engine::assessment::{self, NewSignOff};
+use vow_engine::reports::assessment::{self, NewSignOff};
 use vow_engine::{Actor, Engine};
 
 #[derive(Subcommand)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use vow_engine::retention::RetentionReport;
+use vow_engine::obligations::retention::RetentionReport;
 use vow_engine::{Actor, Engine};
 
 #[derive(Subcommand)]
@@ -189,8 +189,8 @@ pub async fn data_map_command(
     let map = engine.data_map(actor, tenant).await?;
     match format {
         MapFormat::Json => print_json(&map)?,
-        MapFormat::Md => out!("{}", vow_engine::datamap::render_markdown(&map)),
-        MapFormat::Html => out!("{}", vow_engine::datamap::render_html(&map)),
+        MapFormat::Md => out!("{}", vow_engine::reports::datamap::render_markdown(&map)),
+        MapFormat::Html => out!("{}", vow_engine::reports::datamap::render_html(&map)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -249,7 +249,7 @@ pub async fn demo(
         let at = engine
             .now()
             .checked_sub(jiff::SignedDuration::from_hours(3 * 365 * 24))?;
-        let body = vow_engine::retention::RelationshipEnd {
+        let body = vow_engine::obligations::retention::RelationshipEnd {
             at: Some(at.to_string()),
             clear: false,
         };
@@ -291,11 +291,11 @@ pub async fn demo(
         let map = engine.data_map(admin, t).await?;
         vow_crypto::files::write_private_file(
             dir.join(format!("{t}.md")),
-            vow_engine::datamap::render_markdown(&map),
+            vow_engine::reports::datamap::render_markdown(&map),
         )?;
         vow_crypto::files::write_private_file(
             dir.join(format!("{t}.html")),
-            vow_engine::datamap::render_html(&map),
+            vow_engine::reports::datamap::render_html(&map),
         )?;
         vow_crypto::files::write_private_file(
             dir.join(format!("{t}.json")),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use vow_core::Pii;
 use vow_core::webhook::NetAllow;
-use vow_engine::webhooks::DeliveryReport;
+use vow_engine::obligations::webhooks::DeliveryReport;
 use vow_engine::{Actor, Engine};
 use vow_server::webhooks::{Deliverer, deliver_pass};
 
@@ -192,7 +192,7 @@ pub async fn deliveries_command(
     actor: &Actor,
     command: DeliveriesCommand,
 ) -> Result<ExitCode> {
-    let table = |list: Vec<vow_engine::webhooks::DeliveryView>| {
+    let table = |list: Vec<vow_engine::obligations::webhooks::DeliveryView>| {
         let mut t = Table::new();
         t.set_header([
             "id",
@@ -417,8 +417,8 @@ async fn demo_steps(
     url: &str,
     secret: &Pii<String>,
 ) -> Result<DeliveryReport> {
-    use vow_engine::disclosures::NewDisclosure;
     use vow_engine::input::{NewField, SubjectPatch};
+    use vow_engine::obligations::disclosures::NewDisclosure;
     let (_, _, policy) = engine.current_policy(admin, tenant).await?;
     for r in &policy.recipients {
         engine

@@ -87,7 +87,7 @@ async fn aggregates_on(backend: Backend) {
     let other = s.tenant("other").await;
     let (emails, names) = panel(&s, &op).await;
     let ids_before = {
-        let mut tx = s.engine.store().read().await.unwrap();
+        let mut tx = s.store().read().await.unwrap();
         tx.audit_page(0, 100_000).await.unwrap().len()
     };
     let report = |body: Value| {
@@ -238,7 +238,7 @@ async fn aggregates_on(backend: Backend) {
     assert_eq!(st, StatusCode::OK);
 
     // One audit entry per report: who, which attributes, the minimum group; no values.
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let entries = tx.audit_page(0, 100_000).await.unwrap();
     let reports: Vec<_> = entries[ids_before..]
         .iter()

@@ -197,7 +197,7 @@ async fn research_scenario(s: &Server) -> Value {
     assert_eq!(st, StatusCode::CREATED, "{impact}");
     // Exactly the affected people, frozen by pseudonymous id.
     let id = impact["id"].as_str().unwrap();
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let mut frozen = tx.incident_subject_ids(id, t).await.unwrap();
     drop(tx);
     frozen.sort();
@@ -611,7 +611,7 @@ async fn residence_is_set_by_patch_and_import() {
         )
         .await;
     assert!(st.is_success(), "{b}");
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     assert_eq!(
         tx.subject_residence("acme", &id).await.unwrap().as_deref(),
         Some("CA-SK")
@@ -626,7 +626,7 @@ async fn residence_is_set_by_patch_and_import() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     // CSV import with a residence column.
-    let rows = vow_engine::import::parse_csv(
+    let rows = vow_engine::vault::import::parse_csv(
         "email,residence,consents,user.name[research]\nbea@example.org,GB,research:express,Bea\ncy@example.org,XYZ,research:express,Cy\n",
     )
     .unwrap();

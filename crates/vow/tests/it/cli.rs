@@ -488,7 +488,6 @@ async fn keys_rotate_rewraps_subject_keys_and_leaves_ciphertexts_alone() {
         .panelist(&op, "acme", "ada@example.org", "Ada Quill")
         .await;
     let before_fields = s
-        .engine
         .store()
         .read()
         .await
@@ -497,7 +496,6 @@ async fn keys_rotate_rewraps_subject_keys_and_leaves_ciphertexts_alone() {
         .await
         .unwrap();
     let before_key = s
-        .engine
         .store()
         .read()
         .await
@@ -513,7 +511,6 @@ async fn keys_rotate_rewraps_subject_keys_and_leaves_ciphertexts_alone() {
         .unwrap();
     assert_eq!((r.from_version, r.to_version, r.rewrapped), (1, 2, 1));
     let after_fields = s
-        .engine
         .store()
         .read()
         .await
@@ -522,7 +519,6 @@ async fn keys_rotate_rewraps_subject_keys_and_leaves_ciphertexts_alone() {
         .await
         .unwrap();
     let after_key = s
-        .engine
         .store()
         .read()
         .await
@@ -544,15 +540,7 @@ async fn keys_rotate_rewraps_subject_keys_and_leaves_ciphertexts_alone() {
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["fields"][0]["value"], "Ada Quill");
     // The retired KEK's wrapped bytes are destroyed.
-    let keks = s
-        .engine
-        .store()
-        .read()
-        .await
-        .unwrap()
-        .keks("acme")
-        .await
-        .unwrap();
+    let keks = s.store().read().await.unwrap().keks("acme").await.unwrap();
     assert!(
         keks.iter()
             .any(|k| k.version == 1 && k.retired_at.is_some() && k.wrapped.is_empty())

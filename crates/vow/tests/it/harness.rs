@@ -46,6 +46,9 @@ pub struct Server {
     /// Kept so the store outlives the test.
     _dir: TempDir,
     pub engine: Arc<Engine>,
+    /// The test's own handle on the server's database, to inspect (or tamper with)
+    /// what is stored: the engine does not hand out its store.
+    store: vow_store::Store,
     pg: Option<vow_store::testing::PgTestDb>,
 }
 
@@ -111,6 +114,9 @@ impl Server {
         )
         .await
         .expect("engine");
+        let store = vow_store::Store::open(&database_url)
+            .await
+            .expect("the test's own store handle");
         let admin = engine
             .create_api_key(
                 &Actor::local("test"),
@@ -136,6 +142,7 @@ impl Server {
             admin,
             _dir: dir,
             engine,
+            store,
             pg,
         })
     }
@@ -144,9 +151,16 @@ impl Server {
         self._dir.path()
     }
 
+    /// The database the server stores in, opened separately: for tests that look at (or
+    /// tamper with) the stored bytes.
+    pub fn store(&self) -> &vow_store::Store {
+        &self.store
+    }
+
     pub async fn drop_db(mut self) {
         if let Some(db) = self.pg.take() {
             self.engine.shutdown().await;
+            self.store.close().await;
             db.drop_db().await.expect("drop test database");
         }
     }

@@ -169,7 +169,7 @@ async fn s5_a_new_policy_version_is_announced_with_its_changes() {
     assert_eq!(consents["history"][0]["policy_version"], 1);
 
     // The publish is audited with the summary, and nothing about a person.
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let entries = tx.audit_page(0, 1000).await.unwrap();
     let publish: Vec<_> = entries
         .iter()

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 /// The audit entries (action, actor, purpose, detail) for a subject, oldest first.
 async fn audit_of(s: &Server, subject: &str) -> Vec<(String, String, Option<String>, Value)> {
-    let mut tx = s.engine.store().read().await.expect("read tx");
+    let mut tx = s.store().read().await.expect("read tx");
     let rows = tx.audit_page(0, 100_000).await.expect("audit");
     rows.into_iter()
         .filter(|r| r.entry.subject_id.as_deref() == Some(subject))
@@ -579,7 +579,7 @@ async fn s2_one_client_s_key_never_reaches_another_client_s_data() {
         assert_eq!(st, StatusCode::NOT_FOUND);
     }
     // The same e-mail has different blind indexes in the two tenants (separate keys).
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let ia = tx.identifiers("client-a", &a_subject).await.unwrap();
     let ib = tx.identifiers("client-b", &b_subject).await.unwrap();
     assert_ne!(ia[0].bidx, ib[0].bidx);
@@ -631,7 +631,7 @@ async fn s5_policy_versions_are_kept_and_each_consent_records_its_version() {
     assert!(p["diagnostics"][0]["line"].as_u64().is_some());
     let (_, p) = s.get(&op, "/v1/tenants/acme/policy").await;
     assert_eq!(p["version"], 2);
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     assert_eq!(tx.policy_versions("acme").await.unwrap().len(), 2);
 }
 
@@ -758,7 +758,7 @@ async fn a_broken_audit_chain_is_reported_over_http() {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(r["ok"], true);
     assert_eq!(r["head"].as_str().map(str::len), Some(64));
-    let mut tx = s.engine.store().write().await.unwrap();
+    let mut tx = s.store().write().await.unwrap();
     // Rewrite history through the store's own append path cannot alter a row; simulate
     // tampering by appending an entry whose hash does not chain.
     tx.append_audit(

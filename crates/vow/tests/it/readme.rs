@@ -6,7 +6,8 @@
 //! status and body are logged in order. A shown output belongs to the last
 //! `curl` before it. It matches when the status is the one shown and the body
 //! has every key shown with the value shown; `…` stands for any text inside a
-//! string, `[…]` for any array and `,…` for further keys.
+//! string, `[…]` for any array, `,…` for further keys and a bare `…` after a key
+//! for any value.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -260,6 +261,7 @@ fn balanced(s: &str) -> Option<&str> {
 }
 
 const ANY_ARRAY: &str = "\u{0}any-array";
+const ANY_VALUE: &str = "\u{0}any-value";
 
 /// Turns the README's elisions outside strings into JSON: `[…]` into a marker
 /// that matches any array, `,…` and a lone `…` into nothing.
@@ -289,6 +291,8 @@ fn unelide(json: &str) -> String {
             while chars[i] != '…' {
                 i += 1;
             }
+        } else if c == '…' && out.trim_end().ends_with(':') {
+            out.push_str(&format!("\"{}\"", ANY_VALUE.replace('\u{0}', "\\u0000")));
         } else if c != '…' {
             out.push(c);
         }
@@ -300,6 +304,7 @@ fn unelide(json: &str) -> String {
 fn matches(pattern: &Value, actual: &Value, at: &str) -> Result<(), String> {
     match (pattern, actual) {
         (Value::String(p), Value::Array(_)) if p == ANY_ARRAY => Ok(()),
+        (Value::String(p), _) if p == ANY_VALUE => Ok(()),
         (Value::String(p), Value::String(a)) if text_matches(p, a) => Ok(()),
         (Value::Object(p), Value::Object(a)) => {
             for (k, v) in p {
@@ -355,12 +360,13 @@ fn the_tour_matcher_is_strict_where_the_readme_is_literal() {
     assert!(!text_matches("vow_…", "key_abc"));
     assert!(text_matches("a … b", "a xyz b"));
     let p: Value = serde_json::from_str(&unelide(
-        r#"{"id":"…","warnings":[…],"n":2,"c":[{"code":"x",…}],…}"#,
+        r#"{"id":"…","warnings":[…],"n":2,"c":[{"code":"x",…}],"any":…,…}"#,
     ))
     .unwrap();
-    let ok = serde_json::json!({"id": "9", "warnings": [1], "n": 2, "c": [{"code": "x", "y": 1}], "z": 0});
+    let ok = serde_json::json!({"id": "9", "warnings": [1], "n": 2, "c": [{"code": "x", "y": 1}], "any": null, "z": 0});
     assert!(matches(&p, &ok, "").is_ok());
-    let bad = serde_json::json!({"id": "9", "warnings": [], "n": 3, "c": [{"code": "x"}]});
+    let bad =
+        serde_json::json!({"id": "9", "warnings": [], "n": 3, "c": [{"code": "x"}], "any": 1});
     assert_eq!(
         matches(&p, &bad, ""),
         Err("/n is 3, README shows 2".to_string())

@@ -232,7 +232,7 @@ async fn routed_scenario(policy: &str) {
             .contains("privacy@client.example")
     );
     // The client is told, by an outbox event carrying no personal values.
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let out = tx.outbox("hosted").await.unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].event, "request.routed");
@@ -252,7 +252,7 @@ async fn r14_erasure_makes_backups_unreadable_and_tracks_the_horizon() {
         .panelist(&op, "acme", "ada@example.org", "Ada Quill")
         .await;
     let (wrapped, fields) = {
-        let mut tx = s.engine.store().read().await.unwrap();
+        let mut tx = s.store().read().await.unwrap();
         (
             tx.subject_key("acme", &id).await.unwrap().unwrap().wrapped,
             tx.all_fields("acme", &id).await.unwrap(),
@@ -279,7 +279,7 @@ async fn r14_erasure_makes_backups_unreadable_and_tracks_the_horizon() {
     assert_eq!(r["state"], "fulfilled");
     assert_eq!(r["outcome"]["done"], "erased");
     // The key is gone: the old ciphertext (in any backup) has nothing left to open it.
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     assert!(tx.subject_key("acme", &id).await.unwrap().is_none());
     assert!(tx.identifiers("acme", &id).await.unwrap().is_empty());
     drop(tx);
@@ -291,7 +291,7 @@ async fn r14_erasure_makes_backups_unreadable_and_tracks_the_horizon() {
     let horizon = time(&r["outcome"]["backups_unreadable_by"]);
     assert!(horizon <= crate::harness::now() + days(31));
     // Not even the wrapped key's bytes remain in the database files (secure_delete + checkpoint).
-    s.engine.store().checkpoint().await.unwrap();
+    s.store().checkpoint().await.unwrap();
     let dir = s.data_dir();
     for entry in std::fs::read_dir(dir).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
@@ -659,7 +659,7 @@ async fn hold_scenario() {
         "{completion}"
     );
     // Only the held field remains, under a fresh key; the name is gone.
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let left = tx.all_fields("acme", &subject).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].category, "user.financial.bank_account");
@@ -966,7 +966,7 @@ async fn r12_scenario(backend: crate::harness::Backend) {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{r}");
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let out: Vec<_> = tx
         .outbox("acme")
         .await
@@ -1000,7 +1000,7 @@ async fn r12_scenario(backend: crate::harness::Backend) {
         )
         .await;
     assert_eq!(r["outcome"]["recipients_notified"], 1, "{r}");
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let erased: Vec<_> = tx
         .outbox("acme")
         .await
@@ -1080,7 +1080,7 @@ async fn a_processor_may_forward_and_assist_instead_of_redirecting() {
     )
     .await;
     assert_eq!(r["state"], "verified", "carried through here: {r}");
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let out = tx.outbox("fwd").await.unwrap();
     assert_eq!(out[0].event, "request.forwarded");
     assert_eq!(out[0].recipient.as_deref(), Some("controller"));
@@ -1113,7 +1113,7 @@ async fn expired_packages_are_destroyed_by_the_sweeper() {
     );
     // Age the package past its link's expiry, then sweep.
     {
-        let mut tx = s.engine.store().write().await.unwrap();
+        let mut tx = s.store().write().await.unwrap();
         let (created, _, sealed) = tx.export(&id).await.unwrap().unwrap();
         tx.put_export(&id, created, created + 1, &sealed, &[9u8; 32])
             .await
@@ -1124,7 +1124,7 @@ async fn expired_packages_are_destroyed_by_the_sweeper() {
         .sweep_requests(&vow_engine::Actor::local("t"), "acme")
         .await
         .unwrap();
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     assert!(
         tx.export(&id).await.unwrap().is_none(),
         "the expired package is gone"

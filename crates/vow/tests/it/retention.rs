@@ -207,7 +207,7 @@ async fn r6_a_person_whose_data_is_all_due_is_crypto_shredded() {
     assert_eq!(real["run"]["subjects_shredded"], 1, "{real}");
     assert_eq!(rule(&real, 0)["subjects_shredded"], 1);
     // The key is destroyed: nothing sealed for this person can be opened any more.
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     assert!(tx.subject_key("acme", &gone).await.unwrap().is_none());
     assert!(tx.identifiers("acme", &gone).await.unwrap().is_empty());
     assert!(tx.all_fields("acme", &gone).await.unwrap().is_empty());
@@ -223,7 +223,7 @@ async fn r6_a_person_whose_data_is_all_due_is_crypto_shredded() {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(b["fields"][0]["value"], "Kim Kept");
     // The erasure is audited as erasures are, naming the run that caused it.
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let audit = tx.audit_page(0, 10_000).await.unwrap();
     let erase = audit
         .iter()
@@ -314,7 +314,7 @@ async fn r6_consent_withdrawn_and_relationship_end_start_their_clocks() {
         .get(&op, "/v1/tenants/acme/subjects?email=news@example.org")
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     assert!(tx.identifiers("acme", &id).await.unwrap().is_empty());
     drop(tx);
 
@@ -673,10 +673,10 @@ async fn s7_what_a_hold_kept_after_an_erasure_goes_when_the_hold_ends() {
         "{r}"
     );
     let held = |s: &Server| {
-        let engine = s.engine.clone();
+        let store = s.store().clone();
         let id = id.clone();
         async move {
-            let mut tx = engine.store().read().await.unwrap();
+            let mut tx = store.read().await.unwrap();
             let fields = tx.all_fields("acme", &id).await.unwrap().len();
             let key = tx.subject_key("acme", &id).await.unwrap().is_some();
             (fields, key)

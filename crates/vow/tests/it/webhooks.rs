@@ -16,7 +16,7 @@ use std::time::Duration;
 use vow_core::FixedClock;
 use vow_core::webhook::NetAllow;
 use vow_engine::Actor;
-use vow_engine::webhooks::DeliveryReport;
+use vow_engine::obligations::webhooks::DeliveryReport;
 use vow_server::webhooks::{Deliverer, deliver_pass};
 
 /// One request the receiver got.
@@ -236,7 +236,7 @@ async fn r12_delivery(backend: Backend) {
     correct_name(&s, &op, &ada, "Ada Quill-Marsh").await;
 
     // Every tenant at once on PostgreSQL (the claim without a tenant), one on SQLite.
-    let pg = s.engine.store().backend() == vow_store::Backend::Postgres;
+    let pg = s.store().backend() == vow_store::Backend::Postgres;
     let report = deliver(&s, if pg { None } else { Some("acme") }).await;
     assert_eq!((report.claimed, report.delivered), (1, 1), "{report:?}");
 
@@ -406,7 +406,7 @@ async fn dead_after_three_days_then_retried_from_the_api_and_delivered() {
         .await;
     assert_eq!(st, StatusCode::CONFLICT, "{p}");
     // The retry is in the audit chain.
-    let mut tx = s.engine.store().read().await.unwrap();
+    let mut tx = s.store().read().await.unwrap();
     let audit = tx.audit_page(0, 10_000).await.unwrap();
     assert!(audit.iter().any(|a| a.entry.action == "webhook.retry"));
 }

@@ -4,13 +4,14 @@
 //! value appears in it. A sign-off binds a named role to the report's hash in the
 //! audit chain, so a later change of the underlying records shows.
 
+use super::metrics::{median, round1, tally, year_bounds};
+use crate::engine::ts;
 use crate::error::{EngineError, Result};
-use crate::{Actor, Engine, ts};
+use crate::{Actor, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-use vow_core::RequestType;
 use vow_core::role::Capability;
 use vow_policy::escape_html;
 
@@ -181,41 +182,6 @@ pub struct NewSignOff {
 
 const SIGN_OFF: &str = "report.self_assessment.sign_off";
 
-/// `[1 January, next 1 January)` of `year` in UTC, as unix milliseconds.
-pub(crate) fn year_bounds(year: i16) -> Result<(i64, i64)> {
-    let bad = || EngineError::invalid("/year", "not a year we can count (1970 to 9998)");
-    if !(1970..=9998).contains(&year) {
-        return Err(bad());
-    }
-    let start = jiff::civil::date(year, 1, 1)
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_err(|_| bad())?;
-    let end = jiff::civil::date(year + 1, 1, 1)
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_err(|_| bad())?;
-    Ok((
-        start.timestamp().as_millisecond(),
-        end.timestamp().as_millisecond(),
-    ))
-}
-
-fn median(mut xs: Vec<f64>) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_by(f64::total_cmp);
-    let m = xs.len() / 2;
-    Some(if xs.len().is_multiple_of(2) {
-        (xs[m - 1] + xs[m]) / 2.0
-    } else {
-        xs[m]
-    })
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
 impl Engine {
     /// The self-assessment of `tenant` for calendar `year` (UTC).
     pub async fn self_assessment(
@@ -261,44 +227,22 @@ impl Engine {
             received: rows.len(),
             ..RequestsSection::default()
         };
-        for kind in RequestType::ALL {
-            let of: Vec<_> = rows
-                .iter()
-                .filter(|r| crate::requests::original_kind(r) == kind.as_str())
-                .collect();
-            if of.is_empty() {
+        for (kind, t) in tally(&rows, now) {
+            if t.received == 0 {
                 continue;
             }
-            let answered: Vec<_> = of
-                .iter()
-                .filter(|r| r.closed_at.is_some() && r.state != "withdrawn")
-                .collect();
-            let due = |r: &vow_store::RequestRow| r.extended_due.unwrap_or(r.response_due);
-            let on_time = answered
-                .iter()
-                .filter(|r| r.closed_at.is_some_and(|c| c <= due(r)))
-                .count();
-            let days = answered
-                .iter()
-                .filter_map(|r| {
-                    r.closed_at
-                        .map(|c| (c - r.received_at) as f64 / 86_400_000.0)
-                })
-                .collect();
             requests.per_type.push(RequestLine {
                 kind: kind.as_str().to_string(),
-                received: of.len(),
-                answered: answered.len(),
-                answered_on_time: on_time,
-                on_time_share: (!answered.is_empty())
-                    .then(|| round1(on_time as f64 * 1000.0 / answered.len() as f64) / 1000.0),
-                median_days: median(days).map(round1),
-                withdrawn: of.iter().filter(|r| r.state == "withdrawn").count(),
-                open: of.iter().filter(|r| r.closed_at.is_none()).count(),
-                overdue: of
-                    .iter()
-                    .filter(|r| r.closed_at.is_none() && r.paused_at.is_none() && due(r) < now)
-                    .count(),
+                received: t.received,
+                answered: t.answered,
+                answered_on_time: t.answered_on_time,
+                on_time_share: (t.answered > 0).then(|| {
+                    round1(t.answered_on_time as f64 * 1000.0 / t.answered as f64) / 1000.0
+                }),
+                median_days: median(&t.answered_days).map(round1),
+                withdrawn: t.withdrawn,
+                open: t.open,
+                overdue: t.overdue,
             });
         }
         for r in rows.iter().filter(|r| r.state == "denied") {
@@ -436,7 +380,7 @@ impl Engine {
         let signed = tx.audit_details(tenant, SIGN_OFF).await?;
         drop(tx);
 
-        let chain = crate::audit::verify(&self.store, |_| {}).await?;
+        let chain = crate::vault::audit::verify(&self.store, |_| {}).await?;
         let audit = AuditSection {
             entries_in_year,
             chain_ok: chain.ok,

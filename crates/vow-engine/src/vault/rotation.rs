@@ -3,7 +3,7 @@
 //! that stops half-way is finished by the next one.
 
 use crate::error::Result;
-use crate::keyring::{TenantKeys, dek_aad, open_subject_key};
+use crate::vault::keyring::{TenantKeys, dek_aad, open_subject_key};
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::json;
@@ -44,7 +44,7 @@ async fn rewrap_page(
         tx.rewrap_request_key(id, *version, to, &new).await?;
     }
     // Endpoint signing secrets are sealed under the KEK too.
-    let secrets = crate::webhooks::reseal_secrets(tx, keys, tenant, to).await?;
+    let secrets = crate::obligations::webhooks::reseal_secrets(tx, keys, tenant, to).await?;
     Ok((page.len() + requests.len()) as u64 + secrets)
 }
 
@@ -116,7 +116,7 @@ impl Engine {
             None,
             json!({"from_version": from, "to_version": to, "rewrapped": rewrapped}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         self.keys.forget(tenant);
         Ok(RotationReport {

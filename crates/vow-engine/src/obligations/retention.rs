@@ -7,8 +7,9 @@
 //! crypto-shreds a person when everything they hold is due (the same code as an
 //! erasure request) and records each run with counts per rule and no identifiers.
 
+use crate::engine::parse_time;
 use crate::error::{EngineError, Result};
-use crate::{Actor, Engine, parse_time};
+use crate::{Actor, Engine};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,7 +31,7 @@ const IDENTIFIER_CATEGORIES: [(&str, &str); 2] = [
     ("phone", "user.contact.phone_number"),
 ];
 
-use crate::{at, ts};
+use crate::engine::{at, ts};
 
 /// One rule of the policy and what a run did under it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -341,7 +342,7 @@ impl Engine {
                    "subjects_shredded": tally.row.subjects_shredded, "held": tally.row.held,
                    "released_from_holds": released}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         if !dry_run && tally.row.subjects_shredded > 0 {
             // Push the destroyed keys out of SQLite's WAL, as an erasure does.
@@ -397,7 +398,7 @@ impl Engine {
                     None,
                     json!({"fields_destroyed": gone, "key_destroyed": held.is_empty()}),
                 );
-                crate::audit::append(tx, &[entry]).await?;
+                crate::vault::audit::append(tx, &[entry]).await?;
                 destroyed += gone;
             }
         }
@@ -650,7 +651,7 @@ impl Engine {
             None,
             json!({"at": ms.map(ts)}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(RelationshipView {
             subject: subject.to_string(),

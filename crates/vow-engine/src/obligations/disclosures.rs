@@ -2,7 +2,7 @@
 //! follow a person's data to them when it is corrected or erased (R12, R14).
 
 use crate::error::{EngineError, FieldError, Result};
-use crate::keyring::{TenantKeys, value_aad};
+use crate::vault::keyring::{TenantKeys, value_aad};
 use crate::{Actor, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -263,7 +263,7 @@ impl Engine {
                    "subjects": sent.len(), "refused": refused.len(), "transfer": transfer,
                    "delivery": if by_webhook { "webhook" } else { "response" }}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(DisclosureResult {
             id,

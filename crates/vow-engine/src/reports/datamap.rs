@@ -501,7 +501,7 @@ mod tests {
     fn retention_rules_show_only_where_they_can_apply() {
         let yaml = format!(
             "{}retention:\n  - category: user.name\n    keep: 2y\n    from: relationship_end\n  - purpose: marketing.email\n    keep: 30d\n    from: consent_withdrawn\n",
-            include_str!("../../vow/tests/it/policy.yaml")
+            include_str!("../../../vow/tests/it/policy.yaml")
         );
         let policy = vow_policy::parse(&yaml, "policy.yaml").unwrap().policy;
         let counts = [(

@@ -5,13 +5,17 @@
 //! sources and purposes come from the person's fields; the policy only explains
 //! the codes. Things the law forbids disclosing are named, never shown.
 
-use crate::error::Result;
-use crate::keyring::TenantKeys;
-use crate::{Engine, FieldValue};
+use super::record::{load, request_aad};
+use crate::error::{EngineError, Result};
+use crate::vault::keyring::{TenantKeys, value_aad};
+use crate::vault::reads::FieldValue;
+use crate::{Actor, Engine};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use vow_core::role::Capability;
 use vow_core::{Policy, RequestType};
+use vow_crypto::open;
 use vow_store::Tx;
 
 /// Categories whose values are never disclosed in an access package (California
@@ -155,7 +159,7 @@ pub(crate) async fn package(
         let plain = vow_crypto::open(
             &dek,
             &i.value,
-            &crate::keyring::value_aad(tenant, subject, "identifier", &i.kind),
+            &value_aad(tenant, subject, "identifier", &i.kind),
         )?;
         identifiers.push(json!({"kind": i.kind, "value": String::from_utf8_lossy(&plain)}));
     }
@@ -289,6 +293,76 @@ pub fn render_html(p: &Value) -> String {
     }
     h.push_str("</body></html>\n");
     h
+}
+
+impl Engine {
+    /// The access or know package of a fulfilled request, while its link is valid.
+    pub async fn request_export(&self, actor: &Actor, tenant: &str, id: &str) -> Result<Value> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut tx = self.store.read().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let r = load(&mut tx, tenant, id).await?;
+        let (_, expires, sealed) = tx
+            .export(&r.id)
+            .await?
+            .ok_or(EngineError::NotFound("export"))?;
+        if expires < self.now_ms() {
+            return Err(EngineError::NotFound("export (its link has expired)"));
+        }
+        let key = self.request_key(&keys, tenant, &r)?;
+        let plain = open(&key, &sealed, &request_aad(tenant, &r.id, "export"))?;
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "request.export.read",
+            r.subject_id.as_deref(),
+            None,
+            json!({"request": r.id}),
+        );
+        drop(tx);
+        self.audit.record(vec![entry]).await?;
+        serde_json::from_slice(&plain)
+            .map_err(|_| EngineError::Internal("export unreadable".into()))
+    }
+
+    /// The package behind a person's download link, while it is valid. The token is
+    /// the only credential, so it is long, random, stored hashed and expiring.
+    pub async fn export_by_token(&self, token: &str) -> Result<Value> {
+        if token.len() < 32 || token.len() > 128 {
+            return Err(EngineError::NotFound("download"));
+        }
+        let mut tx = self.store.read().await?;
+        let (tenant, id, expires) = tx
+            .export_by_token(&vow_crypto::sha256(token.as_bytes()))
+            .await?
+            .ok_or(EngineError::NotFound("download"))?;
+        if expires < self.now_ms() {
+            return Err(EngineError::NotFound("download (the link has expired)"));
+        }
+        let keys = self.keys.tenant(&mut tx, &tenant).await?;
+        let r = tx
+            .request(&tenant, &id)
+            .await?
+            .ok_or(EngineError::NotFound("download"))?;
+        let (_, _, sealed) = tx
+            .export(&id)
+            .await?
+            .ok_or(EngineError::NotFound("download"))?;
+        let key = self.request_key(&keys, &tenant, &r)?;
+        let plain = open(&key, &sealed, &request_aad(&tenant, &id, "export"))?;
+        drop(tx);
+        let entry = self.audit_entry(
+            &Actor::local("download-link"),
+            Some(&tenant),
+            "request.export.download",
+            r.subject_id.as_deref(),
+            None,
+            json!({"request": id}),
+        );
+        self.audit.record(vec![entry]).await?;
+        serde_json::from_slice(&plain)
+            .map_err(|_| EngineError::Internal("export unreadable".into()))
+    }
 }
 
 #[cfg(test)]

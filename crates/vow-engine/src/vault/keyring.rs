@@ -5,7 +5,7 @@
 use crate::error::{EngineError, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use vow_crypto::{BlindIndexer, Key32, aad, unwrap_key, wrap_key};
 use vow_store::Tx;
 
@@ -27,6 +27,8 @@ impl TenantKeys {
 pub struct Keyring {
     root: Key32,
     tenants: RwLock<HashMap<String, (Arc<TenantKeys>, Instant)>>,
+    /// How long unwrapped tenant keys are trusted: another process may rotate them.
+    ttl: Duration,
 }
 
 pub fn kek_aad(tenant: &str, version: i64) -> Vec<u8> {
@@ -65,10 +67,11 @@ const ROOT_CHECK_KEY: &str = "root_check";
 const ROOT_CHECK_TEXT: &[u8] = b"vow root key check v1";
 
 impl Keyring {
-    pub fn new(root: Key32) -> Self {
+    pub fn new(root: Key32, ttl: Duration) -> Self {
         Self {
             root,
             tenants: RwLock::new(HashMap::new()),
+            ttl,
         }
     }
 
@@ -138,7 +141,7 @@ impl Keyring {
         // Re-read now and then: another process may have rotated the tenant's keys.
         let cached = self.tenants.read().ok().and_then(|m| {
             m.get(tenant)
-                .filter(|(_, at)| at.elapsed() < crate::CACHE_TTL)
+                .filter(|(_, at)| at.elapsed() < self.ttl)
                 .map(|(k, _)| k.clone())
         });
         if let Some(k) = cached {

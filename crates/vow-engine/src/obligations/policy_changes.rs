@@ -13,7 +13,7 @@
 //! client's contact: the client is the platform's user that S5 says must be told.
 
 use crate::error::{EngineError, Result};
-use crate::notices::{Section, render_sections};
+use crate::letter::{Section, render_sections};
 use crate::{Actor, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -96,7 +96,7 @@ pub(crate) struct Prepared {
     fresh: Vec<FreshConsent>,
 }
 
-use crate::ts;
+use crate::engine::ts;
 
 fn compiled(text: &str) -> Result<Policy> {
     serde_json::from_str(text)

@@ -5,7 +5,7 @@
 //! policy). What only the privacy team can say (measures taken, advice) is marked
 //! for them to complete. Drafts hold no personal data: counts and categories only.
 
-use crate::breaches::{DeadlineView, NoticeDraft, TenantImpact};
+use super::types::{DeadlineView, NoticeDraft, TenantImpact};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use vow_core::breach::Audience;
@@ -18,7 +18,7 @@ const TO_COMPLETE: &str = "[The privacy team completes this section before sendi
 
 fn day(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
-        .map(crate::notices::long_date)
+        .map(crate::letter::long_date)
         .unwrap_or_default()
 }
 

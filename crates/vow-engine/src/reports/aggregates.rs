@@ -11,7 +11,7 @@
 //!    never one suppressed cell's count. Suppressed cells are not told apart.
 
 use crate::error::{EngineError, FieldError, Result};
-use crate::keyring::{open_subject_key, value_aad};
+use crate::vault::keyring::{open_subject_key, value_aad};
 use crate::{Actor, Engine};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};

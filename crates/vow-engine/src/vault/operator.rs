@@ -2,8 +2,8 @@
 //! holds and their consent state, and a tenant's counts of people and fields by
 //! category. Values are read only through [`Engine::read`] and the decision function.
 
+use crate::engine::{Actor, Engine, ts};
 use crate::error::{EngineError, Result};
-use crate::{Actor, Engine, ts};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};

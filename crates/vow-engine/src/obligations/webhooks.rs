@@ -6,9 +6,9 @@
 //! each with its endpoint, secret and body; the server's worker sends them and hands
 //! the outcome back to [`Engine::record_deliveries`].
 
+use crate::engine::ts;
 use crate::error::{EngineError, FieldError, Result};
-use crate::keyring::{TenantKeys, value_aad};
-use crate::ts;
+use crate::vault::keyring::{TenantKeys, value_aad};
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -278,7 +278,7 @@ impl Engine {
             None,
             json!({"recipient": recipient, "url": parsed.as_str(), "secret": if generated { "generated" } else { "given" }, "woken": woken}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(EndpointView {
             recipient: recipient.to_string(),
@@ -436,7 +436,7 @@ impl Engine {
             });
         }
         if !audit.is_empty() {
-            crate::audit::append(&mut tx, &audit).await?;
+            crate::vault::audit::append(&mut tx, &audit).await?;
         }
         tx.commit().await?;
         Ok(out)
@@ -632,7 +632,7 @@ impl Engine {
             .await?;
         }
         if !audit.is_empty() {
-            crate::audit::append(&mut tx, &audit).await?;
+            crate::vault::audit::append(&mut tx, &audit).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -753,7 +753,7 @@ impl Engine {
             None,
             json!({"event": id, "from_state": before.state, "reason": before.reason}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         let row = tx
             .delivery(tenant, id)
             .await?

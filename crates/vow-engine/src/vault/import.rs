@@ -236,7 +236,7 @@ impl Engine {
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, version) = self.policy_for(&mut tx, tenant).await?;
-        let scope = crate::subjects::Scope {
+        let scope = crate::vault::subjects::Scope {
             tenant,
             keys: &keys,
             policy: &policy,
@@ -287,7 +287,7 @@ impl Engine {
                 bad.push(BadRow { line, error });
             }
             if audit.len() >= 1000 {
-                crate::audit::append(&mut tx, &audit).await?;
+                crate::vault::audit::append(&mut tx, &audit).await?;
                 audit.clear();
             }
             if seen % 500 == 0 {
@@ -311,7 +311,7 @@ impl Engine {
             None,
             json!({"imported": imported, "bad_rows": bad.len()}),
         ));
-        crate::audit::append(&mut tx, &audit).await?;
+        crate::vault::audit::append(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(ImportReport {
             imported,

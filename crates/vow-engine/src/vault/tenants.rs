@@ -1,7 +1,9 @@
-//! Tenants, API keys and policies.
+//! Tenants (the organisations whose people's data the vault holds), their API keys, and
+//! their policies: published versions and the one in force.
 
+use crate::engine::CachedPolicy;
 use crate::error::{EngineError, Result};
-use crate::{Actor, CachedPolicy, Engine};
+use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -61,10 +63,10 @@ pub struct PolicyPublished {
     pub warnings: Vec<vow_policy::Diagnostic>,
     /// What changed from the version before (S5), who must consent again, and the
     /// administrators' notices.
-    pub changes: crate::policy_changes::PolicyChanges,
+    pub changes: crate::obligations::policy_changes::PolicyChanges,
 }
 
-use crate::ts;
+use crate::engine::ts;
 
 fn tenant_view(r: &TenantRow) -> TenantView {
     TenantView {
@@ -178,7 +180,7 @@ impl Engine {
             None,
             json!({"role": role}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(tenant_view(&row))
     }
@@ -223,7 +225,7 @@ impl Engine {
             None,
             json!({"mode": mode}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -336,7 +338,7 @@ impl Engine {
             None,
             json!({"key_id": id, "role": role.as_str(), "purposes": purposes}),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(ApiKeyCreated {
             id,
@@ -379,7 +381,7 @@ impl Engine {
             vow_crypto::parse_api_key(token).map_err(|_| EngineError::Unauthenticated)?;
         let cached = self.api_keys.read().ok().and_then(|m| {
             m.get(&id)
-                .filter(|(_, at)| at.elapsed() < crate::CACHE_TTL)
+                .filter(|(_, at)| at.elapsed() < crate::engine::CACHE_TTL)
                 .map(|(r, _)| r.clone())
         });
         let row = match cached {
@@ -477,7 +479,7 @@ impl Engine {
             None,
             Self::publish_detail(&changes),
         );
-        crate::audit::append(&mut tx, &[entry]).await?;
+        crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         // The new version may not be in force yet (a future effective date): re-read.
         if let Ok(mut m) = self.policies.write() {
@@ -537,7 +539,7 @@ impl Engine {
     ) -> Result<(Arc<Policy>, i64)> {
         if let Some(c) = self.policies.read().ok().and_then(|m| {
             m.get(tenant)
-                .filter(|c| c.loaded.elapsed() < crate::CACHE_TTL)
+                .filter(|c| c.loaded.elapsed() < crate::engine::CACHE_TTL)
                 .cloned()
         }) {
             return Ok((c.policy, c.version));
@@ -601,7 +603,7 @@ impl Engine {
                 None,
                 json!({"key_id": id, "role": row.role}),
             );
-            crate::audit::append(&mut tx, &[entry]).await?;
+            crate::vault::audit::append(&mut tx, &[entry]).await?;
         }
         tx.commit().await?;
         if let Ok(mut m) = self.api_keys.write() {

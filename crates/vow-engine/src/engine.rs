@@ -1,0 +1,302 @@
+//! The [`Engine`] every workflow hangs off, the [`Actor`] doing each step, where the
+//! root key comes from, and the helpers every domain shares (authorisation, audit
+//! entries, stored times). It depends on no domain module: the domains depend on it.
+
+use crate::error::{EngineError, Result};
+use crate::mail;
+use crate::vault::audit::{self, AuditWriter, VerifyReport};
+use crate::vault::keyring::Keyring;
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use vow_core::role::Capability;
+use vow_core::{Caller, Clock, Policy, Role, TenantId};
+use vow_crypto::Key32;
+use vow_store::{NewAudit, Store};
+
+/// Where the root key comes from.
+#[derive(Clone)]
+pub enum KeySource {
+    /// A key file, created with mode 0600 on first start.
+    File(PathBuf),
+    /// A passphrase, stretched with Argon2id; the salt is kept in the store.
+    Passphrase(String),
+    /// A key given directly (tests, benchmarks).
+    Key(Arc<Key32>),
+}
+
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::File(p) => write!(f, "File({p:?})"),
+            KeySource::Passphrase(_) => f.write_str("Passphrase([redacted])"),
+            KeySource::Key(_) => f.write_str("Key([redacted])"),
+        }
+    }
+}
+
+/// Who is acting: an API key's caller and its tenant scope, or the local operator
+/// at the command line (who holds the root key and so may do anything).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub caller: Caller,
+    /// The tenant an API key belongs to; None for a global admin key.
+    pub tenant: Option<TenantId>,
+    pub(crate) local: bool,
+}
+
+impl Actor {
+    /// The command line: the person running it holds the root key.
+    pub fn local(name: &str) -> Actor {
+        Actor {
+            caller: Caller {
+                key_id: format!("local:{name}"),
+                role: Role::Operator,
+                purposes: None,
+            },
+            tenant: None,
+            local: true,
+        }
+    }
+
+    pub fn key(caller: Caller, tenant: Option<TenantId>) -> Actor {
+        Actor {
+            caller,
+            tenant,
+            local: false,
+        }
+    }
+
+    /// The command line, or an admin key not bound to a tenant.
+    pub fn is_global_admin(&self) -> bool {
+        self.local || (self.tenant.is_none() && self.caller.role == Role::Admin)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.caller.key_id
+    }
+
+    /// The caller as the decision function sees it; the local operator acts as an operator.
+    pub fn as_caller(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+pub struct Engine {
+    pub(crate) store: Store,
+    pub(crate) keys: Keyring,
+    clock: Arc<dyn Clock>,
+    pub(crate) audit: AuditWriter,
+    pub(crate) policies: RwLock<HashMap<String, CachedPolicy>>,
+    pub(crate) api_keys: RwLock<HashMap<String, (vow_store::ApiKeyRow, Instant)>>,
+    /// The legal rule packs and holiday calendars deadlines are computed from.
+    pub(crate) rules: vow_policy::rules::RuleBook,
+    mailer: RwLock<Option<mail::Mailer>>,
+    /// Where people reach this server (links in notices).
+    public_url: RwLock<String>,
+    /// Which internal addresses outbound webhooks may reach (none by default).
+    pub(crate) webhook_net: RwLock<vow_core::webhook::NetAllow>,
+}
+
+#[derive(Clone)]
+pub(crate) struct CachedPolicy {
+    pub(crate) policy: Arc<Policy>,
+    pub(crate) version: i64,
+    pub(crate) loaded: Instant,
+}
+
+/// How long a cached policy, API key or tenant key is trusted before it is re-read.
+/// Several servers may share one database; a change elsewhere is seen within this time.
+pub(crate) const CACHE_TTL: Duration = Duration::from_secs(2);
+
+impl Engine {
+    /// Open the store at `database_url`, obtain the root key and start the audit writer.
+    /// Returns the engine and whether a key file was created.
+    pub async fn open(
+        database_url: &str,
+        key: KeySource,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Arc<Engine>, bool)> {
+        Self::open_with_rules(database_url, key, clock, vow_policy::rules::builtin()).await
+    }
+
+    /// As [`Engine::open`], with the legal rule packs given (e.g. the built-ins plus an
+    /// operator's own directory, from `vow_policy::rules::load_dir`).
+    pub async fn open_with_rules(
+        database_url: &str,
+        key: KeySource,
+        clock: Arc<dyn Clock>,
+        rules: vow_policy::rules::RuleBook,
+    ) -> Result<(Arc<Engine>, bool)> {
+        let store = Store::open(database_url).await?;
+        let (root, created) = match key {
+            KeySource::File(path) => vow_crypto::load_or_create_key_file(&path)?,
+            KeySource::Key(k) => ((*k).clone(), false),
+            KeySource::Passphrase(p) => {
+                let mut tx = store.write().await?;
+                let salt: [u8; 16] = match tx.meta("passphrase_salt").await? {
+                    Some(s) => s.try_into().map_err(|_| {
+                        EngineError::Internal("stored passphrase salt is malformed".into())
+                    })?,
+                    None => {
+                        let s = vow_crypto::random_bytes::<16>()?;
+                        tx.put_meta("passphrase_salt", &s).await?;
+                        s
+                    }
+                };
+                tx.commit().await?;
+                (vow_crypto::key_from_passphrase(p.as_bytes(), &salt)?, false)
+            }
+        };
+        let keys = Keyring::new(root, CACHE_TTL);
+        let mut tx = store.write().await?;
+        keys.check_root(&mut tx).await?;
+        tx.commit().await?;
+        let (audit, _task) = AuditWriter::start(store.clone());
+        Ok((
+            Arc::new(Engine {
+                store,
+                keys,
+                clock,
+                audit,
+                policies: RwLock::new(HashMap::new()),
+                api_keys: RwLock::new(HashMap::new()),
+                rules,
+                mailer: RwLock::new(None),
+                public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
+                webhook_net: RwLock::new(Default::default()),
+            }),
+            created,
+        ))
+    }
+
+    /// Send notices through this mailer (a file transport or SMTP). Without one,
+    /// notices are still rendered and kept with the request, but not sent.
+    pub fn set_mailer(&self, mailer: mail::Mailer) {
+        if let Ok(mut m) = self.mailer.write() {
+            *m = Some(mailer);
+        }
+    }
+
+    /// The base URL people use to reach this server, for links in notices.
+    pub fn set_public_url(&self, url: &str) {
+        if let Ok(mut u) = self.public_url.write() {
+            *u = url.trim_end_matches('/').to_string();
+        }
+    }
+
+    pub(crate) fn public_url(&self) -> String {
+        self.public_url
+            .read()
+            .map(|u| u.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn mailer(&self) -> Option<mail::Mailer> {
+        self.mailer.read().ok().and_then(|m| m.clone())
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Today's date in UTC, as policies write dates.
+    pub(crate) fn today(&self) -> String {
+        self.clock
+            .now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .to_string()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now().as_millisecond()
+    }
+
+    /// Check that `actor` may do `cap` in `tenant`. A key of another tenant gets
+    /// "not found", so it cannot even learn that the tenant exists.
+    pub(crate) fn authorize(&self, actor: &Actor, cap: Capability, tenant: &str) -> Result<()> {
+        if actor.local {
+            return Ok(());
+        }
+        match &actor.tenant {
+            Some(t) if t.as_str() != tenant => return Err(EngineError::NotFound("tenant")),
+            None if actor.caller.role != Role::Admin => {
+                return Err(EngineError::NotFound("tenant"));
+            }
+            _ => {}
+        }
+        if !actor.caller.role.may(cap) {
+            return Err(EngineError::Forbidden(format!(
+                "a key with role {} may not do this ({cap:?})",
+                actor.caller.role
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn audit_entry(
+        &self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        action: &str,
+        subject: Option<&str>,
+        purpose: Option<&str>,
+        detail: serde_json::Value,
+    ) -> NewAudit {
+        NewAudit {
+            at: self.now_ms(),
+            tenant_id: tenant.map(str::to_string),
+            actor: actor.id().to_string(),
+            action: action.to_string(),
+            subject_id: subject.map(str::to_string),
+            purpose: purpose.map(str::to_string),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Recompute the audit chain.
+    pub async fn verify_audit(
+        &self,
+        actor: &Actor,
+        progress: impl FnMut(i64),
+    ) -> Result<VerifyReport> {
+        if !actor.local && !actor.caller.role.may(Capability::VerifyAudit) {
+            return Err(EngineError::Forbidden(format!(
+                "a key with role {} may not verify the audit chain",
+                actor.caller.role
+            )));
+        }
+        audit::verify(&self.store, progress).await
+    }
+
+    /// Wait for pending audit commits and close the database.
+    pub async fn shutdown(&self) {
+        // A last empty record round-trips the writer: everything queued before it is committed.
+        let _ = self.audit.record(Vec::new()).await;
+        self.store.close().await;
+    }
+}
+
+/// Unix milliseconds as RFC 3339 (empty if out of range: stored times never are).
+pub(crate) fn ts(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// Unix milliseconds as a time (the epoch if out of range: stored times never are).
+pub(crate) fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+pub(crate) fn parse_time(pointer: &str, text: &str) -> Result<Timestamp> {
+    text.parse::<Timestamp>().map_err(|_| {
+        EngineError::invalid(
+            pointer,
+            "expected an RFC 3339 time with an offset, e.g. 2026-11-20T15:04:00Z",
+        )
+    })
+}

@@ -1,0 +1,286 @@
+//! Fulfilment: carrying out a verified request (an export, withdrawn consents, a
+//! correction, an erasure) and telling the person what was done.
+
+use super::notices::{NoticeKind, Rendered};
+use super::notify::{Extra, queue_notice};
+use super::record::{contact, load, request_aad};
+use super::types::RequestView;
+use crate::engine::{at, ts};
+use crate::error::{EngineError, Result};
+use crate::input::SubjectPatch;
+use crate::vault::keyring::{TenantKeys, value_aad};
+use crate::{Actor, Engine};
+use serde_json::{Value, json};
+use vow_core::role::Capability;
+use vow_core::{ConsentState, Policy, RequestState, RequestType};
+use vow_crypto::{Key32, seal};
+use vow_store::{RequestRow, Tx};
+
+impl Engine {
+    pub async fn fulfil_request(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+    ) -> Result<RequestView> {
+        self.authorize(actor, Capability::ManageRequests, tenant)?;
+        let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        let mut r = load(&mut tx, tenant, id).await?;
+        let state =
+            RequestState::parse(&r.state).ok_or(EngineError::Internal("unknown state".into()))?;
+        if !matches!(state, RequestState::Verified | RequestState::InProgress) {
+            return Err(EngineError::Conflict(format!(
+                "a request that is {state} cannot be fulfilled: it must be verified first"
+            )));
+        }
+        let key = self.request_key(&keys, tenant, &r)?;
+        let queued = self
+            .fulfil_in(&mut tx, actor, &mut r, &policy, &keys, &key)
+            .await?;
+        let erased = r.kind == RequestType::Delete.as_str();
+        tx.commit().await?;
+        if erased {
+            // Push the erased rows out of SQLite's WAL so no copy of the key lingers there;
+            // in the background, so the answer does not wait on a full-WAL copy.
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.checkpoint().await {
+                    tracing::warn!(
+                        code = e.code(),
+                        "checkpoint after erasure failed; SQLite will checkpoint later"
+                    );
+                }
+            });
+        }
+        self.mail(queued).await;
+        self.request(actor, tenant, id).await
+    }
+
+    /// Carry out a verified request inside `tx`; returns notices to mail after commit.
+    pub(crate) async fn fulfil_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        r: &mut RequestRow,
+        policy: &Policy,
+        keys: &TenantKeys,
+        key: &Key32,
+    ) -> Result<Vec<(String, String, Rendered)>> {
+        let d = self.open_details(key, &r.tenant_id, r)?;
+        let kind = RequestType::parse(&r.kind)
+            .ok_or(EngineError::Internal("unknown request type".into()))?;
+        let tenant = r.tenant_id.clone();
+        // The person's own time-limited download link (access, portability, know).
+        let mut link: Option<(String, i64)> = None;
+        let outcome: Value = match (&r.subject_id, kind) {
+            (None, _) => {
+                json!({"done": "no_data", "words": "We hold no personal information that matches the details you gave."})
+            }
+            (
+                Some(subject),
+                RequestType::OptOut | RequestType::WithdrawConsent | RequestType::LimitSensitive,
+            ) => {
+                let purposes = self
+                    .purposes_to_withdraw(
+                        tx,
+                        keys,
+                        policy,
+                        &tenant,
+                        subject,
+                        kind,
+                        &d.request.purposes,
+                    )
+                    .await?;
+                for p in &purposes {
+                    self.withdraw_in(tx, actor, keys, &tenant, subject, p, &r.id)
+                        .await?;
+                }
+                json!({"done": "withdrawn", "purposes": purposes,
+                       "words": format!("From now on we no longer use your information for: {}.", if purposes.is_empty() { "(nothing was in use)".to_string() } else { purposes.join(", ") })})
+            }
+            (Some(subject), RequestType::Access | RequestType::Portability | RequestType::Know) => {
+                let package = super::export::package(
+                    self,
+                    tx,
+                    keys,
+                    policy,
+                    &tenant,
+                    subject,
+                    kind,
+                    at(r.received_at),
+                )
+                .await?;
+                let now = self.now_ms();
+                let expires = now + 30 * 24 * 3600 * 1000;
+                let sealed = seal(
+                    key,
+                    package.to_string().as_bytes(),
+                    &request_aad(&tenant, &r.id, "export"),
+                )?;
+                let token = vow_crypto::random_token()?;
+                tx.put_export(
+                    &r.id,
+                    now,
+                    expires,
+                    &sealed,
+                    &vow_crypto::sha256(token.as_bytes()),
+                )
+                .await?;
+                link = Some((format!("{}/exports/{token}", self.public_url()), expires));
+                json!({"done": "exported", "categories": package["summary"]["categories"], "expires_at": ts(expires),
+                       "words": "Your information is ready to download for 30 days."})
+            }
+            (Some(subject), RequestType::Delete) => {
+                self.erase_in(tx, actor, keys, policy, &tenant, subject, &r.id)
+                    .await?
+            }
+            (Some(subject), RequestType::Correct) => {
+                let ids = self
+                    .update_subject_in(
+                        tx,
+                        actor,
+                        &tenant,
+                        subject,
+                        &SubjectPatch {
+                            fields: d.request.corrections.clone(),
+                            residence: None,
+                        },
+                    )
+                    .await?;
+                json!({"done": "corrected", "fields": ids.len(), "words": "We corrected the information you told us was wrong; the previous values are kept in our records of changes."})
+            }
+        };
+        if r.state == RequestState::Verified.as_str() {
+            self.transition(tx, actor, r, RequestState::InProgress, json!({}))
+                .await?;
+        }
+        // Lawful exceptions (legal holds) make it a compliance in part, and the person is
+        // told what was kept and why.
+        let exceptions: Vec<(String, String)> = outcome["kept"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                (
+                    "exempt".to_string(),
+                    k["reason"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let done = if exceptions.is_empty() {
+            RequestState::Fulfilled
+        } else {
+            RequestState::PartiallyFulfilled
+        };
+        r.outcome = Some(outcome.to_string());
+        self.transition(tx, actor, r, done, json!({"done": outcome["done"]}))
+            .await?;
+        let to = contact(&d);
+        let words = outcome["words"].as_str().unwrap_or("").to_string();
+        let extra = Extra {
+            outcome: Some(&words),
+            download_url: link.as_ref().map(|(u, _)| u.as_str()),
+            link_expires: link.as_ref().map(|(_, e)| at(*e)),
+            denial_reasons: &exceptions,
+            ..Extra::default()
+        };
+        let (row, mail) =
+            self.notice(NoticeKind::Completion, policy, r, key, to.as_deref(), extra)?;
+        queue_notice(tx, row, mail).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn purposes_to_withdraw(
+        &self,
+        tx: &mut Tx,
+        keys: &TenantKeys,
+        policy: &Policy,
+        tenant: &str,
+        subject: &str,
+        kind: RequestType,
+        asked: &[String],
+    ) -> Result<Vec<String>> {
+        let (_, _, rows) = self.facts(tx, keys, tenant, subject).await?;
+        let events = Self::events(&rows);
+        let live: Vec<String> = ConsentState::all(&events, self.now())
+            .into_iter()
+            .filter(|(_, s)| matches!(s, ConsentState::Granted { .. }))
+            .map(|(p, _)| p.to_string())
+            .collect();
+        let chosen: Vec<String> = if !asked.is_empty() {
+            asked.iter().filter(|p| live.contains(p)).cloned().collect()
+        } else {
+            live.into_iter()
+                .filter(|p| match kind {
+                    RequestType::OptOut => {
+                        p.starts_with("marketing")
+                            || p == "sale"
+                            || p == "cross_context_advertising"
+                            || p.starts_with("sharing")
+                    }
+                    RequestType::LimitSensitive => policy.purposes.iter().any(|d| {
+                        d.id.as_str() == p
+                            && d.categories.iter().any(|c| {
+                                policy.categories.iter().any(|cd| {
+                                    cd.sensitive && (cd.id.is_within(c) || c.is_within(&cd.id))
+                                })
+                            })
+                    }),
+                    _ => true,
+                })
+                .collect()
+        };
+        Ok(chosen)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn withdraw_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        keys: &TenantKeys,
+        tenant: &str,
+        subject: &str,
+        purpose: &str,
+        request: &str,
+    ) -> Result<()> {
+        let (dek, _, _) = self.facts(tx, keys, tenant, subject).await?;
+        let (_, version) = self.policy_for(tx, tenant).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let evidence = json!({"channel": "request", "request": request});
+        let row = vow_store::ConsentRow {
+            id: id.clone(),
+            tenant_id: tenant.to_string(),
+            subject_id: subject.to_string(),
+            seq: 0,
+            purpose: purpose.to_string(),
+            action: "withdraw".into(),
+            kind: "express".into(),
+            at: self.now_ms(),
+            expires_at: None,
+            policy_version: version,
+            parent_subject_id: None,
+            evidence: Some(seal(
+                &dek,
+                evidence.to_string().as_bytes(),
+                &value_aad(tenant, subject, "consent", &id),
+            )?),
+            recorded_at: self.now_ms(),
+            recorded_by: actor.id().to_string(),
+        };
+        tx.append_consent(&row).await?;
+        self.propagate_withdrawal(tx, tenant, subject, purpose)
+            .await?;
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "consent.withdraw",
+            Some(subject),
+            Some(purpose),
+            json!({"request": request}),
+        );
+        crate::vault::audit::append(tx, &[entry]).await
+    }
+}

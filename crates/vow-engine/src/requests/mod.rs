@@ -1,0 +1,29 @@
+//! Data-subject requests, from intake to fulfilment.
+//!
+//! `intake` computes the deadlines, matches the identifiers given and sends the
+//! acknowledgement; `verification` confirms who is asking and with what authority.
+//! Every later step (`lifecycle`, `fulfilment`) is a transition of the state machine
+//! in `vow_core::request`, made by the one helper in `record`, and appended to the
+//! request's own event log and to the audit chain in the same transaction. A request
+//! is carried out by `fulfilment`, with `erasure` (shared with retention) and
+//! `export` (the access package); the person is told at each step (`notify`, in the
+//! words of `notices`).
+
+mod erasure;
+mod export;
+mod fulfilment;
+mod intake;
+mod lifecycle;
+pub mod notices;
+mod notify;
+mod record;
+mod types;
+mod verification;
+mod views;
+
+pub use export::render_html;
+pub(crate) use record::original_kind;
+pub use types::{
+    DENIAL_CODES, DenialReason, DueView, EventView, HoldView, NewHold, NewRequest, NoticeView,
+    RequestView, Requester, Step,
+};

@@ -1,0 +1,23 @@
+//! The vault: what Vow holds about people and on whose keys. Subjects and their
+//! fields, the consent ledger, purpose-bound reads, lookup by blind index, bulk
+//! import, the key hierarchy and its rotation, and the audit chain that records
+//! every change and read; and the tenants it holds them for, with their API keys and
+//! policies.
+
+pub mod audit;
+pub(crate) mod consents;
+pub mod import;
+pub(crate) mod keyring;
+pub(crate) mod lookup;
+pub mod operator;
+pub(crate) mod reads;
+pub(crate) mod rotation;
+pub(crate) mod subjects;
+pub(crate) mod tenants;
+
+pub use consents::{ConsentView, ConsentsView};
+pub use import::{ImportOptions, ImportReport};
+pub use lookup::LookupKind;
+pub use reads::FieldValue;
+pub use rotation::RotationReport;
+pub use tenants::{ApiKeyCreated, KeyInfo, PolicyPublished, TenantView};
