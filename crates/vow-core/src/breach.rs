@@ -94,6 +94,7 @@ pub struct Duty {
     pub term: Option<Term>,
     pub timing: String,
     /// None: no fixed date (see `timing`).
+    #[serde(with = "crate::wire::serde_time_opt")]
     pub due: Option<Timestamp>,
     pub tag: Option<Tag>,
     pub contents: Vec<String>,

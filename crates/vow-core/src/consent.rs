@@ -70,8 +70,10 @@ pub struct ConsentEvent {
     pub purpose: PurposeId,
     pub action: ConsentAction,
     pub kind: ConsentKind,
+    #[serde(with = "crate::wire::serde_time")]
     pub at: Timestamp,
     #[serde(default)]
+    #[serde(with = "crate::wire::serde_time_opt")]
     pub expires_at: Option<Timestamp>,
     /// The policy version in force when it was given.
     pub policy_version: u32,

@@ -102,15 +102,18 @@ pub const DEFAULT_RESPONSE: Term = Term::calendar_days(30);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DueDates {
     pub request: RequestType,
+    #[serde(with = "crate::wire::serde_time")]
     pub received: Timestamp,
     /// Acknowledge receipt by then (the earliest of the packs' and the promise's
     /// acknowledgement terms, and never after the response). None: nobody asks for
     /// a separate acknowledgement.
+    #[serde(with = "crate::wire::serde_time_opt")]
     pub acknowledgement: Option<Timestamp>,
     /// What set the acknowledgement date: a pack id, `policy`, or (when the response
     /// comes first) the response's binding.
     pub acknowledgement_binding: Option<String>,
     /// Respond by then: the earliest of every applicable pack's term and the promise.
+    #[serde(with = "crate::wire::serde_time")]
     pub response: Timestamp,
     /// What set the response date: a pack id, `policy` or `default`. Ties go to the
     /// policy, then to the first pack.
@@ -118,14 +121,17 @@ pub struct DueDates {
     /// The pack ids whose rules for this request type were applied.
     pub applied: Vec<String>,
     /// The promise's due date, if the policy makes one for this request type.
+    #[serde(with = "crate::wire::serde_time_opt")]
     pub promise: Option<Timestamp>,
     /// The latest date an extension may take the response to, honouring every
     /// applicable pack's cap (a pack without an extension caps at its own response
     /// date) and the promise. None: no extension is possible (the latest permissible
     /// date is `response`).
+    #[serde(with = "crate::wire::serde_time_opt")]
     pub extended_max: Option<Timestamp>,
     /// An extension must be notified by then (the first deadline), when one is possible
     /// and any applicable law asks for notice.
+    #[serde(with = "crate::wire::serde_time_opt")]
     pub extension_notice_by: Option<Timestamp>,
     /// The extension notice must give reasons.
     pub extension_reason_required: bool,

@@ -22,6 +22,7 @@ pub mod retention;
 pub mod role;
 pub mod term;
 pub mod webhook;
+pub mod wire;
 
 pub use calendar::{Calendar, CalendarSet};
 pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock};

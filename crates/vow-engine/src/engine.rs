@@ -283,7 +283,7 @@ impl Engine {
 /// Unix milliseconds as RFC 3339 (empty if out of range: stored times never are).
 pub(crate) fn ts(ms: i64) -> String {
     Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
+        .map(vow_core::wire::time)
         .unwrap_or_default()
 }
 

@@ -293,7 +293,7 @@ impl Engine {
                 subjects: d.subjects,
                 refused: d.refused,
                 at: jiff::Timestamp::from_millisecond(d.created_at)
-                    .map(|t| t.to_string())
+                    .map(vow_core::wire::time)
                     .unwrap_or_default(),
                 actor: d.actor,
             })

@@ -469,7 +469,13 @@ impl Engine {
             .map(|r| (r.category, r.store, r.purposes, r.count))
             .collect();
         drop(tx);
-        let map = build(tenant, &policy, version, self.now().to_string(), &counts);
+        let map = build(
+            tenant,
+            &policy,
+            version,
+            vow_core::wire::time(self.now()),
+            &counts,
+        );
         let entry = self.audit_entry(
             actor,
             Some(tenant),

@@ -53,7 +53,7 @@ pub(crate) async fn package(
         let superseded = r
             .superseded_at
             .and_then(|t| Timestamp::from_millisecond(t).ok())
-            .map(|t| t.to_string());
+            .map(vow_core::wire::time);
         fields.push((Engine::open_field(tenant, subject, &dek, r)?, superseded));
     }
     let lookback = received
@@ -93,7 +93,7 @@ pub(crate) async fn package(
                 "kind": def.map(|d| d.kind.as_str()),
                 "country": def.map(|d| d.country.clone()),
                 "categories": serde_json::from_str::<Value>(cats).unwrap_or(Value::Null),
-                "at": Timestamp::from_millisecond(*at).map(|t| t.to_string()).unwrap_or_default(),
+                "at": Timestamp::from_millisecond(*at).map(vow_core::wire::time).unwrap_or_default(),
             })
         })
         .collect();
@@ -128,7 +128,7 @@ pub(crate) async fn package(
         "format": "vow-access/1",
         "type": kind.as_str(),
         "organisation": policy.organisation.name,
-        "generated_at": engine.now().to_string(),
+        "generated_at": vow_core::wire::time(engine.now()),
         "subject": subject,
         "summary": summary,
     });
@@ -181,7 +181,7 @@ pub(crate) async fn package(
         consent_rows
             .iter()
             .map(|c| json!({"purpose": c.purpose, "action": c.action, "kind": c.kind,
-                             "at": Timestamp::from_millisecond(c.at).map(|t| t.to_string()).unwrap_or_default(),
+                             "at": Timestamp::from_millisecond(c.at).map(vow_core::wire::time).unwrap_or_default(),
                              "policy_version": c.policy_version}))
             .collect::<Vec<_>>()
     );

@@ -416,7 +416,7 @@ impl Engine {
             } = s
             {
                 v["kind"] = json!(kind.as_str());
-                v["expires_at"] = json!(expires_at.map(|t| t.to_string()));
+                v["expires_at"] = json!(expires_at.map(vow_core::wire::time));
             }
             current.insert(p.to_string(), v);
         }

@@ -226,7 +226,7 @@ fn assert_research_impact(impact: &Value) {
     // GDPR: 72 hours to the authority.
     assert_eq!(
         deadline(impact, "authority", "EU")["due"],
-        "2026-11-05T10:00:00Z"
+        "2026-11-05T10:00:00.000Z"
     );
     assert_eq!(impact["due"]["authority"]["binding"], "EU");
     // Individuals: California's 30 days (end of 2 Dec in Los Angeles) and the policy's

@@ -182,10 +182,9 @@ impl Server {
         let res = req.send().await.expect("request");
         let status = res.status();
         let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        assert_wire_times(&body, "");
+        (status, body)
     }
 
     pub async fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
@@ -274,6 +273,43 @@ impl Server {
         assert_eq!(s, StatusCode::CREATED, "{b}");
         b["id"].as_str().expect("id").to_string()
     }
+}
+
+/// Every time in a JSON response is RFC 3339 UTC with exactly three fractional
+/// digits (docs/api.md), so clients can compare them as strings. Checked on
+/// every response the harness sees.
+pub fn assert_wire_times(v: &Value, at: &str) {
+    match v {
+        Value::String(s) if looks_like_time(s) => assert!(
+            is_wire_time(s),
+            "{at}: {s:?} is not RFC 3339 UTC with three fractional digits"
+        ),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(k, x)| assert_wire_times(x, &format!("{at}/{k}"))),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| assert_wire_times(x, &format!("{at}/{k}"))),
+        _ => {}
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS…` at the start of a string.
+fn looks_like_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20
+        && b[..19].iter().enumerate().all(|(k, c)| match k {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+fn is_wire_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 24 && b[19] == b'.' && b[20..23].iter().all(u8::is_ascii_digit) && b[23] == b'Z'
 }
 
 /// The reason codes of a refusal problem document.

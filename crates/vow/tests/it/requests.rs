@@ -1181,7 +1181,7 @@ async fn r15_the_clock_pauses_only_where_every_law_allows_it() {
     .await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["flag"], "paused");
-    assert_eq!(r["due"]["paused_since"], "2026-03-02T10:00:00Z");
+    assert_eq!(r["due"]["paused_since"], "2026-03-02T10:00:00.000Z");
     let (st, _) = step(&s, &op, "britco", id, "pause", json!({"reason": "again"})).await;
     assert_eq!(st, StatusCode::CONFLICT);
 

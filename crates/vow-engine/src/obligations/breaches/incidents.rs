@@ -440,7 +440,7 @@ impl Engine {
             "incident.notify",
             None,
             None,
-            json!({"incident": id, "audience": audience.as_str(), "tenant": whose, "at": at.to_string()}),
+            json!({"incident": id, "audience": audience.as_str(), "tenant": whose, "at": vow_core::wire::time(at)}),
         );
         crate::vault::audit::append(&mut tx, &[entry]).await?;
         let notes = tx.incident_notifications(id).await?;
@@ -515,7 +515,7 @@ impl Engine {
                     affected: d.affected,
                     term: d.term.map(|t| t.to_string()),
                     timing: d.timing.clone(),
-                    due: d.due.map(|t| t.to_string()),
+                    due: d.due.map(vow_core::wire::time),
                     tag: d.tag.map(|t| t.as_str().to_string()),
                     contents: d.contents.clone(),
                     title: d.title.clone(),
@@ -532,7 +532,7 @@ impl Engine {
                 (
                     a.as_str().to_string(),
                     DueView {
-                        due: due.map(|t| t.to_string()),
+                        due: due.map(vow_core::wire::time),
                         binding,
                     },
                 )

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct NewIncident {
     /// When the organisation became aware of it (RFC 3339). Every clock starts here.
-    #[schema(example = "2026-11-20T09:00:00Z")]
+    #[schema(example = "2026-11-20T09:00:00.000Z")]
     pub discovered_at: String,
     /// When it happened, as far as known.
     pub window: Window,
@@ -32,9 +32,9 @@ pub struct NewIncident {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
-    #[schema(example = "2026-11-01T00:00:00Z")]
+    #[schema(example = "2026-11-01T00:00:00.000Z")]
     pub from: String,
-    #[schema(example = "2026-11-18T00:00:00Z")]
+    #[schema(example = "2026-11-18T00:00:00.000Z")]
     pub to: String,
 }
 
