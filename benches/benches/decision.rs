@@ -2,6 +2,13 @@
 //! per-value cryptography. Run with
 //! `CARGO_TARGET_DIR=/tmp/target-bench cargo bench -p vow-bench --bench decision`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "benchmarks are measurement tools run by hand; a failed setup should stop them loudly"
+)]
+
 use divan::black_box;
 use std::sync::LazyLock;
 use vow_bench::fixtures;

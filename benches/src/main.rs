@@ -3,6 +3,13 @@
 //! Each command prints a small table and then one JSON line (starting with `{`) for
 //! scripts. Run in release mode; see BENCHMARKS.md for the recorded results.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "benchmarks are measurement tools run by hand; a failed setup should stop them loudly"
+)]
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;

@@ -12,6 +12,13 @@
 //! ciphertext (one byte) does not change what is measured. The indexes are the ones the
 //! migrations create, maintained during the inserts.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "benchmarks are measurement tools run by hand; a failed setup should stop them loudly"
+)]
+
 use anyhow::{Context, Result};
 use serde_json::json;
 use sqlx::AnyPool;

@@ -6,6 +6,13 @@
 //! Run: `cargo run --release -p vow-bench --bin vow-bench-requests -- --subjects 100000`
 //! Results go in BENCHMARKS.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "benchmarks are measurement tools run by hand; a failed setup should stop them loudly"
+)]
+
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::sync::Arc;

@@ -7,6 +7,13 @@
 //! Run: `cargo run --release -p vow-bench --bin vow-bench-webhooks -- --events 10000 [--pg]`
 //! Results go in BENCHMARKS.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "benchmarks are measurement tools run by hand; a failed setup should stop them loudly"
+)]
+
 use anyhow::Result;
 use serde_json::json;
 use sqlx::Row;

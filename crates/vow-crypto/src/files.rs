@@ -64,7 +64,8 @@ pub fn create_private_dir_all(dir: impl AsRef<Path>) -> io::Result<()> {
     builder.create(dir.as_ref())
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt as _;

@@ -50,7 +50,10 @@ impl Key32 {
     /// (e.g. `b"vow:v1:bidx:email"`), so one stored key never serves two purposes.
     pub fn derive(&self, info: &[u8]) -> Key32 {
         let mut out = Key32([0; 32]);
-        // HKDF-Expand only fails for outputs longer than 255 * 32 bytes; 32 is fixed.
+        #[allow(
+            clippy::expect_used,
+            reason = "HKDF-Expand only fails for outputs longer than 255 * 32 bytes; 32 is fixed"
+        )]
         Hkdf::<Sha256>::new(None, &self.0)
             .expand(info, &mut out.0)
             .expect("32 bytes is within the HKDF-SHA256 output limit");

@@ -1,5 +1,12 @@
 //! Property tests: parsers never panic on arbitrary input; envelopes round-trip.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use proptest::prelude::*;
 use vow_crypto::{IdentifierKind, Key32, aad, normalize, open, parse_api_key, seal};
 

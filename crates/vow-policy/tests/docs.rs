@@ -1,6 +1,13 @@
 //! The examples in docs/policy.md are real: they parse, and the annotated one is the
 //! test fixture.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use vow_policy::parse;
 
 const DOC: &str = include_str!("../../../docs/policy.md");

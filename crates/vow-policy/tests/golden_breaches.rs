@@ -9,6 +9,13 @@
 //! `None` as a due date: owed "without undue delay" / "as soon as feasible" with no
 //! number. Brazil holidays used: 21 Apr, 20 Nov, 25 Dec 2026.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 use vow_core::breach::{Audience, Facts, RiskLevel, duties, strictest};

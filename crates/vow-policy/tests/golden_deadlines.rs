@@ -13,6 +13,13 @@
 //! 14 Mar – 7 Nov 2027, 12 Mar 2028; EU/UK 29 Mar – 25 Oct 2026, 28 Mar – 31 Oct 2027,
 //! 26 Mar 2028.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use jiff::Timestamp;
 use vow_core::RequestType::{self, *};
 use vow_core::deadline::{ClockKind, Term, add_term};

@@ -1,5 +1,12 @@
 //! `parse` never panics, whatever it is given, and always explains a refusal.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use proptest::prelude::*;
 use vow_policy::{Diagnostic, parse, render_html, render_markdown};
 

@@ -1,6 +1,13 @@
 //! Parsing: a valid policy, broken policies with exact positions, many errors at once,
 //! warnings for promises weaker than the law.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use vow_policy::{Diagnostic, Severity, parse, validate};
 
 const FULL: &str = include_str!("fixtures/full.yaml");

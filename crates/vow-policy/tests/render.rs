@@ -1,5 +1,12 @@
 //! Rendering the notice: content, the California tables, escaping.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use vow_policy::{parse, render_html, render_markdown};
 
 const FULL: &str = include_str!("fixtures/full.yaml");

@@ -2,6 +2,13 @@
 //! the OpenAPI document describes every error answer as a problem document with a
 //! status the catalogue has.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use std::collections::BTreeSet;
 use vow_engine::ErrorCode;
 

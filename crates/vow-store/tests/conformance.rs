@@ -8,6 +8,13 @@
 //! PostgreSQL runs by default against `VOW_TEST_PG_URL` (default: the local server)
 //! and fails when the server is unreachable; set `VOW_SKIP_PG=1` to skip it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use std::path::Path;
 
 use vow_store::testing::{PgTestDb, pg_skipped};

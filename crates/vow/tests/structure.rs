@@ -10,6 +10,13 @@
 //! The checker reads text, not the compiler's view, so it errs on the side of
 //! seeing a dependency.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking"
+)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
