@@ -15,7 +15,7 @@ pub enum CoreError {
     },
     /// A period such as `2y`, `6mo`, `30d` could not be read.
     #[error(
-        "invalid period {value:?}: expected a number followed by h, d, w, mo or y (e.g. 30d, 6mo, 2y)"
+        "invalid period {value:?}: expected a whole number followed by s, min, h, d, w, mo or y (e.g. 30min, 72h, 30d, 6mo, 2y); `m` alone is not a unit: write min for minutes or mo for months"
     )]
     InvalidPeriod { value: String },
 }

@@ -1,4 +1,6 @@
-//! Periods written in policies: `72h`, `30d`, `4w`, `6mo`, `2y`.
+//! Periods, the one duration syntax of policies, configuration and the command
+//! line: a whole number and a unit, `30s`, `15min`, `72h`, `30d`, `4w`, `6mo`, `2y`.
+//! A bare `m` is refused: it would be minutes to some readers and months to others.
 //!
 //! Months and years are calendar arithmetic in UTC: a month after 31 January is the
 //! last day of February, as the GDPR month rule and ordinary reading expect.
@@ -11,6 +13,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodUnit {
+    Seconds,
+    Minutes,
     Hours,
     Days,
     Weeks,
@@ -45,6 +49,8 @@ impl Period {
         let (num, unit) = t.split_at(split);
         let amount: u32 = num.parse().map_err(|_| err())?;
         let unit = match unit.trim() {
+            "s" | "sec" | "second" | "seconds" => PeriodUnit::Seconds,
+            "min" | "minute" | "minutes" => PeriodUnit::Minutes,
             "h" | "hour" | "hours" => PeriodUnit::Hours,
             "d" | "day" | "days" => PeriodUnit::Days,
             "w" | "week" | "weeks" => PeriodUnit::Weeks,
@@ -63,6 +69,8 @@ impl Period {
     pub fn approx_days(&self) -> u64 {
         let a = u64::from(self.amount);
         match self.unit {
+            PeriodUnit::Seconds => a.div_ceil(86_400),
+            PeriodUnit::Minutes => a.div_ceil(1_440),
             PeriodUnit::Hours => a.div_ceil(24),
             PeriodUnit::Days => a,
             PeriodUnit::Weeks => a * 7,
@@ -71,10 +79,28 @@ impl Period {
         }
     }
 
+    /// The exact length, for units that have one (seconds to weeks); None for months
+    /// and years, whose length depends on where they start. Intervals of the
+    /// configuration (how often a sweeper runs) must have one.
+    pub fn fixed(&self) -> Option<std::time::Duration> {
+        let a = u64::from(self.amount);
+        let secs = match self.unit {
+            PeriodUnit::Seconds => a,
+            PeriodUnit::Minutes => a * 60,
+            PeriodUnit::Hours => a * 3_600,
+            PeriodUnit::Days => a * 86_400,
+            PeriodUnit::Weeks => a * 604_800,
+            PeriodUnit::Months | PeriodUnit::Years => return None,
+        };
+        Some(std::time::Duration::from_secs(secs))
+    }
+
     /// `from + self`, in UTC calendar arithmetic. Saturates at the far future.
     pub fn after(&self, from: Timestamp) -> Timestamp {
         let a = i64::from(self.amount);
         let span = match self.unit {
+            PeriodUnit::Seconds => Span::new().seconds(a),
+            PeriodUnit::Minutes => Span::new().minutes(a),
             PeriodUnit::Hours => Span::new().hours(a),
             PeriodUnit::Days => Span::new().days(a),
             PeriodUnit::Weeks => Span::new().weeks(a),
@@ -91,6 +117,8 @@ impl Period {
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let u = match self.unit {
+            PeriodUnit::Seconds => "s",
+            PeriodUnit::Minutes => "min",
             PeriodUnit::Hours => "h",
             PeriodUnit::Days => "d",
             PeriodUnit::Weeks => "w",
@@ -105,6 +133,8 @@ impl Period {
     /// Plain words for notices: "2 years", "6 months".
     pub fn words(&self) -> String {
         let (one, many) = match self.unit {
+            PeriodUnit::Seconds => ("second", "seconds"),
+            PeriodUnit::Minutes => ("minute", "minutes"),
             PeriodUnit::Hours => ("hour", "hours"),
             PeriodUnit::Days => ("day", "days"),
             PeriodUnit::Weeks => ("week", "weeks"),
@@ -169,9 +199,24 @@ mod tests {
             assert_eq!(Period::parse(t).unwrap(), p);
         }
         assert_eq!(Period::parse("6mo").unwrap().to_string(), "6mo");
-        for bad in ["", "d", "30", "30x", "-3d", "99999999y", "3.5d"] {
+        assert_eq!(Period::parse("15 minutes").unwrap().to_string(), "15min");
+        assert_eq!(Period::parse("30s").unwrap().to_string(), "30s");
+        for bad in ["", "d", "30", "30x", "-3d", "99999999y", "3.5d", "30m"] {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
+        let m = Period::parse("5m").unwrap_err().to_string();
+        assert!(m.contains("min for minutes or mo for months"), "{m}");
+    }
+
+    #[test]
+    fn fixed_lengths_for_intervals() {
+        let secs = |t: &str| Period::parse(t).unwrap().fixed().map(|d| d.as_secs());
+        assert_eq!(secs("90s"), Some(90));
+        assert_eq!(secs("15min"), Some(900));
+        assert_eq!(secs("24h"), Some(86_400));
+        assert_eq!(secs("2w"), Some(1_209_600));
+        assert_eq!(secs("1mo"), None);
+        assert_eq!(secs("1y"), None);
     }
 
     #[test]

@@ -146,25 +146,15 @@ impl WebhookConfig {
 
 /// `24h`, `30m`, `1d`, `90s`: how often `vow serve` runs retention.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{t:?}: give a number and a unit, e.g. 24h, 30m, 1d"))?;
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{t:?}: give a number and a unit, e.g. 24h, 30m, 1d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("{t:?}: the unit must be s, m, h or d")),
-    };
-    if secs == 0 {
-        return Err(format!("{t:?}: the interval must be longer than zero"));
+    // The one duration syntax (vow_core::Period), limited to units of fixed length.
+    let period = vow_core::period::Period::parse(text).map_err(|e| e.to_string())?;
+    let d = period
+        .fixed()
+        .ok_or("an interval needs a unit of fixed length: s, min, h, d or w")?;
+    if d.is_zero() {
+        return Err("the interval must be longer than zero".to_string());
     }
-    Ok(Duration::from_secs(secs))
+    Ok(d)
 }
 
 #[derive(Clone)]
@@ -387,7 +377,9 @@ mod tests {
         assert_eq!(parse_interval("24h"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse_interval("1d"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
-        for bad in ["", "h", "10", "0h", "5w", "-1h"] {
+        assert_eq!(parse_interval("15min"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_interval("1w"), Ok(Duration::from_secs(604_800)));
+        for bad in ["", "h", "10", "0h", "1mo", "-1h", "30m"] {
             assert!(parse_interval(bad).is_err(), "{bad}");
         }
     }
