@@ -20,6 +20,7 @@ pub mod redact;
 pub mod request;
 pub mod retention;
 pub mod role;
+pub mod tenant;
 pub mod term;
 pub mod webhook;
 
@@ -37,4 +38,5 @@ pub use policy::Policy;
 pub use redact::Pii;
 pub use request::{Channel, RequestState, RequestType, RequesterKind};
 pub use role::Role;
+pub use tenant::{DeliveryState, RequestHandling, SubjectStatus, TenantRole};
 pub use term::{ClockKind, Term, add_term};
