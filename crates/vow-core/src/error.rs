@@ -8,7 +8,10 @@ pub enum CoreError {
     /// `what` names the kind of identifier and `why` what was expected. The text sent
     /// is not kept: a mistaken field or column could hold personal data.
     #[error("invalid {what}: {why}")]
-    InvalidName { what: &'static str, why: &'static str },
+    InvalidName {
+        what: &'static str,
+        why: &'static str,
+    },
     /// A period such as `2y`, `6mo`, `30d` could not be read.
     #[error(
         "invalid period {value:?}: expected a number followed by h, d, w, mo or y (e.g. 30d, 6mo, 2y)"
