@@ -105,7 +105,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
             output,
         } => {
             if let Some(t) = &tenant {
-                known_tenant(engine, actor, &t).await?;
+                known_tenant(engine, actor, t).await?;
             }
             let purposes = if purposes.is_empty() {
                 None
@@ -128,7 +128,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
         }
         KeyCommand::List { tenant, output } => {
             if let Some(t) = &tenant {
-                known_tenant(engine, actor, &t).await?;
+                known_tenant(engine, actor, t).await?;
             }
             let list = engine.api_keys(actor, tenant.as_ref()).await?;
             if output == Output::Json {
@@ -154,7 +154,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
         }
         KeyCommand::Revoke { id, tenant, output } => {
             if let Some(t) = &tenant {
-                known_tenant(engine, actor, &t).await?;
+                known_tenant(engine, actor, t).await?;
             }
             let k = engine.revoke_api_key(actor, tenant.as_ref(), &id).await?;
             if output == Output::Json {

@@ -276,7 +276,7 @@ pub async fn outbox_command(
 ) -> Result<ExitCode> {
     let OutboxCommand::Deliver { tenant, output } = command;
     if let Some(t) = &tenant {
-        known_tenant(engine, actor, &t).await?;
+        known_tenant(engine, actor, t).await?;
     }
     let deliverer =
         Deliverer::for_engine(engine, cfg.webhooks.timeout).map_err(anyhow::Error::msg)?;
