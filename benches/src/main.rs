@@ -320,7 +320,7 @@ async fn app_key(engine: &Engine, tenant: &str) -> Result<String> {
     Ok(engine
         .create_api_key(
             &Actor::local("bench"),
-            Some(tenant),
+            Some(&tenant.parse()?),
             "app",
             Some(vec!["research".to_string()]),
             Some("vow-bench"),
@@ -590,7 +590,7 @@ async fn lookup(opts: StoreOptions, iterations: usize) -> Result<()> {
         let t = Instant::now();
         let found = store
             .engine
-            .lookup(&actor, &tenant, LookupKind::Email, &email)
+            .lookup(&actor, &tenant.parse()?, LookupKind::Email, &email)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let ns = t.elapsed().as_nanos() as u64;

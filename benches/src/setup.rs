@@ -279,7 +279,7 @@ impl BenchStore {
             .await
             .map_err(|e| anyhow::anyhow!("creating the tenant: {e}"))?;
         engine
-            .publish_policy(&local, TENANT, RESEARCH_POLICY, "policy.yaml")
+            .publish_policy(&local, &TENANT.parse()?, RESEARCH_POLICY, "policy.yaml")
             .await
             .map_err(|e| anyhow::anyhow!("publishing the policy: {e:?}"))?;
         let outcome = import(&engine, opts).await?;
@@ -428,7 +428,13 @@ pub async fn import(engine: &Engine, opts: &StoreOptions) -> Result<ImportOutcom
         let rows = fixtures::rows(opts.seed, from, to);
         let t = Instant::now();
         let report = engine
-            .import(&local, TENANT, rows, ImportOptions::default(), |_| {})
+            .import(
+                &local,
+                &TENANT.parse()?,
+                rows,
+                ImportOptions::default(),
+                |_| {},
+            )
             .await
             .map_err(|e| anyhow::anyhow!("import of rows {from}..{to}: {e:?}"))?;
         let secs = t.elapsed().as_secs_f64();

@@ -169,9 +169,10 @@ async fn run(
     )
     .await?;
     let admin = Actor::local("bench");
-    let t = fixtures::TENANT;
+    let tenant: vow_core::TenantId = fixtures::TENANT.parse()?;
+    let t = &tenant;
     engine
-        .create_tenant(&admin, t, "Bench", "controller", None)
+        .create_tenant(&admin, t.as_str(), "Bench", "controller", None)
         .await?;
     engine
         .publish_policy(&admin, t, fixtures::RESEARCH_POLICY, "policy.yaml")
@@ -196,7 +197,7 @@ async fn run(
         .connect(&url)
         .await?;
     let started = Instant::now();
-    bulk(&pool, postgres, t, subjects).await?;
+    bulk(&pool, postgres, t.as_str(), subjects).await?;
     let build = started.elapsed();
     if postgres {
         sqlx::query("ANALYZE").execute(&pool).await?;

@@ -84,9 +84,10 @@ async fn main() -> Result<()> {
     )
     .await?;
     let admin = Actor::local("bench");
-    let t = fixtures::TENANT;
+    // Spawned intake tasks borrow it for the whole run.
+    let t: &'static vow_core::TenantId = Box::leak(Box::new(fixtures::TENANT.parse()?));
     engine
-        .create_tenant(&admin, t, "Bench", "controller", None)
+        .create_tenant(&admin, t.as_str(), "Bench", "controller", None)
         .await?;
     engine
         .publish_policy(&admin, t, fixtures::RESEARCH_POLICY, "policy.yaml")
@@ -231,7 +232,7 @@ async fn main() -> Result<()> {
         let ids: Vec<(String,)> = sqlx::query_as(
             "SELECT id FROM subjects WHERE tenant_id = ? AND status = 'active' ORDER BY id LIMIT ?",
         )
-        .bind(t)
+        .bind(t.as_str())
         .bind(disclose)
         .fetch_all(&pool)
         .await?;

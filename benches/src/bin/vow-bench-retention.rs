@@ -82,9 +82,10 @@ async fn main() -> Result<()> {
     )
     .await?;
     let admin = Actor::local("bench");
-    let t = fixtures::TENANT;
+    let tenant: vow_core::TenantId = fixtures::TENANT.parse()?;
+    let t = &tenant;
     engine
-        .create_tenant(&admin, t, "Bench", "controller", None)
+        .create_tenant(&admin, t.as_str(), "Bench", "controller", None)
         .await?;
     engine
         .publish_policy(&admin, t, &policy(), "policy.yaml")

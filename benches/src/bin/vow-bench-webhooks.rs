@@ -67,9 +67,10 @@ async fn main() -> Result<()> {
     )
     .await?;
     let admin = Actor::local("bench");
-    let t = fixtures::TENANT;
+    let tenant: vow_core::TenantId = fixtures::TENANT.parse()?;
+    let t = &tenant;
     engine
-        .create_tenant(&admin, t, "Bench", "controller", None)
+        .create_tenant(&admin, t.as_str(), "Bench", "controller", None)
         .await?;
     engine
         .publish_policy(&admin, t, fixtures::RESEARCH_POLICY, "policy.yaml")
@@ -86,7 +87,7 @@ async fn main() -> Result<()> {
     anyhow::ensure!(r.committed, "import failed: {:?}", r.bad.first());
     let pool = sqlx::AnyPool::connect(&url).await?;
     let ids: Vec<String> = sqlx::query("SELECT id FROM subjects WHERE tenant_id = $1 ORDER BY id")
-        .bind(t)
+        .bind(t.as_str())
         .fetch_all(&pool)
         .await?
         .iter()

@@ -5,12 +5,11 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum CoreError {
     /// An identifier (tenant id, category, purpose) is not well formed.
-    /// `what` names the kind of identifier; the offending text is not personal data
-    /// (identifiers of this kind are policy vocabulary), so it may be echoed.
-    #[error("invalid {what} {value:?}: {why}")]
+    /// `what` names the kind of identifier and `why` what was expected. The text sent
+    /// is not kept: a mistaken field or column could hold personal data.
+    #[error("invalid {what}: {why}")]
     InvalidName {
         what: &'static str,
-        value: String,
         why: &'static str,
     },
     /// A period such as `2y`, `6mo`, `30d` could not be read.

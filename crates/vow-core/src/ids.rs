@@ -17,22 +17,16 @@ fn check_dotted(what: &'static str, value: &str) -> Result<(), CoreError> {
     if value.is_empty() || value.len() > 128 {
         return Err(CoreError::InvalidName {
             what,
-            value: truncate(value),
             why: "must be 1 to 128 characters",
         });
     }
     if !value.split('.').all(is_segment) {
         return Err(CoreError::InvalidName {
             what,
-            value: truncate(value),
             why: "must be dotted lowercase segments, each starting with a letter (e.g. user.contact.email)",
         });
     }
     Ok(())
-}
-
-fn truncate(value: &str) -> String {
-    value.chars().take(64).collect()
 }
 
 macro_rules! name_type {
@@ -84,6 +78,16 @@ macro_rules! name_type {
                 &self.0
             }
         }
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
     };
 }
 
@@ -102,7 +106,6 @@ fn check_slug(what: &'static str, value: &str) -> Result<(), CoreError> {
     } else {
         Err(CoreError::InvalidName {
             what,
-            value: truncate(value),
             why: "must be 1 to 63 characters of a-z, 0-9 and '-', starting with a letter or digit",
         })
     }
@@ -145,7 +148,6 @@ fn check_slug_or_dotted(what: &'static str, value: &str) -> Result<(), CoreError
     } else {
         Err(CoreError::InvalidName {
             what,
-            value: truncate(value),
             why: "must be 1 to 63 characters of a-z, 0-9, '-', '_' and '.', starting with a letter",
         })
     }
@@ -174,6 +176,17 @@ mod tests {
         assert!(TenantId::new("acme-research").is_ok());
         assert!(TenantId::new("Acme").is_err());
         assert!(TenantId::new("a/b").is_err());
+        assert!(PurposeId::new("research").is_ok());
+        assert!(PurposeId::new("Research").is_err());
+    }
+
+    #[test]
+    fn errors_name_the_expectation_not_the_value() {
+        let e = PurposeId::new("ada@example.org").unwrap_err().to_string();
+        assert!(e.starts_with("invalid purpose: must be"), "{e}");
+        assert!(!e.contains("ada"), "{e}");
+        let e = TenantId::new("Secret Tenant").unwrap_err().to_string();
+        assert!(!e.contains("Secret"), "{e}");
     }
 
     #[test]

@@ -300,3 +300,28 @@ pub(crate) fn parse_time(pointer: &str, text: &str) -> Result<Timestamp> {
         )
     })
 }
+
+/// Read back a name Vow stored (a role, a state) as its enum. A name Vow does not
+/// write is an internal error, never a row silently skipped or misread.
+pub(crate) fn stored<T>(
+    what: &'static str,
+    text: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T> {
+    parse(text)
+        .ok_or_else(|| EngineError::Internal(format!("a stored {what} is not one Vow writes")))
+}
+
+/// The subject row is live (not erased).
+pub(crate) fn is_active(row: &vow_store::SubjectRow) -> Result<bool> {
+    Ok(stored(
+        "subject status",
+        &row.status,
+        vow_core::SubjectStatus::parse,
+    )? == vow_core::SubjectStatus::Active)
+}
+
+/// What a stored tenant is to its data.
+pub(crate) fn tenant_role(row: &vow_store::TenantRow) -> Result<vow_core::TenantRole> {
+    stored("tenant role", &row.role, vow_core::TenantRole::parse)
+}

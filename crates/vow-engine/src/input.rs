@@ -145,3 +145,9 @@ pub struct SubjectPatch {
     #[serde(default)]
     pub residence: Option<String>,
 }
+
+/// Read a purpose sent at `pointer` (`/purpose`, `/purposes/2`): a malformed one is a
+/// field error naming the place and the expectation, never dropped.
+pub fn purpose(pointer: &str, text: &str) -> crate::Result<vow_core::PurposeId> {
+    vow_core::PurposeId::new(text).map_err(|e| crate::EngineError::invalid(pointer, e.to_string()))
+}

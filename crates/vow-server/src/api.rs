@@ -1,6 +1,6 @@
 //! The JSON API under /v1. Handlers are thin: parse, call the engine, shape the answer.
 
-use crate::extract::{Auth, Body};
+use crate::extract::{Auth, Body, tenant};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use vow_engine::input::{NewConsent, NewSubject, SubjectPatch};
+use vow_core::{RequestHandling, TenantId};
+use vow_engine::input::{NewConsent, NewSubject, SubjectPatch, purpose};
 use vow_engine::{
     ApiKeyCreated, ConsentView, ConsentsView, EngineError, ErrorCode, FieldValue, LookupKind,
     PolicyPublished, TenantView, VerifyReport,
@@ -53,16 +54,13 @@ pub async fn create_tenant(
     Auth(actor): Auth,
     Body(b): Body<CreateTenant>,
 ) -> Result<Response> {
-    // Checked before anything is created, so a bad value leaves nothing half-written.
-    if let Some(mode) = b.controller.as_ref().and_then(|c| c.requests.as_deref())
-        && !matches!(mode, "redirect" | "forward_assist")
-    {
-        return Err(EngineError::invalid(
-            "/controller/requests",
-            "must be redirect or forward_assist",
-        )
-        .into());
-    }
+    // Read before anything is created, so a bad value leaves nothing half-written.
+    let mode = match b.controller.as_ref().and_then(|c| c.requests.as_deref()) {
+        Some(m) => Some(RequestHandling::parse(m).ok_or_else(|| {
+            EngineError::invalid("/controller/requests", "must be redirect or forward_assist")
+        })?),
+        None => None,
+    };
     let controller = b
         .controller
         .as_ref()
@@ -71,8 +69,10 @@ pub async fn create_tenant(
         .engine
         .create_tenant(&actor, &b.id, &b.name, &b.role, controller)
         .await?;
-    if let Some(mode) = b.controller.as_ref().and_then(|c| c.requests.as_deref()) {
-        s.engine.set_request_handling(&actor, &b.id, mode).await?;
+    if let Some(mode) = mode {
+        let id =
+            TenantId::new(t.id.as_str()).map_err(|e| EngineError::invalid("/id", e.to_string()))?;
+        s.engine.set_request_handling(&actor, &id, mode).await?;
     }
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
@@ -92,6 +92,7 @@ pub async fn get_tenant(
     Auth(actor): Auth,
     Path(t): Path<String>,
 ) -> Result<Json<TenantView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.tenant(&actor, &t).await?))
 }
 
@@ -115,6 +116,7 @@ pub async fn create_key(
     Path(t): Path<String>,
     Body(b): Body<CreateKey>,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let k = s
         .engine
         .create_api_key(&actor, Some(&t), &b.role, b.purposes, b.label.as_deref())
@@ -133,6 +135,7 @@ pub async fn revoke_key(
     Auth(actor): Auth,
     Path((t, id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
+    let t = tenant(&t)?;
     s.engine.revoke_api_key(&actor, Some(&t), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -147,6 +150,7 @@ pub async fn put_policy(
     Path(t): Path<String>,
     body: String,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let p = s
         .engine
         .publish_policy(&actor, &t, &body, "request body")
@@ -170,6 +174,7 @@ pub async fn get_policy(
     Auth(actor): Auth,
     Path(t): Path<String>,
 ) -> Result<Json<PolicyOut>> {
+    let t = tenant(&t)?;
     let (version, source, policy) = s.engine.current_policy(&actor, &t).await?;
     Ok(Json(PolicyOut {
         version,
@@ -192,6 +197,7 @@ pub async fn create_subject(
     Path(t): Path<String>,
     Body(b): Body<NewSubject>,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let id = s.engine.create_subject(&actor, &t, &b).await?;
     Ok((StatusCode::CREATED, Json(Created { id })).into_response())
 }
@@ -213,6 +219,7 @@ pub async fn lookup(
     Path(t): Path<String>,
     q: std::result::Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Created>> {
+    let t = tenant(&t)?;
     const ONE_OF: &str = "query by exactly one of email, phone, external_id";
     let Ok(Query(q)) = q else {
         return Err(ApiError::http(ErrorCode::InvalidRequest, ONE_OF));
@@ -249,6 +256,7 @@ pub async fn patch_subject(
     Path((t, subject)): Path<(String, String)>,
     Body(b): Body<SubjectPatch>,
 ) -> Result<Json<Updated>> {
+    let t = tenant(&t)?;
     let fields = s.engine.update_subject(&actor, &t, &subject, &b).await?;
     Ok(Json(Updated { fields }))
 }
@@ -261,6 +269,7 @@ pub async fn post_consent(
     Path((t, subject)): Path<(String, String)>,
     Body(b): Body<NewConsent>,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let v = s.engine.record_consent(&actor, &t, &subject, &b).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
@@ -272,6 +281,7 @@ pub async fn get_consents(
     Auth(actor): Auth,
     Path((t, subject)): Path<(String, String)>,
 ) -> Result<Json<ConsentsView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.consents(&actor, &t, &subject).await?))
 }
 
@@ -298,9 +308,16 @@ pub async fn decisions(
     Path(t): Path<String>,
     Body(b): Body<DecisionIn>,
 ) -> Result<Json<DecisionOut>> {
+    let t = tenant(&t)?;
     let d = s
         .engine
-        .decide(&actor, &t, &b.subject, &b.purpose, &b.categories)
+        .decide(
+            &actor,
+            &t,
+            &b.subject,
+            &purpose("/purpose", &b.purpose)?,
+            &b.categories,
+        )
         .await?;
     Ok(Json(DecisionOut {
         allowed: d.allowed,
@@ -329,9 +346,16 @@ pub async fn read(
     Path((t, subject)): Path<(String, String)>,
     Body(b): Body<ReadIn>,
 ) -> Result<Json<ReadOut>> {
+    let t = tenant(&t)?;
     let fields = s
         .engine
-        .read(&actor, &t, &subject, &b.purpose, &b.categories)
+        .read(
+            &actor,
+            &t,
+            &subject,
+            &purpose("/purpose", &b.purpose)?,
+            &b.categories,
+        )
         .await?;
     Ok(Json(ReadOut { fields }))
 }
@@ -357,6 +381,7 @@ pub async fn history(
     Auth(actor): Auth,
     Path((t, subject)): Path<(String, String)>,
 ) -> Result<Json<HistoryOut>> {
+    let t = tenant(&t)?;
     let fields = s.engine.field_history(&actor, &t, &subject).await?;
     Ok(Json(HistoryOut {
         fields: fields
@@ -378,6 +403,7 @@ pub async fn submit_request(
     Path(t): Path<String>,
     Body(b): Body<NewRequest>,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let r = s.engine.submit_request(&actor, &t, &b).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
@@ -400,6 +426,7 @@ pub async fn list_requests(
     Path(t): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<RequestView>>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.requests(&actor, &t, q.all).await?))
 }
 
@@ -410,6 +437,7 @@ pub async fn get_request(
     Auth(actor): Auth,
     Path((t, r)): Path<(String, String)>,
 ) -> Result<Json<RequestView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.request(&actor, &t, &r).await?))
 }
 
@@ -425,6 +453,7 @@ macro_rules! step {
             Path((t, r)): Path<(String, String)>,
             Body(step): Body<Step>,
         ) -> Result<Json<RequestView>> {
+            let t = tenant(&t)?;
             Ok(Json(s.engine.$method(&actor, &t, &r, &step).await?))
         }
     };
@@ -462,6 +491,7 @@ pub async fn fulfil_request(
     Auth(actor): Auth,
     Path((t, r)): Path<(String, String)>,
 ) -> Result<Json<RequestView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.fulfil_request(&actor, &t, &r).await?))
 }
 
@@ -473,6 +503,7 @@ pub async fn send_code(
     Auth(actor): Auth,
     Path((t, r)): Path<(String, String)>,
 ) -> Result<Json<RequestView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.send_code(&actor, &t, &r).await?))
 }
 
@@ -483,6 +514,7 @@ pub async fn withdraw_request(
     Auth(actor): Auth,
     Path((t, r)): Path<(String, String)>,
 ) -> Result<Json<RequestView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.withdraw_request(&actor, &t, &r).await?))
 }
 
@@ -494,6 +526,7 @@ pub async fn resume_request(
     Auth(actor): Auth,
     Path((t, r)): Path<(String, String)>,
 ) -> Result<Json<RequestView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.resume_request(&actor, &t, &r).await?))
 }
 
@@ -506,6 +539,7 @@ pub async fn request_export(
     Path((t, r)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let package = s.engine.request_export(&actor, &t, &r).await?;
     let html = headers
         .get(header::ACCEPT)
@@ -531,6 +565,7 @@ pub async fn create_hold(
     Path((t, subject)): Path<(String, String)>,
     Body(b): Body<NewHold>,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let h = s.engine.create_hold(&actor, &t, &subject, &b).await?;
     Ok((StatusCode::CREATED, Json(h)).into_response())
 }
@@ -546,6 +581,7 @@ pub async fn disclose(
     Path(t): Path<String>,
     Body(b): Body<vow_engine::obligations::disclosures::NewDisclosure>,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let d = s.engine.disclose(&actor, &t, &b).await?;
     Ok((StatusCode::CREATED, Json(d)).into_response())
 }
@@ -558,6 +594,7 @@ pub async fn list_disclosures(
     Auth(actor): Auth,
     Path(t): Path<String>,
 ) -> Result<Json<Vec<vow_engine::obligations::disclosures::DisclosureView>>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.disclosures(&actor, &t).await?))
 }
 

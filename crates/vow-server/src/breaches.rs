@@ -1,7 +1,7 @@
 //! Breach endpoints (R16): record an incident, its impact and deadlines, and who has
 //! been told. Thin: each handler calls one engine method.
 
-use crate::extract::{Auth, Body};
+use crate::extract::{Auth, Body, tenant};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
@@ -23,6 +23,7 @@ pub async fn create_incident(
     Path(t): Path<String>,
     Body(b): Body<NewIncident>,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let v = s.engine.create_incident(&actor, &t, &b).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
@@ -35,6 +36,7 @@ pub async fn list_incidents(
     Auth(actor): Auth,
     Path(t): Path<String>,
 ) -> Result<Json<Vec<IncidentView>>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.incidents(&actor, &t).await?))
 }
 
@@ -45,6 +47,7 @@ pub async fn get_incident(
     Auth(actor): Auth,
     Path((t, i)): Path<(String, String)>,
 ) -> Result<Json<IncidentView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.incident(&actor, &t, &i).await?))
 }
 
@@ -57,6 +60,7 @@ pub async fn incident_impact(
     Auth(actor): Auth,
     Path((t, i)): Path<(String, String)>,
 ) -> Result<Json<ImpactView>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.incident_impact(&actor, &t, &i).await?))
 }
 
@@ -71,6 +75,7 @@ pub async fn notify_incident(
     Path((t, i)): Path<(String, String)>,
     Body(b): Body<NewNotification>,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let v = s.engine.notify_incident(&actor, &t, &i, &b).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }

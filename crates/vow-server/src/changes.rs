@@ -1,6 +1,6 @@
 //! Policy versions and their changes (S5), and de-identified aggregates (R10, S9).
 
-use crate::extract::{Auth, Body};
+use crate::extract::{Auth, Body, tenant};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
@@ -19,6 +19,7 @@ pub async fn policy_versions(
     Auth(actor): Auth,
     Path(t): Path<String>,
 ) -> Result<Json<Vec<PolicyVersionView>>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.policy_history(&actor, &t).await?))
 }
 
@@ -32,6 +33,7 @@ pub async fn policy_changes(
     Auth(actor): Auth,
     Path((t, v)): Path<(String, i64)>,
 ) -> Result<Json<PolicyChanges>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.policy_changes(&actor, &t, v).await?))
 }
 
@@ -48,5 +50,6 @@ pub async fn aggregate(
     Path(t): Path<String>,
     Body(q): Body<AggregateQuery>,
 ) -> Result<Json<AggregateReport>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.aggregate(&actor, &t, &q).await?))
 }

@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use vow_core::TenantId;
 use vow_engine::{Actor, EngineError, ErrorCode};
 
 /// The authenticated caller.
@@ -28,6 +29,12 @@ impl FromRequestParts<AppState> for Auth {
         let actor = state.engine.authenticate(token.trim()).await?;
         Ok(Auth(actor))
     }
+}
+
+/// The `{t}` of a path as a tenant id. A malformed one names no tenant, so it answers
+/// as an unknown tenant does (404), never with the text sent.
+pub fn tenant(t: &str) -> Result<TenantId, ApiError> {
+    TenantId::new(t).map_err(|_| EngineError::NotFound("tenant").into())
 }
 
 /// `Json<T>` whose rejections are problem documents naming what is wrong.

@@ -1,6 +1,6 @@
 //! Reports from Vow's own records: the annual self-assessment (S13) and its sign-off.
 
-use crate::extract::{Auth, Body};
+use crate::extract::{Auth, Body, tenant};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
@@ -52,6 +52,7 @@ pub async fn self_assessment(
     Query(q): Query<YearQuery>,
     headers: HeaderMap,
 ) -> std::result::Result<Response, ApiError> {
+    let t = tenant(&t)?;
     let year = match q.year.as_deref().map(str::parse::<i16>) {
         Some(Ok(y)) => y,
         _ => {
@@ -75,6 +76,7 @@ pub async fn sign_off(
     Path(t): Path<String>,
     Body(input): Body<NewSignOff>,
 ) -> std::result::Result<Json<SelfAssessment>, ApiError> {
+    let t = tenant(&t)?;
     Ok(Json(
         s.engine.sign_self_assessment(&actor, &t, &input).await?,
     ))

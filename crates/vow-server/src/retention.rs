@@ -1,6 +1,6 @@
 //! Retention (R6) and the data map (R9). Thin handlers over the engine.
 
-use crate::extract::{Auth, Body};
+use crate::extract::{Auth, Body, tenant};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
@@ -37,6 +37,7 @@ pub async fn run_retention(
     Path(t): Path<String>,
     Body(b): Body<RunRetention>,
 ) -> Result<Json<RetentionReport>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.retention_run(&actor, &t, b.dry_run).await?))
 }
 
@@ -48,6 +49,7 @@ pub async fn retention_runs(
     Auth(actor): Auth,
     Path(t): Path<String>,
 ) -> Result<Json<Vec<RetentionRunView>>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.retention_runs(&actor, &t).await?))
 }
 
@@ -63,6 +65,7 @@ pub async fn relationship_end(
     Path((t, subject)): Path<(String, String)>,
     Body(b): Body<RelationshipEnd>,
 ) -> Result<Json<RelationshipView>> {
+    let t = tenant(&t)?;
     Ok(Json(
         s.engine.end_relationship(&actor, &t, &subject, &b).await?,
     ))
@@ -78,6 +81,7 @@ pub async fn data_map(
     Path(t): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    let t = tenant(&t)?;
     let map = s.engine.data_map(&actor, &t).await?;
     let accept = headers
         .get(header::ACCEPT)

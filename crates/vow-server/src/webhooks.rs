@@ -6,7 +6,7 @@
 //! guard runs after DNS resolution and the connection goes to the address it checked,
 //! so a name that resolves to an internal address (DNS rebinding) gets nowhere.
 
-use crate::extract::{Auth, Body};
+use crate::extract::{Auth, Body, tenant};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
@@ -17,8 +17,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
-use vow_core::Pii;
 use vow_core::webhook::{NetAllow, forbidden};
+use vow_core::{DeliveryState, Pii, TenantId};
 use vow_engine::obligations::webhooks::{
     AttemptResult, DeliveryDetail, DeliveryReport, DeliveryView, EndpointView, Outgoing,
     RecipientView,
@@ -188,7 +188,7 @@ pub async fn deliver_pass(
     engine: &Arc<Engine>,
     deliverer: &Deliverer,
     actor: &Actor,
-    tenant: Option<&str>,
+    tenant: Option<&TenantId>,
 ) -> std::result::Result<DeliveryReport, EngineError> {
     let mut report = DeliveryReport::default();
     // Bounded, so events that fail and fall due again at once cannot keep a pass going.
@@ -246,6 +246,7 @@ pub async fn put_endpoint(
     Path((t, r)): Path<(String, String)>,
     Body(b): Body<EndpointIn>,
 ) -> Result<Json<EndpointView>> {
+    let t = tenant(&t)?;
     Ok(Json(
         s.engine
             .put_endpoint(&actor, &t, &r, &b.url, b.secret.as_ref())
@@ -261,6 +262,7 @@ pub async fn list_recipients(
     Auth(actor): Auth,
     Path(t): Path<String>,
 ) -> Result<Json<Vec<RecipientView>>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.recipients(&actor, &t).await?))
 }
 
@@ -285,9 +287,15 @@ pub async fn list_deliveries(
     let Ok(Query(q)) = q else {
         return Err(EngineError::invalid("/state", "the only query parameter is state").into());
     };
-    Ok(Json(
-        s.engine.deliveries(&actor, &t, q.state.as_deref()).await?,
-    ))
+    let t = tenant(&t)?;
+    let state =
+        match q.state.as_deref() {
+            Some(x) => Some(DeliveryState::parse(x).ok_or_else(|| {
+                EngineError::invalid("/state", "must be pending, delivered or dead")
+            })?),
+            None => None,
+        };
+    Ok(Json(s.engine.deliveries(&actor, &t, state).await?))
 }
 
 /// One event with the history of its attempts (no bodies).
@@ -299,6 +307,7 @@ pub async fn get_delivery(
     Auth(actor): Auth,
     Path((t, id)): Path<(String, String)>,
 ) -> Result<Json<DeliveryDetail>> {
+    let t = tenant(&t)?;
     Ok(Json(s.engine.delivery(&actor, &t, &id).await?))
 }
 
@@ -312,6 +321,7 @@ pub async fn retry_delivery(
     Auth(actor): Auth,
     Path((t, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<DeliveryView>)> {
+    let t = tenant(&t)?;
     Ok((
         StatusCode::OK,
         Json(s.engine.retry_delivery(&actor, &t, &id).await?),

@@ -1,6 +1,7 @@
 //! `vow breach …`: assess an incident from a YAML or JSON file, list the register,
 //! show one incident, record a notification.
 
+use crate::common::tenant_id;
 use crate::common::{BadInput, Output, known_tenant, outln, print_json, when};
 use anyhow::Result;
 use clap::Subcommand;
@@ -8,6 +9,7 @@ use comfy_table::Table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use vow_core::TenantId;
 use vow_engine::obligations::breaches::{
     DeadlineView, ImpactView, IncidentView, NewIncident, NewNotification,
 };
@@ -26,7 +28,7 @@ pub enum BreachCommand {
         file: PathBuf,
         /// The tenant; default: the file's `tenant` key.
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// Where to write the draft notices (a folder per incident is made in it).
         #[arg(long, default_value = "vow-breach-notices", value_name = "DIR")]
         drafts: PathBuf,
@@ -39,7 +41,7 @@ pub enum BreachCommand {
     List {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -49,7 +51,7 @@ pub enum BreachCommand {
     Show {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The incident's id, as `vow breach list` shows it.
         id: String,
         /// `table` or `json`.
@@ -63,7 +65,7 @@ pub enum BreachCommand {
     Notify {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The incident's id, as `vow breach list` shows it.
         id: String,
         /// Who was told: authority, individuals or clients.
@@ -74,7 +76,7 @@ pub enum BreachCommand {
         at: Option<String>,
         /// For an incident across tenants: whose client or authority was told.
         #[arg(long)]
-        client_tenant: Option<String>,
+        client_tenant: Option<TenantId>,
         /// A note for the register (e.g. how they were told).
         #[arg(long)]
         note: Option<String>,
@@ -240,6 +242,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
             output,
         } => {
             let (from_file, incident) = read_incident(&file)?;
+            let from_file = from_file.map(|t| tenant_id(&t)).transpose()?;
             let Some(tenant) = tenant.or(from_file) else {
                 return Err(BadInput(format!(
                     "{}: name the tenant with --tenant or a `tenant` key",
@@ -307,7 +310,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
                     &NewNotification {
                         audience,
                         at,
-                        tenant: client_tenant,
+                        tenant: client_tenant.map(String::from),
                         note,
                     },
                 )
@@ -327,7 +330,9 @@ pub async fn demo(engine: &Arc<Engine>, actor: &Actor, examples: &Path, data: &P
     let file = examples.join("research-operator/incident.yaml");
     let (tenant, incident) = read_incident(&file)?;
     let tenant = tenant.unwrap_or_else(|| "prairie-research".to_string());
-    let impact = engine.create_incident(actor, &tenant, &incident).await?;
+    let impact = engine
+        .create_incident(actor, &tenant_id(&tenant)?, &incident)
+        .await?;
     outln!(
         "   {}: {} people affected, risk {}",
         file.display(),

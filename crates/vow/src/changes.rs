@@ -2,6 +2,7 @@
 //! `vow policy diff`, `vow tenant versions`, `vow report aggregate`, what `vow tenant
 //! publish` prints about the changes, and the demo's step.
 
+use crate::common::tenant_id;
 use crate::common::{BadInput, Output, outln, print_json, report_policy_error, when};
 use anyhow::Result;
 use comfy_table::Table;
@@ -9,6 +10,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use vow_core::TenantId;
 use vow_engine::obligations::policy_changes::PolicyChanges;
 use vow_engine::reports::aggregates::{AggregateQuery, AggregateReport};
 use vow_engine::{Actor, Engine};
@@ -85,7 +87,7 @@ pub fn print_changes(c: &PolicyChanges, indent: &str) {
 pub async fn tenant_versions(
     engine: &Engine,
     actor: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     output: Output,
 ) -> Result<ExitCode> {
     let list = engine.policy_history(actor, tenant).await?;
@@ -126,7 +128,7 @@ pub async fn tenant_versions(
 pub async fn report_aggregate(
     engine: &Engine,
     actor: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     by: Vec<String>,
     min_group: Option<u32>,
     filters: Vec<String>,
@@ -187,12 +189,17 @@ pub fn aggregate_table(r: &AggregateReport) -> String {
 /// consent state and age band.
 pub async fn demo(engine: &Engine, admin: &Actor, data: &Path) -> Result<()> {
     let tenant = "prairie-research";
-    let (_, _, current) = engine.current_policy(admin, tenant).await?;
+    let (_, _, current) = engine.current_policy(admin, &tenant_id(tenant)?).await?;
     // In force from today, so the demo's reads and counts already follow it.
     let today = engine.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let changed = changed_policy(&current, today)?;
     let published = engine
-        .publish_policy(admin, tenant, &changed, "policy.yaml (demo: version 2)")
+        .publish_policy(
+            admin,
+            &tenant_id(tenant)?,
+            &changed,
+            "policy.yaml (demo: version 2)",
+        )
         .await
         .inspect_err(report_policy_error)?;
     let c = &published.changes;
@@ -213,7 +220,7 @@ pub async fn demo(engine: &Engine, admin: &Actor, data: &Path) -> Result<()> {
     let report = engine
         .aggregate(
             admin,
-            tenant,
+            &tenant_id(tenant)?,
             &AggregateQuery {
                 by: vec!["consent.marketing.email".into(), "age_band".into()],
                 min_group: None,

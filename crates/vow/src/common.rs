@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::ValueEnum;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use vow_core::SystemClock;
+use vow_core::{PurposeId, SystemClock, TenantId};
 use vow_engine::{Actor, Engine, EngineError, KeySource};
 
 /// How a command prints its result.
@@ -125,7 +125,7 @@ pub fn report_policy_error(e: &EngineError) {
 
 /// `--tenant` must name a tenant of this store: an unknown one is bad input, not an
 /// empty table.
-pub async fn known_tenant(engine: &Engine, actor: &Actor, tenant: &str) -> Result<()> {
+pub async fn known_tenant(engine: &Engine, actor: &Actor, tenant: &TenantId) -> Result<()> {
     match engine.tenant(actor, tenant).await {
         Ok(_) => Ok(()),
         Err(EngineError::NotFound(_) | EngineError::Invalid(_)) => Err(bad(
@@ -243,4 +243,15 @@ fn restrict(path: &Path, mode: u32) {
     {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
     }
+}
+
+/// A tenant id that did not come through `--tenant` (example files, other flags'
+/// values): malformed is bad input, exit 2.
+pub fn tenant_id(text: &str) -> Result<TenantId> {
+    TenantId::new(text).map_err(|e| bad(e.to_string()))
+}
+
+/// A purpose named in a file or flag: malformed is bad input, exit 2.
+pub fn purpose_id(text: &str) -> Result<PurposeId> {
+    PurposeId::new(text).map_err(|e| bad(e.to_string()))
 }

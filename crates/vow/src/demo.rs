@@ -1,6 +1,7 @@
 //! `vow demo`: everything built so far, on the two example profiles, narrated.
 
 use crate::common::{Init, open_engine, outln};
+use crate::common::{purpose_id, tenant_id};
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -8,6 +9,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vow_core::Pii;
+use vow_core::TenantId;
 use vow_engine::input::{NewConsent, NewField, NewSubject, SubjectPatch};
 use vow_engine::{Actor, Engine, EngineError, ImportOptions, LookupKind};
 
@@ -18,7 +20,7 @@ struct Manifest {
 
 #[derive(Deserialize)]
 struct TenantEntry {
-    id: String,
+    id: TenantId,
     name: String,
     role: String,
     controller: Option<ControllerEntry>,
@@ -75,7 +77,7 @@ async fn load_profile(
     engine: &Engine,
     admin: &Actor,
     dir: &Path,
-) -> Result<Vec<(String, PathBuf)>> {
+) -> Result<Vec<(TenantId, PathBuf)>> {
     let manifest: Manifest = serde_json::from_str(
         &std::fs::read_to_string(dir.join("tenants.json"))
             .with_context(|| format!("reading {}/tenants.json", dir.display()))?,
@@ -87,7 +89,7 @@ async fn load_profile(
             .as_ref()
             .map(|c| (c.name.as_str(), c.contact.as_str()));
         engine
-            .create_tenant(admin, &t.id, &t.name, &t.role, controller)
+            .create_tenant(admin, t.id.as_str(), &t.name, &t.role, controller)
             .await?;
         let policy_path = dir.join(&t.policy);
         let source = std::fs::read_to_string(&policy_path)?;
@@ -129,7 +131,7 @@ async fn load_profile(
 async fn key(
     engine: &Engine,
     admin: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     role: &str,
     purposes: Option<Vec<String>>,
 ) -> Result<Actor> {
@@ -184,7 +186,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         let r = engine
             .import(
                 &admin,
-                "prairie-research",
+                &tenant_id("prairie-research")?,
                 rows,
                 ImportOptions::default(),
                 |_| {},
@@ -200,7 +202,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     }
 
     step("3. Purpose-bound reads (R4, R8): an app key may read only for its purposes");
-    let t = "prairie-research";
+    let t = &TenantId::new("prairie-research")?;
     let app = key(engine, &admin, t, "app", Some(vec!["research".into()])).await?;
     let operator = key(engine, &admin, t, "operator", None).await?;
     let mut reader = None;
@@ -216,7 +218,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
                 &app,
                 t,
                 &id,
-                "research",
+                &purpose_id("research")?,
                 &["user.name".into(), "user.demographic".into()],
             )
             .await?;
@@ -233,7 +235,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             &app,
             t,
             &subject,
-            "research",
+            &purpose_id("research")?,
             &["user.name".into(), "user.demographic".into()],
         )
         .await?;
@@ -248,7 +250,13 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     }
     say("the same key asks for the forbidden purpose `sale` (R24):");
     if let Err(e) = engine
-        .read(&app, t, &subject, "sale", &["user.contact.email".into()])
+        .read(
+            &app,
+            t,
+            &subject,
+            &purpose_id("sale")?,
+            &["user.contact.email".into()],
+        )
         .await
     {
         show_refusal(&e);
@@ -259,7 +267,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             &app,
             t,
             &subject,
-            "research",
+            &purpose_id("research")?,
             &["user.financial.bank_account".into()],
         )
         .await
@@ -281,7 +289,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
                 &operator,
                 t,
                 &id,
-                "marketing.email",
+                &purpose_id("marketing.email")?,
                 &["user.contact.email".into()],
             )
             .await?;
@@ -324,7 +332,13 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         "subject {subject} withdrew consent to research; the app reads again:"
     ));
     if let Err(e) = engine
-        .read(&app, t, &subject, "research", &["user.name".into()])
+        .read(
+            &app,
+            t,
+            &subject,
+            &purpose_id("research")?,
+            &["user.name".into()],
+        )
         .await
     {
         show_refusal(&e);
@@ -410,13 +424,20 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     }
 
     step("8. Tenant isolation (S1, S2): one client's key cannot reach another client's people");
-    let northwind = key(engine, &admin, "northwind-outfitters", "operator", None).await?;
+    let northwind = key(
+        engine,
+        &admin,
+        &tenant_id("northwind-outfitters")?,
+        "operator",
+        None,
+    )
+    .await?;
     let shared = shared_email(&platform)?;
     if let Some(email) = shared {
         let own = engine
             .lookup(
                 &northwind,
-                "northwind-outfitters",
+                &tenant_id("northwind-outfitters")?,
                 LookupKind::Email,
                 &email,
             )
@@ -426,7 +447,12 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             if own.is_some() { "found" } else { "not found" }
         ));
         match engine
-            .lookup(&northwind, "bluebird-bakery", LookupKind::Email, &email)
+            .lookup(
+                &northwind,
+                &tenant_id("bluebird-bakery")?,
+                LookupKind::Email,
+                &email,
+            )
             .await
         {
             Err(e) => say(format!(
@@ -449,7 +475,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             &operator,
             t,
             &subject,
-            "incentive_payment",
+            &purpose_id("incentive_payment")?,
             &["user.name".into()],
         )
         .await;
@@ -482,7 +508,13 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     step(
         "10c. Webhooks (R12, R14): corrections and erasures reach the recipients that had the data, signed",
     );
-    crate::webhooks::demo(engine, &admin, "prairie-research", &research_emails).await?;
+    crate::webhooks::demo(
+        engine,
+        &admin,
+        &tenant_id("prairie-research")?,
+        &research_emails,
+    )
+    .await?;
 
     step("10d. A new policy version (S5) and de-identified counts (R10, S9)");
     crate::changes::demo(engine, &admin, &cfg.data).await?;
@@ -561,7 +593,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
 }
 
 /// An e-mail present in both client tenants (the examples include a few).
-fn shared_email(platform: &[(String, PathBuf)]) -> Result<Option<String>> {
+fn shared_email(platform: &[(TenantId, PathBuf)]) -> Result<Option<String>> {
     let find = |id: &str| {
         platform
             .iter()
@@ -624,11 +656,11 @@ async fn requests_demo(
     engine: &Arc<Engine>,
     admin: &Actor,
     research: &Path,
-    platform: &[(String, PathBuf)],
+    platform: &[(TenantId, PathBuf)],
 ) -> Result<()> {
     use vow_engine::input::Identifiers;
     use vow_engine::requests::{NewRequest, Requester};
-    let t = "prairie-research";
+    let t = &TenantId::new("prairie-research")?;
     let folks = people(research)?;
     let ask = |i: usize, kind: &str, channel: &str, jurisdiction: &str, with_phone: bool| {
         let (email, phone) = folks.get(i + 120).cloned().unwrap_or_default();

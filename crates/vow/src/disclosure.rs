@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use vow_core::TenantId;
 use vow_engine::obligations::disclosures::NewDisclosure;
 use vow_engine::{Actor, Engine};
 
@@ -26,7 +27,7 @@ pub enum DisclosureCommand {
     Send {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// A recipient of the tenant's policy, by id.
         #[arg(long)]
         recipient: String,
@@ -60,7 +61,7 @@ pub enum DisclosureCommand {
     List {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -149,7 +150,7 @@ fn subject_ids(path: &Path) -> Result<Vec<String>> {
 async fn send(
     engine: &Engine,
     actor: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     batch: Batch<'_>,
     output: Output,
 ) -> Result<ExitCode> {
@@ -219,7 +220,12 @@ async fn send(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn list(engine: &Engine, actor: &Actor, tenant: &str, output: Output) -> Result<ExitCode> {
+async fn list(
+    engine: &Engine,
+    actor: &Actor,
+    tenant: &TenantId,
+    output: Output,
+) -> Result<ExitCode> {
     let rows = engine.disclosures(actor, tenant).await?;
     if output == Output::Json {
         print_json(&rows)?;

@@ -6,13 +6,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use vow_core::TenantId;
 use vow_engine::{Actor, Engine};
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// The tenant the people belong to (see `vow tenant list`).
     #[arg(long)]
-    tenant: String,
+    tenant: TenantId,
     /// A .jsonl file (one subject per line, the API's body) or a .csv file with a
     /// header: email, phone, external_id, birth_date, residence, consents
     /// (purpose:kind;…), parent_email, and a column per field, e.g. user.name[research].

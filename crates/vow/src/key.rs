@@ -1,6 +1,7 @@
 //! `vow key create|list|revoke|rotate`: API keys, and the tenants' key-encryption keys.
 //! `vow keys rotate` is kept as a hidden alias of `vow key rotate`.
 
+use crate::common::tenant_id;
 use crate::common::{Output, known_tenant, outln, print_json, report_policy_error, when, when_opt};
 use anyhow::Result;
 use clap::Subcommand;
@@ -8,6 +9,7 @@ use comfy_table::Table;
 use indicatif::ProgressBar;
 use std::process::ExitCode;
 use std::sync::Arc;
+use vow_core::TenantId;
 use vow_engine::{Actor, Engine};
 
 #[derive(Subcommand)]
@@ -19,7 +21,7 @@ pub enum KeyCommand {
     Create {
         /// The tenant the key acts for; none for a global admin key.
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// What the key may do (docs/api.md#authentication-and-roles).
         #[arg(long, value_parser = ["admin", "operator", "ingest", "app", "auditor"])]
         role: String,
@@ -38,7 +40,7 @@ pub enum KeyCommand {
     List {
         /// Only this tenant's keys (default: every key).
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -53,7 +55,7 @@ pub enum KeyCommand {
         id: String,
         /// The tenant the key must belong to (default: any key).
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// `table` prints a line; `json` the key's record.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -64,7 +66,7 @@ pub enum KeyCommand {
     Rotate {
         /// Only this tenant (default: all).
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// `table` prints a line per tenant; `json` the rotation reports.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -79,7 +81,7 @@ pub enum KeysCommand {
     Rotate {
         /// Only this tenant (default: all).
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -111,7 +113,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
                 Some(purposes)
             };
             let k = engine
-                .create_api_key(actor, tenant.as_deref(), &role, purposes, label.as_deref())
+                .create_api_key(actor, tenant.as_ref(), &role, purposes, label.as_deref())
                 .await
                 .inspect_err(report_policy_error)?;
             if output == Output::Json {
@@ -128,7 +130,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
             if let Some(t) = &tenant {
                 known_tenant(engine, actor, t).await?;
             }
-            let list = engine.api_keys(actor, tenant.as_deref()).await?;
+            let list = engine.api_keys(actor, tenant.as_ref()).await?;
             if output == Output::Json {
                 print_json(&list)?;
             } else {
@@ -154,7 +156,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
             if let Some(t) = &tenant {
                 known_tenant(engine, actor, t).await?;
             }
-            let k = engine.revoke_api_key(actor, tenant.as_deref(), &id).await?;
+            let k = engine.revoke_api_key(actor, tenant.as_ref(), &id).await?;
             if output == Output::Json {
                 print_json(&k)?;
             } else {
@@ -176,9 +178,9 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
                 None => engine
                     .tenants(actor)
                     .await?
-                    .into_iter()
-                    .map(|t| t.id)
-                    .collect(),
+                    .iter()
+                    .map(|t| tenant_id(&t.id))
+                    .collect::<Result<_>>()?,
             };
             let mut reports = Vec::new();
             for t in tenants {

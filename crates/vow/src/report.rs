@@ -8,6 +8,7 @@ use comfy_table::Table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use vow_core::TenantId;
 use vow_engine::reports::assessment::{self, NewSignOff};
 use vow_engine::{Actor, Engine};
 
@@ -19,7 +20,7 @@ pub enum ReportCommand {
     Metrics {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The calendar year, e.g. 2026.
         #[arg(long)]
         year: i16,
@@ -35,7 +36,7 @@ pub enum ReportCommand {
     SelfAssessment {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The calendar year, e.g. 2026.
         #[arg(long)]
         year: i16,
@@ -58,7 +59,7 @@ pub enum ReportCommand {
     DataMap {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The document's format.
         #[arg(long, value_enum, default_value = "md")]
         format: crate::retention::MapFormat,
@@ -71,7 +72,7 @@ pub enum ReportCommand {
     Aggregate {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// Comma-separated attributes.
         #[arg(long, value_delimiter = ',', required = true, value_name = "ATTR,…")]
         by: Vec<String>,
@@ -147,7 +148,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: ReportCommand) ->
 async fn metrics(
     engine: &Engine,
     actor: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     year: i16,
     output: Output,
 ) -> Result<ExitCode> {
@@ -196,7 +197,7 @@ async fn metrics(
 async fn self_assessment(
     engine: &Arc<Engine>,
     actor: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     year: i16,
     format: ReportFormat,
     out: Option<&Path>,

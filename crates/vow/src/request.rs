@@ -7,6 +7,7 @@ use clap::Subcommand;
 use comfy_table::Table;
 use std::process::ExitCode;
 use std::sync::Arc;
+use vow_core::TenantId;
 use vow_engine::requests::{DenialReason, NewRequest, Requester, Step};
 use vow_engine::{Actor, Engine, RequestView};
 
@@ -15,7 +16,7 @@ use vow_engine::{Actor, Engine, RequestView};
 pub struct Target {
     /// The tenant (see `vow tenant list`).
     #[arg(long)]
-    tenant: String,
+    tenant: TenantId,
     /// The request's id, as `vow request list` shows it.
     id: String,
     /// `table` prints the request with its deadlines; `json` the API's request view.
@@ -56,7 +57,7 @@ pub enum RequestCommand {
     Submit {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// access, know, delete, correct, opt_out, limit_sensitive, portability, withdraw_consent
         #[arg(long = "type", value_name = "TYPE")]
         kind: String,
@@ -86,7 +87,7 @@ pub enum RequestCommand {
     List {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// Include closed requests.
         #[arg(long)]
         all: bool,
@@ -175,7 +176,7 @@ pub enum RequestCommand {
     Sweep {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// `table` prints a line; `json` {"denied": N}.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,

@@ -1,6 +1,7 @@
 //! `vow retention run`, `vow report data-map`, the retention sweeper of `vow serve`
 //! and the retention step of the demo.
 
+use crate::common::tenant_id;
 use crate::common::{Output, known_tenant, out, outln, print_json, when};
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use vow_core::TenantId;
 use vow_engine::obligations::retention::RetentionReport;
 use vow_engine::{Actor, Engine};
 
@@ -22,7 +24,7 @@ pub enum RetentionCommand {
     Run {
         /// Only this tenant (default: all).
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// List who and which categories would go; change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -35,7 +37,7 @@ pub enum RetentionCommand {
     Runs {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -126,9 +128,9 @@ pub async fn command(
                 None => engine
                     .tenants(actor)
                     .await?
-                    .into_iter()
-                    .map(|t| t.id)
-                    .collect(),
+                    .iter()
+                    .map(|t| tenant_id(&t.id))
+                    .collect::<Result<_>>()?,
             };
             let mut reports = Vec::new();
             for t in tenants {
@@ -183,7 +185,7 @@ pub async fn command(
 pub async fn data_map_command(
     engine: &Arc<Engine>,
     actor: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     format: MapFormat,
 ) -> Result<ExitCode> {
     let map = engine.data_map(actor, tenant).await?;
@@ -207,7 +209,11 @@ pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> tokio::task::Jo
                 continue;
             };
             for t in tenants {
-                match engine.retention_run(&actor, &t.id, false).await {
+                let Ok(id) = TenantId::new(t.id.as_str()) else {
+                    tracing::error!("a stored tenant id is malformed");
+                    continue;
+                };
+                match engine.retention_run(&actor, &id, false).await {
                     Ok(r) => tracing::info!(
                         tenant = %t.id,
                         fields_destroyed = r.run.fields_destroyed,
@@ -233,14 +239,14 @@ pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> tokio::task::Jo
 pub async fn demo(
     engine: &Arc<Engine>,
     admin: &Actor,
-    research: &[(String, PathBuf)],
-    platform: &[(String, PathBuf)],
+    research: &[(TenantId, PathBuf)],
+    platform: &[(TenantId, PathBuf)],
     research_emails: &[String],
     data: &Path,
 ) -> Result<()> {
     let dir = data.join("data-map");
     vow_crypto::files::create_private_dir_all(&dir)?;
-    let tenants: Vec<&String> = research.iter().chain(platform).map(|(t, _)| t).collect();
+    let tenants: Vec<&TenantId> = research.iter().chain(platform).map(|(t, _)| t).collect();
     if let (Some((tenant, _)), Some(email)) = (research.first(), research_emails.last())
         && let Some(id) = engine
             .lookup(admin, tenant, vow_engine::LookupKind::Email, email)

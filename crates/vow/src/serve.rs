@@ -5,6 +5,7 @@ use crate::config::{Config, redact_url};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use tracing_subscriber::EnvFilter;
+use vow_core::TenantId;
 use vow_engine::Actor;
 
 fn init_logging(cfg: &Config) {
@@ -61,7 +62,11 @@ pub async fn serve(cfg: Config) -> Result<()> {
                     continue;
                 };
                 for t in tenants {
-                    match engine.sweep_requests(&actor, &t.id).await {
+                    let Ok(id) = TenantId::new(t.id.as_str()) else {
+                        tracing::error!("a stored tenant id is malformed");
+                        continue;
+                    };
+                    match engine.sweep_requests(&actor, &id).await {
                         Ok(0) => {}
                         Ok(n) => {
                             tracing::info!(tenant = %t.id, denied = n, "unverifiable requests past their deadline denied")

@@ -5,6 +5,7 @@
 //! workflow (holds, suppression and notices apply).
 
 use crate::common::{Output, bad, known_tenant, outln, print_json, when};
+use crate::common::{purpose_id, tenant_id};
 use anyhow::Result;
 use clap::Subcommand;
 use comfy_table::Table;
@@ -12,6 +13,7 @@ use serde_json::json;
 use std::process::ExitCode;
 use std::sync::Arc;
 use vow_core::Pii;
+use vow_core::TenantId;
 use vow_engine::input::{Identifiers, NewField, SubjectPatch};
 use vow_engine::requests::{NewRequest, Requester, Step};
 use vow_engine::{Actor, Engine, LookupKind};
@@ -62,7 +64,7 @@ pub enum SubjectCommand {
     Show {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         #[command(flatten)]
         who: Who,
         /// Read the values for this purpose (recorded in the audit chain).
@@ -84,7 +86,7 @@ pub enum SubjectCommand {
     List {
         /// Only this tenant (default: every tenant).
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -97,7 +99,7 @@ pub enum SubjectCommand {
     Correct {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         #[command(flatten)]
         who: Who,
         /// The category of the field, e.g. user.name.
@@ -125,7 +127,7 @@ pub enum SubjectCommand {
     Erase {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         #[command(flatten)]
         who: Who,
         /// How the person asked: web, email, phone, mail or api.
@@ -141,7 +143,7 @@ pub enum SubjectCommand {
 }
 
 /// The person's subject id, or bad input naming the flag.
-async fn find(engine: &Engine, actor: &Actor, tenant: &str, who: &Who) -> Result<String> {
+async fn find(engine: &Engine, actor: &Actor, tenant: &TenantId, who: &Who) -> Result<String> {
     let (kind, value) = who.pair();
     engine
         .lookup(actor, tenant, kind, value)
@@ -176,9 +178,9 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: SubjectCommand) -
                 None => engine
                     .tenants(actor)
                     .await?
-                    .into_iter()
-                    .map(|t| t.id)
-                    .collect(),
+                    .iter()
+                    .map(|t| tenant_id(&t.id))
+                    .collect::<Result<_>>()?,
             };
             let mut all = Vec::new();
             for t in tenants {
@@ -304,7 +306,7 @@ fn people(n: usize) -> String {
 async fn show(
     engine: &Engine,
     actor: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     id: &str,
     purpose: Option<String>,
     categories: Vec<String>,
@@ -346,7 +348,11 @@ async fn show(
                     "the person holds nothing the purpose may use; name --categories to ask anyway",
                 ));
             }
-            Some(engine.read(actor, tenant, id, p, &asked).await?)
+            Some(
+                engine
+                    .read(actor, tenant, id, &purpose_id(p)?, &asked)
+                    .await?,
+            )
         }
     };
     if output == Output::Json {

@@ -1,5 +1,6 @@
 //! `vow tenant create|list|publish|versions`.
 
+use crate::common::tenant_id;
 use crate::common::{
     Output, bad, known_tenant, outln, print_json, read_file, report_policy_error, when,
 };
@@ -9,6 +10,7 @@ use comfy_table::Table;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use vow_core::TenantId;
 use vow_engine::{Actor, Engine};
 
 #[derive(Subcommand)]
@@ -54,7 +56,7 @@ pub enum TenantCommand {
     Publish {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The policy file (YAML or JSON).
         file: PathBuf,
         /// `table` prints the changes; `json` the published version.
@@ -66,7 +68,7 @@ pub enum TenantCommand {
     Versions {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -106,7 +108,11 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: TenantCommand) ->
                 .await
                 .inspect_err(report_policy_error)?;
             let published = match source {
-                Some((text, file)) => Some(engine.publish_policy(actor, &id, &text, &file).await?),
+                Some((text, file)) => Some(
+                    engine
+                        .publish_policy(actor, &tenant_id(&id)?, &text, &file)
+                        .await?,
+                ),
                 None => None,
             };
             if output == Output::Json {

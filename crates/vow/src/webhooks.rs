@@ -10,8 +10,9 @@ use comfy_table::Table;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use vow_core::Pii;
+use vow_core::TenantId;
 use vow_core::webhook::NetAllow;
+use vow_core::{DeliveryState, Pii};
 use vow_engine::obligations::webhooks::DeliveryReport;
 use vow_engine::{Actor, Engine};
 use vow_server::webhooks::{Deliverer, deliver_pass};
@@ -25,7 +26,7 @@ pub enum RecipientCommand {
     Endpoint {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// A recipient of the tenant's policy, by id.
         #[arg(long)]
         recipient: String,
@@ -44,7 +45,7 @@ pub enum RecipientCommand {
     List {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -58,10 +59,10 @@ pub enum DeliveriesCommand {
     List {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// Only events in this state: pending, delivered or dead.
-        #[arg(long)]
-        state: Option<String>,
+        #[arg(long, value_parser = delivery_state)]
+        state: Option<DeliveryState>,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -71,7 +72,7 @@ pub enum DeliveriesCommand {
     Show {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The event's id, as `vow deliveries list` shows it.
         id: String,
         /// `table` or `json`.
@@ -83,7 +84,7 @@ pub enum DeliveriesCommand {
     Retry {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
-        tenant: String,
+        tenant: TenantId,
         /// The event's id, as `vow deliveries list` shows it.
         id: String,
         /// `table` prints a line; `json` the event.
@@ -99,7 +100,7 @@ pub enum OutboxCommand {
     Deliver {
         /// Only this tenant's events. Default: every tenant.
         #[arg(long)]
-        tenant: Option<String>,
+        tenant: Option<TenantId>,
         /// `table` prints a line; `json` the pass's counts.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -225,7 +226,7 @@ pub async fn deliveries_command(
             output,
         } => {
             known_tenant(engine, actor, &tenant).await?;
-            let list = engine.deliveries(actor, &tenant, state.as_deref()).await?;
+            let list = engine.deliveries(actor, &tenant, state).await?;
             if output == Output::Json {
                 print_json(&list)?;
             } else {
@@ -279,7 +280,7 @@ pub async fn outbox_command(
     }
     let deliverer =
         Deliverer::for_engine(engine, cfg.webhooks.timeout).map_err(anyhow::Error::msg)?;
-    let report = deliver_pass(engine, &deliverer, actor, tenant.as_deref()).await?;
+    let report = deliver_pass(engine, &deliverer, actor, tenant.as_ref()).await?;
     if output == Output::Json {
         print_json(&report)?;
     } else {
@@ -334,7 +335,7 @@ pub fn spawn_worker(engine: Arc<Engine>, cfg: &Config) -> Result<tokio::task::Jo
 pub async fn demo(
     engine: &Arc<Engine>,
     admin: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     emails: &[String],
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -412,7 +413,7 @@ pub async fn demo(
 async fn demo_steps(
     engine: &Arc<Engine>,
     admin: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     emails: &[String],
     url: &str,
     secret: &Pii<String>,
@@ -499,7 +500,7 @@ async fn demo_steps(
 async fn erase(
     engine: &Arc<Engine>,
     admin: &Actor,
-    tenant: &str,
+    tenant: &TenantId,
     emails: &[String],
     subject: &str,
 ) -> Result<()> {
@@ -552,4 +553,9 @@ async fn erase(
         engine.fulfil_request(admin, tenant, &r.id).await?;
     }
     Ok(())
+}
+
+/// `--state`: one of the delivery states, read by their one parser.
+fn delivery_state(text: &str) -> std::result::Result<DeliveryState, &'static str> {
+    DeliveryState::parse(text).ok_or("expected pending, delivered or dead")
 }

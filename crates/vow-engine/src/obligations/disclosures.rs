@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use utoipa::ToSchema;
+use vow_core::TenantId;
 use vow_core::decision::decide_recipient;
 use vow_core::role::Capability;
 use vow_core::{Action, Ask, Category, Decision, PurposeId, SubjectFacts, decide};
@@ -72,9 +73,10 @@ impl Engine {
     pub async fn disclose(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         input: &NewDisclosure,
     ) -> Result<DisclosureResult> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPersonalData, tenant)?;
         let mut errors = Vec::new();
         let purpose = PurposeId::new(input.purpose.as_str())
@@ -278,7 +280,12 @@ impl Engine {
         })
     }
 
-    pub async fn disclosures(&self, actor: &Actor, tenant: &str) -> Result<Vec<DisclosureView>> {
+    pub async fn disclosures(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+    ) -> Result<Vec<DisclosureView>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPolicy, tenant)?;
         let mut tx = self.store.read().await?;
         Ok(tx

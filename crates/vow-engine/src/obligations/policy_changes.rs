@@ -20,6 +20,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use utoipa::ToSchema;
 use vow_core::Policy;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_policy::diff::{FreshConsent, PolicyDiff};
 use vow_store::{PolicyChangeRow, PolicyNoticeRow, Tx};
@@ -292,8 +293,9 @@ impl Engine {
     pub async fn policy_history(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
     ) -> Result<Vec<PolicyVersionView>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPolicy, tenant)?;
         let mut tx = self.store.read().await?;
         tx.tenant(tenant)
@@ -342,9 +344,10 @@ impl Engine {
     pub async fn policy_changes(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         version: i64,
     ) -> Result<PolicyChanges> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPolicy, tenant)?;
         let mut tx = self.store.read().await?;
         tx.tenant(tenant)

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use utoipa::ToSchema;
+use vow_core::TenantId;
 use vow_core::policy::{RetentionClock, RetentionRule};
 use vow_core::retention::{FieldFacts, SubjectClocks, assess};
 use vow_core::role::Capability;
@@ -239,9 +240,10 @@ impl Engine {
     pub async fn retention_run(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         dry_run: bool,
     ) -> Result<RetentionReport> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRetention, tenant)?;
         let now_ms = self.now_ms();
         let (policy, version) = {
@@ -588,8 +590,9 @@ impl Engine {
     pub async fn retention_runs(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
     ) -> Result<Vec<RetentionRunView>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRetention, tenant)?;
         let mut tx = self.store.read().await?;
         if tx.tenant(tenant).await?.is_none() {
@@ -608,10 +611,11 @@ impl Engine {
     pub async fn end_relationship(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
         body: &RelationshipEnd,
     ) -> Result<RelationshipView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::WriteSubjects, tenant)?;
         let now = self.now();
         let when = match (&body.at, body.clear) {

@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use utoipa::ToSchema;
-use vow_core::Pii;
 use vow_core::role::Capability;
 use vow_core::webhook::{HORIZON_MS, NetAllow, forbidden, next_attempt};
+use vow_core::{DeliveryState, Pii, TenantId, TenantRole};
 use vow_crypto::{WebhookSecret, aad, open, seal};
 use vow_store::{
     AttemptOutcome, AttemptRow, ClaimedEvent, DeliveryRow, EndpointRow, NewAudit, OutboxRow,
@@ -214,11 +214,12 @@ impl Engine {
     pub async fn put_endpoint(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         recipient: &str,
         url: &str,
         secret: Option<&Pii<String>>,
     ) -> Result<EndpointView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageWebhooks, tenant)?;
         let mut errors = Vec::new();
         let parsed = check_url(url, self.webhook_net())
@@ -236,10 +237,10 @@ impl Engine {
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
-        let processor = tx
-            .tenant(tenant)
-            .await?
-            .is_some_and(|t| t.role == "processor");
+        let processor = match tx.tenant(tenant).await? {
+            Some(t) => crate::engine::tenant_role(&t)? == TenantRole::Processor,
+            None => false,
+        };
         if policy.recipient(recipient).is_none() && !(processor && recipient == CONTROLLER) {
             return Err(EngineError::NotFound("recipient"));
         }
@@ -290,7 +291,8 @@ impl Engine {
 
     /// The policy's recipients, with their endpoints and delivery counts; for a
     /// processor tenant also its controlling client (`controller`).
-    pub async fn recipients(&self, actor: &Actor, tenant: &str) -> Result<Vec<RecipientView>> {
+    pub async fn recipients(&self, actor: &Actor, tenant: &TenantId) -> Result<Vec<RecipientView>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPolicy, tenant)?;
         let mut tx = self.store.read().await?;
         let row = tx
@@ -307,10 +309,10 @@ impl Engine {
         let mut counts: HashMap<String, DeliveryCounts> = HashMap::new();
         for (r, state, n) in tx.delivery_counts(tenant).await? {
             let c = counts.entry(r).or_default();
-            match state.as_str() {
-                "pending" => c.pending = n,
-                "delivered" => c.delivered = n,
-                _ => c.dead += n,
+            match crate::engine::stored("delivery state", &state, DeliveryState::parse)? {
+                DeliveryState::Pending => c.pending = n,
+                DeliveryState::Delivered => c.delivered = n,
+                DeliveryState::Dead => c.dead += n,
             }
         }
         let mut out: Vec<RecipientView> = policy
@@ -328,7 +330,7 @@ impl Engine {
                 deliveries: counts.remove(r.id.as_str()).unwrap_or_default(),
             })
             .collect();
-        if row.role == "processor" {
+        if crate::engine::tenant_role(&row)? == TenantRole::Processor {
             out.push(RecipientView {
                 id: CONTROLLER.to_string(),
                 name: row.controller_name.clone().unwrap_or_default(),
@@ -358,10 +360,11 @@ impl Engine {
     pub async fn claim_deliveries(
         &self,
         actor: &Actor,
-        tenant: Option<&str>,
+        tenant: Option<&TenantId>,
         limit: usize,
         report: &mut DeliveryReport,
     ) -> Result<Vec<Outgoing>> {
+        let tenant = tenant.map(TenantId::as_str);
         self.authorize_deliveries(actor, tenant)?;
         let now = self.now_ms();
         let mut tx = self.store.write().await?;
@@ -397,8 +400,13 @@ impl Engine {
                 .as_ref()
                 .and_then(|r| endpoints.get(&ev.row.tenant_id).and_then(|m| m.get(r)));
             let (Some(endpoint), Some(recipient)) = (endpoint, ev.row.recipient.clone()) else {
-                tx.set_delivery_state(&ev.row.id, "pending", Some("no_endpoint"), PARKED)
-                    .await?;
+                tx.set_delivery_state(
+                    &ev.row.id,
+                    DeliveryState::Pending.as_str(),
+                    Some("no_endpoint"),
+                    PARKED,
+                )
+                .await?;
                 report.no_endpoint += 1;
                 continue;
             };
@@ -451,7 +459,7 @@ impl Engine {
         reason: &'static str,
         now: i64,
     ) -> Result<NewAudit> {
-        tx.set_delivery_state(&ev.row.id, "dead", Some(reason), now)
+        tx.set_delivery_state(&ev.row.id, DeliveryState::Dead.as_str(), Some(reason), now)
             .await?;
         Ok(self.dead_entry(
             actor,
@@ -577,7 +585,7 @@ impl Engine {
                     json!({"event": o.id, "type": o.event, "recipient": o.recipient, "attempts": o.attempt}),
                 ));
                 AttemptOutcome {
-                    state: "delivered",
+                    state: DeliveryState::Delivered.as_str(),
                     reason: None,
                     next_attempt_at: now,
                     delivered_at: Some(now),
@@ -590,7 +598,7 @@ impl Engine {
                     Some(at) => {
                         report.failed += 1;
                         AttemptOutcome {
-                            state: "pending",
+                            state: DeliveryState::Pending.as_str(),
                             reason: None,
                             next_attempt_at: at,
                             delivered_at: None,
@@ -607,7 +615,7 @@ impl Engine {
                             "expired",
                         ));
                         AttemptOutcome {
-                            state: "dead",
+                            state: DeliveryState::Dead.as_str(),
                             reason: Some("expired"),
                             next_attempt_at: now,
                             delivered_at: None,
@@ -638,9 +646,10 @@ impl Engine {
         Ok(())
     }
 
-    fn delivery_view(d: DeliveryRow) -> DeliveryView {
-        DeliveryView {
-            next_attempt_at: (d.state == "pending" && d.next_attempt_at != PARKED)
+    fn delivery_view(d: DeliveryRow) -> Result<DeliveryView> {
+        let state = crate::engine::stored("delivery state", &d.state, DeliveryState::parse)?;
+        Ok(DeliveryView {
+            next_attempt_at: (state == DeliveryState::Pending && d.next_attempt_at != PARKED)
                 .then(|| ts(d.next_attempt_at)),
             expires_at: ts(d.expires_at.unwrap_or(d.created_at + HORIZON_MS)),
             id: d.id,
@@ -653,30 +662,25 @@ impl Engine {
             attempts: d.attempts,
             last_error: d.last_error,
             delivered_at: d.delivered_at.map(ts),
-        }
+        })
     }
 
     /// A tenant's events and their delivery state, newest first.
     pub async fn deliveries(
         &self,
         actor: &Actor,
-        tenant: &str,
-        state: Option<&str>,
+        tenant: &TenantId,
+        state: Option<DeliveryState>,
     ) -> Result<Vec<DeliveryView>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageWebhooks, tenant)?;
-        if let Some(s) = state
-            && !matches!(s, "pending" | "delivered" | "dead")
-        {
-            return Err(EngineError::invalid(
-                "/state",
-                "must be pending, delivered or dead",
-            ));
-        }
         let mut tx = self.store.read().await?;
         tx.tenant(tenant)
             .await?
             .ok_or(EngineError::NotFound("tenant"))?;
-        let rows = tx.deliveries(tenant, state, MAX_LIST).await?;
+        let rows = tx
+            .deliveries(tenant, state.map(DeliveryState::as_str), MAX_LIST)
+            .await?;
         drop(tx);
         let entry = self.audit_entry(
             actor,
@@ -687,11 +691,17 @@ impl Engine {
             json!({"state": state, "events": rows.len()}),
         );
         self.audit.record(vec![entry]).await?;
-        Ok(rows.into_iter().map(Self::delivery_view).collect())
+        rows.into_iter().map(Self::delivery_view).collect()
     }
 
     /// One event with the history of its attempts.
-    pub async fn delivery(&self, actor: &Actor, tenant: &str, id: &str) -> Result<DeliveryDetail> {
+    pub async fn delivery(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<DeliveryDetail> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageWebhooks, tenant)?;
         let mut tx = self.store.read().await?;
         let row = tx
@@ -721,7 +731,7 @@ impl Engine {
         );
         self.audit.record(vec![entry]).await?;
         Ok(DeliveryDetail {
-            delivery: Self::delivery_view(row),
+            delivery: Self::delivery_view(row)?,
             history,
         })
     }
@@ -730,9 +740,10 @@ impl Engine {
     pub async fn retry_delivery(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
     ) -> Result<DeliveryView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageWebhooks, tenant)?;
         let now = self.now_ms();
         let mut tx = self.store.write().await?;
@@ -759,7 +770,7 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound("delivery"))?;
         tx.commit().await?;
-        Ok(Self::delivery_view(row))
+        Self::delivery_view(row)
     }
 
     /// Consent withdrawn: each recipient that received the person's data for that

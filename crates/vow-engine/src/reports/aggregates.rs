@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use utoipa::ToSchema;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{Category, ConsentEvent, ConsentState, Policy, PurposeId};
 use vow_crypto::open;
@@ -222,9 +223,10 @@ impl Engine {
     pub async fn aggregate(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         query: &AggregateQuery,
     ) -> Result<AggregateReport> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadAggregates, tenant)?;
         let mut tx = self.store.read().await?;
         tx.tenant(tenant)

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
+use vow_core::RequestState;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_policy::escape_html;
 
@@ -187,9 +189,10 @@ impl Engine {
     pub async fn self_assessment(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         year: i16,
     ) -> Result<SelfAssessment> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadReports, tenant)?;
         let (from, to) = year_bounds(year)?;
         let now = self.now_ms();
@@ -227,7 +230,7 @@ impl Engine {
             received: rows.len(),
             ..RequestsSection::default()
         };
-        for (kind, t) in tally(&rows, now) {
+        for (kind, t) in tally(&rows, now)? {
             if t.received == 0 {
                 continue;
             }
@@ -245,7 +248,12 @@ impl Engine {
                 overdue: t.overdue,
             });
         }
-        for r in rows.iter().filter(|r| r.state == "denied") {
+        for r in rows {
+            if crate::engine::stored("request state", &r.state, RequestState::parse)?
+                != RequestState::Denied
+            {
+                continue;
+            }
             let outcome: Value = r
                 .outcome
                 .as_deref()
@@ -445,9 +453,11 @@ impl Engine {
     pub async fn sign_self_assessment(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         input: &NewSignOff,
     ) -> Result<SelfAssessment> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadReports, tenant)?;
         let role = input.role.trim();
         if role.is_empty() || role.chars().count() > 200 {
@@ -456,7 +466,7 @@ impl Engine {
                 "the role of whoever signs, 1 to 200 characters (e.g. Privacy Officer)",
             ));
         }
-        let report = self.self_assessment(actor, tenant, input.year).await?;
+        let report = self.self_assessment(actor, tenant_id, input.year).await?;
         if report.hash != input.hash.trim() {
             return Err(EngineError::Conflict(format!(
                 "the report for {} has changed since it was read (its hash is now {}): read it again before signing",
@@ -472,7 +482,7 @@ impl Engine {
             json!({"year": input.year, "role": role, "hash": report.hash}),
         );
         self.audit.record(vec![entry]).await?;
-        self.self_assessment(actor, tenant, input.year).await
+        self.self_assessment(actor, tenant_id, input.year).await
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
 use vow_core::Category;
+use vow_core::TenantId;
 use vow_core::policy::{Policy, StoreKind, TransferSafeguard};
 use vow_core::role::Capability;
 use vow_policy::{Block, Inline, Notice};
@@ -455,7 +456,8 @@ pub fn document(m: &DataMap) -> Notice {
 
 impl Engine {
     /// The data map of `tenant` (R9). Reads metadata only; audited as a report.
-    pub async fn data_map(&self, actor: &Actor, tenant: &str) -> Result<DataMap> {
+    pub async fn data_map(&self, actor: &Actor, tenant: &TenantId) -> Result<DataMap> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadReports, tenant)?;
         let mut tx = self.store.read().await?;
         if tx.tenant(tenant).await?.is_none() {

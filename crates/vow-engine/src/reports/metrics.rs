@@ -7,8 +7,9 @@ use crate::requests::original_kind;
 use crate::{Actor, Engine};
 use serde::Serialize;
 use utoipa::ToSchema;
-use vow_core::RequestType;
+use vow_core::TenantId;
 use vow_core::role::Capability;
+use vow_core::{RequestState, RequestType};
 use vow_store::RequestRow;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -61,23 +62,31 @@ pub(crate) struct TypeTally {
 
 /// The requests received in a period, per type in [`RequestType::ALL`]'s order;
 /// `now` (unix ms) decides what is overdue.
-pub(crate) fn tally(rows: &[RequestRow], now: i64) -> Vec<(RequestType, TypeTally)> {
-    RequestType::ALL
+pub(crate) fn tally(rows: &[RequestRow], now: i64) -> Result<Vec<(RequestType, TypeTally)>> {
+    let states = rows
+        .iter()
+        .map(|r| crate::engine::stored("request state", &r.state, RequestState::parse))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RequestType::ALL
         .into_iter()
         .map(|kind| {
             let mut t = TypeTally::default();
-            for r in rows.iter().filter(|r| original_kind(r) == kind.as_str()) {
+            for (r, &state) in rows
+                .iter()
+                .zip(&states)
+                .filter(|(r, _)| original_kind(r) == kind.as_str())
+            {
                 let due = r.extended_due.unwrap_or(r.response_due);
                 let days = r
                     .closed_at
                     .map(|c| (c - r.received_at) as f64 / 86_400_000.0);
                 t.received += 1;
-                match r.state.as_str() {
-                    "fulfilled" => t.fulfilled += 1,
-                    "partially_fulfilled" => t.partially_fulfilled += 1,
-                    "denied" => t.denied += 1,
-                    "routed" => t.routed += 1,
-                    "withdrawn" => t.withdrawn += 1,
+                match state {
+                    RequestState::Fulfilled => t.fulfilled += 1,
+                    RequestState::PartiallyFulfilled => t.partially_fulfilled += 1,
+                    RequestState::Denied => t.denied += 1,
+                    RequestState::Routed => t.routed += 1,
+                    RequestState::Withdrawn => t.withdrawn += 1,
                     _ => {}
                 }
                 if r.closed_at.is_none() {
@@ -87,7 +96,7 @@ pub(crate) fn tally(rows: &[RequestRow], now: i64) -> Vec<(RequestType, TypeTall
                     }
                 }
                 if let Some(d) = days
-                    && r.state != "withdrawn"
+                    && state != RequestState::Withdrawn
                 {
                     t.answered += 1;
                     if r.closed_at.is_some_and(|c| c <= due) {
@@ -97,8 +106,10 @@ pub(crate) fn tally(rows: &[RequestRow], now: i64) -> Vec<(RequestType, TypeTall
                 }
                 if let Some(d) = days
                     && matches!(
-                        r.state.as_str(),
-                        "fulfilled" | "partially_fulfilled" | "denied"
+                        state,
+                        RequestState::Fulfilled
+                            | RequestState::PartiallyFulfilled
+                            | RequestState::Denied
                     )
                 {
                     t.decided_days.push(d);
@@ -108,7 +119,7 @@ pub(crate) fn tally(rows: &[RequestRow], now: i64) -> Vec<(RequestType, TypeTall
             t.decided_days.sort_by(f64::total_cmp);
             (kind, t)
         })
-        .collect()
+        .collect())
 }
 
 /// The median of values sorted ascending.
@@ -155,12 +166,18 @@ pub(crate) fn year_bounds(year: i16) -> Result<(i64, i64)> {
 impl Engine {
     /// California's annual request metrics (11 CCR §7102): per type, received, complied
     /// with in whole or in part, denied, and the median and mean days to respond.
-    pub async fn request_metrics(&self, actor: &Actor, tenant: &str, year: i16) -> Result<Metrics> {
+    pub async fn request_metrics(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        year: i16,
+    ) -> Result<Metrics> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let (start, end) = year_bounds(year)?;
         let mut tx = self.store.read().await?;
         let rows = tx.requests_received(tenant, start, end).await?;
-        let per_type = tally(&rows, self.now_ms())
+        let per_type = tally(&rows, self.now_ms())?
             .into_iter()
             .map(|(kind, t)| TypeMetrics {
                 kind: kind.as_str().to_string(),

@@ -9,6 +9,7 @@ use crate::{Actor, Engine};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use vow_core::Policy;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_crypto::{open, seal};
 use vow_store::Tx;
@@ -160,10 +161,11 @@ impl Engine {
     pub async fn create_hold(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
         hold: &NewHold,
     ) -> Result<HoldView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let mut errors = Vec::new();
         if hold.categories.is_empty() {
@@ -204,7 +206,7 @@ impl Engine {
         };
         let mut tx = self.store.write().await?;
         match tx.subject(tenant, subject).await? {
-            Some(s) if s.status == "active" => {}
+            Some(s) if crate::engine::is_active(&s)? => {}
             _ => return Err(EngineError::NotFound("subject")),
         }
         let row = vow_store::HoldRow {

@@ -13,6 +13,7 @@ use crate::{Actor, Engine};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{Policy, RequestType};
 use vow_crypto::open;
@@ -297,7 +298,13 @@ pub fn render_html(p: &Value) -> String {
 
 impl Engine {
     /// The access or know package of a fulfilled request, while its link is valid.
-    pub async fn request_export(&self, actor: &Actor, tenant: &str, id: &str) -> Result<Value> {
+    pub async fn request_export(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Value> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let mut tx = self.store.read().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;

@@ -11,6 +11,7 @@ use crate::input::SubjectPatch;
 use crate::vault::keyring::{TenantKeys, value_aad};
 use crate::{Actor, Engine};
 use serde_json::{Value, json};
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{ConsentState, Policy, RequestState, RequestType};
 use vow_crypto::{Key32, seal};
@@ -20,9 +21,11 @@ impl Engine {
     pub async fn fulfil_request(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
     ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
@@ -55,7 +58,7 @@ impl Engine {
             });
         }
         self.mail(queued).await;
-        self.request(actor, tenant, id).await
+        self.request(actor, tenant_id, id).await
     }
 
     /// Carry out a verified request inside `tx`; returns notices to mail after commit.

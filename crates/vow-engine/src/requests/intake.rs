@@ -15,10 +15,13 @@ use crate::{Actor, Engine};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use vow_core::TenantId;
 use vow_core::deadline::DueDates;
 use vow_core::jurisdiction::Jurisdiction;
 use vow_core::role::Capability;
-use vow_core::{Channel, Policy, RequestState, RequestType, RequesterKind};
+use vow_core::{
+    Channel, Policy, RequestHandling, RequestState, RequestType, RequesterKind, TenantRole,
+};
 use vow_crypto::{IdentifierKind, open};
 use vow_store::{OutboxRow, RequestRow, Tx};
 
@@ -131,9 +134,11 @@ impl Engine {
     pub async fn submit_request(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         input: &NewRequest,
     ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::SubmitRequest, tenant)?;
         let now = self.now();
         let mut errors = Vec::new();
@@ -354,8 +359,13 @@ impl Engine {
             .map(|e| e.expose().clone());
         let mut queued = Vec::new();
 
-        let forward = tx.request_handling(tenant).await?.as_deref() == Some("forward_assist");
-        if tenant_row.role == "processor" && forward {
+        let handling = match tx.request_handling(tenant).await? {
+            Some(h) => crate::engine::stored("request handling", &h, RequestHandling::parse)?,
+            None => RequestHandling::Redirect,
+        };
+        let processor = crate::engine::tenant_role(&tenant_row)? == TenantRole::Processor;
+        let forward = handling == RequestHandling::ForwardAssist;
+        if processor && forward {
             // Forward and assist: the client is told and decides; the request is carried
             // through here on its instructions, under the same deadlines.
             tx.insert_outbox(&OutboxRow {
@@ -372,7 +382,7 @@ impl Engine {
             })
             .await?;
         }
-        if tenant_row.role == "processor" && !forward {
+        if processor && !forward {
             // R23/S3: the operator holds this data for its client; the client decides.
             let controller = (
                 tenant_row.controller_name.clone().unwrap_or_default(),
@@ -452,7 +462,7 @@ impl Engine {
         }
         tx.commit().await?;
         self.mail(queued).await;
-        self.request(actor, tenant, &id).await
+        self.request(actor, tenant_id, &id).await
     }
 }
 

@@ -11,6 +11,7 @@ use crate::engine::{at, ts};
 use crate::error::{EngineError, Result};
 use crate::{Actor, Engine};
 use serde_json::json;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{RequestState, RequestType};
 use vow_store::{RequestRow, Tx};
@@ -19,10 +20,12 @@ impl Engine {
     pub async fn extend_request(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
         step: &Step,
     ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let reason = reason(step, "an extension")?;
         let mut tx = self.store.write().await?;
@@ -89,7 +92,7 @@ impl Engine {
         let queued = queue_notice(&mut tx, row, mail).await?;
         tx.commit().await?;
         self.mail(queued).await;
-        self.request(actor, tenant, id).await
+        self.request(actor, tenant_id, id).await
     }
 
     /// Stop the clock, where every applicable law allows it and no promise of n days
@@ -97,10 +100,12 @@ impl Engine {
     pub async fn pause_request(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
         step: &Step,
     ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let reason = reason(step, "a pause")?;
         let mut tx = self.store.write().await?;
@@ -159,16 +164,18 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
-        self.request(actor, tenant, id).await
+        self.request(actor, tenant_id, id).await
     }
 
     /// Start a paused clock again: every deadline still ahead moves by the time it stood.
     pub async fn resume_request(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
     ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let mut tx = self.store.write().await?;
         let mut r = load(&mut tx, tenant, id).await?;
@@ -177,7 +184,7 @@ impl Engine {
         }
         self.resume_in(&mut tx, actor, &mut r).await?;
         tx.commit().await?;
-        self.request(actor, tenant, id).await
+        self.request(actor, tenant_id, id).await
     }
 
     pub(crate) async fn resume_in(
@@ -210,10 +217,12 @@ impl Engine {
     pub async fn deny_request(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
         step: &Step,
     ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         if step.reasons.is_empty() {
             return Err(EngineError::invalid(
@@ -267,27 +276,31 @@ impl Engine {
         let queued = queue_notice(&mut tx, row, mail).await?;
         tx.commit().await?;
         self.mail(queued).await;
-        self.request(actor, tenant, id).await
+        self.request(actor, tenant_id, id).await
     }
 
     pub async fn withdraw_request(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
     ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let mut tx = self.store.write().await?;
         let mut r = load(&mut tx, tenant, id).await?;
         self.transition(&mut tx, actor, &mut r, RequestState::Withdrawn, json!({}))
             .await?;
         tx.commit().await?;
-        self.request(actor, tenant, id).await
+        self.request(actor, tenant_id, id).await
     }
 
     /// Deny, as unverifiable, every request whose deadline has passed while the person's
     /// identity could not be confirmed (the law's answer in writing, not silence).
-    pub async fn sweep_requests(&self, actor: &Actor, tenant: &str) -> Result<usize> {
+    pub async fn sweep_requests(&self, actor: &Actor, tenant: &TenantId) -> Result<usize> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let now = self.now_ms();
         // Expired download packages and codes go first: they hold or guard personal data.
@@ -341,7 +354,7 @@ impl Engine {
                 }],
                 ..Step::default()
             };
-            self.deny_request(actor, tenant, id, &step).await?;
+            self.deny_request(actor, tenant_id, id, &step).await?;
         }
         Ok(due.len())
     }

@@ -12,6 +12,7 @@ use crate::vault::keyring::value_aad;
 use crate::{Actor, Engine};
 use serde_json::{Value, json};
 use vow_core::RequestState;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_crypto::{Key32, open};
 use vow_store::{RequestRow, Tx};
@@ -81,10 +82,12 @@ impl Engine {
     pub async fn verify_request(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
         step: &Step,
     ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::SubmitRequest, tenant)?;
         // Checked in a transaction of its own (before ours: SQLite has one writer), so a
         // wrong attempt is counted even though this step then fails.
@@ -164,7 +167,7 @@ impl Engine {
             .await?;
         tx.update_request(&r).await?;
         tx.commit().await?;
-        self.request(actor, tenant, id).await
+        self.request(actor, tenant_id, id).await
     }
 
     /// Compare a code in its own transaction, so a wrong attempt is counted even though
@@ -189,7 +192,14 @@ impl Engine {
 
     /// Mail a one-time code to the e-mail address on file of the matched person (not to
     /// an address the requester gave), to verify the request (R20, S6).
-    pub async fn send_code(&self, actor: &Actor, tenant: &str, id: &str) -> Result<RequestView> {
+    pub async fn send_code(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<RequestView> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::SubmitRequest, tenant)?;
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
@@ -256,7 +266,7 @@ impl Engine {
         .await?;
         tx.commit().await?;
         self.mail(queued).await;
-        self.request(actor, tenant, id).await
+        self.request(actor, tenant_id, id).await
     }
 }
 

@@ -7,12 +7,14 @@ use crate::engine::ts;
 use crate::error::Result;
 use crate::{Actor, Engine};
 use serde_json::Value;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_crypto::{Key32, open};
 use vow_store::{NoticeRow, RequestEventRow, RequestRow};
 
 impl Engine {
-    pub async fn request(&self, actor: &Actor, tenant: &str, id: &str) -> Result<RequestView> {
+    pub async fn request(&self, actor: &Actor, tenant: &TenantId, id: &str) -> Result<RequestView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::SubmitRequest, tenant)?;
         let show_text = actor.local || actor.caller.role.may(Capability::ManageRequests);
         let mut tx = self.store.read().await?;
@@ -31,9 +33,10 @@ impl Engine {
     pub async fn requests(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         include_closed: bool,
     ) -> Result<Vec<RequestView>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let mut tx = self.store.read().await?;
         let rows = tx.requests(tenant, include_closed, 10_000).await?;

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{ConsentAction, ConsentEvent, ConsentKind, ConsentState, PurposeId};
 use vow_crypto::{IdentifierKind, Key32, open, seal};
@@ -59,7 +60,7 @@ impl Engine {
     ) -> Result<String> {
         if let Some(id) = &p.subject {
             return match tx.subject(tenant, id).await? {
-                Some(s) if s.status == "active" => Ok(s.id),
+                Some(s) if crate::engine::is_active(&s)? => Ok(s.id),
                 _ => Err(EngineError::invalid(
                     ptr,
                     "no such parent subject in this tenant",
@@ -312,10 +313,11 @@ impl Engine {
     pub async fn record_consent(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
         c: &NewConsent,
     ) -> Result<ConsentView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::RecordConsent, tenant)?;
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
@@ -387,9 +389,10 @@ impl Engine {
     pub async fn consents(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
     ) -> Result<ConsentsView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadConsents, tenant)?;
         let show_evidence = actor.local || actor.caller.role.may(Capability::ReadPersonalData);
         let mut tx = self.store.read().await?;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use vow_core::Pii;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -227,11 +228,12 @@ impl Engine {
     pub async fn import(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         rows: impl IntoIterator<Item = Row>,
         options: ImportOptions,
         mut progress: impl FnMut(usize),
     ) -> Result<ImportReport> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::WriteSubjects, tenant)?;
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;

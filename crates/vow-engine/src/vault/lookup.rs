@@ -3,6 +3,7 @@
 use crate::error::{EngineError, Result};
 use crate::{Actor, Engine};
 use serde_json::json;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_crypto::IdentifierKind;
 
@@ -13,10 +14,11 @@ impl Engine {
     pub async fn lookup(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         kind: IdentifierKind,
         value: &str,
     ) -> Result<Option<String>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::LookupSubjects, tenant)?;
         let mut tx = self.store.read().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;

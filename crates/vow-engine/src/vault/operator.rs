@@ -7,6 +7,7 @@ use crate::error::{EngineError, Result};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use vow_core::TenantId;
 use vow_core::role::Capability;
 
 /// One person: the categories held (no values) and the consent state now.
@@ -56,16 +57,20 @@ impl Engine {
     pub async fn subject_summary(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
     ) -> Result<SubjectSummary> {
+        let tenant_id = tenant;
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadHistory, tenant)?;
         let mut tx = self.store.read().await?;
         let row = tx
             .subject(tenant, subject)
             .await?
-            .filter(|s| s.status == "active")
             .ok_or(EngineError::NotFound("subject"))?;
+        if !crate::engine::is_active(&row)? {
+            return Err(EngineError::NotFound("subject"));
+        }
         let rows = tx.all_fields(tenant, subject).await?;
         drop(tx);
         let mut held: BTreeMap<String, HeldCategory> = BTreeMap::new();
@@ -91,7 +96,7 @@ impl Engine {
                 c.stores.push(f.store);
             }
         }
-        let consents = self.consents(actor, tenant, subject).await?.current;
+        let consents = self.consents(actor, tenant_id, subject).await?.current;
         let categories: Vec<HeldCategory> = held.into_values().collect();
         let entry = self.audit_entry(
             actor,
@@ -112,7 +117,8 @@ impl Engine {
     }
 
     /// How many people a tenant holds, and how many people and fields per category.
-    pub async fn subject_counts(&self, actor: &Actor, tenant: &str) -> Result<SubjectCounts> {
+    pub async fn subject_counts(&self, actor: &Actor, tenant: &TenantId) -> Result<SubjectCounts> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadReports, tenant)?;
         let mut tx = self.store.read().await?;
         tx.tenant(tenant)

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use utoipa::ToSchema;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{Action, Ask, Category, Decision, PurposeId, SubjectFacts, decide};
 use vow_crypto::{Key32, open};
@@ -41,7 +42,7 @@ impl Engine {
     ) -> Result<(Key32, Option<Date>, Vec<ConsentRow>)> {
         let row = tx.subject(tenant, subject).await?;
         let row = match row {
-            Some(r) if r.status == "active" => r,
+            Some(r) if crate::engine::is_active(&r)? => r,
             _ => return Err(EngineError::NotFound("subject")),
         };
         let key = tx
@@ -92,14 +93,13 @@ impl Engine {
     pub async fn decide(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
-        purpose: &str,
+        purpose: &PurposeId,
         categories: &[String],
     ) -> Result<Decision> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::Decide, tenant)?;
-        let purpose =
-            PurposeId::new(purpose).map_err(|e| EngineError::invalid("/purpose", e.to_string()))?;
         let categories = Self::parse_categories(categories)?;
         let mut tx = self.store.read().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
@@ -116,7 +116,7 @@ impl Engine {
             actor.as_caller(),
             &Ask {
                 action: Action::Read,
-                purpose: &purpose,
+                purpose,
                 categories: &categories,
             },
             self.now(),
@@ -139,14 +139,13 @@ impl Engine {
     pub async fn read(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
-        purpose: &str,
+        purpose: &PurposeId,
         categories: &[String],
     ) -> Result<Vec<FieldValue>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPersonalData, tenant)?;
-        let purpose =
-            PurposeId::new(purpose).map_err(|e| EngineError::invalid("/purpose", e.to_string()))?;
         let categories = Self::parse_categories(categories)?;
         let mut tx = self.store.read().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
@@ -162,7 +161,7 @@ impl Engine {
             actor.as_caller(),
             &Ask {
                 action: Action::Read,
-                purpose: &purpose,
+                purpose,
                 categories: &categories,
             },
             self.now(),
@@ -236,9 +235,10 @@ impl Engine {
     pub async fn field_history(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
     ) -> Result<Vec<(FieldValue, Option<String>)>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadHistory, tenant)?;
         let mut tx = self.store.read().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;

@@ -8,6 +8,7 @@ use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_store::KekRow;
 
@@ -52,9 +53,10 @@ impl Engine {
     pub async fn rotate_keys(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         mut progress: impl FnMut(u64),
     ) -> Result<RotationReport> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageKeys, tenant)?;
         // 1. A new KEK becomes current; new subject keys use it from now on.
         let mut tx = self.store.write().await?;

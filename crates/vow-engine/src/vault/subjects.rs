@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{
     Action, Ask, Category, ConsentEvent, Decision, Policy, PurposeId, Reason, SubjectFacts, decide,
@@ -121,7 +122,7 @@ impl Engine {
             return Err(EngineError::Invalid(errors));
         }
         match tx.subject(tenant, subject).await? {
-            Some(s) if s.status == "active" => {}
+            Some(s) if crate::engine::is_active(&s)? => {}
             _ => return Err(EngineError::NotFound("subject")),
         }
         tx.set_subject_residence(tenant, subject, r.as_deref())
@@ -422,7 +423,7 @@ impl Engine {
                 tenant_id: tenant.to_string(),
                 created_at: self.now_ms(),
                 birth_date: birth,
-                status: "active".to_string(),
+                status: vow_core::SubjectStatus::Active.as_str().to_string(),
             },
             key: SubjectKeyRow {
                 subject_id: subject,
@@ -441,9 +442,10 @@ impl Engine {
     pub async fn create_subject(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         input: &NewSubject,
     ) -> Result<String> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::WriteSubjects, tenant)?;
         match self.create_subject_once(actor, tenant, input).await {
             // Keys were rotated by another process since we cached them: once more, fresh.
@@ -497,10 +499,11 @@ impl Engine {
     pub async fn update_subject(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         subject: &str,
         patch: &SubjectPatch,
     ) -> Result<Vec<String>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::WriteSubjects, tenant)?;
         if patch.fields.is_empty() && patch.residence.is_none() {
             return Err(EngineError::invalid(

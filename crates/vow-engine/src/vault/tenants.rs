@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use utoipa::ToSchema;
 use vow_core::role::Capability;
-use vow_core::{Caller, Policy, PurposeId, Role, TenantId};
+use vow_core::{Caller, Policy, PurposeId, RequestHandling, Role, TenantId, TenantRole};
 use vow_store::{ApiKeyRow, KekRow, PolicyRow, TenantRow};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -117,13 +117,14 @@ impl Engine {
         if let Err(EngineError::Invalid(mut e)) = check_text("/name", name, 200) {
             errors.append(&mut e);
         }
-        match (role, controller) {
-            ("controller", None) => {}
-            ("controller", Some(_)) => errors.push(crate::FieldError::new(
+        // Creation reports every bad field at once, so the role is read here with the rest.
+        match (TenantRole::parse(role), controller) {
+            (Some(TenantRole::Controller), None) => {}
+            (Some(TenantRole::Controller), Some(_)) => errors.push(crate::FieldError::new(
                 "/controller",
                 "only a processor tenant names a controlling client",
             )),
-            ("processor", Some((n, c))) => {
+            (Some(TenantRole::Processor), Some((n, c))) => {
                 if let Err(EngineError::Invalid(mut e)) = check_text("/controller/name", n, 200) {
                     errors.append(&mut e);
                 }
@@ -132,11 +133,11 @@ impl Engine {
                     errors.append(&mut e);
                 }
             }
-            ("processor", None) => errors.push(crate::FieldError::new(
+            (Some(TenantRole::Processor), None) => errors.push(crate::FieldError::new(
                 "/controller",
                 "a processor tenant must name its controlling client: {\"name\":…, \"contact\":…}",
             )),
-            _ => errors.push(crate::FieldError::new(
+            (None, _) => errors.push(crate::FieldError::new(
                 "/role",
                 "must be controller or processor",
             )),
@@ -191,18 +192,13 @@ impl Engine {
     pub async fn set_request_handling(
         &self,
         actor: &Actor,
-        tenant: &str,
-        mode: &str,
+        tenant: &TenantId,
+        mode: RequestHandling,
     ) -> Result<()> {
+        let tenant = tenant.as_str();
         if !actor.is_global_admin() {
             return Err(EngineError::Forbidden(
                 "only a global admin key may change how a tenant answers requests".into(),
-            ));
-        }
-        if !matches!(mode, "redirect" | "forward_assist") {
-            return Err(EngineError::invalid(
-                "/controller/requests",
-                "must be redirect or forward_assist",
             ));
         }
         let mut tx = self.store.write().await?;
@@ -210,13 +206,15 @@ impl Engine {
             .tenant(tenant)
             .await?
             .ok_or(EngineError::NotFound("tenant"))?;
-        if row.role != "processor" && mode != "redirect" {
+        if crate::engine::tenant_role(&row)? != TenantRole::Processor
+            && mode != RequestHandling::Redirect
+        {
             return Err(EngineError::invalid(
                 "/controller/requests",
                 "only a processor tenant forwards requests",
             ));
         }
-        tx.set_request_handling(tenant, mode).await?;
+        tx.set_request_handling(tenant, mode.as_str()).await?;
         let entry = self.audit_entry(
             actor,
             Some(tenant),
@@ -230,7 +228,8 @@ impl Engine {
         Ok(())
     }
 
-    pub async fn tenant(&self, actor: &Actor, id: &str) -> Result<TenantView> {
+    pub async fn tenant(&self, actor: &Actor, id: &TenantId) -> Result<TenantView> {
+        let id = id.as_str();
         self.authorize(actor, Capability::ReadPolicy, id)?;
         let mut tx = self.store.read().await?;
         let row = tx
@@ -258,11 +257,12 @@ impl Engine {
     pub async fn create_api_key(
         &self,
         actor: &Actor,
-        tenant: Option<&str>,
+        tenant: Option<&TenantId>,
         role: &str,
         purposes: Option<Vec<String>>,
         label: Option<&str>,
     ) -> Result<ApiKeyCreated> {
+        let tenant = tenant.map(TenantId::as_str);
         let role = Role::parse(role).ok_or_else(|| {
             EngineError::invalid(
                 "/role",
@@ -349,7 +349,8 @@ impl Engine {
         })
     }
 
-    pub async fn api_keys(&self, actor: &Actor, tenant: Option<&str>) -> Result<Vec<KeyInfo>> {
+    pub async fn api_keys(&self, actor: &Actor, tenant: Option<&TenantId>) -> Result<Vec<KeyInfo>> {
+        let tenant = tenant.map(TenantId::as_str);
         if let Some(t) = tenant {
             self.authorize(actor, Capability::ManageKeys, t)?;
         } else if !actor.is_global_admin() {
@@ -429,10 +430,11 @@ impl Engine {
     pub async fn publish_policy(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         source: &str,
         file: &str,
     ) -> Result<PolicyPublished> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::PublishPolicy, tenant)?;
         if source.len() > 1024 * 1024 {
             return Err(EngineError::invalid("", "a policy may be at most 1 MiB"));
@@ -499,8 +501,9 @@ impl Engine {
     pub async fn current_policy(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
     ) -> Result<(i64, String, Arc<Policy>)> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPolicy, tenant)?;
         let mut tx = self.store.read().await?;
         tx.tenant(tenant)
@@ -519,8 +522,9 @@ impl Engine {
     pub async fn policy_versions(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
     ) -> Result<Vec<(i64, String, String)>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPolicy, tenant)?;
         let mut tx = self.store.read().await?;
         Ok(tx
@@ -575,9 +579,10 @@ impl Engine {
     pub async fn revoke_api_key(
         &self,
         actor: &Actor,
-        tenant: Option<&str>,
+        tenant: Option<&TenantId>,
         id: &str,
     ) -> Result<KeyInfo> {
+        let tenant = tenant.map(TenantId::as_str);
         match tenant {
             Some(t) => self.authorize(actor, Capability::ManageKeys, t)?,
             None if !actor.is_global_admin() => {

@@ -43,7 +43,11 @@ async fn s13_the_annual_self_assessment_comes_from_the_records() {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{b}");
     s.engine
-        .rotate_keys(&vow_engine::Actor::local("t"), "acme", |_| {})
+        .rotate_keys(
+            &vow_engine::Actor::local("t"),
+            &"acme".parse().unwrap(),
+            |_| {},
+        )
         .await
         .expect("rotate");
 

@@ -635,7 +635,7 @@ async fn residence_is_set_by_patch_and_import() {
         .engine
         .import(
             &actor,
-            "acme",
+            &"acme".parse().unwrap(),
             rows,
             vow_engine::ImportOptions { skip_bad: true },
             |_| {},

@@ -506,7 +506,11 @@ async fn keys_rotate_rewraps_subject_keys_and_leaves_ciphertexts_alone() {
         .unwrap();
     let r = s
         .engine
-        .rotate_keys(&vow_engine::Actor::local("test"), "acme", |_| {})
+        .rotate_keys(
+            &vow_engine::Actor::local("test"),
+            &"acme".parse().unwrap(),
+            |_| {},
+        )
         .await
         .unwrap();
     assert_eq!((r.from_version, r.to_version, r.rewrapped), (1, 2, 1));
@@ -846,7 +850,12 @@ fn ids_of(dir: &Path, emails: &[&str]) -> Vec<String> {
             for e in &emails {
                 ids.push(
                     engine
-                        .lookup(&me, "acme", vow_crypto::IdentifierKind::Email, e)
+                        .lookup(
+                            &me,
+                            &"acme".parse().unwrap(),
+                            vow_crypto::IdentifierKind::Email,
+                            e,
+                        )
                         .await
                         .unwrap()
                         .expect("a subject"),

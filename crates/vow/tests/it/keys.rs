@@ -93,7 +93,10 @@ async fn a_revoked_key_is_refused_from_its_next_call_and_only_its_tenant_may_rev
     assert_eq!(audit_count(s.data_dir(), "key.revoke"), 1);
     let listed = s
         .engine
-        .api_keys(&vow_engine::Actor::local("test"), Some("acme"))
+        .api_keys(
+            &vow_engine::Actor::local("test"),
+            Some(&"acme".parse().unwrap()),
+        )
         .await
         .unwrap();
     let k = listed.iter().find(|k| k.id == id).unwrap();

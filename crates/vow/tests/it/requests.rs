@@ -751,7 +751,7 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
     .await;
     let n = s
         .engine
-        .sweep_requests(&vow_engine::Actor::local("t"), "acme")
+        .sweep_requests(&vow_engine::Actor::local("t"), &"acme".parse().unwrap())
         .await
         .unwrap();
     assert_eq!(n, 2);
@@ -800,7 +800,11 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
         .year();
     let m = s
         .engine
-        .request_metrics(&vow_engine::Actor::local("t"), "acme", year)
+        .request_metrics(
+            &vow_engine::Actor::local("t"),
+            &"acme".parse().unwrap(),
+            year,
+        )
         .await
         .unwrap();
     let access = m.per_type.iter().find(|t| t.kind == "access").unwrap();
@@ -1121,7 +1125,7 @@ async fn expired_packages_are_destroyed_by_the_sweeper() {
         tx.commit().await.unwrap();
     }
     s.engine
-        .sweep_requests(&vow_engine::Actor::local("t"), "acme")
+        .sweep_requests(&vow_engine::Actor::local("t"), &"acme".parse().unwrap())
         .await
         .unwrap();
     let mut tx = s.store().read().await.unwrap();

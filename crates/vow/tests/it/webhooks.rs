@@ -163,7 +163,8 @@ fn allow_loopback(s: &Server) {
 
 async fn deliver(s: &Server, tenant: Option<&str>) -> DeliveryReport {
     let d = Deliverer::new(s.engine.webhook_net(), Duration::from_secs(10)).unwrap();
-    deliver_pass(&s.engine, &d, &Actor::local("test"), tenant)
+    let tenant = tenant.map(|t| vow_core::TenantId::new(t).unwrap());
+    deliver_pass(&s.engine, &d, &Actor::local("test"), tenant.as_ref())
         .await
         .unwrap()
 }
@@ -900,7 +901,7 @@ async fn endpoint_secrets_survive_key_rotation() {
     // The old KEK is destroyed by the rotation; the secret was re-sealed under the new one.
     let r = s
         .engine
-        .rotate_keys(&Actor::local("test"), "acme", |_| {})
+        .rotate_keys(&Actor::local("test"), &"acme".parse().unwrap(), |_| {})
         .await
         .unwrap();
     assert!(

@@ -15,6 +15,7 @@ use crate::{Actor, Engine};
 use jiff::Timestamp;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use vow_core::TenantId;
 use vow_core::breach::{self, Audience, Duty, Facts, RiskLevel};
 use vow_core::deadline::{self, Term, add_term};
 use vow_core::role::Capability;
@@ -41,9 +42,10 @@ impl Engine {
     pub async fn create_incident(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         input: &NewIncident,
     ) -> Result<ImpactView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageIncidents, tenant)?;
         for t in &input.tenants {
             self.authorize(actor, Capability::ManageIncidents, t)?;
@@ -237,7 +239,7 @@ impl Engine {
                 .filter(|r| r.0 == row.id)
                 .map(|(_, r, n)| (r.clone().unwrap_or_else(|| UNKNOWN.to_string()), *n))
                 .collect();
-            let processor = row.role == "processor";
+            let processor = crate::engine::tenant_role(row)? == vow_core::TenantRole::Processor;
             impacts.push(TenantImpact {
                 tenant: row.id.clone(),
                 processor,
@@ -317,7 +319,8 @@ impl Engine {
     }
 
     /// The incidents of a tenant, most recently discovered first.
-    pub async fn incidents(&self, actor: &Actor, tenant: &str) -> Result<Vec<IncidentView>> {
+    pub async fn incidents(&self, actor: &Actor, tenant: &TenantId) -> Result<Vec<IncidentView>> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageIncidents, tenant)?;
         let mut tx = self.store.read().await?;
         let rows = tx.incidents(tenant).await?;
@@ -329,7 +332,13 @@ impl Engine {
         Ok(out)
     }
 
-    pub async fn incident(&self, actor: &Actor, tenant: &str, id: &str) -> Result<IncidentView> {
+    pub async fn incident(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<IncidentView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageIncidents, tenant)?;
         let mut tx = self.store.read().await?;
         let row = tx
@@ -343,9 +352,10 @@ impl Engine {
     pub async fn incident_impact(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
     ) -> Result<ImpactView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageIncidents, tenant)?;
         let mut tx = self.store.read().await?;
         let row = tx
@@ -367,10 +377,11 @@ impl Engine {
     pub async fn notify_incident(
         &self,
         actor: &Actor,
-        tenant: &str,
+        tenant: &TenantId,
         id: &str,
         input: &NewNotification,
     ) -> Result<IncidentView> {
+        let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageIncidents, tenant)?;
         let now = self.now();
         let mut errors = Vec::new();
