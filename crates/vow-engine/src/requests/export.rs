@@ -135,7 +135,8 @@ pub(crate) async fn package(
     });
     if kind == RequestType::Know {
         out["disclosures"] = json!(recipients);
-        out["look_back"] = json!({"from": lookback.to_string(), "to": received.to_string()});
+        out["look_back"] =
+            json!({"from": vow_core::wire::time(lookback), "to": vow_core::wire::time(received)});
         return Ok(out);
     }
     let shown = |f: &FieldValue| {
