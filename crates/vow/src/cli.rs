@@ -28,7 +28,7 @@ use vow_engine::Engine;
     version,
     propagate_version = true,
     about = "Vow, a privacy engine: keeps a privacy policy's promises mechanically",
-    after_help = "Examples:\n  vow serve                      # the API on 127.0.0.1:8080, data in ./vow-data\n  vow demo                       # the whole engine on the example profiles\n  vow request list --tenant acme # the queue of data-subject requests\n\nEvery command that opens a store takes --config FILE, --data DIR and --database-url URL.\nExit codes: 0 success, 1 the operation failed, 2 bad usage or bad input."
+    after_help = "Examples:\n  vow serve                      # the API on 127.0.0.1:8080, data in ./vow-data\n  vow demo                       # the whole engine on the example profiles\n  vow request list --tenant acme # the queue of data-subject requests\n\nEvery command that opens a store takes --config FILE, --data DIR and --database-url URL.\nExit codes: 0 success, 1 the operation failed, 2 bad usage or bad input.\nPromise ids such as (R4) or (S2) name the promises of docs/promises.md."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -58,9 +58,10 @@ pub enum Command {
     /// store in ./vow-demo (or the one named) each time.
     #[command(after_help = "Example:\n  vow demo --data /tmp/vow-demo")]
     Demo {
-        /// Where the examples are. Default ./examples
-        #[arg(long, default_value = "examples", value_name = "DIR")]
-        examples: PathBuf,
+        /// A directory of example profiles to load instead of the ones built into vow
+        /// (the layout of the repository's examples/)
+        #[arg(long, value_name = "DIR")]
+        examples: Option<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -266,7 +267,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 args.data = Some(PathBuf::from("vow-demo"));
             }
             let cfg = Config::load(&args, &none, None).map_err(|e| bad(format!("{e:#}")))?;
-            crate::demo::run(cfg, &examples).await?;
+            crate::demo::run(cfg, examples.as_deref()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy { command } => crate::policy::run(command),

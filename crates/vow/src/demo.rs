@@ -152,18 +152,30 @@ fn show_refusal(e: &EngineError) {
     }
 }
 
-pub async fn run(cfg: Config, examples: &Path) -> Result<()> {
-    if !examples.join("research-operator/tenants.json").exists() {
+/// Run the demo on `examples`, or on the profiles built into vow when None.
+pub async fn run(cfg: Config, examples: Option<&Path>) -> Result<()> {
+    if let Some(dir) = examples
+        && !dir.join("research-operator/tenants.json").exists()
+    {
         bail!(
-            "no examples at {} (run from the repository root, or give --examples DIR)",
-            examples.display()
+            "no examples at {}: --examples names a directory laid out like the repository's examples/",
+            dir.display()
         );
     }
     fresh_dir(&cfg.data)?;
+    let built_in = cfg.data.join("examples");
+    let examples = match examples {
+        Some(dir) => dir,
+        None => crate::examples::write_to(&built_in)
+            .with_context(|| format!("writing the built-in examples to {}", built_in.display()))?,
+    };
     outln!(
         "Vow demo — data in {} ({})",
         cfg.data.display(),
         crate::config::redact_url(&cfg.database_url)
+    );
+    outln!(
+        "Ids in brackets, (R4) or (S2), name the promise a step keeps: docs/promises.md explains each."
     );
     let (engine, _) = open_engine(&cfg, Init::MayCreate).await?;
     let result = narrate(&engine, &cfg, examples).await;

@@ -12,6 +12,7 @@ mod common;
 mod config;
 mod demo;
 mod disclosure;
+mod examples;
 mod import;
 mod key;
 mod policy;

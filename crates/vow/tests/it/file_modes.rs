@@ -215,18 +215,20 @@ fn a_fresh_store_writes_only_owner_only_files_from_the_first_start() {
 }
 
 #[test]
-fn the_demo_writes_only_owner_only_files() {
+fn the_demo_runs_from_any_directory_and_writes_only_owner_only_files() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("demo");
-    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
-    let o = vow(&[
-        "demo",
-        "--data",
-        data.to_str().unwrap(),
-        "--examples",
-        examples,
-    ]);
+    // Run from a directory with no examples in it: the demo uses the built-in copy.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args(["demo", "--data", data.to_str().unwrap()])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        data.join("examples/research-operator/policy.yaml")
+            .is_file()
+    );
     let (wrong, names) = modes(&data);
     assert!(wrong.is_empty(), "not owner-only: {wrong:#?}");
     // Mail, notices, reports, the data map and breach drafts were all written.
