@@ -182,9 +182,14 @@ impl LetterText<'_> {
 impl Letter {
     /// The plain-text body, wrapped at 76 columns, blocks parted by a blank line.
     pub fn to_text(&self) -> String {
-        render(&LetterText {
+        let mut text = render(&LetterText {
             blocks: self.blocks.iter().filter(|b| !b.is_blank()).collect(),
-        })
+        });
+        // Every line ends with a newline, the last one too.
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text
     }
 
     /// The HTML body: a standalone HTML5 page, every value escaped.

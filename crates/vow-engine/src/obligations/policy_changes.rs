@@ -13,7 +13,7 @@
 //! client's contact: the client is the platform's user that S5 says must be told.
 
 use crate::error::{EngineError, Result};
-use crate::letter::{Section, render_sections};
+use vow_render::letter::{Section, render_sections};
 use crate::{Actor, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

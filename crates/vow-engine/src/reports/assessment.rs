@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use vow_core::role::Capability;
-use vow_policy::escape_html;
+use vow_render::escape_html;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SelfAssessment {

@@ -196,7 +196,7 @@ pub(crate) async fn package(
 }
 
 fn esc(s: &str) -> String {
-    vow_policy::escape_html(s)
+    vow_render::escape_html(s)
 }
 
 /// The package in plain words, as a standalone HTML page (no scripts, no external resources).

@@ -11,14 +11,14 @@ use std::sync::Arc;
 use vow_core::breach::Audience;
 use vow_core::policy::ContactChannel;
 use vow_core::{Category, Policy};
-use vow_policy::escape_html;
+use vow_render::escape_html;
 use vow_store::IncidentRow;
 
 const TO_COMPLETE: &str = "[The privacy team completes this section before sending.]";
 
 fn day(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
-        .map(crate::letter::long_date)
+        .map(vow_render::long_date)
         .unwrap_or_default()
 }
 
