@@ -94,6 +94,19 @@ impl Lang {
             z.minute()
         )
     }
+
+    /// A stored RFC 3339 time (as in JSON documents) as [`Lang::day`]; text that is
+    /// not such a time is returned as it is.
+    pub fn day_of(self, s: &str) -> String {
+        s.parse::<Timestamp>()
+            .map_or_else(|_| s.to_string(), |ts| self.day(ts))
+    }
+
+    /// A stored RFC 3339 time as [`Lang::moment`]; other text as it is.
+    pub fn moment_of(self, s: &str) -> String {
+        s.parse::<Timestamp>()
+            .map_or_else(|_| s.to_string(), |ts| self.moment(ts))
+    }
 }
 
 fn weekday_index(w: Weekday) -> usize {

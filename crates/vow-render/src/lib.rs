@@ -9,6 +9,7 @@
 //! looks. Every value in an HTML rendering is escaped; Markdown renderings escape
 //! Markdown; text renderings are plain.
 
+pub mod access;
 pub mod date;
 pub mod document;
 pub mod letter;
