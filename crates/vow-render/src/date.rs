@@ -95,11 +95,16 @@ impl Lang {
         )
     }
 
-    /// A stored RFC 3339 time (as in JSON documents) as [`Lang::day`]; text that is
-    /// not such a time is returned as it is.
+    /// A stored RFC 3339 time or ISO 8601 date (as in JSON documents) as
+    /// [`Lang::day`]; text that is neither is returned as it is.
     pub fn day_of(self, s: &str) -> String {
-        s.parse::<Timestamp>()
-            .map_or_else(|_| s.to_string(), |ts| self.day(ts))
+        if let Ok(ts) = s.parse::<Timestamp>() {
+            self.day(ts)
+        } else if let Ok(d) = s.parse::<Date>() {
+            self.date(d)
+        } else {
+            s.to_string()
+        }
     }
 
     /// A stored RFC 3339 time as [`Lang::moment`]; other text as it is.

@@ -28,7 +28,7 @@ pub enum Block {
     Heading(u8, String),
     Para(Rich),
     List(Vec<Rich>),
-    /// The first cell of every row heads that row.
+    /// The first cell of every row heads that row. An empty caption is not shown.
     Table {
         caption: String,
         head: Vec<String>,
