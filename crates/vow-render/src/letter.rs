@@ -18,6 +18,11 @@ fn glued(s: &str) -> String {
     s.replace(' ', &GLUE.to_string())
 }
 
+/// A calendar date kept on one line of the text body: "Monday 4 January 2027".
+pub fn date(d: jiff::civil::Date) -> String {
+    glued(&Lang::En.date(d))
+}
+
 /// A day kept on one line of the text body: "Monday 4 January 2027".
 pub fn day(ts: Timestamp) -> String {
     glued(&Lang::En.day(ts))
@@ -37,9 +42,13 @@ pub fn free_text(s: &str) -> Vec<Block> {
         .collect()
 }
 
-/// Collapse all whitespace (newlines included) into single spaces.
+/// Collapse all whitespace (newlines included, and the glue of [`day`]) into single
+/// spaces: for a subject line.
 pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.split(|c: char| c.is_whitespace() || c == GLUE)
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A contact address: a `mailto:` link for an e-mail address, a link for a safe URL,

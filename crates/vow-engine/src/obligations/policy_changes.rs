@@ -425,7 +425,7 @@ fn render_notice(
     affected: i64,
 ) -> (String, String, String) {
     let org = policy.organisation.name.trim();
-    let date = policy.effective_date.to_string();
+    let date = vow_render::letter::date(policy.effective_date);
     let mut sections = vec![Section {
         heading: None,
         paragraphs: vec![
@@ -487,7 +487,10 @@ fn render_notice(
         items: Vec::new(),
     });
     render_sections(
-        &format!("{org}: privacy policy version {version} takes effect on {date}"),
+        &format!(
+            "{org}: privacy policy version {version} takes effect on {}",
+            vow_render::Lang::En.date(policy.effective_date)
+        ),
         org,
         &format!("Policy version {version}, effective {date}"),
         &sections,
