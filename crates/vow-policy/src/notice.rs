@@ -86,7 +86,10 @@ impl Builder<'_> {
                 "Version {v}, effective {}.",
                 vow_render::Lang::En.date(self.policy.effective_date)
             ),
-            None => format!("Effective {}.", vow_render::Lang::En.date(self.policy.effective_date)),
+            None => format!(
+                "Effective {}.",
+                vow_render::Lang::En.date(self.policy.effective_date)
+            ),
         };
         when.push_str(" When we change this notice we publish a new version with its own effective date and keep the earlier ones; each consent you give is recorded with the version it was given under.");
         self.p(plain(when));

@@ -2,7 +2,7 @@
 //! page a person downloads. The engine fills the model from the package's JSON.
 
 use crate::date::Lang;
-use crate::{STYLE, render};
+use crate::{STYLE, page};
 use askama::Template;
 
 /// A code of the policy and what it means.
@@ -86,7 +86,7 @@ impl AccessHtml<'_> {
 impl AccessPackage {
     /// A standalone HTML page (no scripts, no external resources), every value escaped.
     pub fn to_html(&self) -> String {
-        render(&AccessHtml {
+        page(&AccessHtml {
             lang: Lang::En,
             style: STYLE,
             p: self,

@@ -2,7 +2,7 @@
 //! `breach.txt`, a plain-text draft with underlined headings, and `breach.html`.
 
 use crate::date::Lang;
-use crate::{STYLE, render};
+use crate::{STYLE, page, render};
 use askama::Template;
 
 /// The draft: who it is from and to, and its sections (heading, body) in order.
@@ -44,7 +44,7 @@ impl BreachDraft {
 
     /// The draft as a standalone HTML page, every value escaped.
     pub fn to_html(&self) -> String {
-        render(&BreachHtml {
+        page(&BreachHtml {
             lang: Lang::En,
             style: STYLE,
             d: self,

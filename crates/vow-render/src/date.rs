@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn one_english_date_style() {
-        assert_eq!(long_date(ts("2027-01-04T09:30:00Z")), "Monday 4 January 2027");
+        assert_eq!(
+            long_date(ts("2027-01-04T09:30:00Z")),
+            "Monday 4 January 2027"
+        );
         assert_eq!(
             long_date_time(ts("2026-11-24T14:05:00Z")),
             "Tuesday 24 November 2026 at 14:05 UTC"
@@ -148,7 +151,10 @@ mod tests {
             "Monday 7 December 2026"
         );
         // A moment late in the day is still shown on its UTC day.
-        assert_eq!(long_date(ts("2026-02-28T23:59:59Z")), "Saturday 28 February 2026");
+        assert_eq!(
+            long_date(ts("2026-02-28T23:59:59Z")),
+            "Saturday 28 February 2026"
+        );
         assert_eq!(Lang::En.code(), "en");
     }
 

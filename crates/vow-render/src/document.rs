@@ -4,7 +4,7 @@
 //! Content-Security-Policy forbids scripts and every external resource.
 
 use crate::date::Lang;
-use crate::{STYLE, filters, render};
+use crate::{STYLE, filters, page, render};
 use askama::Template;
 
 /// A run of inline text.
@@ -15,7 +15,10 @@ pub enum Inline {
     Code(String),
     /// Build these for `https://`/`http://` addresses and e-mail addresses of plain
     /// characters only: the href is escaped, not checked.
-    Link { text: String, href: String },
+    Link {
+        text: String,
+        href: String,
+    },
 }
 
 /// A paragraph, a list item or a table cell.
@@ -70,7 +73,7 @@ impl Document {
     /// A complete, standalone HTML5 page: no external resources, no JavaScript (its
     /// Content-Security-Policy forbids both), every piece of text escaped.
     pub fn to_html(&self) -> String {
-        render(&DocumentHtml {
+        page(&DocumentHtml {
             lang: Lang::En,
             style: STYLE,
             title: &self.title,

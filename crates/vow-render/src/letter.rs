@@ -6,7 +6,7 @@
 //! bodies always say the same thing.
 
 use crate::date::Lang;
-use crate::{STYLE, filters, render};
+use crate::{STYLE, filters, page, render};
 use askama::Template;
 use jiff::Timestamp;
 
@@ -94,7 +94,10 @@ pub enum Span {
     Text(String),
     Strong(String),
     /// Built by [`link_span`] only, so `href` is of a safe scheme.
-    Link { text: String, href: String },
+    Link {
+        text: String,
+        href: String,
+    },
 }
 
 impl Span {
@@ -203,7 +206,7 @@ impl Letter {
 
     /// The HTML body: a standalone HTML5 page, every value escaped.
     pub fn to_html(&self) -> String {
-        render(&LetterHtml {
+        page(&LetterHtml {
             lang: Lang::En,
             style: STYLE,
             subject: &self.subject,

@@ -30,6 +30,14 @@ pub(crate) fn render(t: &impl askama::Template) -> String {
     t.render().unwrap_or_default()
 }
 
+/// Render a page (a template extending `base.html`), ended by a newline like every
+/// text file.
+pub(crate) fn page(t: &impl askama::Template) -> String {
+    let mut html = render(t);
+    html.push('\n');
+    html
+}
+
 /// Escape text for HTML element content and quoted attribute values, as the `.html`
 /// templates do.
 pub fn escape_html(s: &str) -> String {

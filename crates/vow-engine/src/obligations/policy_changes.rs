@@ -13,7 +13,6 @@
 //! client's contact: the client is the platform's user that S5 says must be told.
 
 use crate::error::{EngineError, Result};
-use vow_render::letter::{Section, render_sections};
 use crate::{Actor, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -22,6 +21,7 @@ use utoipa::ToSchema;
 use vow_core::Policy;
 use vow_core::role::Capability;
 use vow_policy::diff::{FreshConsent, PolicyDiff};
+use vow_render::letter::{Section, render_sections};
 use vow_store::{PolicyChangeRow, PolicyNoticeRow, Tx};
 
 /// A purpose that needs consent again from this version, and how many people it reaches.

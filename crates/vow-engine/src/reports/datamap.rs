@@ -309,8 +309,9 @@ pub fn document(m: &DataMap) -> Document {
     let mut blocks = vec![
         Block::Heading(1, format!("Data map: {}", m.tenant)),
         Block::Para(text(format!(
-            "From policy version {} and the fields stored at {}. Counts are live fields (current versions); no value is read to make this map.",
-            m.policy_version, m.generated_at
+            "From policy version {} and the fields stored on {}. Counts are live fields (current versions); no value is read to make this map.",
+            m.policy_version,
+            vow_render::Lang::En.moment_of(&m.generated_at)
         ))),
         Block::Heading(2, "Categories".into()),
         Block::Table {

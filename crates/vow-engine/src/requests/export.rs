@@ -216,9 +216,7 @@ fn model(p: &Value) -> AccessPackage {
     AccessPackage {
         organisation: s(&p["organisation"]),
         generated_at: s(&p["generated_at"]),
-        look_back: p
-            .get("look_back")
-            .map(|lb| (s(&lb["from"]), s(&lb["to"]))),
+        look_back: p.get("look_back").map(|lb| (s(&lb["from"]), s(&lb["to"]))),
         categories: p["summary"]["categories"]
             .as_array()
             .into_iter()

@@ -9,15 +9,15 @@
 //! plain words, the date the answer is due and how to reach the privacy team.
 //! Rendering never fails and never logs: the context carries personal data.
 
-use vow_render::letter::{
-    Block, Letter, Span, contact_span, day, free_text, link_span, moment, one_line, para,
-};
-use vow_render::long_date;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use vow_core::policy::{Contact, ContactChannel, Organisation};
 use vow_core::{Channel, RequestType};
+use vow_render::letter::{
+    Block, Letter, Span, contact_span, day, free_text, link_span, moment, one_line, para,
+};
+use vow_render::long_date;
 
 /// Which notice to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
