@@ -2,7 +2,7 @@
 //! page a person downloads. The engine fills the model from the package's JSON.
 
 use crate::date::Lang;
-use crate::{STYLE, page};
+use crate::render::{STYLE, page};
 use askama::Template;
 
 /// A code of the policy and what it means.

@@ -2,7 +2,7 @@
 //! `breach.txt`, a plain-text draft with underlined headings, and `breach.html`.
 
 use crate::date::Lang;
-use crate::{STYLE, page, render};
+use crate::render::{STYLE, page, render};
 use askama::Template;
 
 /// The draft: who it is from and to, and its sections (heading, body) in order.

@@ -4,7 +4,7 @@
 //! Content-Security-Policy forbids scripts and every external resource.
 
 use crate::date::Lang;
-use crate::{STYLE, filters, page, render};
+use crate::render::{STYLE, page, render};
 use askama::Template;
 
 /// A run of inline text.
@@ -179,4 +179,22 @@ pub(crate) fn md_inline(r: &[Inline]) -> String {
         }
     }
     out.trim().to_string()
+}
+
+/// The filters of `document.md`.
+mod filters {
+    use super::Inline;
+    use askama::Values;
+
+    /// Escape text for Markdown, at the start of a block.
+    #[askama::filter_fn]
+    pub fn md<S: AsRef<str>>(s: S, _: &dyn Values) -> askama::Result<String> {
+        Ok(super::escape_md(s.as_ref()))
+    }
+
+    /// A run of inline text as Markdown.
+    #[askama::filter_fn]
+    pub fn md_inline<R: AsRef<[Inline]>>(r: R, _: &dyn Values) -> askama::Result<String> {
+        Ok(super::md_inline(r.as_ref()))
+    }
 }

@@ -5,7 +5,7 @@ use crate::access::{AccessPackage, ConsentRow, FieldRow, Meaning, Shown};
 use crate::breach::BreachDraft;
 use crate::document::{self, Document, Inline};
 use crate::letter::{self, Block, Letter, Section, para, render_sections};
-use crate::{STYLE, escape_html};
+use crate::{STYLE, escape_html, text};
 
 const HOSTILE: &str = "<script>alert('x')</script> & \"Co\"";
 const ESCAPED: &str = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;Co&quot;";
@@ -101,9 +101,9 @@ fn long_words_split_but_links_stay_whole() {
     assert!(
         text.lines()
             .filter(|line| *line != url)
-            .all(|line| line.chars().count() <= letter::WIDTH)
+            .all(|line| line.chars().count() <= text::WIDTH)
     );
-    let list = letter::wrap(&"word ".repeat(40), "  - ", "    ");
+    let list = text::wrap(&"word ".repeat(40), "  - ", "    ");
     assert!(list.starts_with("  - word"));
     assert!(
         list.lines()
