@@ -143,15 +143,34 @@ impl Block {
         self.span(link_span(text, href))
     }
 
-    /// True when the text body would show nothing for this block.
-    fn is_blank(&self) -> bool {
+    /// The block as the text body shows it: without the list items and lines that
+    /// hold no words; `None` if nothing is left.
+    fn for_text(&self) -> Option<Block> {
         let blank = |s: &str| s.split_whitespace().next().is_none();
-        match self {
-            Block::Title(s) | Block::Meta(s) | Block::Heading(s) | Block::Code(s) => blank(s),
-            Block::Para(spans) => blank(&spans_plain(spans)),
-            Block::List(items) => items.iter().all(|i| blank(&spans_plain(i))),
-            Block::Lines(lines) | Block::Footer(lines) => lines.iter().all(|l| blank(l)),
-        }
+        let kept = match self {
+            Block::Title(s) | Block::Meta(s) | Block::Heading(s) | Block::Code(s) => {
+                (!blank(s)).then(|| self.clone())
+            }
+            Block::Para(spans) => (!blank(&spans_plain(spans))).then(|| self.clone()),
+            Block::List(items) => Some(Block::List(
+                items
+                    .iter()
+                    .filter(|i| !blank(&spans_plain(i)))
+                    .cloned()
+                    .collect(),
+            )),
+            Block::Lines(lines) => Some(Block::Lines(
+                lines.iter().filter(|l| !blank(l)).cloned().collect(),
+            )),
+            Block::Footer(lines) => Some(Block::Footer(
+                lines.iter().filter(|l| !blank(l)).cloned().collect(),
+            )),
+        };
+        kept.filter(|b| match b {
+            Block::List(v) => !v.is_empty(),
+            Block::Lines(v) | Block::Footer(v) => !v.is_empty(),
+            _ => true,
+        })
     }
 }
 
@@ -169,8 +188,8 @@ pub struct Letter {
 
 #[derive(Template)]
 #[template(path = "letter.txt")]
-struct LetterText<'a> {
-    blocks: Vec<&'a Block>,
+struct LetterText {
+    blocks: Vec<Block>,
 }
 
 #[derive(Template)]
@@ -182,7 +201,7 @@ struct LetterHtml<'a> {
     blocks: &'a [Block],
 }
 
-impl LetterText<'_> {
+impl LetterText {
     fn plain(&self, spans: &[Span]) -> String {
         spans_plain(spans)
     }
@@ -192,7 +211,7 @@ impl Letter {
     /// The plain-text body, wrapped at 76 columns, blocks parted by a blank line.
     pub fn to_text(&self) -> String {
         let mut text = render(&LetterText {
-            blocks: self.blocks.iter().filter(|b| !b.is_blank()).collect(),
+            blocks: self.blocks.iter().filter_map(Block::for_text).collect(),
         });
         // Every line ends with a newline, the last one too.
         if !text.is_empty() {

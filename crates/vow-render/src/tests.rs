@@ -116,9 +116,19 @@ fn long_words_split_but_links_stay_whole() {
 fn blank_blocks_leave_no_gap() {
     let l = Letter {
         subject: "s".into(),
-        blocks: vec![para().t("a"), para(), Block::Lines(vec![]), para().t("b")],
+        blocks: vec![
+            para().t("a"),
+            para(),
+            Block::Lines(vec![]),
+            Block::List(vec![
+                vec![],
+                vec![letter::Span::Text("item".into())],
+                vec![],
+            ]),
+            Block::Footer(vec![" ".into(), "end".into()]),
+        ],
     };
-    assert_eq!(l.to_text(), "a\n\nb\n");
+    assert_eq!(l.to_text(), "a\n\n  - item\n\nend\n");
 }
 
 #[test]
