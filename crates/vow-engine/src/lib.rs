@@ -11,7 +11,6 @@
 mod engine;
 mod error;
 pub mod input;
-mod letter;
 pub mod mail;
 pub mod obligations;
 pub mod reports;

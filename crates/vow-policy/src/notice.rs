@@ -5,7 +5,7 @@ mod words;
 
 use words::{
     basis_words, capitalise, category_labels, channel_words, clock_words, country, days, email_ok,
-    is_sale, is_sharing, join, jurisdiction, kind_plural, kind_words, long_date, or_none, overlaps,
+    is_sale, is_sharing, join, jurisdiction, kind_plural, kind_words, or_none, overlaps,
     purpose_label, right_words, safeguard_words, store_kind_words, url_ok,
 };
 
@@ -13,37 +13,9 @@ use vow_core::policy::{
     CategoryDef, ContactChannel, Policy, PurposeDef, RecipientDef, RecipientKind,
 };
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Inline {
-    Text(String),
-    Strong(String),
-    Code(String),
-    /// Only built for `https://`/`http://` addresses and email addresses of plain characters.
-    Link {
-        text: String,
-        href: String,
-    },
-}
-
-pub type Rich = Vec<Inline>;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Block {
-    Heading(u8, String),
-    Para(Rich),
-    List(Vec<Rich>),
-    /// The first cell of every row heads that row.
-    Table {
-        caption: String,
-        head: Vec<String>,
-        rows: Vec<Vec<Rich>>,
-    },
-}
-
-pub struct Notice {
-    pub title: String,
-    pub blocks: Vec<Block>,
-}
+/// The notice is a [`vow_render::document::Document`]: this module decides what it
+/// says, vow-render how it looks in Markdown and HTML.
+pub use vow_render::document::{Block, Document as Notice, Inline, Rich};
 
 fn text(s: impl Into<String>) -> Inline {
     Inline::Text(s.into())
@@ -112,9 +84,12 @@ impl Builder<'_> {
         let mut when = match version {
             Some(v) => format!(
                 "Version {v}, effective {}.",
-                long_date(self.policy.effective_date)
+                vow_render::Lang::En.date(self.policy.effective_date)
             ),
-            None => format!("Effective {}.", long_date(self.policy.effective_date)),
+            None => format!(
+                "Effective {}.",
+                vow_render::Lang::En.date(self.policy.effective_date)
+            ),
         };
         when.push_str(" When we change this notice we publish a new version with its own effective date and keep the earlier ones; each consent you give is recorded with the version it was given under.");
         self.p(plain(when));

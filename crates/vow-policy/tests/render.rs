@@ -20,7 +20,7 @@ fn markdown_has_every_section_and_the_california_tables() {
     let md = render_markdown(&full(), Some(3));
     for want in [
         "# Privacy notice — Prairie Insights",
-        "Version 3, effective March 1, 2026.",
+        "Version 3, effective Sunday 1 March 2026.",
         "## How to contact us",
         "[privacy@prairie-insights.example](<mailto:privacy@prairie-insights.example>)",
         "## What we collect",
@@ -54,7 +54,7 @@ fn markdown_has_every_section_and_the_california_tables() {
     }
     // Without a version number, only the date is given.
     let md = render_markdown(&full(), None);
-    assert!(md.contains("Effective March 1, 2026."));
+    assert!(md.contains("Effective Sunday 1 March 2026."));
 }
 
 #[test]
@@ -159,6 +159,6 @@ fn minimal_policy_renders() {
     let c = parse(src, "tiny.yaml").unwrap();
     let md = render_markdown(&c.policy, None);
     assert!(md.contains("We do not disclose personal information to other organisations."));
-    assert!(md.contains("Effective May 31, 2026."));
+    assert!(md.contains("Effective Sunday 31 May 2026."));
     assert!(render_html(&c.policy, None).contains("<h1>Privacy notice — Tiny</h1>"));
 }

@@ -13,7 +13,6 @@
 //! client's contact: the client is the platform's user that S5 says must be told.
 
 use crate::error::{EngineError, Result};
-use crate::letter::{Section, render_sections};
 use crate::{Actor, Engine};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,6 +22,7 @@ use vow_core::Policy;
 use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_policy::diff::{FreshConsent, PolicyDiff};
+use vow_render::letter::{Section, render_sections};
 use vow_store::{PolicyChangeRow, PolicyNoticeRow, Tx};
 
 /// A purpose that needs consent again from this version, and how many people it reaches.
@@ -428,7 +428,7 @@ fn render_notice(
     affected: i64,
 ) -> (String, String, String) {
     let org = policy.organisation.name.trim();
-    let date = policy.effective_date.to_string();
+    let date = vow_render::letter::date(policy.effective_date);
     let mut sections = vec![Section {
         heading: None,
         paragraphs: vec![
@@ -490,7 +490,10 @@ fn render_notice(
         items: Vec::new(),
     });
     render_sections(
-        &format!("{org}: privacy policy version {version} takes effect on {date}"),
+        &format!(
+            "{org}: privacy policy version {version} takes effect on {}",
+            vow_render::Lang::En.date(policy.effective_date)
+        ),
         org,
         &format!("Policy version {version}, effective {date}"),
         &sections,

@@ -13,7 +13,7 @@ use vow_core::Category;
 use vow_core::TenantId;
 use vow_core::policy::{Policy, StoreKind, TransferSafeguard};
 use vow_core::role::Capability;
-use vow_policy::{Block, Inline, Notice};
+use vow_render::document::{Block, Document, Inline};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DataMap {
@@ -306,12 +306,13 @@ fn list_or_dash(items: &[String]) -> Vec<Inline> {
 }
 
 /// The map as a document of headings and tables, for Markdown and HTML.
-pub fn document(m: &DataMap) -> Notice {
+pub fn document(m: &DataMap) -> Document {
     let mut blocks = vec![
         Block::Heading(1, format!("Data map: {}", m.tenant)),
         Block::Para(text(format!(
-            "From policy version {} and the fields stored at {}. Counts are live fields (current versions); no value is read to make this map.",
-            m.policy_version, m.generated_at
+            "From policy version {} and the fields stored on {}. Counts are live fields (current versions); no value is read to make this map.",
+            m.policy_version,
+            vow_render::Lang::En.moment_of(&m.generated_at)
         ))),
         Block::Heading(2, "Categories".into()),
         Block::Table {
@@ -448,7 +449,7 @@ pub fn document(m: &DataMap) -> Notice {
                 .collect(),
         ));
     }
-    Notice {
+    Document {
         title: format!("Data map: {}", m.tenant),
         blocks,
     }
@@ -493,12 +494,12 @@ impl Engine {
 
 /// The data map as Markdown.
 pub fn render_markdown(m: &DataMap) -> String {
-    vow_policy::render_document_markdown(&document(m))
+    document(m).to_markdown()
 }
 
 /// The data map as a standalone HTML page.
 pub fn render_html(m: &DataMap) -> String {
-    vow_policy::render_document_html(&document(m))
+    document(m).to_html()
 }
 
 #[cfg(test)]

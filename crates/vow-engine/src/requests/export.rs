@@ -17,6 +17,7 @@ use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{Policy, RequestType};
 use vow_crypto::open;
+use vow_render::access::{AccessPackage, ConsentRow, FieldRow, Meaning, Shown};
 use vow_store::Tx;
 
 /// Categories whose values are never disclosed in an access package (California
@@ -197,104 +198,79 @@ pub(crate) async fn package(
     Ok(out)
 }
 
-fn esc(s: &str) -> String {
-    vow_policy::escape_html(s)
+/// The package in plain words, as a standalone HTML page (no scripts, no external
+/// resources), by vow-render's `access.html`.
+pub fn render_html(p: &Value) -> String {
+    model(p).to_html()
 }
 
-/// The package in plain words, as a standalone HTML page (no scripts, no external resources).
-pub fn render_html(p: &Value) -> String {
-    let mut h = String::from(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>Your personal information</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}</style></head><body>",
-    );
-    h.push_str(&format!(
-        "<h1>Your personal information held by {}</h1><p>Prepared on {}. ",
-        esc(p["organisation"].as_str().unwrap_or("")),
-        esc(p["generated_at"].as_str().unwrap_or(""))
-    ));
-    if let Some(lb) = p.get("look_back") {
-        h.push_str(&format!(
-            "This report covers {} to {}.",
-            esc(lb["from"].as_str().unwrap_or("")),
-            esc(lb["to"].as_str().unwrap_or(""))
-        ));
+/// The readable model of a package's JSON; a missing or odd member reads as empty.
+fn model(p: &Value) -> AccessPackage {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let list = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    AccessPackage {
+        organisation: s(&p["organisation"]),
+        generated_at: s(&p["generated_at"]),
+        look_back: p.get("look_back").map(|lb| (s(&lb["from"]), s(&lb["to"]))),
+        categories: p["summary"]["categories"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| Meaning {
+                code: s(&c["code"]),
+                means: s(&c["means"]),
+                sensitive: c["sensitive"].as_bool() == Some(true),
+                legal_basis: String::new(),
+            })
+            .collect(),
+        purposes: p["summary"]["purposes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| Meaning {
+                code: s(&c["code"]),
+                means: s(&c["means"]),
+                sensitive: false,
+                legal_basis: s(&c["legal_basis"]).replace('_', " "),
+            })
+            .collect(),
+        sources: list(&p["summary"]["sources"]),
+        recipient_categories: list(&p["summary"]["recipient_categories"]),
+        fields: p["fields"].as_array().map(|fields| {
+            fields
+                .iter()
+                .map(|f| FieldRow {
+                    category: s(&f["category"]),
+                    value: match (&f["value"], f["withheld"].as_str()) {
+                        (_, Some(w)) => Shown::Withheld(w.to_string()),
+                        (Value::String(v), _) => Shown::Value(v.clone()),
+                        (v, _) => Shown::Value(v.to_string()),
+                    },
+                    purposes: list(&f["purposes"]).join(", "),
+                    source: s(&f["source"]),
+                    collected_at: s(&f["collected_at"]),
+                })
+                .collect()
+        }),
+        consents: p["consents"].as_array().map(|consents| {
+            consents
+                .iter()
+                .map(|c| ConsentRow {
+                    at: s(&c["at"]),
+                    purpose: s(&c["purpose"]),
+                    action: s(&c["action"]),
+                    kind: s(&c["kind"]),
+                })
+                .collect()
+        }),
     }
-    h.push_str("</p><h2>What kinds of information we hold</h2><table><tr><th scope=\"col\">Code</th><th scope=\"col\">What it means</th></tr>");
-    for c in p["summary"]["categories"].as_array().into_iter().flatten() {
-        let sensitive = if c["sensitive"].as_bool() == Some(true) {
-            " (sensitive)"
-        } else {
-            ""
-        };
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}{}</td></tr>",
-            esc(c["code"].as_str().unwrap_or("")),
-            esc(c["means"].as_str().unwrap_or("")),
-            sensitive
-        ));
-    }
-    h.push_str("</table><h2>Why we use it</h2><table><tr><th scope=\"col\">Code</th><th scope=\"col\">What it means</th><th scope=\"col\">Legal basis</th></tr>");
-    for c in p["summary"]["purposes"].as_array().into_iter().flatten() {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(c["code"].as_str().unwrap_or("")),
-            esc(c["means"].as_str().unwrap_or("")),
-            esc(&c["legal_basis"].as_str().unwrap_or("").replace('_', " "))
-        ));
-    }
-    h.push_str("</table><h2>Where it came from</h2><ul>");
-    for s in p["summary"]["sources"].as_array().into_iter().flatten() {
-        h.push_str(&format!("<li>{}</li>", esc(s.as_str().unwrap_or(""))));
-    }
-    h.push_str("</ul><h2>Who received it (from our disclosure log)</h2><ul>");
-    for s in p["summary"]["recipient_categories"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        h.push_str(&format!("<li>{}</li>", esc(s.as_str().unwrap_or(""))));
-    }
-    h.push_str("</ul>");
-    if let Some(fields) = p["fields"].as_array() {
-        h.push_str("<h2>The information itself</h2><table><tr><th scope=\"col\">Kind</th><th scope=\"col\">Value</th><th scope=\"col\">Used for</th><th scope=\"col\">Source</th><th scope=\"col\">Collected</th></tr>");
-        for f in fields {
-            let value = match (&f["value"], f["withheld"].as_str()) {
-                (_, Some(w)) => format!("<em>{}</em>", esc(w)),
-                (Value::String(s), _) => esc(s),
-                (v, _) => esc(&v.to_string()),
-            };
-            h.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(f["category"].as_str().unwrap_or("")),
-                value,
-                esc(&f["purposes"]
-                    .as_array()
-                    .map(|a| a
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                    .unwrap_or_default()),
-                esc(f["source"].as_str().unwrap_or("")),
-                esc(f["collected_at"].as_str().unwrap_or(""))
-            ));
-        }
-        h.push_str("</table>");
-    }
-    if let Some(consents) = p["consents"].as_array() {
-        h.push_str("<h2>Your consents over time</h2><table><tr><th scope=\"col\">When</th><th scope=\"col\">Purpose</th><th scope=\"col\">What happened</th></tr>");
-        for c in consents {
-            h.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{} ({})</td></tr>",
-                esc(c["at"].as_str().unwrap_or("")),
-                esc(c["purpose"].as_str().unwrap_or("")),
-                esc(c["action"].as_str().unwrap_or("")),
-                esc(c["kind"].as_str().unwrap_or(""))
-            ));
-        }
-        h.push_str("</table>");
-    }
-    h.push_str("</body></html>\n");
-    h
 }
 
 impl Engine {

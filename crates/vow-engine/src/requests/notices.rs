@@ -9,15 +9,15 @@
 //! plain words, the date the answer is due and how to reach the privacy team.
 //! Rendering never fails and never logs: the context carries personal data.
 
-use crate::letter::{
-    Block, Span, contact_span, day, free_text, link_span, long_date, moment, one_line, para,
-    to_html, to_text,
-};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use vow_core::policy::{Contact, ContactChannel, Organisation};
 use vow_core::{Channel, RequestType};
+use vow_render::letter::{
+    Block, Letter, Span, contact_span, day, free_text, link_span, moment, one_line, para,
+};
+use vow_render::long_date;
 
 /// Which notice to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -229,11 +229,15 @@ pub fn render(kind: NoticeKind, cx: &NoticeContext<'_>) -> Rendered {
         format!("The privacy team at {org}"),
     ]));
     doc.push(footer(cx));
+    let letter = Letter {
+        subject,
+        blocks: doc,
+    };
     Rendered {
         kind,
-        text: to_text(&doc),
-        html: to_html(&subject, &doc),
-        subject,
+        text: letter.to_text(),
+        html: letter.to_html(),
+        subject: letter.subject,
     }
 }
 

@@ -1,36 +1,11 @@
 //! The notice's words: dates, countries, jurisdictions, legal bases, rights and the
 //! other plain-language names the sections are written with.
 
-use jiff::civil::Date;
 use vow_core::Category;
 use vow_core::policy::{
     CategoryDef, ContactChannel, LegalBasis, Policy, RecipientKind, RetentionClock, StoreKind,
     TransferSafeguard,
 };
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-pub(super) fn long_date(d: Date) -> String {
-    let month = usize::try_from(d.month() - 1)
-        .ok()
-        .and_then(|m| MONTHS.get(m))
-        .copied()
-        .unwrap_or("");
-    format!("{month} {}, {}", d.day(), d.year())
-}
 
 pub(super) fn country_name(cc: &str) -> Option<&'static str> {
     Some(match cc {
@@ -328,7 +303,6 @@ mod tests {
 
     #[test]
     fn words() {
-        assert_eq!(long_date(jiff::civil::date(2026, 2, 1)), "February 1, 2026");
         assert_eq!(jurisdiction("US-CA"), "California, United States (US-CA)");
         assert_eq!(jurisdiction("CA"), "Canada (CA)");
         assert_eq!(jurisdiction("MX-JAL"), "MX-JAL (Mexico)");

@@ -143,7 +143,10 @@ async fn s5_a_new_policy_version_is_announced_with_its_changes() {
     assert_eq!(emls.len(), 1);
     let eml = emls[0].replace("=\r\n", "").replace("\r\n", "\n");
     assert!(eml.contains("To: privacy@test.example"), "{eml}");
-    assert!(eml.contains("takes effect on 2026-02-01"), "{eml}");
+    assert!(
+        eml.contains("takes effect on Sunday 1 February 2026"),
+        "{eml}"
+    );
     assert!(eml.contains("surveys.phone"), "{eml}");
     assert!(eml.contains("call-centre"), "{eml}");
     assert!(eml.contains("fresh_consent_required"), "{eml}");

@@ -11,14 +11,14 @@ use std::sync::Arc;
 use vow_core::breach::Audience;
 use vow_core::policy::ContactChannel;
 use vow_core::{Category, Policy};
-use vow_policy::escape_html;
+use vow_render::breach::BreachDraft;
 use vow_store::IncidentRow;
 
 const TO_COMPLETE: &str = "[The privacy team completes this section before sending.]";
 
 fn day(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
-        .map(crate::letter::long_date)
+        .map(vow_render::long_date)
         .unwrap_or_default()
 }
 
@@ -171,31 +171,14 @@ fn render(
     sections: &[(String, String)],
     to: &[String],
 ) -> (String, String) {
-    let mut text = format!(
-        "{title}\n{}\n\nFrom: {org}\nTo: {}\nIncident reference: {id}\n",
-        "=".repeat(title.chars().count()),
-        to.join("; ")
-    );
-    let mut html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\n<body><main>\n<h1>{t}</h1>\n<p>From: {o}<br>\nTo: {to}<br>\nIncident reference: {i}</p>\n",
-        t = escape_html(title),
-        o = escape_html(org),
-        to = escape_html(&to.join("; ")),
-        i = escape_html(id)
-    );
-    for (heading, body) in sections {
-        text.push_str(&format!(
-            "\n{heading}\n{}\n{body}\n",
-            "-".repeat(heading.chars().count())
-        ));
-        html.push_str(&format!(
-            "<h2>{}</h2>\n<p>{}</p>\n",
-            escape_html(heading),
-            escape_html(body)
-        ));
-    }
-    html.push_str("</main></body></html>\n");
-    (text, html)
+    let draft = BreachDraft {
+        title: title.to_string(),
+        from: org.to_string(),
+        to: to.to_vec(),
+        reference: id.to_string(),
+        sections: sections.to_vec(),
+    };
+    (draft.to_text(), draft.to_html())
 }
 
 /// A draft for every (tenant, audience) with an owed duty.
