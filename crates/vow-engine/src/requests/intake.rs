@@ -218,6 +218,13 @@ impl Engine {
                 }
             }
         }
+        for (i, p) in input.purposes.iter().enumerate() {
+            if let Err(EngineError::Invalid(mut e)) =
+                crate::input::purpose(&format!("/purposes/{i}"), p)
+            {
+                errors.append(&mut e);
+            }
+        }
         if kind == Some(RequestType::Correct) && input.corrections.is_empty() {
             errors.push(FieldError::new(
                 "/corrections",
