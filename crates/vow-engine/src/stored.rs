@@ -26,10 +26,7 @@ pub(crate) fn list(what: &str, json: &str) -> Result<Vec<String>> {
 
 /// A JSON list of purposes.
 pub(crate) fn purposes(what: &str, json: &str) -> Result<Vec<PurposeId>> {
-    list(what, json)?
-        .iter()
-        .map(|p| purpose(what, p))
-        .collect()
+    list(what, json)?.iter().map(|p| purpose(what, p)).collect()
 }
 
 /// A JSON list of categories.
@@ -46,7 +43,12 @@ mod tests {
 
     #[test]
     fn a_bad_stored_value_is_an_internal_error_without_the_value() {
-        assert_eq!(purposes("p", r#"["research","marketing.email"]"#).map(|v| v.len()).ok(), Some(2));
+        assert_eq!(
+            purposes("p", r#"["research","marketing.email"]"#)
+                .map(|v| v.len())
+                .ok(),
+            Some(2)
+        );
         for bad in [r#"["Bad Purpose"]"#, "not json", r#"[1]"#] {
             let e = purposes("field purposes", bad).err();
             let Some(EngineError::Internal(m)) = e else {

@@ -26,7 +26,11 @@ async fn a_malformed_purpose_in_a_withdrawal_is_refused_with_its_pointer() {
 
     // Before, the bad purpose was dropped and the request withdrew only the others.
     let (st, p) = s
-        .post(&op, "/v1/tenants/acme/requests", ask(json!(["research", BAD])))
+        .post(
+            &op,
+            "/v1/tenants/acme/requests",
+            ask(json!(["research", BAD])),
+        )
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
     assert_eq!(p["code"], ErrorCode::InvalidRequest.as_str(), "{p}");
@@ -34,7 +38,11 @@ async fn a_malformed_purpose_in_a_withdrawal_is_refused_with_its_pointer() {
     assert_eq!(p["errors"].as_array().map(Vec::len), Some(1), "{p}");
     assert!(!p.to_string().contains(BAD), "the value is not echoed: {p}");
     let (_, list) = s.get(&op, "/v1/tenants/acme/requests").await;
-    assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing filed: {list}");
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(0),
+        "nothing filed: {list}"
+    );
 
     // The same request with well-formed purposes is carried out as before.
     let (st, r) = s
