@@ -258,17 +258,11 @@ impl Engine {
         &self,
         actor: &Actor,
         tenant: Option<&TenantId>,
-        role: &str,
+        role: Role,
         purposes: Option<Vec<String>>,
         label: Option<&str>,
     ) -> Result<ApiKeyCreated> {
         let tenant = tenant.map(TenantId::as_str);
-        let role = Role::parse(role).ok_or_else(|| {
-            EngineError::invalid(
-                "/role",
-                "must be one of admin, operator, ingest, app, auditor",
-            )
-        })?;
         match tenant {
             Some(t) => {
                 self.authorize(actor, Capability::ManageKeys, t)?;
