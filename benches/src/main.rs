@@ -321,7 +321,7 @@ async fn app_key(engine: &Engine, tenant: &str) -> Result<String> {
         .create_api_key(
             &Actor::local("bench"),
             Some(&tenant.parse()?),
-            "app",
+            vow_core::Role::App,
             Some(vec!["research".to_string()]),
             Some("vow-bench"),
         )

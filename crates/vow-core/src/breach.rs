@@ -76,6 +76,33 @@ pub const BINDING_POLICY: &str = "policy";
 /// The binding label of a processor's duty to its client.
 pub const BINDING_PROCESSOR: &str = "processor";
 
+crate::tenant::names!(
+    /// Where a notification duty stands against its due date.
+    DutyStatus {
+        /// Considered, and not owed.
+        NotRequired => "not_required",
+        /// Owed, and made by its due date (or it has none).
+        OnTime => "on_time",
+        /// Owed, and made after its due date.
+        Late => "late",
+        /// Owed, and not made yet.
+        Open => "open",
+    }
+);
+
+impl DutyStatus {
+    /// A duty's status from whether it is owed, when it was first met, and when it is due
+    /// (two instants of the same kind).
+    pub fn of<T: PartialOrd>(required: bool, told: Option<T>, due: Option<T>) -> DutyStatus {
+        match (required, told, due) {
+            (false, _, _) => DutyStatus::NotRequired,
+            (true, Some(at), Some(due)) if at > due => DutyStatus::Late,
+            (true, Some(_), _) => DutyStatus::OnTime,
+            (true, None, _) => DutyStatus::Open,
+        }
+    }
+}
+
 /// One duty that applies (or was considered and is not owed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Duty {

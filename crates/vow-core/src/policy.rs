@@ -223,13 +223,14 @@ pub struct RecipientDef {
     pub safeguard: Option<TransferSafeguard>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StoreKind {
-    Primary,
-    Backup,
-    Media,
-}
+crate::tenant::names!(
+    /// What a data store of the policy is.
+    StoreKind {
+        Primary => "primary",
+        Backup => "backup",
+        Media => "media",
+    }
+);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,14 +1,11 @@
 //! What a tenant is to its data and the states of the things it keeps, as enums:
 //! stored as their names, parsed once where they are read, compared as values.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
 /// Declares a closed set of names: the enum, its `as_str`, `parse` and `Display`.
 macro_rules! names {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vdoc])* $variant),+
@@ -29,13 +26,14 @@ macro_rules! names {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use names;
 
 names!(
     /// Whose data a tenant holds: its own (controller), or a client's on the client's

@@ -151,3 +151,13 @@ pub struct SubjectPatch {
 pub fn purpose(pointer: &str, text: &str) -> crate::Result<vow_core::PurposeId> {
     vow_core::PurposeId::new(text).map_err(|e| crate::EngineError::invalid(pointer, e.to_string()))
 }
+
+/// Read a key's role sent at `pointer`: one of the roles, by their one parser.
+pub fn role(pointer: &str, text: &str) -> crate::Result<vow_core::Role> {
+    vow_core::Role::parse(text).ok_or_else(|| {
+        crate::EngineError::invalid(
+            pointer,
+            "must be one of admin, operator, ingest, app, auditor",
+        )
+    })
+}

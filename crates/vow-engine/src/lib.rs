@@ -15,6 +15,7 @@ pub mod mail;
 pub mod obligations;
 pub mod reports;
 pub mod requests;
+mod stored;
 pub mod vault;
 
 pub use engine::{Actor, Engine, KeySource};

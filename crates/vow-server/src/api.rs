@@ -117,9 +117,10 @@ pub async fn create_key(
     Body(b): Body<CreateKey>,
 ) -> Result<Response> {
     let t = tenant(&t)?;
+    let role = vow_engine::input::role("/role", &b.role)?;
     let k = s
         .engine
-        .create_api_key(&actor, Some(&t), &b.role, b.purposes, b.label.as_deref())
+        .create_api_key(&actor, Some(&t), role, b.purposes, b.label.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(k)).into_response())
 }

@@ -145,7 +145,7 @@ fn deadlines_table(d: &[DeadlineView]) -> Table {
             if x.overdue {
                 "open, overdue".to_string()
             } else {
-                x.status.replace('_', " ")
+                x.status.as_str().replace('_', " ")
             },
         ]);
     }
@@ -274,7 +274,11 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
             let mut t = Table::new();
             t.set_header(["id", "discovered", "affected", "risk", "open duties"]);
             for i in &list {
-                let open = i.deadlines.iter().filter(|d| d.status == "open").count();
+                let open = i
+                    .deadlines
+                    .iter()
+                    .filter(|d| d.status == vow_core::breach::DutyStatus::Open)
+                    .count();
                 t.add_row([
                     i.id.clone(),
                     when(&i.discovered_at),

@@ -9,7 +9,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vow_core::Pii;
-use vow_core::TenantId;
+use vow_core::{RequestState, Role, TenantId};
 use vow_engine::input::{NewConsent, NewField, NewSubject, SubjectPatch};
 use vow_engine::{Actor, Engine, EngineError, ImportOptions, LookupKind};
 
@@ -132,7 +132,7 @@ async fn key(
     engine: &Engine,
     admin: &Actor,
     tenant: &TenantId,
-    role: &str,
+    role: Role,
     purposes: Option<Vec<String>>,
 ) -> Result<Actor> {
     let k = engine
@@ -215,8 +215,8 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
 
     step("3. Purpose-bound reads (R4, R8): an app key may read only for its purposes");
     let t = &TenantId::new("prairie-research")?;
-    let app = key(engine, &admin, t, "app", Some(vec!["research".into()])).await?;
-    let operator = key(engine, &admin, t, "operator", None).await?;
+    let app = key(engine, &admin, t, Role::App, Some(vec!["research".into()])).await?;
+    let operator = key(engine, &admin, t, Role::Operator, None).await?;
     let mut reader = None;
     for email in research_emails.iter().take(100) {
         let Some(id) = engine
@@ -440,7 +440,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
         engine,
         &admin,
         &tenant_id("northwind-outfitters")?,
-        "operator",
+        Role::Operator,
         None,
     )
     .await?;
@@ -726,7 +726,7 @@ async fn requests_demo(
     ));
     for a in &asks {
         let mut r = engine.submit_request(admin, t, a).await?;
-        if r.state == "verifying" {
+        if RequestState::parse(&r.state) == Some(RequestState::Verifying) {
             // A second data point and the signed declaration the stricter rule asks.
             r = engine
                 .verify_request(
@@ -741,7 +741,7 @@ async fn requests_demo(
                 )
                 .await?;
         }
-        if r.state == "verified" {
+        if RequestState::parse(&r.state) == Some(RequestState::Verified) {
             r = engine.fulfil_request(admin, t, &r.id).await?;
         }
         show_request(&r);
@@ -817,7 +817,7 @@ async fn requests_demo(
             )
         };
         let mut r = engine.submit_request(admin, tenant, &a).await?;
-        if r.state == "verifying" {
+        if RequestState::parse(&r.state) == Some(RequestState::Verifying) {
             r = engine
                 .verify_request(
                     admin,
@@ -831,7 +831,7 @@ async fn requests_demo(
                 )
                 .await?;
         }
-        if r.state == "verified" {
+        if RequestState::parse(&r.state) == Some(RequestState::Verified) {
             r = engine.fulfil_request(admin, tenant, &r.id).await?;
         }
         say(format!("{tenant}:"));

@@ -112,8 +112,9 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
             } else {
                 Some(purposes)
             };
+            let role = vow_engine::input::role("/role", &role)?;
             let k = engine
-                .create_api_key(actor, tenant.as_ref(), &role, purposes, label.as_deref())
+                .create_api_key(actor, tenant.as_ref(), role, purposes, label.as_deref())
                 .await
                 .inspect_err(report_policy_error)?;
             if output == Output::Json {

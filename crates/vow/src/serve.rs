@@ -34,7 +34,13 @@ pub async fn serve(cfg: Config) -> Result<()> {
     let actor = Actor::local("bootstrap");
     if engine.api_keys(&actor, None).await?.is_empty() {
         let k = engine
-            .create_api_key(&actor, None, "admin", None, Some("bootstrap admin"))
+            .create_api_key(
+                &actor,
+                None,
+                vow_core::Role::Admin,
+                None,
+                Some("bootstrap admin"),
+            )
             .await?;
         // Printed once, to the terminal only; it never reaches the log.
         outln!(

@@ -12,8 +12,8 @@ use comfy_table::Table;
 use serde_json::json;
 use std::process::ExitCode;
 use std::sync::Arc;
-use vow_core::Pii;
 use vow_core::TenantId;
+use vow_core::{Pii, RequestState};
 use vow_engine::input::{Identifiers, NewField, SubjectPatch};
 use vow_engine::requests::{NewRequest, Requester, Step};
 use vow_engine::{Actor, Engine, LookupKind};
@@ -271,7 +271,10 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: SubjectCommand) -
                 corrections: Vec::new(),
             };
             let mut r = engine.submit_request(actor, &tenant, &ask).await?;
-            if r.state == "verifying" || r.state == "received" || r.state == "acknowledged" {
+            if matches!(
+                RequestState::parse(&r.state),
+                Some(RequestState::Verifying | RequestState::Received | RequestState::Acknowledged)
+            ) {
                 // The operator vouches for the person, as an account sign-in would.
                 let step = Step {
                     authenticated: true,
@@ -279,7 +282,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: SubjectCommand) -
                 };
                 r = engine.verify_request(actor, &tenant, &r.id, &step).await?;
             }
-            if r.state == "verified" {
+            if RequestState::parse(&r.state) == Some(RequestState::Verified) {
                 r = engine.fulfil_request(actor, &tenant, &r.id).await?;
             }
             crate::request::print_request(&r, output)?;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use vow_core::TenantId;
 use vow_core::webhook::NetAllow;
-use vow_core::{DeliveryState, Pii};
+use vow_core::{DeliveryState, Pii, RequestState};
 use vow_engine::obligations::webhooks::DeliveryReport;
 use vow_engine::{Actor, Engine};
 use vow_server::webhooks::{Deliverer, deliver_pass};
@@ -541,7 +541,7 @@ async fn erase(
         corrections: Vec::new(),
     };
     let mut r = engine.submit_request(admin, tenant, &ask).await?;
-    if r.state == "verifying" {
+    if RequestState::parse(&r.state) == Some(RequestState::Verifying) {
         let step = vow_engine::Step {
             declaration: true,
             authenticated: true,
@@ -549,7 +549,7 @@ async fn erase(
         };
         r = engine.verify_request(admin, tenant, &r.id, &step).await?;
     }
-    if r.state == "verified" {
+    if RequestState::parse(&r.state) == Some(RequestState::Verified) {
         engine.fulfil_request(admin, tenant, &r.id).await?;
     }
     Ok(())

@@ -177,7 +177,7 @@ impl Engine {
                 Err(e) => return Err(e),
             };
             let (dek, birth, rows) = facts;
-            let events = Self::events(&rows);
+            let events = Self::events(&rows)?;
             let d = decide(
                 &policy,
                 &SubjectFacts {
@@ -198,9 +198,7 @@ impl Engine {
             }
             let mut fields = Vec::new();
             for f in tx.current_fields(tenant, subject).await? {
-                let Ok(cat) = Category::new(f.category.as_str()) else {
-                    continue;
-                };
+                let cat = crate::stored::category("field category", &f.category)?;
                 if categories.iter().any(|c| cat.is_within(c)) {
                     let v = Self::open_field(tenant, subject, &dek, f)?;
                     fields.push(json!({"category": v.category, "value": v.value}));
@@ -288,23 +286,24 @@ impl Engine {
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPolicy, tenant)?;
         let mut tx = self.store.read().await?;
-        Ok(tx
-            .disclosures(tenant)
+        tx.disclosures(tenant)
             .await?
             .into_iter()
-            .map(|d| DisclosureView {
-                id: d.id,
-                recipient: d.recipient,
-                purpose: d.purpose,
-                categories: serde_json::from_str(&d.categories).unwrap_or_default(),
-                subjects: d.subjects,
-                refused: d.refused,
-                at: jiff::Timestamp::from_millisecond(d.created_at)
-                    .map(vow_core::wire::time)
-                    .unwrap_or_default(),
-                actor: d.actor,
+            .map(|d| {
+                Ok(DisclosureView {
+                    id: d.id,
+                    recipient: d.recipient,
+                    purpose: d.purpose,
+                    categories: crate::stored::list("disclosed categories", &d.categories)?,
+                    subjects: d.subjects,
+                    refused: d.refused,
+                    at: jiff::Timestamp::from_millisecond(d.created_at)
+                        .map(vow_core::wire::time)
+                        .unwrap_or_default(),
+                    actor: d.actor,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// R12: tell every recipient that received a corrected category, and only those, the
@@ -321,18 +320,17 @@ impl Engine {
         let sent = tx.disclosed_to(tenant, subject).await?;
         let recipients: BTreeSet<&str> = sent.iter().map(|(r, _, _)| r.as_str()).collect();
         for recipient in recipients {
-            let had: Vec<Category> = sent
-                .iter()
-                .filter(|(r, _, _)| r == recipient)
-                .flat_map(|(_, c, _)| serde_json::from_str::<Vec<String>>(c).unwrap_or_default())
-                .filter_map(|c| Category::new(c).ok())
-                .collect();
-            let fields: Vec<&(String, Value)> = changed
-                .iter()
-                .filter(|(c, _)| {
-                    Category::new(c.as_str()).is_ok_and(|c| had.iter().any(|h| c.is_within(h)))
-                })
-                .collect();
+            let mut had: Vec<Category> = Vec::new();
+            for (_, c, _) in sent.iter().filter(|(r, _, _)| r == recipient) {
+                had.extend(crate::stored::categories("disclosed categories", c)?);
+            }
+            let mut fields: Vec<&(String, Value)> = Vec::new();
+            for f in changed {
+                let c = crate::stored::category("field category", &f.0)?;
+                if had.iter().any(|h| c.is_within(h)) {
+                    fields.push(f);
+                }
+            }
             if fields.is_empty() {
                 continue;
             }

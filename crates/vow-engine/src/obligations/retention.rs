@@ -187,7 +187,7 @@ fn plan_subject(
     clocks: &SubjectClocks,
     held: &[Category],
     now: Timestamp,
-) -> Plan {
+) -> Result<Plan> {
     let mut plan = Plan {
         subject: subject.to_string(),
         destroy: Vec::new(),
@@ -197,15 +197,8 @@ fn plan_subject(
     let mut all_go = !current.is_empty();
     let mut latest: Option<(Timestamp, usize)> = None;
     for (i, f) in current.iter().enumerate() {
-        let Ok(cat) = Category::new(f.category.as_str()) else {
-            all_go = false;
-            continue;
-        };
-        let purposes: Vec<PurposeId> = serde_json::from_str::<Vec<String>>(&f.purposes)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| PurposeId::new(p).ok())
-            .collect();
+        let cat = crate::stored::category("field category", &f.category)?;
+        let purposes: Vec<PurposeId> = crate::stored::purposes("field purposes", &f.purposes)?;
         let facts = FieldFacts {
             category: &cat,
             purposes: &purposes,
@@ -230,7 +223,7 @@ fn plan_subject(
     if all_go {
         plan.shred = latest.map(|(_, r)| r);
     }
-    plan
+    Ok(plan)
 }
 
 impl Engine {
@@ -367,24 +360,20 @@ impl Engine {
         let now = self.now_ms();
         let mut destroyed = 0;
         for subject in tx.erased_with_fields(tenant).await? {
-            let held: Vec<vow_core::Category> = tx
-                .holds(tenant, &subject)
-                .await?
-                .into_iter()
-                .filter(|h| h.until > now)
-                .flat_map(|h| {
-                    serde_json::from_str::<Vec<String>>(&h.categories).unwrap_or_default()
-                })
-                .filter_map(|c| vow_core::Category::new(c).ok())
-                .collect();
+            let mut held: Vec<vow_core::Category> = Vec::new();
+            for h in tx.holds(tenant, &subject).await? {
+                if h.until > now {
+                    held.extend(crate::stored::categories("hold categories", &h.categories)?);
+                }
+            }
             let mut gone = 0;
             if held.is_empty() {
                 gone = tx.all_fields(tenant, &subject).await?.len() as i64;
                 tx.erase_subject(tenant, &subject, now).await?;
             } else {
                 for f in tx.all_fields(tenant, &subject).await? {
-                    let kept = vow_core::Category::new(f.category.as_str())
-                        .is_ok_and(|c| held.iter().any(|h| c.is_within(h)));
+                    let c = crate::stored::category("field category", &f.category)?;
+                    let kept = held.iter().any(|h| c.is_within(h));
                     if !kept {
                         tx.delete_field(tenant, &f.id).await?;
                         gone += 1;
@@ -440,11 +429,8 @@ impl Engine {
         };
         let mut holds: HashMap<String, Vec<Category>> = HashMap::new();
         for h in tx.live_holds(tenant, now.as_millisecond()).await? {
-            let cats = serde_json::from_str::<Vec<String>>(&h.categories).unwrap_or_default();
-            holds
-                .entry(h.subject_id)
-                .or_default()
-                .extend(cats.into_iter().filter_map(|c| Category::new(c).ok()));
+            let cats = crate::stored::categories("hold categories", &h.categories)?;
+            holds.entry(h.subject_id).or_default().extend(cats);
         }
         let mut by_subject: HashMap<&str, Vec<&FieldMetaRow>> = HashMap::new();
         for f in &fields {
@@ -470,7 +456,7 @@ impl Engine {
                 continue;
             }
             let own_ledger = ledgers.remove(&s.id).unwrap_or_default();
-            let events = Self::events(&own_ledger);
+            let events = Self::events(&own_ledger)?;
             let consent_ended: BTreeMap<PurposeId, Option<Timestamp>> =
                 ConsentState::all(&events, now)
                     .into_iter()
@@ -497,7 +483,7 @@ impl Engine {
                 consent_ended,
             };
             let held = holds.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
-            let plan = plan_subject(rules, &s.id, &current, &clocks, held, now);
+            let plan = plan_subject(rules, &s.id, &current, &clocks, held, now)?;
             if plan.destroy.is_empty() && plan.held.is_empty() {
                 continue;
             }
@@ -695,12 +681,12 @@ mod tests {
         let new = field("b", "user.contact.email", "2026-01-01T00:00:00Z");
         let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
         let clocks = SubjectClocks::default();
-        let p = plan_subject(&rules, "s", &[&old, &new], &clocks, &[], now);
+        let p = plan_subject(&rules, "s", &[&old, &new], &clocks, &[], now).unwrap();
         assert_eq!((p.destroy.len(), p.shred), (1, None));
-        let p = plan_subject(&rules, "s", &[&old], &clocks, &[], now);
+        let p = plan_subject(&rules, "s", &[&old], &clocks, &[], now).unwrap();
         assert_eq!(p.shred, Some(0));
         let held = [Category::new("user").unwrap()];
-        let p = plan_subject(&rules, "s", &[&old], &clocks, &held, now);
+        let p = plan_subject(&rules, "s", &[&old], &clocks, &held, now).unwrap();
         assert_eq!((p.destroy.len(), p.held.len(), p.shred), (0, 1, None));
     }
 }

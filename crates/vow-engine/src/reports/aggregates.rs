@@ -359,7 +359,7 @@ impl Engine {
         }
         for row in &consents {
             if let Some(p) = people.get_mut(&row.subject_id) {
-                p.consents.extend(Self::events(std::slice::from_ref(row)));
+                p.consents.extend(Self::events(std::slice::from_ref(row))?);
             }
         }
 

@@ -124,7 +124,8 @@ pub struct DutyLine {
     pub rule: String,
     pub due: Option<String>,
     /// `on_time`, `late` or `open`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: vow_core::breach::DutyStatus,
     pub overdue: bool,
     pub notified_at: Option<String>,
     /// Hours from discovery to the notification, when made.
@@ -339,7 +340,7 @@ impl Engine {
                     audience: d.audience.clone(),
                     rule: d.rule.clone(),
                     due: d.due.clone(),
-                    status: d.status.clone(),
+                    status: d.status,
                     overdue: d.overdue,
                     notified_at: d.notified_at.clone(),
                     hours_to_notify: d
@@ -587,7 +588,10 @@ fn findings(
         ));
     }
     let duties: Vec<&DutyLine> = incidents.iter().flat_map(|i| &i.duties).collect();
-    let late = duties.iter().filter(|d| d.status == "late").count();
+    let late = duties
+        .iter()
+        .filter(|d| d.status == vow_core::breach::DutyStatus::Late)
+        .count();
     let overdue = duties.iter().filter(|d| d.overdue).count();
     if overdue > 0 {
         out.push(f(

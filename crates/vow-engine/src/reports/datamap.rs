@@ -95,14 +95,6 @@ fn safeguard_name(s: TransferSafeguard) -> String {
         .unwrap_or_default()
 }
 
-fn store_kind(k: StoreKind) -> &'static str {
-    match k {
-        StoreKind::Primary => "primary",
-        StoreKind::Backup => "backup",
-        StoreKind::Media => "media",
-    }
-}
-
 fn store_lists(policy: &Policy, store: &str, category: &str) -> bool {
     let Ok(cat) = Category::new(category) else {
         return false;
@@ -212,7 +204,7 @@ pub fn build(
         .iter()
         .map(|s| StoreRow {
             id: s.id.as_str().to_string(),
-            kind: store_kind(s.kind).to_string(),
+            kind: s.kind.as_str().to_string(),
             location: Some(s.location.clone()),
             backup_retention_days: s.backup_retention_days,
             categories: s
@@ -387,7 +379,7 @@ pub fn document(m: &DataMap) -> Document {
                                 .unwrap_or_else(|| "—".into()),
                         ),
                         list_or_dash(&s.categories),
-                        text(if s.kind == "backup" {
+                        text(if StoreKind::parse(&s.kind) == Some(StoreKind::Backup) {
                             "copies of the other stores".to_string()
                         } else {
                             s.live_fields.to_string()

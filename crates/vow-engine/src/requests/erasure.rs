@@ -37,20 +37,17 @@ impl Engine {
             .into_iter()
             .filter(|h| h.until > now)
             .collect();
-        let held: Vec<vow_core::Category> = holds
-            .iter()
-            .flat_map(|h| serde_json::from_str::<Vec<String>>(&h.categories).unwrap_or_default())
-            .filter_map(|c| vow_core::Category::new(c).ok())
-            .collect();
+        let mut held: Vec<vow_core::Category> = Vec::new();
+        for h in &holds {
+            held.extend(crate::stored::categories("hold categories", &h.categories)?);
+        }
         let mut kept = Vec::new();
         let mut new_key = None;
         if !held.is_empty() {
             let (dek, _, _) = self.facts(tx, keys, tenant, subject).await?;
             let (fresh, wrapped) = new_subject_key(keys, tenant, subject)?;
             for mut f in tx.current_fields(tenant, subject).await? {
-                let Ok(cat) = vow_core::Category::new(f.category.as_str()) else {
-                    continue;
-                };
+                let cat = crate::stored::category("field category", &f.category)?;
                 if !held.iter().any(|h| cat.is_within(h)) {
                     continue;
                 }

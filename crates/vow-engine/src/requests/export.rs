@@ -179,7 +179,7 @@ pub(crate) async fn package(
             })
             .collect::<Vec<_>>()
     );
-    let events = Engine::events(&consent_rows);
+    let events = Engine::events(&consent_rows)?;
     out["consents"] = json!(
         consent_rows
             .iter()

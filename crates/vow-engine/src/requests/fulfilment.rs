@@ -206,14 +206,22 @@ impl Engine {
         asked: &[String],
     ) -> Result<Vec<String>> {
         let (_, _, rows) = self.facts(tx, keys, tenant, subject).await?;
-        let events = Self::events(&rows);
+        let events = Self::events(&rows)?;
         let live: Vec<String> = ConsentState::all(&events, self.now())
             .into_iter()
             .filter(|(_, s)| matches!(s, ConsentState::Granted { .. }))
             .map(|(p, _)| p.to_string())
             .collect();
         let chosen: Vec<String> = if !asked.is_empty() {
-            asked.iter().filter(|p| live.contains(p)).cloned().collect()
+            // Checked at intake; kept with the request, so a bad one is a corrupted store.
+            let mut chosen = Vec::new();
+            for p in asked {
+                let p = crate::stored::purpose("request purpose", p)?;
+                if live.iter().any(|l| p == l.as_str()) {
+                    chosen.push(String::from(p));
+                }
+            }
+            chosen
         } else {
             live.into_iter()
                 .filter(|p| match kind {

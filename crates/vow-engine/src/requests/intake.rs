@@ -172,7 +172,7 @@ impl Engine {
             None => now,
         };
         let jurisdiction = match input.jurisdiction.as_deref().map(Jurisdiction::parse) {
-            Some(Ok(j)) => Some(String::from(j)),
+            Some(Ok(j)) => Some(j),
             Some(Err(_)) => {
                 errors.push(FieldError::new(
                     "/jurisdiction",
@@ -218,6 +218,13 @@ impl Engine {
                 }
             }
         }
+        for (i, p) in input.purposes.iter().enumerate() {
+            if let Err(EngineError::Invalid(mut e)) =
+                crate::input::purpose(&format!("/purposes/{i}"), p)
+            {
+                errors.append(&mut e);
+            }
+        }
         if kind == Some(RequestType::Correct) && input.corrections.is_empty() {
             errors.push(FieldError::new(
                 "/corrections",
@@ -238,7 +245,7 @@ impl Engine {
         let packs = vow_core::deadline::applicable(
             self.rules(),
             &policy.jurisdictions,
-            jurisdiction.as_deref(),
+            jurisdiction.as_ref().map(Jurisdiction::as_str),
         );
         let due: DueDates = vow_core::deadline::due_dates(
             &packs,
@@ -331,7 +338,7 @@ impl Engine {
             state: RequestState::Received.as_str().to_string(),
             subject_id: subject,
             requester: requester.as_str().to_string(),
-            residence: jurisdiction,
+            residence: jurisdiction.map(String::from),
             rules: json!(due.applied).to_string(),
             binding: due.binding.clone(),
             received_at: received.as_millisecond(),

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use vow_core::RequestState;
 use vow_core::TenantId;
 use vow_core::role::Capability;
-use vow_crypto::{Key32, open};
+use vow_crypto::{IdentifierKind, Key32, open};
 use vow_store::{RequestRow, Tx};
 
 /// A code is kept as an HMAC under the request's own key: a copy of the database alone
@@ -221,9 +221,12 @@ impl Engine {
             )
         })?;
         let ids = tx.identifiers(tenant, &subject).await?;
-        let email_row = ids.iter().find(|i| i.kind == "email").ok_or_else(|| {
-            EngineError::Conflict("the matched person has no e-mail address on file".into())
-        })?;
+        let email_row = ids
+            .iter()
+            .find(|i| IdentifierKind::parse(&i.kind) == Some(IdentifierKind::Email))
+            .ok_or_else(|| {
+                EngineError::Conflict("the matched person has no e-mail address on file".into())
+            })?;
         let skey = tx
             .subject_key(tenant, &subject)
             .await?
@@ -238,7 +241,12 @@ impl Engine {
         let email = String::from_utf8_lossy(&open(
             &dek,
             &email_row.value,
-            &value_aad(tenant, &subject, "identifier", "email"),
+            &value_aad(
+                tenant,
+                &subject,
+                "identifier",
+                IdentifierKind::Email.as_str(),
+            ),
         )?)
         .to_string();
         let n = u32::from_be_bytes(vow_crypto::random_bytes::<4>()?) % 1_000_000;

@@ -291,17 +291,20 @@ impl Engine {
         })
     }
 
-    pub(crate) fn events(rows: &[ConsentRow]) -> Vec<ConsentEvent> {
+    /// The consent ledger's rows as events; a row that does not read back is a corrupted
+    /// store, not a consent to leave out.
+    pub(crate) fn events(rows: &[ConsentRow]) -> Result<Vec<ConsentEvent>> {
+        use crate::stored::corrupt;
+        let time = |ms: i64| Timestamp::from_millisecond(ms).map_err(|_| corrupt("consent time"));
         rows.iter()
-            .filter_map(|r| {
-                Some(ConsentEvent {
-                    purpose: PurposeId::new(r.purpose.as_str()).ok()?,
-                    action: ConsentAction::parse(&r.action)?,
-                    kind: ConsentKind::parse(&r.kind)?,
-                    at: Timestamp::from_millisecond(r.at).ok()?,
-                    expires_at: r
-                        .expires_at
-                        .and_then(|x| Timestamp::from_millisecond(x).ok()),
+            .map(|r| {
+                Ok(ConsentEvent {
+                    purpose: crate::stored::purpose("consent purpose", &r.purpose)?,
+                    action: ConsentAction::parse(&r.action)
+                        .ok_or_else(|| corrupt("consent action"))?,
+                    kind: ConsentKind::parse(&r.kind).ok_or_else(|| corrupt("consent kind"))?,
+                    at: time(r.at)?,
+                    expires_at: r.expires_at.map(time).transpose()?,
                     policy_version: u32::try_from(r.policy_version).unwrap_or(0),
                     parent: r.parent_subject_id.clone(),
                 })
@@ -410,7 +413,7 @@ impl Engine {
             };
             history.push(Self::consent_view(r, evidence));
         }
-        let events = Self::events(&rows);
+        let events = Self::events(&rows)?;
         let mut current = serde_json::Map::new();
         for (p, s) in ConsentState::all(&events, self.now()) {
             let mut v = json!({"state": s.name()});

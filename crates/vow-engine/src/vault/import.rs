@@ -10,9 +10,9 @@ use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use vow_core::Pii;
 use vow_core::TenantId;
 use vow_core::role::Capability;
+use vow_core::{ConsentKind, Pii};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions {
@@ -201,7 +201,8 @@ fn csv_row(columns: &[Column], r: &csv::StringRecord) -> std::result::Result<New
         if let Some(e) = event {
             evidence["event"] = json!(e);
         }
-        let parent = if kind == "parental" {
+        // An unknown kind goes on to be refused, with its place, where consents are checked.
+        let parent = if ConsentKind::parse(&kind) == Some(ConsentKind::Parental) {
             Some(ParentRef {
                 email: parent_email.clone().map(Pii::new),
                 ..ParentRef::default()

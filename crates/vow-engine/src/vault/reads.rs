@@ -106,7 +106,7 @@ impl Engine {
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
         let (_, birth, rows) = self.facts(&mut tx, &keys, tenant, subject).await?;
         drop(tx);
-        let events = Self::events(&rows);
+        let events = Self::events(&rows)?;
         let decision = decide(
             &policy,
             &SubjectFacts {
@@ -151,7 +151,7 @@ impl Engine {
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
         let (dek, birth, rows) = self.facts(&mut tx, &keys, tenant, subject).await?;
-        let events = Self::events(&rows);
+        let events = Self::events(&rows)?;
         let decision = decide(
             &policy,
             &SubjectFacts {
@@ -184,9 +184,7 @@ impl Engine {
         drop(tx);
         let mut out = Vec::new();
         for f in fields {
-            let Ok(cat) = Category::new(f.category.as_str()) else {
-                continue;
-            };
+            let cat = crate::stored::category("field category", &f.category)?;
             if !categories.iter().any(|c| cat.is_within(c)) {
                 continue;
             }
@@ -223,7 +221,7 @@ impl Engine {
             id: f.id,
             category: f.category,
             value,
-            purposes: serde_json::from_str(&f.purposes).unwrap_or_default(),
+            purposes: crate::stored::list("field purposes", &f.purposes)?,
             source: f.source,
             store: f.store,
             collected_at: ts(f.collected_at),

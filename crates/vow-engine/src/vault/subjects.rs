@@ -574,13 +574,9 @@ impl Engine {
                 ));
                 continue;
             }
-            let old_purposes: Option<Vec<PurposeId>> = target.map(|t| {
-                serde_json::from_str::<Vec<String>>(&t.purposes)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| PurposeId::new(p).ok())
-                    .collect()
-            });
+            let old_purposes: Option<Vec<PurposeId>> = target
+                .map(|t| crate::stored::purposes("field purposes", &t.purposes))
+                .transpose()?;
             let mut f = f.clone();
             if let Some(t) = target {
                 f.source.get_or_insert_with(|| "correction".to_string());
@@ -599,7 +595,7 @@ impl Engine {
         if !errors.is_empty() {
             return Err(EngineError::Invalid(errors));
         }
-        let events = Self::events(&rows);
+        let events = Self::events(&rows)?;
         let facts = SubjectFacts {
             birth_date: birth,
             consents: &events,

@@ -258,17 +258,11 @@ impl Engine {
         &self,
         actor: &Actor,
         tenant: Option<&TenantId>,
-        role: &str,
+        role: Role,
         purposes: Option<Vec<String>>,
         label: Option<&str>,
     ) -> Result<ApiKeyCreated> {
         let tenant = tenant.map(TenantId::as_str);
-        let role = Role::parse(role).ok_or_else(|| {
-            EngineError::invalid(
-                "/role",
-                "must be one of admin, operator, ingest, app, auditor",
-            )
-        })?;
         match tenant {
             Some(t) => {
                 self.authorize(actor, Capability::ManageKeys, t)?;
@@ -359,21 +353,22 @@ impl Engine {
             ));
         }
         let mut tx = self.store.read().await?;
-        Ok(tx
-            .api_keys()
+        tx.api_keys()
             .await?
             .into_iter()
             .filter(|k| tenant.is_none() || k.tenant_id.as_deref() == tenant)
-            .map(|k| KeyInfo {
-                id: k.id,
-                tenant: k.tenant_id,
-                role: k.role,
-                purposes: k.purposes.and_then(|p| serde_json::from_str(&p).ok()),
-                label: k.label,
-                created_at: ts(k.created_at),
-                revoked_at: k.revoked_at.map(ts),
+            .map(|k| {
+                Ok(KeyInfo {
+                    id: k.id,
+                    tenant: k.tenant_id,
+                    role: k.role,
+                    purposes: key_purposes(k.purposes.as_deref())?,
+                    label: k.label,
+                    created_at: ts(k.created_at),
+                    revoked_at: k.revoked_at.map(ts),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The actor an API key stands for, or `Unauthenticated`.
@@ -400,18 +395,11 @@ impl Engine {
             return Err(EngineError::Unauthenticated);
         }
         let role = Role::parse(&row.role).ok_or(EngineError::Unauthenticated)?;
-        let purposes = match row.purposes {
-            Some(p) => {
-                let list: Vec<String> =
-                    serde_json::from_str(&p).map_err(|_| EngineError::Unauthenticated)?;
-                Some(
-                    list.into_iter()
-                        .filter_map(|s| PurposeId::new(s).ok())
-                        .collect(),
-                )
-            }
-            None => None,
-        };
+        let purposes = row
+            .purposes
+            .as_deref()
+            .map(|p| crate::stored::purposes("key purposes", p))
+            .transpose()?;
         let tenant = match row.tenant_id {
             Some(t) => Some(TenantId::new(t).map_err(|_| EngineError::Unauthenticated)?),
             None => None,
@@ -618,10 +606,17 @@ impl Engine {
             id: row.id,
             tenant: row.tenant_id,
             role: row.role,
-            purposes: row.purposes.and_then(|p| serde_json::from_str(&p).ok()),
+            purposes: key_purposes(row.purposes.as_deref())?,
             label: row.label,
             created_at: ts(row.created_at),
             revoked_at: Some(ts(row.revoked_at.unwrap_or(at))),
         })
     }
+}
+
+/// A key's purpose restriction as the store keeps it (a JSON list), for showing.
+fn key_purposes(stored: Option<&str>) -> Result<Option<Vec<String>>> {
+    stored
+        .map(|p| crate::stored::list("key purposes", p))
+        .transpose()
 }

@@ -121,7 +121,7 @@ impl Server {
             .create_api_key(
                 &Actor::local("test"),
                 None,
-                "admin",
+                vow_core::Role::Admin,
                 None,
                 Some("test admin"),
             )

@@ -24,4 +24,5 @@ mod readme;
 mod requests;
 mod retention;
 mod subjects_cli;
+mod typed_input;
 mod webhooks;

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use vow_core::TenantId;
-use vow_core::breach::{self, Audience, Duty, Facts, RiskLevel};
+use vow_core::breach::{self, Audience, Duty, DutyStatus, Facts, RiskLevel};
 use vow_core::deadline::{self, Term, add_term};
 use vow_core::role::Capability;
 use vow_core::{Category, Policy};
@@ -509,12 +509,7 @@ impl Engine {
                     .map(|n| n.at)
                     .min();
                 let due_ms = d.due.map(|t| t.as_millisecond());
-                let status = match (d.required, told, due_ms) {
-                    (false, _, _) => "not_required",
-                    (true, Some(at), Some(due)) if at > due => "late",
-                    (true, Some(_), _) => "on_time",
-                    (true, None, _) => "open",
-                };
+                let status = DutyStatus::of(d.required, told, due_ms);
                 DeadlineView {
                     tenant: tenant.clone(),
                     audience: d.audience.as_str().to_string(),
@@ -530,8 +525,8 @@ impl Engine {
                     tag: d.tag.map(|t| t.as_str().to_string()),
                     contents: d.contents.clone(),
                     title: d.title.clone(),
-                    status: status.to_string(),
-                    overdue: status == "open" && d.due.is_some_and(|due| due < now),
+                    status,
+                    overdue: status == DutyStatus::Open && d.due.is_some_and(|due| due < now),
                     notified_at: told.map(ts),
                 }
             })

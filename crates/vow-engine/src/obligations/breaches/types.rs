@@ -136,7 +136,8 @@ pub struct DeadlineView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `on_time`, `late`, `open`, or `not_required`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: vow_core::breach::DutyStatus,
     /// Open and past its due date.
     pub overdue: bool,
     pub notified_at: Option<String>,
