@@ -135,6 +135,27 @@ pub async fn known_tenant(engine: &Engine, actor: &Actor, tenant: &TenantId) -> 
     }
 }
 
+/// The tenant a `--tenant` flag names (checked to exist), or every tenant when it
+/// names none.
+pub async fn known_tenant_or_all(
+    engine: &Engine,
+    actor: &Actor,
+    tenant: Option<TenantId>,
+) -> Result<Vec<TenantId>> {
+    match tenant {
+        Some(t) => {
+            known_tenant(engine, actor, &t).await?;
+            Ok(vec![t])
+        }
+        None => engine
+            .tenants(actor)
+            .await?
+            .iter()
+            .map(|t| tenant_id(&t.id))
+            .collect(),
+    }
+}
+
 /// Whether opening may make a new store. Only `serve`, `demo` and `tenant create` may;
 /// every other command refuses a place that holds none.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,10 @@
 //! `vow key create|list|revoke|rotate`: API keys, and the tenants' key-encryption keys.
 //! `vow keys rotate` is kept as a hidden alias of `vow key rotate`.
 
-use crate::common::tenant_id;
-use crate::common::{Output, known_tenant, outln, print_json, report_policy_error, when, when_opt};
+use crate::common::{
+    Output, known_tenant, known_tenant_or_all, outln, print_json, report_policy_error, when,
+    when_opt,
+};
 use anyhow::Result;
 use clap::Subcommand;
 use comfy_table::Table;
@@ -171,18 +173,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
             }
         }
         KeyCommand::Rotate { tenant, output } => {
-            let tenants = match tenant {
-                Some(t) => {
-                    known_tenant(engine, actor, &t).await?;
-                    vec![t]
-                }
-                None => engine
-                    .tenants(actor)
-                    .await?
-                    .iter()
-                    .map(|t| tenant_id(&t.id))
-                    .collect::<Result<_>>()?,
-            };
+            let tenants = known_tenant_or_all(engine, actor, tenant).await?;
             let mut reports = Vec::new();
             for t in tenants {
                 let bar = if output == Output::Table {

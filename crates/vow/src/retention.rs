@@ -1,8 +1,7 @@
 //! `vow retention run`, `vow report data-map`, the retention sweeper of `vow serve`
 //! and the retention step of the demo.
 
-use crate::common::tenant_id;
-use crate::common::{Output, known_tenant, out, outln, print_json, when};
+use crate::common::{Output, known_tenant, known_tenant_or_all, out, outln, print_json, when};
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use comfy_table::Table;
@@ -120,18 +119,7 @@ pub async fn command(
             output,
         } => {
             let all = tenant.is_none();
-            let tenants = match tenant {
-                Some(t) => {
-                    known_tenant(engine, actor, &t).await?;
-                    vec![t]
-                }
-                None => engine
-                    .tenants(actor)
-                    .await?
-                    .iter()
-                    .map(|t| tenant_id(&t.id))
-                    .collect::<Result<_>>()?,
-            };
+            let tenants = known_tenant_or_all(engine, actor, tenant).await?;
             let mut reports = Vec::new();
             for t in tenants {
                 let r = match engine.retention_run(actor, &t, dry_run).await {

@@ -4,8 +4,8 @@
 //! engine's correction path (recipients are told); erasure through the request
 //! workflow (holds, suppression and notices apply).
 
-use crate::common::{Output, bad, known_tenant, outln, print_json, when};
-use crate::common::{purpose_id, tenant_id};
+use crate::common::purpose_id;
+use crate::common::{Output, bad, known_tenant, known_tenant_or_all, outln, print_json, when};
 use anyhow::Result;
 use clap::Subcommand;
 use comfy_table::Table;
@@ -170,18 +170,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: SubjectCommand) -
             show(engine, actor, &tenant, &id, purpose, categories, output).await?;
         }
         SubjectCommand::List { tenant, output } => {
-            let tenants = match tenant {
-                Some(t) => {
-                    known_tenant(engine, actor, &t).await?;
-                    vec![t]
-                }
-                None => engine
-                    .tenants(actor)
-                    .await?
-                    .iter()
-                    .map(|t| tenant_id(&t.id))
-                    .collect::<Result<_>>()?,
-            };
+            let tenants = known_tenant_or_all(engine, actor, tenant).await?;
             let mut all = Vec::new();
             for t in tenants {
                 all.push(engine.subject_counts(actor, &t).await?);
