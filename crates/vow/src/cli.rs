@@ -184,6 +184,14 @@ pub enum Command {
         #[command(subcommand)]
         command: BreachCommand,
     },
+    /// Retention: destroy what the policy's rules say is due.
+    #[command(after_help = "Example:\n  vow retention run --dry-run")]
+    Retention {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Shell completions, on standard output.
     #[command(
         after_help = "Examples:\n  vow completions bash > /etc/bash_completion.d/vow\n  vow completions zsh > \"${fpath[1]}/_vow\""
@@ -199,14 +207,6 @@ pub enum Command {
     Man {
         /// A command and its subcommands, e.g. `key revoke` (default: vow itself).
         command: Vec<String>,
-    },
-    /// Retention: destroy what the policy's rules say is due.
-    #[command(after_help = "Example:\n  vow retention run --dry-run")]
-    Retention {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[command(subcommand)]
-        command: RetentionCommand,
     },
 }
 
