@@ -272,6 +272,13 @@ impl Engine {
         audit::verify(&self.store, progress).await
     }
 
+    /// Whether the store answers: for the server's readiness check. Needs no actor:
+    /// it reads nothing and says only "ok" or "unavailable".
+    pub async fn check_store(&self) -> Result<()> {
+        self.store.ping().await?;
+        Ok(())
+    }
+
     /// Wait for pending audit commits and close the database.
     pub async fn shutdown(&self) {
         // A last empty record round-trips the writer: everything queued before it is committed.

@@ -547,11 +547,7 @@ pub async fn request_export(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if html {
-        Ok((
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            vow_engine::render_export_html(&package),
-        )
-            .into_response())
+        Ok(crate::page::html(vow_engine::render_export_html(&package)))
     } else {
         Ok(Json(package).into_response())
     }
@@ -616,18 +612,7 @@ pub async fn download(
     if json {
         Ok(Json(package).into_response())
     } else {
-        Ok((
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'",
-                ),
-                (header::REFERRER_POLICY, "no-referrer"),
-            ],
-            vow_engine::render_export_html(&package),
-        )
-            .into_response())
+        Ok(crate::page::html(vow_engine::render_export_html(&package)))
     }
 }
 
@@ -642,8 +627,20 @@ pub async fn audit_verify(State(s): State<AppState>, Auth(actor): Auth) -> Resul
     Ok((status, Json(r)).into_response())
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
-pub async fn healthz() -> Json<Value> {
+/// Readiness: the server answers and its store does. A load balancer routes to it
+/// only while this is 200.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses(
+    (status = 200, description = "the server and its store answer"),
+    (status = 503, description = "the store does not answer", body = Problem)))]
+pub async fn healthz(State(s): State<AppState>) -> Result<Json<Value>> {
+    s.engine.check_store().await?;
+    Ok(Json(json!({"status": "ok", "store": "ok"})))
+}
+
+/// Liveness: the process answers. Static, so a slow store never gets a live server
+/// restarted.
+#[utoipa::path(get, path = "/livez", tag = "operations", responses((status = 200, description = "the process answers")))]
+pub async fn livez() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 

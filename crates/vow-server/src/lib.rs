@@ -5,7 +5,7 @@
 //! documents, from the engine's catalogue ([`vow_engine::ErrorCode`]), in exactly one
 //! place ([`problem`]).
 //!
-//! The modules form layers: `state`, `problem` and `extract` at the bottom; the
+//! The modules form layers: `state`, `problem`, `extract` and `page` at the bottom; the
 //! handlers (`api`, `breaches`, `changes`, `reports`, `retention`, `webhooks`) above
 //! them; `openapi` and `router` on top. No module names one above it.
 
@@ -14,6 +14,7 @@ pub mod breaches;
 pub mod changes;
 pub mod extract;
 pub mod openapi;
+pub mod page;
 pub mod problem;
 pub mod reports;
 pub mod retention;
@@ -22,5 +23,5 @@ pub mod state;
 pub mod webhooks;
 
 pub use openapi::{ApiDoc, openapi_json};
-pub use router::{MAX_BODY, router};
+pub use router::{MAX_BODY, router, with_hsts};
 pub use state::{AppState, metrics_handle};

@@ -85,11 +85,7 @@ pub async fn sign_off(
 fn shape(report: &SelfAssessment, format: Format) -> Response {
     match format {
         Format::Json => Json(report).into_response(),
-        Format::Html => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            assessment::render_html(report),
-        )
-            .into_response(),
+        Format::Html => crate::page::html(assessment::render_html(report)),
         Format::Markdown => (
             [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
             assessment::render_markdown(report),

@@ -88,18 +88,9 @@ pub async fn data_map(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if accept.contains("text/html") {
-        Ok((
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'",
-                ),
-            ],
+        Ok(crate::page::html(
             vow_engine::reports::datamap::render_html(&map),
-        )
-            .into_response())
+        ))
     } else if accept.contains("text/markdown") {
         Ok((
             StatusCode::OK,

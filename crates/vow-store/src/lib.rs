@@ -140,6 +140,12 @@ impl Store {
         })
     }
 
+    /// One round trip to the database: whether it answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Flush what SQLite keeps in the WAL into the main file and truncate the WAL,
     /// so erased ciphertext does not linger there. A no-op on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<()> {

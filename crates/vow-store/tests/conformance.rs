@@ -225,6 +225,17 @@ async fn suite(store: &Store, backend: Backend) {
     check_disclosures(store).await;
     check_purge_expired(store).await;
     store.checkpoint().await.expect("checkpoint");
+    store.ping().await.expect("the store answers");
+}
+
+/// `ping` answers while the store is open and fails once it is closed.
+async fn check_ping_and_close(store: &Store) {
+    store.ping().await.expect("the store answers");
+    store.close().await;
+    assert!(
+        store.ping().await.is_err(),
+        "a closed store does not answer"
+    );
 }
 
 async fn check_backend_and_urls(store: &Store, backend: Backend) {
@@ -2757,7 +2768,7 @@ async fn conformance_sqlite() {
     let store = Store::open(&url).await.expect("reopen SQLite");
     check_reopened(&store).await;
     store.checkpoint().await.expect("checkpoint after reopen");
-    store.close().await;
+    check_ping_and_close(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2777,7 +2788,7 @@ async fn conformance_postgres() {
         store.close().await;
         let store = Store::open(&url).await.expect("reopen PostgreSQL");
         check_reopened(&store).await;
-        store.close().await;
+        check_ping_and_close(&store).await;
     })
     .await;
     let dropped = db.drop_db().await;

@@ -124,7 +124,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
             });
             axum_server::from_tcp_rustls(listener, tls)?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(vow_server::with_hsts(app).into_make_service())
                 .await
                 .context("serving HTTPS")?;
         }

@@ -183,6 +183,11 @@ async fn the_server_speaks_tls_when_given_a_certificate() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // Over TLS, browsers are told to keep to HTTPS.
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     // Plain HTTP to the TLS port gets no answer from the API.
     let plain = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/healthz"))

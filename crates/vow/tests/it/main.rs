@@ -18,6 +18,7 @@ mod file_modes;
 mod harness;
 mod help;
 mod keys;
+mod operations;
 mod policy_changes;
 mod promises;
 mod readme;
