@@ -26,6 +26,27 @@ use vow_crypto::{IdentifierKind, open};
 use vow_store::{OutboxRow, RequestRow, Tx};
 
 impl Engine {
+    /// The event that tells a processor tenant's controlling client of a request
+    /// (`request.routed` or `request.forwarded`): ids, type, channel and deadlines,
+    /// no personal values.
+    fn controller_event(&self, r: &RequestRow, event: &str) -> OutboxRow {
+        OutboxRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: r.tenant_id.clone(),
+            event: event.into(),
+            recipient: Some(crate::obligations::webhooks::CONTROLLER.into()),
+            payload: json!({"request": r.id, "type": r.kind, "channel": r.channel, "received_at": ts(r.received_at),
+                            "response_due": ts(r.response_due), "subject": r.subject_id})
+            .to_string(),
+            sealed: None,
+            subject_id: r.subject_id.clone(),
+            created_at: self.now_ms(),
+            delivered_at: None,
+        }
+    }
+}
+
+impl Engine {
     /// How many of the given data points identify one subject, and which subject.
     pub(crate) async fn match_points(
         &self,
@@ -375,19 +396,8 @@ impl Engine {
         if processor && forward {
             // Forward and assist: the client is told and decides; the request is carried
             // through here on its instructions, under the same deadlines.
-            tx.insert_outbox(&OutboxRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                tenant_id: tenant.to_string(),
-                event: "request.forwarded".into(),
-                recipient: Some(crate::obligations::webhooks::CONTROLLER.into()),
-                payload: json!({"request": r.id, "type": r.kind, "channel": r.channel, "received_at": ts(r.received_at),
-                                "response_due": ts(r.response_due), "subject": r.subject_id}).to_string(),
-                sealed: None,
-                subject_id: r.subject_id.clone(),
-                created_at: self.now_ms(),
-                delivered_at: None,
-            })
-            .await?;
+            tx.insert_outbox(&self.controller_event(&r, "request.forwarded"))
+                .await?;
         }
         if processor && !forward {
             // R23/S3: the operator holds this data for its client; the client decides.
@@ -406,19 +416,8 @@ impl Engine {
                 json!({"controller": controller.0}),
             )
             .await?;
-            tx.insert_outbox(&OutboxRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                tenant_id: tenant.to_string(),
-                event: "request.routed".into(),
-                recipient: Some(crate::obligations::webhooks::CONTROLLER.into()),
-                payload: json!({"request": r.id, "type": r.kind, "channel": r.channel, "received_at": ts(r.received_at),
-                                "response_due": ts(r.response_due), "subject": r.subject_id}).to_string(),
-                sealed: None,
-                subject_id: r.subject_id.clone(),
-                created_at: self.now_ms(),
-                delivered_at: None,
-            })
-            .await?;
+            tx.insert_outbox(&self.controller_event(&r, "request.routed"))
+                .await?;
             let extra = Extra {
                 controller: Some((controller.0.as_str(), controller.1.as_str())),
                 ..Extra::default()
