@@ -46,7 +46,7 @@ pub use tenants::TenantRow;
 pub use webhooks::{AttemptOutcome, AttemptRow, ClaimedEvent, DeliveryRow, EndpointRow, PARKED};
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyPool, Row, Transaction};
 use std::time::Duration;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -148,11 +148,25 @@ impl Store {
 
     /// Flush what SQLite keeps in the WAL into the main file and truncate the WAL,
     /// so erased ciphertext does not linger there. A no-op on PostgreSQL.
+    ///
+    /// SQLite answers `busy` (and leaves the WAL as it was) while another connection
+    /// holds an older snapshot or checkpoints at the same time; we retry for about
+    /// ten seconds and fail rather than report a flush that did not happen.
     pub async fn checkpoint(&self) -> Result<()> {
-        if let Some(sql) = self.backend.checkpoint_sql() {
-            sqlx::query(sql).execute(&self.pool).await?;
+        let Some(sql) = self.backend.checkpoint_sql() else {
+            return Ok(());
+        };
+        for attempt in 0..100u32 {
+            let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+            let busy: i64 = row.try_get(0)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis((5 * u64::from(attempt + 1)).min(100))).await;
         }
-        Ok(())
+        Err(StoreError::Stale(
+            "the WAL checkpoint stayed busy: another connection kept an old snapshot open",
+        ))
     }
 
     pub async fn close(&self) {
