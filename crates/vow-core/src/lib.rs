@@ -12,6 +12,7 @@ pub mod deadline;
 pub mod decision;
 pub mod error;
 pub mod ids;
+pub mod json;
 pub mod jurisdiction;
 pub mod pack;
 pub mod period;

@@ -195,7 +195,11 @@ pub enum EngineError {
 fn summary(errors: &[FieldError]) -> String {
     errors
         .iter()
-        .map(|e| format!("{}: {}", e.pointer, e.detail))
+        .map(|e| match e.pointer.as_str() {
+            // "" points at the whole document.
+            "" => e.detail.clone(),
+            p => format!("{p}: {}", e.detail),
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -2,13 +2,13 @@
 
 use crate::problem::ApiError;
 use crate::state::AppState;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use vow_core::TenantId;
-use vow_engine::{Actor, EngineError, ErrorCode};
+use vow_engine::{Actor, EngineError, ErrorCode, FieldError};
 
 /// The authenticated caller.
 pub struct Auth(pub Actor);
@@ -37,74 +37,59 @@ pub fn tenant(t: &str) -> Result<TenantId, ApiError> {
     TenantId::new(t).map_err(|_| EngineError::NotFound("tenant").into())
 }
 
-/// `Json<T>` whose rejections are problem documents naming what is wrong.
+/// A JSON body whose errors are problem documents naming where and what was expected,
+/// never what was sent (`vow_core::json`).
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rejection) => Err(json_error(rejection)),
+        if !is_json(req.headers()) {
+            return Err(ApiError::http(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::http(
+                    ErrorCode::PayloadTooLarge,
+                    "the body is larger than this endpoint accepts",
+                ),
+                _ => ApiError::http(
+                    ErrorCode::UnreadableBody,
+                    "the request body could not be read",
+                ),
+            })?;
+        match vow_core::json::from_slice(&bytes) {
+            Ok(v) => Ok(Body(v)),
+            Err(p) if p.syntax => Err(ApiError::http(ErrorCode::MalformedJson, p.to_string())),
+            // Wrong shape: the pointer goes in `errors`, as for the engine's own checks.
+            Err(p) => Err(EngineError::Invalid(vec![FieldError::new(
+                p.pointer.clone(),
+                format!("{} (line {}, column {})", p.what, p.line, p.column),
+            )])
+            .into()),
         }
     }
 }
 
-fn json_error(r: JsonRejection) -> ApiError {
-    match r {
-        JsonRejection::MissingJsonContentType(_) => ApiError::http(
-            ErrorCode::UnsupportedMediaType,
-            "send the body as JSON with `Content-Type: application/json`",
-        ),
-        // serde's text names the position and the problem, never a value it could not read.
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::http(ErrorCode::MalformedJson, e.body_text())
-        }
-        JsonRejection::JsonDataError(e) => {
-            ApiError::http(ErrorCode::InvalidRequest, data_error_text(&e.body_text()))
-        }
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::http(
-                ErrorCode::PayloadTooLarge,
-                "the body is larger than this endpoint accepts",
-            )
-        }
-        JsonRejection::BytesRejection(_) => ApiError::http(
-            ErrorCode::UnreadableBody,
-            "the request body could not be read",
-        ),
-        // Axum may add kinds of rejection; none is the server's fault.
-        _ => ApiError::http(ErrorCode::BadRequest, "the body could not be taken as JSON"),
-    }
-}
-
-/// serde's data errors may quote a value ("invalid type: string \"ada@…\""): keep
-/// the path and the expectation, drop anything quoted.
-fn data_error_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_quote = false;
-    for c in text.chars() {
-        if c == '"' {
-            if !in_quote {
-                out.push_str("\"…\"");
-            }
-            in_quote = !in_quote;
-        } else if !in_quote {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn quoted_values_are_dropped() {
-        let t = super::data_error_text(
-            "fields[0].value: invalid type: string \"ada@example.org\", expected a map",
-        );
-        assert!(!t.contains("ada@"));
-        assert!(t.contains("fields[0].value"));
-    }
+/// `application/json`, or any `application/…+json`, whatever the parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

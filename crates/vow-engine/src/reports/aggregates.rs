@@ -125,13 +125,19 @@ fn attr(name: &str, policy: &Policy) -> std::result::Result<Attr, (bool, String)
     if let Some(p) = name.strip_prefix("consent.") {
         return match PurposeId::new(p) {
             Ok(id) if policy.purpose(&id).is_some() => Ok(Attr::Consent(id)),
-            _ => Err((false, format!("the policy names no purpose {p}"))),
+            _ => Err((
+                false,
+                "consent.<purpose> names no purpose of the policy".to_string(),
+            )),
         };
     }
     if let Some(c) = name.strip_prefix("category.") {
         return match Category::new(c) {
             Ok(cat) if policy.knows_category(&cat) => Ok(Attr::Category(cat)),
-            _ => Err((false, format!("the policy names no data category {c}"))),
+            _ => Err((
+                false,
+                "category.<category> names no data category of the policy".to_string(),
+            )),
         };
     }
     let head = lower.split(['.', '_']).next().unwrap_or("");
@@ -142,22 +148,25 @@ fn attr(name: &str, policy: &Policy) -> std::result::Result<Attr, (bool, String)
         return Err((
             true,
             format!(
-                "{name} identifies a person; aggregates never group by identifiers or values: {list}"
+                "{} identifies a person; aggregates never group by identifiers or values: {list}",
+                // Named only when it is one of our own words, never the caller's text.
+                IDENTIFYING
+                    .iter()
+                    .find(|w| **w == lower)
+                    .unwrap_or(&"this attribute")
             ),
         ));
     }
     if Category::new(name).is_ok_and(|c| policy.knows_category(&c)) {
         return Err((
             true,
+            // Named: it is one of the policy's own categories, not free text.
             format!(
                 "{name} is a data category, and its values are personal data; group by category.{name} (held or not) instead"
             ),
         ));
     }
-    Err((
-        false,
-        format!("{name} is not an aggregate attribute; {list}"),
-    ))
+    Err((false, format!("not an aggregate attribute; {list}")))
 }
 
 /// The values an attribute may take in a filter (None: any short name).

@@ -42,15 +42,14 @@ pub fn parse_jsonl(text: &str) -> impl Iterator<Item = Row> + '_ {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, line)| {
-            let parsed = serde_json::from_str::<NewSubject>(line).map_err(|e| {
-                // serde's message names the field or the syntax problem and a column, not the value.
-                let msg = e.to_string();
-                let msg = msg
-                    .split(" at line")
-                    .next()
-                    .unwrap_or("invalid JSON")
-                    .to_string();
-                format!("{msg} (column {})", e.column())
+            // The row is personal data: the error names the place and the expectation only.
+            let parsed = vow_core::json::from_slice::<NewSubject>(line.as_bytes()).map_err(|e| {
+                let at = if e.pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} ", e.pointer)
+                };
+                format!("{at}(column {}): {}", e.column, e.what)
             });
             (i + 1, parsed)
         })
@@ -122,12 +121,13 @@ fn parse_header(h: &str) -> std::result::Result<Column, String> {
                 _ => (h, None),
             };
             let Some((category, rest)) = main.split_once('[') else {
-                return Err(format!(
-                    "unknown column {h:?}: expected email, phone, external_id, birth_date, residence, consents, parent_email or category[purpose+purpose]"
-                ));
+                // Not quoted: a file without a header has a person in its first line.
+                return Err("unknown column: expected email, phone, external_id, birth_date, residence, consents, parent_email or category[purpose+purpose]".to_string());
             };
             let Some(purposes) = rest.strip_suffix(']') else {
-                return Err(format!("column {h:?}: missing ']'"));
+                return Err(
+                    "a field column is category[purpose+purpose]: the ']' is missing".to_string(),
+                );
             };
             let purposes: Vec<String> = purposes
                 .split('+')
@@ -135,9 +135,7 @@ fn parse_header(h: &str) -> std::result::Result<Column, String> {
                 .filter(|p| !p.is_empty())
                 .collect();
             if purposes.is_empty() {
-                return Err(format!(
-                    "column {h:?}: name at least one purpose inside [ ]"
-                ));
+                return Err("a field column names at least one purpose inside [ ]".to_string());
             }
             Column::Field {
                 category: category.trim().to_string(),
@@ -350,7 +348,7 @@ mod tests {
         assert_eq!(rows.len(), 2);
         let e = rows[0].1.as_ref().unwrap_err();
         assert!(
-            e.contains("bogus") && !e.contains("secret@example.org"),
+            e.contains("unknown field") && !e.contains("bogus") && !e.contains("secret@"),
             "{e}"
         );
         assert_eq!(rows[1].0, 3);
