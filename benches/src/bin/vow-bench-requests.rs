@@ -64,6 +64,7 @@ fn request(kind: &str, email: String, external_id: Option<String>) -> NewRequest
         requester: None,
         contact_email: None,
         received_at: None,
+        backdated: false,
         purposes: Vec::new(),
         corrections: Vec::new(),
     }

@@ -136,6 +136,36 @@ pub fn stale_grant(
     (granted && last.policy_version < since).then_some((last.policy_version, since))
 }
 
+/// The reasons the caller itself may not do `ask`, whoever it concerns: its role, or
+/// a purpose its key is not allowed. Part of [`decide`]; also asked once before a
+/// bulk action (a disclosure), which such a reason refuses as a whole.
+pub fn caller_refusals(caller: &Caller, ask: &Ask<'_>) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    let needed = match ask.action {
+        Action::Read | Action::Disclose => Capability::ReadPersonalData,
+        Action::Collect => Capability::WriteSubjects,
+    };
+    if !caller.role.may(needed) {
+        reasons.push(Reason {
+            code: ReasonCode::CallerNotAllowed,
+            detail: format!(
+                "a key with role {} may not {} personal data",
+                caller.role,
+                action_verb(ask.action)
+            ),
+        });
+    }
+    if let Some(allowed) = &caller.purposes
+        && !allowed.contains(ask.purpose)
+    {
+        reasons.push(Reason {
+            code: ReasonCode::CallerPurposeNotAllowed,
+            detail: format!("this key is not allowed the purpose {}", ask.purpose),
+        });
+    }
+    reasons
+}
+
 /// Decide. Pure: the same inputs always give the same answer.
 pub fn decide(
     policy: &Policy,
@@ -144,32 +174,9 @@ pub fn decide(
     ask: &Ask<'_>,
     now: Timestamp,
 ) -> Decision {
-    let mut reasons = Vec::new();
+    let mut reasons = caller_refusals(caller, ask);
     let mut refuse = |code: ReasonCode, detail: String| reasons.push(Reason { code, detail });
     let purpose_name = ask.purpose.as_str();
-
-    let needed = match ask.action {
-        Action::Read | Action::Disclose => Capability::ReadPersonalData,
-        Action::Collect => Capability::WriteSubjects,
-    };
-    if !caller.role.may(needed) {
-        refuse(
-            ReasonCode::CallerNotAllowed,
-            format!(
-                "a key with role {} may not {} personal data",
-                caller.role,
-                action_verb(ask.action)
-            ),
-        );
-    }
-    if let Some(allowed) = &caller.purposes
-        && !allowed.contains(ask.purpose)
-    {
-        refuse(
-            ReasonCode::CallerPurposeNotAllowed,
-            format!("this key is not allowed the purpose {purpose_name}"),
-        );
-    }
 
     let Some(purpose) = policy.purpose(ask.purpose) else {
         refuse(

@@ -98,6 +98,8 @@ pub struct Engine {
     public_url: RwLock<String>,
     /// Which internal addresses outbound webhooks may reach (none by default).
     pub(crate) webhook_net: RwLock<vow_core::webhook::NetAllow>,
+    /// How far back and ahead a request's `received_at` may lie.
+    pub(crate) intake: RwLock<crate::requests::IntakeLimits>,
 }
 
 #[derive(Clone)]
@@ -167,6 +169,7 @@ impl Engine {
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
                 webhook_net: RwLock::new(Default::default()),
+                intake: RwLock::new(Default::default()),
             }),
             created,
         ))

@@ -42,6 +42,10 @@ pub struct FileConfig {
     pub webhooks: Option<WebhooksFile>,
     /// How often `vow serve` runs retention, e.g. `24h`, `30m`, `1d`. Default 24h.
     pub retention_interval: Option<String>,
+    /// How far back a request's `received_at` may go without `backdated`. Default 30d.
+    pub received_at_window: Option<String>,
+    /// How far ahead of this server's clock a `received_at` may be. Default 5min.
+    pub received_at_skew: Option<String>,
 }
 
 /// The flags every store-touching command shares. They are flattened into each
@@ -173,6 +177,7 @@ pub struct Config {
     pub rules_dir: Option<PathBuf>,
     pub webhooks: WebhookConfig,
     pub retention_interval: Duration,
+    pub intake: vow_engine::requests::IntakeLimits,
 }
 
 #[derive(Clone)]
@@ -339,9 +344,25 @@ impl Config {
             Some(i) => parse_interval(&i).map_err(|e| anyhow::anyhow!("retention_interval {e}"))?,
             None => Duration::from_secs(24 * 3600),
         };
+        let default = vow_engine::requests::IntakeLimits::default();
+        let intake = vow_engine::requests::IntakeLimits {
+            backdate_window: match env("VOW_RECEIVED_AT_WINDOW").or(file.received_at_window) {
+                Some(i) => {
+                    parse_interval(&i).map_err(|e| anyhow::anyhow!("received_at_window {e}"))?
+                }
+                None => default.backdate_window,
+            },
+            future_skew: match env("VOW_RECEIVED_AT_SKEW").or(file.received_at_skew) {
+                Some(i) => {
+                    parse_interval(&i).map_err(|e| anyhow::anyhow!("received_at_skew {e}"))?
+                }
+                None => default.future_skew,
+            },
+        };
         Ok(Config {
             webhooks,
             retention_interval,
+            intake,
             rules_dir: env("VOW_RULES_DIR").map(PathBuf::from).or(file.rules_dir),
             public_url,
             mail_from: env("VOW_MAIL_FROM")

@@ -698,6 +698,7 @@ async fn requests_demo(
             }),
             contact_email: None,
             received_at: None,
+            backdated: false,
             purposes: Vec::new(),
             corrections: Vec::new(),
         }

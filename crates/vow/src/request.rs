@@ -72,9 +72,14 @@ pub enum RequestCommand {
         /// Declared residence, e.g. US-CA.
         #[arg(long)]
         jurisdiction: Option<String>,
-        /// When it arrived (RFC 3339), if before now; never in the future.
+        /// When it arrived (RFC 3339), if before now; never in the future, and not more
+        /// than the server's window back (30 days by default) unless --backdated.
         #[arg(long, value_name = "TIME")]
         received_at: Option<String>,
+        /// --received-at is further back than the window on purpose (a letter found
+        /// late); its deadlines may already have passed.
+        #[arg(long, requires = "received_at")]
+        backdated: bool,
         /// Who asks: subject, agent or parent.
         #[arg(long, default_value = "subject")]
         requester: String,
@@ -274,6 +279,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: RequestCommand) -
             birth_date,
             jurisdiction,
             received_at,
+            backdated,
             requester,
             output,
         } => {
@@ -290,6 +296,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: RequestCommand) -
                 }),
                 contact_email: None,
                 received_at,
+                backdated,
                 purposes: Vec::new(),
                 corrections: Vec::new(),
             };

@@ -256,6 +256,7 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: SubjectCommand) -
                 }),
                 contact_email: None,
                 received_at: None,
+                backdated: false,
                 purposes: Vec::new(),
                 corrections: Vec::new(),
             };

@@ -537,6 +537,7 @@ async fn erase(
         }),
         contact_email: None,
         received_at: None,
+        backdated: false,
         purposes: Vec::new(),
         corrections: Vec::new(),
     };

@@ -112,8 +112,22 @@ impl Engine {
         let mut tx = self.store.write().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
-        // The recipient itself, and a forbidden purpose, refuse the whole disclosure.
-        let mut whole = decide_recipient(&policy, &input.recipient, &purpose, &categories);
+        // The recipient itself, a forbidden purpose, and a purpose the calling key is
+        // not allowed refuse the whole disclosure (403), not each person in it.
+        let mut whole = vow_core::decision::caller_refusals(
+            actor.as_caller(),
+            &Ask {
+                action: Action::Disclose,
+                purpose: &purpose,
+                categories: &categories,
+            },
+        );
+        whole.extend(decide_recipient(
+            &policy,
+            &input.recipient,
+            &purpose,
+            &categories,
+        ));
         if let Some(p) = policy.purpose(&purpose)
             && p.forbidden
         {

@@ -177,13 +177,16 @@ impl Engine {
                 "must be one of web, email, phone, mail, api",
             ));
         }
+        let limits = self.intake_limits();
         let received = match &input.received_at {
             Some(t) => match parse_time("/received_at", t) {
-                Ok(t) if t <= now => t,
-                Ok(_) => {
-                    errors.push(FieldError::new("/received_at", "must not be in the future"));
-                    now
-                }
+                Ok(t) => match received_in_window(t, now, input.backdated, limits) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        errors.push(e);
+                        now
+                    }
+                },
                 Err(EngineError::Invalid(mut e)) => {
                     errors.append(&mut e);
                     now
@@ -193,7 +196,20 @@ impl Engine {
             None => now,
         };
         let jurisdiction = match input.jurisdiction.as_deref().map(Jurisdiction::parse) {
-            Some(Ok(j)) => Some(j),
+            Some(Ok(j)) => {
+                // A code no rule pack covers would silently get only the policy's own
+                // promise: say which codes Vow knows instead.
+                if !self.rules().iter().any(|p| p.covers_residence(j.as_str())) {
+                    errors.push(FieldError::new(
+                        "/jurisdiction",
+                        format!(
+                            "no rule pack covers this region; known: {}. Leave it out to answer under the policy's own promise",
+                            self.known_regions().join(", ")
+                        ),
+                    ));
+                }
+                Some(j)
+            }
             Some(Err(_)) => {
                 errors.push(FieldError::new(
                     "/jurisdiction",
@@ -492,4 +508,58 @@ pub(crate) fn matchable(ids: &Identifiers, request: &NewRequest) -> Identifiers 
             .filter(|_| !corrected("user.contact.phone_number")),
         external_id: ids.external_id.clone(),
     }
+}
+
+impl Engine {
+    /// Set how far back and ahead a request's `received_at` may lie.
+    pub fn set_intake_limits(&self, limits: super::IntakeLimits) {
+        if let Ok(mut l) = self.intake.write() {
+            *l = limits;
+        }
+    }
+
+    pub(crate) fn intake_limits(&self) -> super::IntakeLimits {
+        self.intake.read().map(|l| *l).unwrap_or_default()
+    }
+
+    /// Every region some rule pack covers, in order (`EU` and its members, `US-CA`, …).
+    pub fn known_regions(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .rules()
+            .iter()
+            .flat_map(|p| p.scope.iter().map(|s| s.to_string()))
+            .collect();
+        set.into_iter().collect()
+    }
+}
+
+/// `received_at` as filed: a time a little ahead of our clock (the sender's runs
+/// fast) is now; further ahead is refused; further back than the window is refused
+/// unless the caller says the request was back-dated on purpose (a request "received"
+/// in 1900 would otherwise be filed, found overdue and denied within a minute).
+fn received_in_window(
+    t: Timestamp,
+    now: Timestamp,
+    backdated: bool,
+    limits: super::IntakeLimits,
+) -> std::result::Result<Timestamp, FieldError> {
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let ahead = t.as_millisecond() - now.as_millisecond();
+    if ahead > ms(limits.future_skew) {
+        return Err(FieldError::new("/received_at", "must not be in the future"));
+    }
+    if ahead > 0 {
+        return Ok(now);
+    }
+    let window = ms(limits.backdate_window);
+    if -ahead > window && !backdated {
+        return Err(FieldError::new(
+            "/received_at",
+            format!(
+                "more than {} days ago: if the request really arrived then, also send \"backdated\": true (its deadlines may have passed)",
+                window / 86_400_000
+            ),
+        ));
+    }
+    Ok(t)
 }

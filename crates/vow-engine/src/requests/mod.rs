@@ -24,6 +24,6 @@ mod views;
 pub use export::render_html;
 pub(crate) use record::original_kind;
 pub use types::{
-    DENIAL_CODES, DenialReason, DueView, EventView, HoldView, NewHold, NewRequest, NoticeView,
-    RequestView, Requester, Step,
+    DENIAL_CODES, DenialReason, DueView, EventView, HoldView, IntakeLimits, NewHold, NewRequest,
+    NoticeView, RequestView, Requester, Step,
 };

@@ -29,6 +29,26 @@ pub struct Requester {
     pub identifiers: Identifiers,
 }
 
+/// How far from now a request's `received_at` may lie, set by the operator
+/// (`received_at_window`, `received_at_skew` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntakeLimits {
+    /// How far back `received_at` may go without `backdated: true`.
+    pub backdate_window: std::time::Duration,
+    /// How far ahead of this server's clock `received_at` may be (the sender's clock
+    /// may run fast); such a time is filed as now.
+    pub future_skew: std::time::Duration,
+}
+
+impl Default for IntakeLimits {
+    fn default() -> Self {
+        IntakeLimits {
+            backdate_window: std::time::Duration::from_secs(30 * 86_400),
+            future_skew: std::time::Duration::from_secs(5 * 60),
+        }
+    }
+}
+
 /// A new data-subject request.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,9 +73,15 @@ pub struct NewRequest {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub contact_email: Option<Pii<String>>,
-    /// When a letter or call arrived before it was entered (RFC 3339); never in the future.
+    /// When a letter or call arrived before it was entered (RFC 3339). Not in the future
+    /// (beyond a small clock-skew allowance) and, unless `backdated`, not further back
+    /// than the server's window (30 days by default).
     #[serde(default)]
     pub received_at: Option<String>,
+    /// `received_at` is further back than the window on purpose (a letter found late).
+    /// The request is filed as received then, and its deadlines may already have passed.
+    #[serde(default)]
+    pub backdated: bool,
     /// For opt_out and withdraw_consent: the purposes (default: every marketing, sale
     /// or sharing purpose for opt_out; every consent purpose for withdraw_consent).
     #[serde(default)]

@@ -726,12 +726,12 @@ async fn unverifiable_requests_are_denied_at_the_deadline_and_counted() {
     let op = s.tenant("acme").await;
     s.panelist(&op, "acme", "ada@example.org", "Ada").await;
     let long_ago = (crate::harness::now() - days(40)).to_string();
-    let (_, late) = submit(&s, &op, "acme", json!({"type": "access", "channel": "mail", "identifiers": {"email": "ghost@example.org"}, "received_at": long_ago})).await;
+    let (_, late) = submit(&s, &op, "acme", json!({"type": "access", "channel": "mail", "identifiers": {"email": "ghost@example.org"}, "received_at": long_ago, "backdated": true})).await;
     assert_eq!(late["state"], "verifying");
     assert_eq!(late["flag"], "overdue", "{late}");
     let (_, fresh) = submit(&s, &op, "acme", json!({"type": "access", "channel": "mail", "identifiers": {"email": "ghost2@example.org"}})).await;
     let (_, agent) = submit(&s, &op, "acme", json!({"type": "delete", "channel": "mail", "identifiers": {"email": "ada@example.org"},
-        "requester": {"kind": "agent", "evidence": {}}, "received_at": (crate::harness::now() - days(40)).to_string()})).await;
+        "requester": {"kind": "agent", "evidence": {}}, "received_at": (crate::harness::now() - days(40)).to_string(), "backdated": true})).await;
     assert_eq!(agent["state"], "verifying", "{agent}");
     let (_, done) = submit(
         &s,
