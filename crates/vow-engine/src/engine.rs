@@ -100,6 +100,8 @@ pub struct Engine {
     pub(crate) webhook_net: RwLock<vow_core::webhook::NetAllow>,
     /// How far back and ahead a request's `received_at` may lie.
     pub(crate) intake: RwLock<crate::requests::IntakeLimits>,
+    /// Where erasures are recorded apart from the store (`requests::erasure_ledger`).
+    pub(crate) erasure_ledger: RwLock<Option<std::path::PathBuf>>,
 }
 
 #[derive(Clone)]
@@ -170,6 +172,7 @@ impl Engine {
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
                 webhook_net: RwLock::new(Default::default()),
                 intake: RwLock::new(Default::default()),
+                erasure_ledger: RwLock::new(None),
             }),
             created,
         ))

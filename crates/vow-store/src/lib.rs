@@ -169,6 +169,23 @@ impl Store {
         ))
     }
 
+    /// A consistent copy of the whole SQLite database, taken while it is in use
+    /// (`VACUUM INTO`: one read transaction, a compact file). PostgreSQL is copied with
+    /// its own tools (`pg_dump`), so this refuses there.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::UnsupportedUrl);
+        }
+        let target = path
+            .to_str()
+            .ok_or(StoreError::Corrupt("the backup path is not valid UTF-8"))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

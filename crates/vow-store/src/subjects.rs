@@ -258,3 +258,29 @@ impl Tx {
         Ok(())
     }
 }
+
+impl Tx {
+    /// Erased people (tenant, subject, erased at), erased at or after `since`: what the
+    /// erasure ledger must hold. Ids and times only.
+    pub async fn erased_subjects(&mut self, since: i64) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT tenant_id, id, created_at FROM subjects WHERE status = 'erased' AND created_at >= $1
+             ORDER BY created_at, id",
+        )
+        .bind(since)
+        .fetch_all(&mut *self.inner)
+        .await?)
+    }
+
+    /// Whether the subject exists and is not erased (an old copy of the store restored
+    /// may hold someone erased since).
+    pub async fn subject_is_live(&mut self, tenant_id: &str, id: &str) -> Result<bool> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT status FROM subjects WHERE id = $1 AND tenant_id = $2")
+                .bind(id)
+                .bind(tenant_id)
+                .fetch_optional(&mut *self.inner)
+                .await?;
+        Ok(row.is_some_and(|(s,)| s != "erased"))
+    }
+}

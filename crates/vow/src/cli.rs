@@ -184,6 +184,28 @@ pub enum Command {
         #[command(subcommand)]
         command: BreachCommand,
     },
+    /// A consistent copy of the store, taken while it serves (SQLite; PostgreSQL is
+    /// copied with pg_dump). Ciphertext only: keep the root key and the erasure ledger
+    /// apart from it.
+    #[command(
+        after_help = "Example:\n  vow backup --data ./vow-data --out /backups/vow-2026-12-07.db"
+    )]
+    Backup {
+        /// The file to write (it must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Put a copy made by `vow backup` in place of the store (stop `vow serve` first).
+    /// Everyone erased after the copy was taken is erased again, from the erasure ledger.
+    #[command(after_help = "Example:\n  vow restore --data ./vow-data /backups/vow-2026-12-07.db")]
+    Restore {
+        /// The copy to restore.
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Retention: destroy what the policy's rules say is due.
     #[command(after_help = "Example:\n  vow retention run --dry-run")]
     Retention {
@@ -383,6 +405,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 crate::breach::run(&e, &me, command).await
             })
             .await
+        }
+        Command::Backup { out, store } => {
+            let cfg = Config::load(&store, &none, None).map_err(|e| bad(format!("{e:#}")))?;
+            crate::backup::backup(&cfg, &me, &out).await
+        }
+        Command::Restore { file, store } => {
+            let cfg = Config::load(&store, &none, None).map_err(|e| bad(format!("{e:#}")))?;
+            crate::backup::restore(&cfg, &me, &file).await
         }
         Command::Retention { store, command } => {
             session(&store, &none, must, |e, _| async move {

@@ -42,6 +42,9 @@ pub struct FileConfig {
     pub webhooks: Option<WebhooksFile>,
     /// How often `vow serve` runs retention, e.g. `24h`, `30m`, `1d`. Default 24h.
     pub retention_interval: Option<String>,
+    /// Where erasures are recorded apart from the store, so a restored backup cannot
+    /// bring an erased person back. Default <data>/erasure-ledger.jsonl.
+    pub erasure_ledger: Option<PathBuf>,
     /// How far back a request's `received_at` may go without `backdated`. Default 30d.
     pub received_at_window: Option<String>,
     /// How far ahead of this server's clock a `received_at` may be. Default 5min.
@@ -178,6 +181,7 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub retention_interval: Duration,
     pub intake: vow_engine::requests::IntakeLimits,
+    pub erasure_ledger: PathBuf,
 }
 
 #[derive(Clone)]
@@ -280,6 +284,10 @@ impl Config {
             .map(PathBuf::from)
             .or(file.key_file)
             .unwrap_or_else(|| data.join("root.key"));
+        let erasure_ledger = env("VOW_ERASURE_LEDGER")
+            .map(PathBuf::from)
+            .or(file.erasure_ledger.clone())
+            .unwrap_or_else(|| data.join("erasure-ledger.jsonl"));
         let passphrase = match env_secret("VOW_PASSPHRASE")? {
             Some(p) => Some(p),
             None => match file.passphrase_file {
@@ -363,6 +371,7 @@ impl Config {
             webhooks,
             retention_interval,
             intake,
+            erasure_ledger,
             rules_dir: env("VOW_RULES_DIR").map(PathBuf::from).or(file.rules_dir),
             public_url,
             mail_from: env("VOW_MAIL_FROM")

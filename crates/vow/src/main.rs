@@ -5,6 +5,7 @@
 //! engine) and `config`, which import no command module.
 
 mod audit;
+mod backup;
 mod breach;
 mod changes;
 mod cli;

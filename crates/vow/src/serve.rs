@@ -31,6 +31,17 @@ pub async fn serve(cfg: Config) -> Result<()> {
     if created_key {
         tracing::info!(path = %cfg.key_file.display(), "created a new root key file (mode 0600): back it up; without it the data cannot be read");
     }
+    // A store restored from an older copy must not bring back anyone erased since.
+    let r = engine
+        .reconcile_erasures(&Actor::local("erasure-ledger"))
+        .await?;
+    if r.reapplied > 0 || r.recorded > 0 {
+        tracing::warn!(
+            reapplied = r.reapplied,
+            recorded = r.recorded,
+            "erasures made after this copy of the store was taken were applied again"
+        );
+    }
     let actor = Actor::local("bootstrap");
     if engine.api_keys(&actor, None).await?.is_empty() {
         let k = engine

@@ -340,6 +340,7 @@ impl Engine {
         crate::vault::audit::append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         if !dry_run && tally.row.subjects_shredded > 0 {
+            self.note_erasures_since(tally.row.started_at).await;
             // Push the destroyed keys out of SQLite's WAL, as an erasure does.
             self.store.checkpoint().await?;
         }

@@ -44,6 +44,9 @@ impl Engine {
             .await?;
         let erased = r.kind == RequestType::Delete.as_str();
         tx.commit().await?;
+        if erased && let Some(subject) = &r.subject_id {
+            self.note_erasure(tenant, subject, self.now_ms(), true);
+        }
         if erased {
             // Push the erased rows out of SQLite's WAL so no copy of the key lingers there;
             // in the background, so the answer does not wait on a full-WAL copy.

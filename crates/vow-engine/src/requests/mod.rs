@@ -10,6 +10,7 @@
 //! words of `notices`).
 
 mod erasure;
+mod erasure_ledger;
 mod export;
 mod fulfilment;
 mod intake;
@@ -21,6 +22,7 @@ mod types;
 mod verification;
 mod views;
 
+pub use erasure_ledger::ErasureReconciliation;
 pub use export::render_html;
 pub(crate) use record::original_kind;
 pub use types::{

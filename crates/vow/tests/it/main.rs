@@ -10,6 +10,7 @@
 
 mod aggregates;
 mod assessment;
+mod backups;
 mod breaches;
 mod cli;
 mod cli_store;
