@@ -118,22 +118,28 @@ impl Deliverer {
         let result = self.try_send(o).await;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         match result {
-            Ok(status) => AttemptResult {
+            Ok((status, retry_after_ms)) => AttemptResult {
                 at,
                 status: Some(status),
                 error: None,
                 duration_ms,
+                retry_after_ms,
             },
             Err(class) => AttemptResult {
                 at,
                 status: None,
                 error: Some(class.to_string()),
                 duration_ms,
+                retry_after_ms: None,
             },
         }
     }
 
-    async fn try_send(&self, o: &Outgoing) -> std::result::Result<u16, &'static str> {
+    /// The status, and the receiver's `Retry-After` in milliseconds if it sent one.
+    async fn try_send(
+        &self,
+        o: &Outgoing,
+    ) -> std::result::Result<(u16, Option<i64>), &'static str> {
         let url = reqwest::Url::parse(&o.url).map_err(|_| "bad_url")?;
         // Literal addresses never pass through the resolver: check them here.
         let literal = match url.host() {
@@ -160,8 +166,24 @@ impl Deliverer {
             .send()
             .await
             .map_err(classify)?;
-        Ok(res.status().as_u16())
+        let retry_after = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after_ms(v, jiff::Timestamp::now()));
+        Ok((res.status().as_u16(), retry_after))
     }
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date. Milliseconds from
+/// `now`; None when it cannot be read.
+fn retry_after_ms(value: &str, now: jiff::Timestamp) -> Option<i64> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u32>() {
+        return Some(i64::from(secs) * 1000);
+    }
+    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
+    Some((at.as_millisecond() - now.as_millisecond()).max(0))
 }
 
 /// An error class for the history: never the URL, a body or a message from the peer.
@@ -326,4 +348,26 @@ pub async fn retry_delivery(
         StatusCode::OK,
         Json(s.engine.retry_delivery(&actor, &t, &id).await?),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_ms;
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now: jiff::Timestamp = "2026-11-06T08:49:37Z".parse().unwrap();
+        assert_eq!(retry_after_ms("120", now), Some(120_000));
+        assert_eq!(retry_after_ms(" 0 ", now), Some(0));
+        assert_eq!(
+            retry_after_ms("Fri, 06 Nov 2026 08:51:37 GMT", now),
+            Some(120_000)
+        );
+        assert_eq!(
+            retry_after_ms("Fri, 06 Nov 2026 08:00:00 GMT", now),
+            Some(0)
+        );
+        assert_eq!(retry_after_ms("soon", now), None);
+        assert_eq!(retry_after_ms("-5", now), None);
+    }
 }

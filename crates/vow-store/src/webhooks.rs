@@ -133,6 +133,18 @@ impl Tx {
         Ok(())
     }
 
+    /// Remove a recipient's endpoint (it answered `410 Gone`); its events then wait,
+    /// parked, until an endpoint is registered again.
+    pub async fn delete_endpoint(&mut self, tenant_id: &str, recipient: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND recipient = $2")
+                .bind(tenant_id)
+                .bind(recipient)
+                .execute(&mut *self.inner)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn endpoints(&mut self, tenant_id: &str) -> Result<Vec<EndpointRow>> {
         let rows: Vec<(String, String, String, i64, Vec<u8>, i64, i64)> = sqlx::query_as(
             "SELECT tenant_id, recipient, url, kek_version, secret_sealed, created_at, updated_at
@@ -200,7 +212,8 @@ impl Tx {
         Ok(())
     }
 
-    /// Events parked for want of an endpoint become due now, with a fresh horizon.
+    /// Events parked for want of an endpoint (none yet, or the last one answered
+    /// `410 Gone`) become due now, with a fresh horizon.
     /// Returns how many.
     pub async fn wake_parked(
         &mut self,
@@ -211,7 +224,7 @@ impl Tx {
     ) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE outbox SET next_attempt_at = $1, expires_at = $2, reason = NULL
-             WHERE tenant_id = $3 AND recipient = $4 AND state = 'pending' AND reason = 'no_endpoint'",
+             WHERE tenant_id = $3 AND recipient = $4 AND state = 'pending' AND reason IN ('no_endpoint', 'endpoint_gone')",
         )
         .bind(now)
         .bind(expires_at)

@@ -291,12 +291,20 @@ pub async fn outbox_command(
 
 fn print_report(r: &DeliveryReport) {
     outln!(
-        "{} event(s) due: {} delivered, {} to be retried, {} dead, {} waiting for an endpoint",
+        "{} event(s) due: {} delivered, {} to be retried, {} dead, {} waiting for an endpoint{}",
         r.claimed,
         r.delivered,
         r.failed,
         r.dead,
-        r.no_endpoint
+        r.no_endpoint,
+        if r.gone > 0 {
+            format!(
+                "; {} endpoint(s) answered 410 Gone and were removed",
+                r.gone
+            )
+        } else {
+            String::new()
+        }
     );
 }
 
@@ -320,6 +328,7 @@ pub fn spawn_worker(engine: Arc<Engine>, cfg: &Config) -> Result<tokio::task::Jo
                     retrying = r.failed,
                     dead = r.dead,
                     no_endpoint = r.no_endpoint,
+                    gone = r.gone,
                     "webhook delivery pass"
                 ),
                 Err(e) => tracing::warn!(code = e.code(), "webhook delivery pass failed"),

@@ -33,6 +33,8 @@ pub const CONTROLLER: &str = "controller";
 /// worker never loses its claim, and short enough that a dead worker's events are
 /// taken over soon.
 const LEASE_MS: i64 = 5 * 60 * 1000;
+/// The longest `Retry-After` a receiver may ask for; longer is read as this.
+const MAX_RETRY_AFTER_MS: i64 = 24 * 3600 * 1000;
 const MAX_LIST: i64 = 1000;
 
 fn secret_aad(tenant: &str, recipient: &str, version: i64) -> Vec<u8> {
@@ -151,6 +153,8 @@ pub struct AttemptResult {
     /// The error class when it did not (or `http_status` for a non-2xx answer).
     pub error: Option<String>,
     pub duration_ms: i64,
+    /// The receiver's `Retry-After`, in milliseconds from `at`: no attempt before then.
+    pub retry_after_ms: Option<i64>,
 }
 
 /// What a pass of the worker did.
@@ -162,6 +166,8 @@ pub struct DeliveryReport {
     pub dead: usize,
     /// Events parked until their recipient has an endpoint.
     pub no_endpoint: usize,
+    /// Endpoints that answered `410 Gone` and were removed.
+    pub gone: usize,
 }
 
 /// Is this URL one outbound requests may go to? Checked at registration on the literal
@@ -591,10 +597,39 @@ impl Engine {
                     delivered_at: Some(now),
                     last_error: None,
                 }
+            } else if r.status == Some(410) {
+                // The receiver says the endpoint is gone for good: stop sending there.
+                // Its events wait, parked, until an endpoint is registered again.
+                if tx.delete_endpoint(&o.tenant, &o.recipient).await? {
+                    report.gone += 1;
+                    audit.push(self.audit_entry(
+                        actor,
+                        Some(&o.tenant),
+                        "webhook.endpoint.gone",
+                        None,
+                        None,
+                        json!({"recipient": o.recipient, "event": o.id}),
+                    ));
+                }
+                AttemptOutcome {
+                    state: DeliveryState::Pending.as_str(),
+                    reason: Some("endpoint_gone"),
+                    next_attempt_at: PARKED,
+                    delivered_at: None,
+                    last_error,
+                }
             } else {
                 let random = u64::from_le_bytes(vow_crypto::random_bytes::<8>()?);
                 let attempts = u32::try_from(o.attempt).unwrap_or(u32::MAX);
-                match next_attempt(now, attempts, o.horizon, random) {
+                // The receiver's Retry-After (bounded) is honoured when it asks for
+                // longer than our own back-off; past the event's horizon, it dies.
+                let not_before = r
+                    .retry_after_ms
+                    .map(|ms| now + ms.clamp(0, MAX_RETRY_AFTER_MS));
+                let next = next_attempt(now, attempts, o.horizon, random)
+                    .map(|at| not_before.map_or(at, |nb| at.max(nb)))
+                    .filter(|at| *at <= o.horizon);
+                match next {
                     Some(at) => {
                         report.failed += 1;
                         AttemptOutcome {

@@ -37,6 +37,8 @@ struct ReceiverState {
     script: VecDeque<u16>,
     /// When set, every request gets this status.
     always: Option<u16>,
+    /// When set, every answer carries this `Retry-After`.
+    retry_after: Option<String>,
 }
 
 /// A webhook receiver on 127.0.0.1: `POST /{recipient}`.
@@ -95,7 +97,11 @@ impl Receiver {
                             status,
                             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
                         });
-                        StatusCode::from_u16(status).unwrap()
+                        let mut h = HeaderMap::new();
+                        if let Some(ra) = &s.retry_after {
+                            h.insert("retry-after", ra.parse().unwrap());
+                        }
+                        (StatusCode::from_u16(status).unwrap(), h)
                     }
                 },
             ),
@@ -122,6 +128,10 @@ impl Receiver {
 
     fn script(&self, statuses: &[u16]) {
         self.state.lock().unwrap().script = statuses.iter().copied().collect();
+    }
+
+    fn retry_after(&self, value: Option<&str>) {
+        self.state.lock().unwrap().retry_after = value.map(str::to_string);
     }
 
     fn always(&self, status: Option<u16>) {
@@ -1088,4 +1098,73 @@ async fn r23_s3_a_routed_request_reaches_the_controlling_clients_endpoint() {
         !hits[0].body.to_string().contains("c@example.org"),
         "no identifier goes to the client"
     );
+}
+
+#[tokio::test]
+async fn a_410_gone_removes_the_endpoint_and_its_events_wait_for_a_new_one() {
+    let (s, clock, op) = clocked().await;
+    let rx = Receiver::start().await;
+    rx.register(&s, &op, "acme", "lab-partner").await;
+    rx.always(Some(410));
+    let ada = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    disclose(&s, &op, "lab-partner", "research", &ada).await;
+    correct_name(&s, &op, &ada, "Ada Q.").await;
+    let r = deliver(&s, Some("acme")).await;
+    assert_eq!((r.claimed, r.gone, r.delivered), (1, 1, 0), "{r:?}");
+    let (_, recipients) = s.get(&op, "/v1/tenants/acme/recipients").await;
+    let lab = recipients
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "lab-partner")
+        .unwrap()
+        .clone();
+    assert!(lab["endpoint"].is_null(), "the endpoint is gone: {lab}");
+    // Nothing more is sent there, however long we wait.
+    clock.advance(jiff::SignedDuration::from_hours(7));
+    assert_eq!(deliver(&s, Some("acme")).await.delivered, 0);
+    assert_eq!(rx.hits("lab-partner").len(), 1);
+    // A new endpoint wakes the event, and it is delivered once.
+    rx.always(None);
+    rx.register(&s, &op, "acme", "lab-partner").await;
+    let r = deliver(&s, Some("acme")).await;
+    assert_eq!(r.delivered, 1, "{r:?}");
+    let statuses: Vec<u16> = rx.hits("lab-partner").iter().map(|h| h.status).collect();
+    assert_eq!(statuses, [410, 200]);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_when_longer_than_our_back_off() {
+    let (s, clock, op) = clocked().await;
+    let rx = Receiver::start().await;
+    rx.register(&s, &op, "acme", "lab-partner").await;
+    rx.script(&[503]);
+    rx.retry_after(Some("3600"));
+    let ada = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    disclose(&s, &op, "lab-partner", "research", &ada).await;
+    correct_name(&s, &op, &ada, "Ada Q.").await;
+    let r = deliver(&s, Some("acme")).await;
+    assert_eq!((r.claimed, r.failed), (1, 1), "{r:?}");
+    let (_, pending) = s
+        .get(&op, "/v1/tenants/acme/deliveries?state=pending")
+        .await;
+    let next: jiff::Timestamp = pending[0]["next_attempt_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = vow_core::Clock::now(clock.as_ref());
+    assert!(
+        next >= now + jiff::SignedDuration::from_secs(3600),
+        "not before the receiver's hour: {next} vs {now}"
+    );
+    rx.retry_after(None);
+    clock.advance(jiff::SignedDuration::from_mins(59));
+    assert_eq!(deliver(&s, Some("acme")).await.claimed, 0, "too early");
+    clock.advance(jiff::SignedDuration::from_mins(2));
+    assert_eq!(deliver(&s, Some("acme")).await.delivered, 1);
 }
