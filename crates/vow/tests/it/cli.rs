@@ -23,8 +23,8 @@ pub(crate) fn text(o: &Output) -> String {
     )
 }
 
-/// A data directory with a tenant (the test policy) and `rows` imported through the CLI.
-pub(crate) fn cli_store(dir: &Path, rows: &str) {
+/// A data directory with a tenant `acme` under the test policy, made through the CLI.
+pub(crate) fn cli_tenant(dir: &Path) {
     let d = dir.to_str().unwrap();
     let policy = dir.join("policy.yaml");
     std::fs::write(&policy, POLICY).unwrap();
@@ -43,6 +43,12 @@ pub(crate) fn cli_store(dir: &Path, rows: &str) {
         policy.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+}
+
+/// A data directory with a tenant (the test policy) and `rows` imported through the CLI.
+pub(crate) fn cli_store(dir: &Path, rows: &str) {
+    cli_tenant(dir);
+    let d = dir.to_str().unwrap();
     let file = dir.join("people.jsonl");
     std::fs::write(&file, rows).unwrap();
     let o = vow(&[

@@ -3,8 +3,8 @@
 //! rule pack covers (silently only the policy's 30 days), and a disclosure for a
 //! purpose the calling key does not hold (an empty 201 before).
 
-use crate::cli::{text, vow};
-use crate::harness::{POLICY, Server};
+use crate::cli::{cli_tenant, text};
+use crate::harness::Server;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -171,23 +171,7 @@ async fn a_disclosure_for_a_purpose_the_key_lacks_is_refused_whole() {
 fn the_window_is_a_setting_and_the_cli_can_backdate() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let policy = dir.path().join("policy.yaml");
-    std::fs::write(&policy, POLICY).unwrap();
-    let o = vow(&[
-        "tenant",
-        "create",
-        "--data",
-        d,
-        "--id",
-        "acme",
-        "--name",
-        "Acme",
-        "--role",
-        "controller",
-        "--policy",
-        policy.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    cli_tenant(dir.path());
     // The CLI reads the real clock: ten days back is inside 30 days, outside 7.
     let ten_days_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(240)).to_string();
     let submit = |extra: &[&str], window: &str| {
