@@ -292,6 +292,6 @@ impl Engine {
             Some(purpose),
             json!({"request": request}),
         );
-        crate::vault::audit::append(tx, &[entry]).await
+        self.chain.append(tx, &[entry]).await
     }
 }
