@@ -9,6 +9,7 @@
 )]
 
 mod aggregates;
+mod audit_chain;
 mod assessment;
 mod breaches;
 mod cli;
