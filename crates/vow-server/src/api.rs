@@ -638,9 +638,7 @@ pub async fn audit_verify(
 ) -> Result<Response> {
     let mut anchors = vow_engine::Anchors::default();
     if let Some(e) = &q.expect {
-        anchors
-            .expect
-            .push(vow_engine::parse_expect("/expect", e)?);
+        anchors.expect.push(vow_engine::parse_expect("/expect", e)?);
     }
     let r = s.engine.verify_audit(&actor, &anchors, |_| {}).await?;
     let status = if r.ok {

@@ -19,9 +19,9 @@ use std::path::Path;
 
 use vow_store::testing::{PgTestDb, pg_skipped};
 use vow_store::{
-    ApiKeyRow, AuditCheckpointRow, AuditHead, AuditRow, Backend, ConsentRow, DisclosureRow, FieldRow, HoldRow,
-    IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow, RequestRow, Store,
-    StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
+    ApiKeyRow, AuditCheckpointRow, AuditHead, AuditRow, Backend, ConsentRow, DisclosureRow,
+    FieldRow, HoldRow, IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow,
+    RequestRow, Store, StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
 };
 
 /// 2100-01-01T00:00:00Z in unix milliseconds: beyond 32 bits.
@@ -342,7 +342,10 @@ async fn check_audit(store: &Store) {
     // Appending nothing returns the head unchanged and writes nothing.
     let head = tx.append_audit(&[], test_chain, test_sign).await.unwrap();
     assert_eq!(head, genesis);
-    let head = tx.append_audit(&first, test_chain, test_sign).await.unwrap();
+    let head = tx
+        .append_audit(&first, test_chain, test_sign)
+        .await
+        .unwrap();
     assert_eq!(head.seq, 3);
     let mut expected = genesis.clone();
     for (i, e) in first.iter().enumerate() {
@@ -365,7 +368,10 @@ async fn check_audit(store: &Store) {
     drop(tx);
 
     let mut tx = write(store).await;
-    let head = tx.append_audit(&second, test_chain, test_sign).await.unwrap();
+    let head = tx
+        .append_audit(&second, test_chain, test_sign)
+        .await
+        .unwrap();
     assert_eq!(head.seq, 5);
     commit(tx).await;
 
@@ -1393,7 +1399,9 @@ async fn check_concurrent_ledgers(store: &Store) {
                     Some("cl-s"),
                     Some("marketing"),
                 );
-                tx.append_audit(&[entry], test_chain, test_sign).await.expect("append");
+                tx.append_audit(&[entry], test_chain, test_sign)
+                    .await
+                    .expect("append");
                 tx.commit().await.expect("commit");
 
                 let mut tx = store.write().await.expect("write");
@@ -1410,7 +1418,9 @@ async fn check_concurrent_ledgers(store: &Store) {
                     .await
                     .expect("insert_policy under concurrency");
                 let entry = audit_entry(version, Some("cl-t"), "policy.publish", None, None);
-                tx.append_audit(&[entry], test_chain, test_sign).await.expect("append");
+                tx.append_audit(&[entry], test_chain, test_sign)
+                    .await
+                    .expect("append");
                 tx.commit().await.expect("commit");
                 assert!(seq >= 1 && version >= 1);
             }

@@ -119,9 +119,9 @@ async fn verify(
         anchors.checkpoints.extend(parsed);
     }
     for e in expect {
-        anchors.expect.push(
-            vow_engine::parse_expect("--expect", e).map_err(|e| bad(format!("{e}")))?,
-        );
+        anchors
+            .expect
+            .push(vow_engine::parse_expect("--expect", e).map_err(|e| bad(format!("{e}")))?);
     }
     let bar = if output == Output::Table {
         ProgressBar::new_spinner()
@@ -231,7 +231,14 @@ impl Witness {
             )
         };
         let res = client.post(url).json(c).send().await.map_err(|e| {
-            fail(if e.is_timeout() { "timeout" } else { "no connection" }.into())
+            fail(
+                if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "no connection"
+                }
+                .into(),
+            )
         })?;
         if res.status().is_success() {
             Ok(())

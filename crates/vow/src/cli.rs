@@ -109,7 +109,9 @@ pub enum Command {
     },
     /// The audit chain: verify it (against signed checkpoints kept elsewhere), make a
     /// checkpoint, show the key that signs them.
-    #[command(after_help = "Example:\n  vow audit verify --checkpoint /mnt/witness/vow-checkpoints.jsonl")]
+    #[command(
+        after_help = "Example:\n  vow audit verify --checkpoint /mnt/witness/vow-checkpoints.jsonl"
+    )]
     Audit {
         #[command(flatten)]
         store: StoreArgs,

@@ -81,8 +81,9 @@ impl AuditConfig {
             bail!("audit_checkpoint_every must be a whole number above 0");
         }
         let interval = match env("VOW_AUDIT_CHECKPOINT_INTERVAL").or(interval) {
-            Some(i) => parse_interval(&i)
-                .map_err(|e| anyhow::anyhow!("audit_checkpoint_interval {e}"))?,
+            Some(i) => {
+                parse_interval(&i).map_err(|e| anyhow::anyhow!("audit_checkpoint_interval {e}"))?
+            }
             None => Duration::from_secs(600),
         };
         let witness_file = env("VOW_AUDIT_WITNESS_FILE")

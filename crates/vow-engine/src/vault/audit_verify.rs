@@ -157,9 +157,7 @@ pub(crate) async fn verify(
         if let Some((seq, list)) = points.range(checked + 1..).next() {
             let what = list.first().map_or("an anchor", |(w, _)| w.as_str());
             let problem = if checked == 0 {
-                format!(
-                    "the chain is empty, but {what} records {seq} entries: the chain was wiped"
-                )
+                format!("the chain is empty, but {what} records {seq} entries: the chain was wiped")
             } else {
                 format!(
                     "the chain ends at entry {checked}, but {what} records entry {seq}: entries were removed from its end, or an older copy of the database was restored"

@@ -142,10 +142,7 @@ impl Chain {
     fn checkpoint(&self, seq: i64, hash: &[u8; 32], at_ms: i64) -> Checkpoint {
         let at = ts(at_ms);
         let hash = hex::encode(hash);
-        let signature = hex::encode(
-            self.key()
-                .sign(signed_text(seq, &hash, &at).as_bytes()),
-        );
+        let signature = hex::encode(self.key().sign(signed_text(seq, &hash, &at).as_bytes()));
         Checkpoint {
             format: CHECKPOINT_FORMAT.into(),
             seq,
@@ -240,11 +237,10 @@ impl Engine {
         let Some(row) = tx.latest_audit_checkpoint().await? else {
             return Ok(None);
         };
-        let hash: [u8; 32] = row
-            .hash
-            .as_slice()
-            .try_into()
-            .map_err(|_| EngineError::Internal("a stored checkpoint hash is malformed".into()))?;
+        let hash: [u8; 32] =
+            row.hash.as_slice().try_into().map_err(|_| {
+                EngineError::Internal("a stored checkpoint hash is malformed".into())
+            })?;
         let at = ts(row.at);
         Ok(Some(Checkpoint {
             format: CHECKPOINT_FORMAT.into(),

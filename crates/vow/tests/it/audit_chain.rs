@@ -77,7 +77,9 @@ fn verify_table(data: &Path, args: &[&str]) -> Output {
 fn assert_last_line(o: &Output, entries: i64) {
     let out = String::from_utf8_lossy(&o.stdout);
     let last = out.lines().last().unwrap_or_default();
-    let (lead, hash) = last.rsplit_once("; head ").unwrap_or_else(|| panic!("{last}"));
+    let (lead, hash) = last
+        .rsplit_once("; head ")
+        .unwrap_or_else(|| panic!("{last}"));
     assert!(
         lead.ends_with(&format!(": {entries} entries verified")),
         "{last}"
@@ -114,7 +116,9 @@ fn one_byte_changed_in_an_entry_is_named() {
     // The last character of entry 3's actor, one code point up: one byte.
     sql(
         &data,
-        &["UPDATE audit SET actor = substr(actor, 1, length(actor) - 1) || char(unicode(substr(actor, -1)) + 1) WHERE seq = 3"],
+        &[
+            "UPDATE audit SET actor = substr(actor, 1, length(actor) - 1) || char(unicode(substr(actor, -1)) + 1) WHERE seq = 3",
+        ],
     );
     let (code, r) = verify_json(&data, &[]);
     assert_eq!(code, Some(1), "{r}");
@@ -332,7 +336,10 @@ async fn wait_for_checkpoint(file: &Path, at_least: i64) -> Vec<Value> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no checkpoint of entry {at_least} or later in {}", file.display());
+    panic!(
+        "no checkpoint of entry {at_least} or later in {}",
+        file.display()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -352,7 +359,11 @@ async fn vow_serve_writes_signed_checkpoints_to_a_witness_outside_the_data_direc
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("inside the data directory"), "{}", text(&o));
+    assert!(
+        text(&o).contains("inside the data directory"),
+        "{}",
+        text(&o)
+    );
 
     let env = [
         ("VOW_AUDIT_WITNESS_FILE", witness.to_str().unwrap()),
@@ -428,11 +439,13 @@ fn a_checkpoint_verifies_with_the_public_key_alone() {
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
             .collect()
     };
-    let public: [u8; 32] = hex(key["public_key"].as_str().unwrap())
-        .try_into()
-        .unwrap();
+    let public: [u8; 32] = hex(key["public_key"].as_str().unwrap()).try_into().unwrap();
     let sig = hex(cp["signature"].as_str().unwrap());
-    assert!(vow_crypto::verify_signature(&public, signed.as_bytes(), &sig));
+    assert!(vow_crypto::verify_signature(
+        &public,
+        signed.as_bytes(),
+        &sig
+    ));
     let other_seq = format!(
         "vow:audit:checkpoint:v1 {} {} {}",
         cp["seq"].as_i64().unwrap() + 1,
@@ -549,7 +562,10 @@ async fn signed_head_over_http(s: Server) {
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["anchors_checked"], 1);
     let (st, r) = s
-        .get(&s.admin, &format!("/v1/audit/verify?expect={}:{head}", n + 1))
+        .get(
+            &s.admin,
+            &format!("/v1/audit/verify?expect={}:{head}", n + 1),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT, "{r}");
     let (st, p) = s.get(&s.admin, "/v1/audit/verify?expect=nonsense").await;
@@ -562,7 +578,10 @@ async fn signed_head_over_http(s: Server) {
         .await
         .unwrap();
     let (st, report) = s
-        .get(&s.admin, "/v1/tenants/acme/reports/self-assessment?year=2026")
+        .get(
+            &s.admin,
+            "/v1/tenants/acme/reports/self-assessment?year=2026",
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{report}");
     assert_eq!(report["audit"]["checkpoint"]["seq"], cp.seq);

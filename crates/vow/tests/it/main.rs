@@ -9,8 +9,8 @@
 )]
 
 mod aggregates;
-mod audit_chain;
 mod assessment;
+mod audit_chain;
 mod breaches;
 mod cli;
 mod cli_store;
