@@ -626,3 +626,83 @@ async fn the_signed_head_over_http_on_postgres() {
     };
     signed_head_over_http(s).await;
 }
+
+/// A one-shot HTTP receiver on 127.0.0.1: answers `status` to the first request and
+/// hands back its body.
+fn receiver(status: u16) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/witness", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        write!(
+            stream,
+            "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        String::from_utf8(body).unwrap()
+    });
+    (url, handle)
+}
+
+#[test]
+fn a_checkpoint_goes_to_the_witness_url_and_a_refusal_is_reported() {
+    let (root, data) = store();
+    let d = data.to_str().unwrap();
+    let file = root.path().join("witness.jsonl");
+    let (url, got) = receiver(204);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args(["audit", "checkpoint", "--data", d])
+        .env("VOW_AUDIT_WITNESS_URL", &url)
+        .env("VOW_AUDIT_WITNESS_FILE", &file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let posted: Value = serde_json::from_str(&got.join().unwrap()).unwrap();
+    assert_eq!(posted, printed);
+    let filed: Value =
+        serde_json::from_str(std::fs::read_to_string(&file).unwrap().trim()).unwrap();
+    assert_eq!(filed, printed);
+    let (code, r) = verify_json(&data, &["--checkpoint", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{r}");
+    // A witness that does not take it: exit 1, saying so; the file still gets its line.
+    let (url, got) = receiver(503);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args(["audit", "checkpoint", "--data", d])
+        .env("VOW_AUDIT_WITNESS_URL", &url)
+        .env("VOW_AUDIT_WITNESS_FILE", &file)
+        .output()
+        .unwrap();
+    got.join().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("audit witness URL: the checkpoint of entry")
+            && text(&o).contains("status 503"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 2);
+    // Not a URL Vow can post to: bad configuration.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_vow"))
+        .args(["audit", "verify", "--data", d])
+        .env("VOW_AUDIT_WITNESS_URL", "ftp://witness.example/x")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
