@@ -191,4 +191,22 @@ mod crypto {
             vow_engine::vault::audit::entry_hash(black_box(&[0; 32]), 42, black_box(&entry))
         });
     }
+
+    /// Signing the chain's head (once per transaction, so once per group commit of reads).
+    #[divan::bench]
+    fn audit_head_sign(b: divan::Bencher<'_, '_>) {
+        let key = vow_crypto::AuditKey::derive(&vow_crypto::Key32::from_bytes([7; 32]));
+        let head = format!("vow:audit:head:v1 123456 {} 1795000000000", "ab".repeat(32));
+        b.bench(|| key.sign(black_box(head.as_bytes())));
+    }
+
+    /// Checking a head's signature (when a head was written by another server).
+    #[divan::bench]
+    fn audit_head_verify(b: divan::Bencher<'_, '_>) {
+        let key = vow_crypto::AuditKey::derive(&vow_crypto::Key32::from_bytes([7; 32]));
+        let head = format!("vow:audit:head:v1 123456 {} 1795000000000", "ab".repeat(32));
+        let sig = key.sign(head.as_bytes());
+        let public = key.public_key();
+        b.bench(|| vow_crypto::verify_signature(&public, black_box(head.as_bytes()), &sig));
+    }
 }

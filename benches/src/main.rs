@@ -642,7 +642,11 @@ async fn lookup(opts: StoreOptions, iterations: usize) -> Result<()> {
         }
     }
     let store_only = summarize(samples);
-    let (writer, _task) = vow_engine::AuditWriter::start(raw.clone());
+    let root = vow_crypto::load_key_file(&store.dir.join("root.key"))?;
+    let chain = std::sync::Arc::new(vow_engine::vault::audit::Chain::new(
+        vow_crypto::AuditKey::derive(&root),
+    ));
+    let (writer, _task) = vow_engine::AuditWriter::start(raw.clone(), chain);
     let mut samples = Vec::with_capacity(parts_n);
     for k in 0..parts_n {
         let entry = vow_store::NewAudit {

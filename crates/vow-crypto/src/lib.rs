@@ -1,5 +1,5 @@
 //! Vow's cryptography: the key hierarchy, envelope encryption, blind indexes,
-//! the audit hash chain and bearer tokens.
+//! the audit hash chain and the Ed25519 key that signs its head, and bearer tokens.
 //!
 //! Everything personal is stored sealed under a per-subject key, so destroying
 //! that key (crypto-shredding) erases the subject everywhere at once, backups
@@ -12,6 +12,7 @@ pub mod chain;
 pub mod error;
 pub mod files;
 pub mod keys;
+pub mod sign;
 pub mod token;
 pub mod webhook;
 
@@ -20,5 +21,6 @@ pub use blind::{BlindIndexer, IdentifierKind, normalize};
 pub use chain::{Canonical, GENESIS, chain_next, hmac_sha256, sha256};
 pub use error::CryptoError;
 pub use keys::{Key32, key_from_passphrase, load_key_file, load_or_create_key_file, random_bytes};
+pub use sign::{AuditKey, public_key_pem, verify_signature};
 pub use token::{ct_eq, new_api_key, parse_api_key, random_token};
 pub use webhook::WebhookSecret;

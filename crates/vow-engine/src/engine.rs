@@ -4,7 +4,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::mail;
-use crate::vault::audit::{self, AuditWriter, VerifyReport};
+use crate::vault::audit::{AuditWriter, Chain};
 use crate::vault::keyring::Keyring;
 use jiff::Timestamp;
 use std::collections::HashMap;
@@ -89,6 +89,8 @@ pub struct Engine {
     pub(crate) keys: Keyring,
     clock: Arc<dyn Clock>,
     pub(crate) audit: AuditWriter,
+    /// The chain's signing key: every append signs the new head with it.
+    pub(crate) chain: Arc<Chain>,
     pub(crate) policies: RwLock<HashMap<String, CachedPolicy>>,
     pub(crate) api_keys: RwLock<HashMap<String, (vow_store::ApiKeyRow, Instant)>>,
     /// The legal rule packs and holiday calendars deadlines are computed from.
@@ -154,17 +156,20 @@ impl Engine {
                 (vow_crypto::key_from_passphrase(p.as_bytes(), &salt)?, false)
             }
         };
+        let chain = Arc::new(Chain::new(vow_crypto::AuditKey::derive(&root)));
         let keys = Keyring::new(root, CACHE_TTL);
         let mut tx = store.write().await?;
         keys.check_root(&mut tx).await?;
+        chain.adopt(&mut tx).await?;
         tx.commit().await?;
-        let (audit, _task) = AuditWriter::start(store.clone());
+        let (audit, _task) = AuditWriter::start(store.clone(), chain.clone());
         Ok((
             Arc::new(Engine {
                 store,
                 keys,
                 clock,
                 audit,
+                chain,
                 policies: RwLock::new(HashMap::new()),
                 api_keys: RwLock::new(HashMap::new()),
                 rules,
@@ -263,21 +268,6 @@ impl Engine {
         }
     }
 
-    /// Recompute the audit chain.
-    pub async fn verify_audit(
-        &self,
-        actor: &Actor,
-        progress: impl FnMut(i64),
-    ) -> Result<VerifyReport> {
-        if !actor.local && !actor.caller.role.may(Capability::VerifyAudit) {
-            return Err(EngineError::Forbidden(format!(
-                "a key with role {} may not verify the audit chain",
-                actor.caller.role
-            )));
-        }
-        audit::verify(&self.store, progress).await
-    }
-
     /// Whether the store answers: for the server's readiness check. Needs no actor:
     /// it reads nothing and says only "ok" or "unavailable".
     pub async fn check_store(&self) -> Result<()> {
@@ -285,10 +275,15 @@ impl Engine {
         Ok(())
     }
 
+    /// Wait until every audit entry queued so far is committed.
+    pub async fn flush_audit(&self) {
+        // An empty record round-trips the writer: everything queued before it is committed.
+        let _ = self.audit.record(Vec::new()).await;
+    }
+
     /// Wait for pending audit commits and close the database.
     pub async fn shutdown(&self) {
-        // A last empty record round-trips the writer: everything queued before it is committed.
-        let _ = self.audit.record(Vec::new()).await;
+        self.flush_audit().await;
         self.store.close().await;
     }
 }

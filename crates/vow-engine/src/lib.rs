@@ -23,7 +23,9 @@ pub use error::{EngineError, ErrorCode, FieldError, Result};
 pub use reports::Metrics;
 pub use requests::render_html as render_export_html;
 pub use requests::{HoldView, NewHold, NewRequest, RequestView, Step};
-pub use vault::audit::{AuditWriter, BadEntry, VerifyReport};
+pub use vault::audit::{AuditWriter, HeadSignature};
+pub use vault::audit_verify::{Anchors, BadEntry, VerifyReport};
+pub use vault::checkpoint::{AuditPublicKey, CHECKPOINT_FORMAT, Checkpoint, parse_expect};
 pub use vault::{
     ApiKeyCreated, ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport, KeyInfo,
     LookupKind, PolicyPublished, RotationReport, TenantView,

@@ -616,9 +616,30 @@ pub async fn download(
     }
 }
 
-#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", responses((status = 200, body = VerifyReport)), security(("bearer" = [])))]
-pub async fn audit_verify(State(s): State<AppState>, Auth(actor): Auth) -> Result<Response> {
-    let r = s.engine.verify_audit(&actor, |_| {}).await?;
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditVerifyQuery {
+    /// `SEQ:HASH`: the chain must hold entry SEQ with this hash (hex), e.g. a head or
+    /// checkpoint recorded elsewhere. Catches a cut tail, an older copy restored and a
+    /// wiped chain.
+    pub expect: Option<String>,
+}
+
+/// Recompute the audit chain; check the head's signature and, with `expect`, that the
+/// chain still holds an entry recorded elsewhere. 409 with the report when anything is wrong.
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(AuditVerifyQuery),
+    responses((status = 200, body = VerifyReport), (status = 400, body = Problem)), security(("bearer" = [])))]
+pub async fn audit_verify(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Query(q): Query<AuditVerifyQuery>,
+) -> Result<Response> {
+    let mut anchors = vow_engine::Anchors::default();
+    if let Some(e) = &q.expect {
+        anchors.expect.push(vow_engine::parse_expect("/expect", e)?);
+    }
+    let r = s.engine.verify_audit(&actor, &anchors, |_| {}).await?;
     let status = if r.ok {
         StatusCode::OK
     } else {

@@ -1,6 +1,7 @@
 //! The audit chain: append-only rows, each carrying the hash that chains it to
 //! the one before. The hash function is passed in, so this crate stays free of
-//! cryptography; the head row (last seq and hash) is locked for the append.
+//! cryptography; the head row (last seq, hash, time and the signature over them) is
+//! locked for the append. The signature is made by a function passed in, too.
 
 use crate::{Result, StoreError, Tx};
 
@@ -23,29 +24,50 @@ pub struct AuditRow {
     pub hash: Vec<u8>,
 }
 
+/// The chain's head: the last entry's seq, hash and time, and the signature over them
+/// (`None` on a store the engine has not signed yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditHead {
     pub seq: i64,
     pub hash: [u8; 32],
+    pub at: i64,
+    pub sig: Option<Vec<u8>>,
+}
+
+/// A signed checkpoint of the chain, as published to the witnesses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheckpointRow {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    pub at: i64,
+    pub sig: Vec<u8>,
 }
 
 impl Tx {
     /// The chain's head, locked until this transaction ends.
     pub async fn audit_head(&mut self) -> Result<AuditHead> {
-        let (seq, hash): (i64, Vec<u8>) = sqlx::query_as(self.backend.audit_head_sql())
-            .fetch_one(&mut *self.inner)
-            .await?;
+        let (seq, hash, at, sig): (i64, Vec<u8>, i64, Option<Vec<u8>>) =
+            sqlx::query_as(self.backend.audit_head_sql())
+                .fetch_one(&mut *self.inner)
+                .await?;
         let hash: [u8; 32] = hash
             .try_into()
             .map_err(|_| StoreError::Corrupt("audit head hash"))?;
-        Ok(AuditHead { seq, hash })
+        Ok(AuditHead { seq, hash, at, sig })
     }
 
-    /// Append entries in order; `chain(prev_hash, seq, entry)` gives each one's hash.
-    /// Returns the new head.
-    pub async fn append_audit<F>(&mut self, entries: &[NewAudit], chain: F) -> Result<AuditHead>
+    /// Append entries in order; `chain(prev_hash, seq, entry)` gives each one's hash,
+    /// and `sign(new_head)` the signature stored with the new head (its `sig` is
+    /// `None` when passed). Returns the new head.
+    pub async fn append_audit<F, S>(
+        &mut self,
+        entries: &[NewAudit],
+        chain: F,
+        sign: S,
+    ) -> Result<AuditHead>
     where
         F: Fn(&[u8; 32], i64, &NewAudit) -> [u8; 32],
+        S: FnOnce(&AuditHead) -> Vec<u8>,
     {
         let mut head = self.audit_head().await?;
         if entries.is_empty() {
@@ -69,14 +91,62 @@ impl Tx {
             .bind(hash.to_vec())
             .execute(&mut *self.inner)
             .await?;
-            head = AuditHead { seq, hash };
+            head = AuditHead {
+                seq,
+                hash,
+                at: e.at,
+                sig: None,
+            };
         }
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        head.sig = Some(sign(&head));
+        self.put_audit_head(&head).await?;
+        Ok(head)
+    }
+
+    /// Store `head` as the chain's head (with its signature).
+    pub async fn put_audit_head(&mut self, head: &AuditHead) -> Result<()> {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, at = $3, sig = $4 WHERE id = 1")
             .bind(head.seq)
             .bind(head.hash.to_vec())
+            .bind(head.at)
+            .bind(&head.sig)
             .execute(&mut *self.inner)
             .await?;
-        Ok(head)
+        Ok(())
+    }
+
+    /// The time of entry `seq`, if it is there.
+    pub async fn audit_entry_at(&mut self, seq: i64) -> Result<Option<i64>> {
+        let at: Option<(i64,)> = sqlx::query_as("SELECT at FROM audit WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        Ok(at.map(|a| a.0))
+    }
+
+    /// Record a checkpoint (a later one of the same seq replaces it).
+    pub async fn put_audit_checkpoint(&mut self, c: &AuditCheckpointRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (seq, hash, at, sig) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (seq) DO UPDATE SET hash = excluded.hash, at = excluded.at, sig = excluded.sig",
+        )
+        .bind(c.seq)
+        .bind(&c.hash)
+        .bind(c.at)
+        .bind(&c.sig)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest checkpoint recorded, if any.
+    pub async fn latest_audit_checkpoint(&mut self) -> Result<Option<AuditCheckpointRow>> {
+        let row: Option<(i64, Vec<u8>, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT seq, hash, at, sig FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        Ok(row.map(|(seq, hash, at, sig)| AuditCheckpointRow { seq, hash, at, sig }))
     }
 
     /// Entries with `seq > after`, in order, at most `limit`.

@@ -82,8 +82,10 @@ impl Backend {
     pub(crate) fn audit_head_sql(self) -> &'static str {
         match self {
             // The transaction already holds SQLite's single write lock.
-            Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
-            Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            Backend::Sqlite => "SELECT seq, hash, at, sig FROM audit_head WHERE id = 1",
+            Backend::Postgres => {
+                "SELECT seq, hash, at, sig FROM audit_head WHERE id = 1 FOR UPDATE"
+            }
         }
     }
 

@@ -30,7 +30,7 @@ pub mod testing;
 mod webhooks;
 
 pub use aggregates::{AggregateField, AggregateSubject};
-pub use audit::{AuditHead, AuditRow, NewAudit};
+pub use audit::{AuditCheckpointRow, AuditHead, AuditRow, NewAudit};
 pub use consents::ConsentRow;
 pub use dialect::Backend;
 pub use error::StoreError;

@@ -19,9 +19,9 @@ use std::path::Path;
 
 use vow_store::testing::{PgTestDb, pg_skipped};
 use vow_store::{
-    ApiKeyRow, AuditHead, AuditRow, Backend, ConsentRow, DisclosureRow, FieldRow, HoldRow,
-    IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow, RequestRow, Store,
-    StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
+    ApiKeyRow, AuditCheckpointRow, AuditHead, AuditRow, Backend, ConsentRow, DisclosureRow,
+    FieldRow, HoldRow, IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow,
+    RequestRow, Store, StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
 };
 
 /// 2100-01-01T00:00:00Z in unix milliseconds: beyond 32 bits.
@@ -181,9 +181,22 @@ fn verify_chain(from: &AuditHead, rows: &[AuditRow]) -> AuditHead {
         head = AuditHead {
             seq: row.seq,
             hash: expected,
+            at: row.entry.at,
+            sig: None,
         };
     }
+    if !rows.is_empty() {
+        head.sig = Some(test_sign(&head));
+    }
     head
+}
+
+/// A stand-in for the engine's signature: the store only keeps the bytes.
+fn test_sign(head: &AuditHead) -> Vec<u8> {
+    let mut sig = head.hash.to_vec();
+    sig.extend_from_slice(&head.seq.to_be_bytes());
+    sig.extend_from_slice(&head.at.to_be_bytes());
+    sig
 }
 
 // ---------------------------------------------------------------------------
@@ -279,6 +292,8 @@ async fn check_audit(store: &Store) {
     let genesis = AuditHead {
         seq: 0,
         hash: [0u8; 32],
+        at: 0,
+        sig: None,
     };
     let mut tx = read(store).await;
     assert_eq!(tx.audit_head().await.unwrap(), genesis, "genesis head");
@@ -325,9 +340,12 @@ async fn check_audit(store: &Store) {
 
     let mut tx = write(store).await;
     // Appending nothing returns the head unchanged and writes nothing.
-    let head = tx.append_audit(&[], test_chain).await.unwrap();
+    let head = tx.append_audit(&[], test_chain, test_sign).await.unwrap();
     assert_eq!(head, genesis);
-    let head = tx.append_audit(&first, test_chain).await.unwrap();
+    let head = tx
+        .append_audit(&first, test_chain, test_sign)
+        .await
+        .unwrap();
     assert_eq!(head.seq, 3);
     let mut expected = genesis.clone();
     for (i, e) in first.iter().enumerate() {
@@ -335,8 +353,11 @@ async fn check_audit(store: &Store) {
         expected = AuditHead {
             seq,
             hash: test_chain(&expected.hash, seq, e),
+            at: e.at,
+            sig: None,
         };
     }
+    expected.sig = Some(test_sign(&expected));
     assert_eq!(head, expected, "append_audit returns the new head");
     // The head is visible inside the transaction that moved it.
     assert_eq!(tx.audit_head().await.unwrap(), head);
@@ -347,8 +368,50 @@ async fn check_audit(store: &Store) {
     drop(tx);
 
     let mut tx = write(store).await;
-    let head = tx.append_audit(&second, test_chain).await.unwrap();
+    let head = tx
+        .append_audit(&second, test_chain, test_sign)
+        .await
+        .unwrap();
     assert_eq!(head.seq, 5);
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(tx.audit_head().await.unwrap(), head);
+    assert_eq!(head.at, i64::MAX, "the head keeps the last entry's time");
+    assert_eq!(tx.audit_entry_at(4).await.unwrap(), Some(FAR_FUTURE_MS));
+    assert_eq!(tx.audit_entry_at(6).await.unwrap(), None);
+    assert_eq!(tx.latest_audit_checkpoint().await.unwrap(), None);
+    drop(tx);
+
+    // Checkpoints: the newest by seq; a second one of the same seq replaces the first.
+    let checkpoint = |seq: i64, at: i64| AuditCheckpointRow {
+        seq,
+        hash: vec![seq as u8; 32],
+        at,
+        sig: vec![7; 64],
+    };
+    let mut tx = write(store).await;
+    tx.put_audit_checkpoint(&checkpoint(3, 10)).await.unwrap();
+    tx.put_audit_checkpoint(&checkpoint(5, 20)).await.unwrap();
+    tx.put_audit_checkpoint(&checkpoint(5, 30)).await.unwrap();
+    tx.put_audit_checkpoint(&checkpoint(4, 40)).await.unwrap();
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.latest_audit_checkpoint().await.unwrap(),
+        Some(checkpoint(5, 30))
+    );
+    drop(tx);
+
+    // The head can be rewritten whole (the engine's first signature of a store).
+    let mut tx = write(store).await;
+    let unsigned = AuditHead {
+        sig: None,
+        ..head.clone()
+    };
+    tx.put_audit_head(&unsigned).await.unwrap();
+    assert_eq!(tx.audit_head().await.unwrap(), unsigned);
+    tx.put_audit_head(&head).await.unwrap();
     commit(tx).await;
 
     let mut tx = read(store).await;
@@ -1182,6 +1245,7 @@ async fn check_rollback(store: &Store) {
                 None,
             )],
             test_chain,
+            test_sign,
         )
         .await
         .unwrap();
@@ -1267,7 +1331,7 @@ async fn check_concurrent_audit(store: &Store) {
                     purpose: None,
                     detail: format!(r#"{{"round":{round}}}"#),
                 };
-                tx.append_audit(std::slice::from_ref(&entry), test_chain)
+                tx.append_audit(std::slice::from_ref(&entry), test_chain, test_sign)
                     .await
                     .expect("append");
                 tx.commit().await.expect("commit");
@@ -1335,7 +1399,9 @@ async fn check_concurrent_ledgers(store: &Store) {
                     Some("cl-s"),
                     Some("marketing"),
                 );
-                tx.append_audit(&[entry], test_chain).await.expect("append");
+                tx.append_audit(&[entry], test_chain, test_sign)
+                    .await
+                    .expect("append");
                 tx.commit().await.expect("commit");
 
                 let mut tx = store.write().await.expect("write");
@@ -1352,7 +1418,9 @@ async fn check_concurrent_ledgers(store: &Store) {
                     .await
                     .expect("insert_policy under concurrency");
                 let entry = audit_entry(version, Some("cl-t"), "policy.publish", None, None);
-                tx.append_audit(&[entry], test_chain).await.expect("append");
+                tx.append_audit(&[entry], test_chain, test_sign)
+                    .await
+                    .expect("append");
                 tx.commit().await.expect("commit");
                 assert!(seq >= 1 && version >= 1);
             }
@@ -2666,6 +2734,8 @@ async fn check_reopened(store: &Store) {
     let genesis = AuditHead {
         seq: 0,
         hash: [0u8; 32],
+        at: 0,
+        sig: None,
     };
     assert_eq!(verify_chain(&genesis, &rows), head);
 }

@@ -107,8 +107,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SubjectCommand,
     },
-    /// The audit chain.
-    #[command(after_help = "Example:\n  vow audit verify")]
+    /// The audit chain: verify it (against signed checkpoints kept elsewhere), make a
+    /// checkpoint, show the key that signs them.
+    #[command(
+        after_help = "Example:\n  vow audit verify --checkpoint /mnt/witness/vow-checkpoints.jsonl"
+    )]
     Audit {
         #[command(flatten)]
         store: StoreArgs,
@@ -351,8 +354,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .await
         }
         Command::Audit { store, command } => {
-            session(&store, &none, must, |e, _| async move {
-                crate::audit::run(&e, &me, command).await
+            session(&store, &none, must, |e, cfg| async move {
+                crate::audit::run(&e, &cfg, &me, command).await
             })
             .await
         }

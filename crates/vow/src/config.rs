@@ -49,6 +49,100 @@ pub struct FileConfig {
     pub received_at_window: Option<String>,
     /// How far ahead of this server's clock a `received_at` may be. Default 5min.
     pub received_at_skew: Option<String>,
+    /// A signed audit checkpoint after this many new entries. Default 1000.
+    pub audit_checkpoint_every: Option<i64>,
+    /// A signed audit checkpoint at least this often while the chain grows. Default 10min.
+    pub audit_checkpoint_interval: Option<String>,
+    /// A file outside the data directory that checkpoints are appended to (JSON lines).
+    pub audit_witness_file: Option<PathBuf>,
+    /// A URL each checkpoint is POSTed to (JSON).
+    pub audit_witness_url: Option<String>,
+}
+
+/// Signed checkpoints of the audit chain and the witnesses they are published to.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    pub every: i64,
+    pub interval: Duration,
+    pub witness_file: Option<PathBuf>,
+    pub witness_url: Option<String>,
+}
+
+impl AuditConfig {
+    /// The file's values, then `VOW_AUDIT_…`.
+    fn load(
+        every: Option<i64>,
+        interval: Option<String>,
+        witness_file: Option<PathBuf>,
+        witness_url: Option<String>,
+        data: &Path,
+    ) -> Result<AuditConfig> {
+        let every = match env("VOW_AUDIT_CHECKPOINT_EVERY") {
+            Some(v) => Some(v.parse::<i64>().map_err(|_| {
+                anyhow::anyhow!("VOW_AUDIT_CHECKPOINT_EVERY must be a whole number above 0")
+            })?),
+            None => every,
+        }
+        .unwrap_or(1000);
+        if every < 1 {
+            bail!("audit_checkpoint_every must be a whole number above 0");
+        }
+        let interval = match env("VOW_AUDIT_CHECKPOINT_INTERVAL").or(interval) {
+            Some(i) => {
+                parse_interval(&i).map_err(|e| anyhow::anyhow!("audit_checkpoint_interval {e}"))?
+            }
+            None => Duration::from_secs(600),
+        };
+        let witness_file = env("VOW_AUDIT_WITNESS_FILE")
+            .map(PathBuf::from)
+            .or(witness_file);
+        if let Some(w) = &witness_file
+            && inside(data, w)
+        {
+            bail!(
+                "audit_witness_file {} is inside the data directory {}: a witness must be out of reach of whoever can change the data (another disk or host)",
+                w.display(),
+                data.display()
+            );
+        }
+        let witness_url = env("VOW_AUDIT_WITNESS_URL").or(witness_url);
+        if let Some(u) = &witness_url {
+            let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                bail!("audit_witness_url must be an http:// or https:// URL");
+            }
+        }
+        Ok(AuditConfig {
+            every,
+            interval,
+            witness_file,
+            witness_url,
+        })
+    }
+}
+
+/// Whether `path` is `dir` or lies under it, following symbolic links as far as
+/// the path exists.
+fn inside(dir: &Path, path: &Path) -> bool {
+    fn resolve(p: &Path) -> PathBuf {
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        // Canonicalise the longest part that exists, then add the rest.
+        let mut existing = abs.as_path();
+        let mut rest = Vec::new();
+        loop {
+            if let Ok(c) = existing.canonicalize() {
+                return rest.iter().rev().fold(c, |acc, part| acc.join(part));
+            }
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = parent;
+                }
+                _ => return abs,
+            }
+        }
+    }
+    resolve(path).starts_with(resolve(dir))
 }
 
 /// The flags every store-touching command shares. They are flattened into each
@@ -182,6 +276,7 @@ pub struct Config {
     pub retention_interval: Duration,
     pub intake: vow_engine::requests::IntakeLimits,
     pub erasure_ledger: PathBuf,
+    pub audit: AuditConfig,
 }
 
 #[derive(Clone)]
@@ -347,6 +442,13 @@ impl Config {
                     if tls.is_some() { "https" } else { "http" }
                 )
             });
+        let audit = AuditConfig::load(
+            file.audit_checkpoint_every,
+            file.audit_checkpoint_interval,
+            file.audit_witness_file,
+            file.audit_witness_url,
+            &data,
+        )?;
         let webhooks = WebhookConfig::load(file.webhooks.as_ref(), hooks)?;
         let retention_interval = match env("VOW_RETENTION_INTERVAL").or(file.retention_interval) {
             Some(i) => parse_interval(&i).map_err(|e| anyhow::anyhow!("retention_interval {e}"))?,
@@ -372,6 +474,7 @@ impl Config {
             retention_interval,
             intake,
             erasure_ledger,
+            audit,
             rules_dir: env("VOW_RULES_DIR").map(PathBuf::from).or(file.rules_dir),
             public_url,
             mail_from: env("VOW_MAIL_FROM")
@@ -412,5 +515,21 @@ mod tests {
         for bad in ["", "h", "10", "0h", "1mo", "-1h", "30m"] {
             assert!(parse_interval(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_witness_inside_the_data_directory_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        assert!(inside(&data, &data.join("witness.jsonl")));
+        assert!(inside(&data, &data.join("sub/not-yet/witness.jsonl")));
+        assert!(inside(&data, &dir.path().join("data/../data/w.jsonl")));
+        assert!(!inside(&data, &dir.path().join("witness.jsonl")));
+        assert!(!inside(&data, &dir.path().join("data2/witness.jsonl")));
+        // A link that leads back into the data directory is inside it.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&data, &link).unwrap();
+        assert!(inside(&data, &link.join("witness.jsonl")));
     }
 }

@@ -533,7 +533,9 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     crate::breach::demo(engine, &admin, examples, &cfg.data).await?;
 
     step("11. The audit chain: every change and every read, hash-chained");
-    let v = engine.verify_audit(&admin, |_| {}).await?;
+    let v = engine
+        .verify_audit(&admin, &Default::default(), |_| {})
+        .await?;
     say(format!(
         "audit chain intact: {} — {} entries verified",
         v.ok, v.entries

@@ -98,6 +98,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
     };
     let webhooks = crate::webhooks::spawn_worker(engine.clone(), &cfg)?;
     let retention = crate::retention::spawn_sweeper(engine.clone(), cfg.retention_interval);
+    let checkpoints = crate::audit::spawn_checkpointer(engine.clone(), &cfg.audit)?;
     // Bind before announcing, so "listening" means connections are accepted.
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -150,7 +151,9 @@ pub async fn serve(cfg: Config) -> Result<()> {
     sweeper.abort();
     webhooks.abort();
     retention.abort();
-    // In-flight requests have finished; flush the audit writer and close the store.
+    // In-flight requests have finished: a last checkpoint of where the chain stopped,
+    // then flush the audit writer and close the store.
+    checkpoints.finish(&engine).await;
     engine.shutdown().await;
     tracing::info!("vow stopped");
     Ok(())

@@ -277,7 +277,7 @@ impl Engine {
                    "subjects": sent.len(), "refused": refused.len(), "transfer": transfer,
                    "delivery": if by_webhook { "webhook" } else { "response" }}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(DisclosureResult {
             id,

@@ -337,7 +337,7 @@ impl Engine {
                    "subjects_shredded": tally.row.subjects_shredded, "held": tally.row.held,
                    "released_from_holds": released}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         if !dry_run && tally.row.subjects_shredded > 0 {
             self.note_erasures_since(tally.row.started_at).await;
@@ -390,7 +390,7 @@ impl Engine {
                     None,
                     json!({"fields_destroyed": gone, "key_destroyed": held.is_empty()}),
                 );
-                crate::vault::audit::append(tx, &[entry]).await?;
+                self.chain.append(tx, &[entry]).await?;
                 destroyed += gone;
             }
         }
@@ -642,7 +642,7 @@ impl Engine {
             None,
             json!({"at": ms.map(ts)}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(RelationshipView {
             subject: subject.to_string(),

@@ -285,7 +285,7 @@ impl Engine {
             None,
             json!({"recipient": recipient, "url": parsed.as_str(), "secret": if generated { "generated" } else { "given" }, "woken": woken}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(EndpointView {
             recipient: recipient.to_string(),
@@ -450,7 +450,7 @@ impl Engine {
             });
         }
         if !audit.is_empty() {
-            crate::vault::audit::append(&mut tx, &audit).await?;
+            self.chain.append(&mut tx, &audit).await?;
         }
         tx.commit().await?;
         Ok(out)
@@ -675,7 +675,7 @@ impl Engine {
             .await?;
         }
         if !audit.is_empty() {
-            crate::vault::audit::append(&mut tx, &audit).await?;
+            self.chain.append(&mut tx, &audit).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -799,7 +799,7 @@ impl Engine {
             None,
             json!({"event": id, "from_state": before.state, "reason": before.reason}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         let row = tx
             .delivery(tenant, id)
             .await?

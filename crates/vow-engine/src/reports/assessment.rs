@@ -149,6 +149,11 @@ pub struct AuditSection {
     pub chain_entries: i64,
     pub first_bad: Option<String>,
     pub head: Option<String>,
+    /// Whether the stored head carries this store's signature: valid, invalid or missing.
+    pub head_signature: crate::vault::audit::HeadSignature,
+    /// The newest signed checkpoint published to the witnesses, if any: compare it
+    /// with the witness's copy (`vow audit verify --checkpoint FILE`).
+    pub checkpoint: Option<crate::vault::checkpoint::Checkpoint>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -391,7 +396,14 @@ impl Engine {
         let signed = tx.audit_details(tenant, SIGN_OFF).await?;
         drop(tx);
 
-        let chain = crate::vault::audit::verify(&self.store, |_| {}).await?;
+        let chain = crate::vault::audit_verify::verify(
+            &self.store,
+            &self.chain,
+            &Default::default(),
+            |_| {},
+        )
+        .await?;
+        let checkpoint = self.latest_audit_checkpoint().await?;
         let audit = AuditSection {
             entries_in_year,
             chain_ok: chain.ok,
@@ -400,6 +412,8 @@ impl Engine {
                 .first_bad
                 .map(|b| format!("entry {}: {}", b.seq, b.problem)),
             head: chain.head,
+            head_signature: chain.head_signature,
+            checkpoint,
         };
         let findings = findings(
             &policies,
@@ -501,6 +515,8 @@ fn report_hash(r: &SelfAssessment) -> String {
             // The chain grows with every read of the report itself.
             a.remove("chain_entries");
             a.remove("head");
+            // A new checkpoint is made as the chain grows.
+            a.remove("checkpoint");
         }
     }
     hex::encode(vow_crypto::sha256(v.to_string().as_bytes()))

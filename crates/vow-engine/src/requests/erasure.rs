@@ -81,7 +81,7 @@ impl Engine {
             None,
             detail,
         );
-        crate::vault::audit::append(tx, &[entry]).await?;
+        self.chain.append(tx, &[entry]).await?;
         Ok(Shredded {
             holds,
             kept: kept.len(),
@@ -225,7 +225,7 @@ impl Engine {
             None,
             json!({"hold": row.id, "categories": hold.categories}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(HoldView {
             id: row.id,

@@ -295,6 +295,6 @@ impl Engine {
             Some(purpose),
             json!({"request": request}),
         );
-        crate::vault::audit::append(tx, &[entry]).await
+        self.chain.append(tx, &[entry]).await
     }
 }

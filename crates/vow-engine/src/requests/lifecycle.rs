@@ -315,7 +315,7 @@ impl Engine {
                 None,
                 json!({"packages": packages, "codes": codes}),
             );
-            crate::vault::audit::append(&mut tx, &[entry]).await?;
+            self.chain.append(&mut tx, &[entry]).await?;
         }
         tx.commit().await?;
         let due: Vec<String> = {

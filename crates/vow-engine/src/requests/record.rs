@@ -135,7 +135,7 @@ impl Engine {
             None,
             json!({"request": r.id, "type": r.kind, "state": r.state}),
         );
-        crate::vault::audit::append(tx, &[entry]).await
+        self.chain.append(tx, &[entry]).await
     }
 
     /// Move the request to `next`, store it, and record the step in its event log and

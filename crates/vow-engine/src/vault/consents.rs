@@ -368,7 +368,7 @@ impl Engine {
             Some(&purpose),
             json!({"kind": row.kind, "policy_version": version}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(Self::consent_view(&row, None))
     }

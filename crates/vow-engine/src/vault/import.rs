@@ -288,7 +288,7 @@ impl Engine {
                 bad.push(BadRow { line, error });
             }
             if audit.len() >= 1000 {
-                crate::vault::audit::append(&mut tx, &audit).await?;
+                self.chain.append(&mut tx, &audit).await?;
                 audit.clear();
             }
             if seen % 500 == 0 {
@@ -312,7 +312,7 @@ impl Engine {
             None,
             json!({"imported": imported, "bad_rows": bad.len()}),
         ));
-        crate::vault::audit::append(&mut tx, &audit).await?;
+        self.chain.append(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(ImportReport {
             imported,

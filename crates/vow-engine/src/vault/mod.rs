@@ -5,6 +5,8 @@
 //! policies.
 
 pub mod audit;
+pub mod audit_verify;
+pub mod checkpoint;
 pub(crate) mod consents;
 pub mod import;
 pub(crate) mod keyring;

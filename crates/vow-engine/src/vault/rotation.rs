@@ -118,7 +118,7 @@ impl Engine {
             None,
             json!({"from_version": from, "to_version": to, "rewrapped": rewrapped}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         self.keys.forget(tenant);
         Ok(RotationReport {

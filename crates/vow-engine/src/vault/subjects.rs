@@ -135,7 +135,7 @@ impl Engine {
             None,
             json!({}),
         );
-        crate::vault::audit::append(tx, &[entry]).await
+        self.chain.append(tx, &[entry]).await
     }
 
     /// Validate a field's shape; returns (category, purposes, source, store, collected_at).
@@ -489,7 +489,7 @@ impl Engine {
             None,
             json!({"categories": prepared.categories, "consents": prepared.consents.len()}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -687,7 +687,7 @@ impl Engine {
             None,
             json!({"added": added, "corrected": corrected, "recipients_notified": notified}),
         );
-        crate::vault::audit::append(tx, &[entry]).await?;
+        self.chain.append(tx, &[entry]).await?;
         Ok(ids)
     }
 }

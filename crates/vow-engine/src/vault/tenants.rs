@@ -181,7 +181,7 @@ impl Engine {
             None,
             json!({"role": role}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(tenant_view(&row))
     }
@@ -223,7 +223,7 @@ impl Engine {
             None,
             json!({"mode": mode}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -332,7 +332,7 @@ impl Engine {
             None,
             json!({"key_id": id, "role": role.as_str(), "purposes": purposes}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(ApiKeyCreated {
             id,
@@ -469,7 +469,7 @@ impl Engine {
             None,
             Self::publish_detail(&changes),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         // The new version may not be in force yet (a future effective date): re-read.
         if let Ok(mut m) = self.policies.write() {
@@ -596,7 +596,7 @@ impl Engine {
                 None,
                 json!({"key_id": id, "role": row.role}),
             );
-            crate::vault::audit::append(&mut tx, &[entry]).await?;
+            self.chain.append(&mut tx, &[entry]).await?;
         }
         tx.commit().await?;
         if let Ok(mut m) = self.api_keys.write() {

@@ -10,6 +10,7 @@
 
 mod aggregates;
 mod assessment;
+mod audit_chain;
 mod backups;
 mod breaches;
 mod cli;

@@ -780,6 +780,7 @@ async fn a_broken_audit_chain_is_reported_over_http() {
             detail: "{}".into(),
         }],
         |_, _, _| [0u8; 32],
+        |_| Vec::new(),
     )
     .await
     .unwrap();

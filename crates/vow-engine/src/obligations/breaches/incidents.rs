@@ -292,7 +292,7 @@ impl Engine {
             None,
             json!({"incident": id, "affected": affected, "risk": risk.as_str(), "tenants": tenants}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         let row = tx
             .incident(tenant, &id)
             .await?
@@ -453,7 +453,7 @@ impl Engine {
             None,
             json!({"incident": id, "audience": audience.as_str(), "tenant": whose, "at": vow_core::wire::time(at)}),
         );
-        crate::vault::audit::append(&mut tx, &[entry]).await?;
+        self.chain.append(&mut tx, &[entry]).await?;
         let notes = tx.incident_notifications(id).await?;
         tx.commit().await?;
         self.incident_view(&row, &notes)

@@ -3,6 +3,7 @@
 //! Markdown and HTML.
 
 use super::SelfAssessment;
+use crate::vault::audit::HeadSignature;
 use vow_render::Lang;
 use vow_render::document::{Block, Document, Inline, Rich};
 
@@ -245,7 +246,27 @@ pub fn document(r: &SelfAssessment) -> Document {
         chain.push(Inline::Text(", head ".into()));
         chain.push(code(h));
     }
-    chain.push(Inline::Text(")".into()));
+    chain.push(Inline::Text(format!(
+        "; head signature {})",
+        match r.audit.head_signature {
+            HeadSignature::Valid => "valid",
+            HeadSignature::Invalid => "INVALID",
+            HeadSignature::Missing => "MISSING",
+        }
+    )));
+    let checkpoint = match &r.audit.checkpoint {
+        Some(c) => vec![
+            Inline::Text(format!(
+                "Latest signed checkpoint: entry {}, {}, key ",
+                c.seq,
+                moment(&c.at)
+            )),
+            code(&c.key_id),
+            Inline::Text(", hash ".into()),
+            code(&c.hash),
+        ],
+        None => text("Latest signed checkpoint: none published yet"),
+    };
     b.push(Block::List(vec![
         text(format!("Key rotations: {}", r.key_rotations)),
         text(format!(
@@ -253,6 +274,7 @@ pub fn document(r: &SelfAssessment) -> Document {
             r.audit.entries_in_year
         )),
         chain,
+        checkpoint,
     ]));
     b.push(h2("Sign-off"));
     if r.sign_offs.is_empty() {
