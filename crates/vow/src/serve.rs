@@ -1,4 +1,5 @@
-//! `vow serve`: start-up, TLS, graceful shutdown.
+//! `vow serve`: start-up, the background loops, graceful shutdown. Connections
+//! (TLS, limits, timeouts) are `listen`'s.
 
 use crate::common::{Init, open_engine, outln};
 use crate::config::{Config, redact_url};
@@ -54,7 +55,12 @@ pub async fn serve(cfg: Config) -> Result<()> {
             cfg.listen
         )
     })?;
-    let app = vow_server::router(engine.clone());
+    let app = vow_server::router_with(
+        engine.clone(),
+        vow_server::RouterOptions {
+            metrics_key: cfg.metrics_key.clone(),
+        },
+    );
     // Deadlines are kept by a loop, not by people remembering: every minute, requests
     // whose deadline passed unverified are denied in writing.
     let sweeper = {
@@ -92,20 +98,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
     let tls = match &cfg.tls {
-        Some((cert, key)) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            Some(
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "loading TLS certificate {} and key {}",
-                            cert.display(),
-                            key.display()
-                        )
-                    })?,
-            )
-        }
+        Some((cert, key)) => Some(crate::listen::tls_acceptor(cert, key)?),
         None => None,
     };
     tracing::info!(%addr, database = %redact_url(&cfg.database_url), tls = tls.is_some(), "vow listening");
@@ -113,29 +106,21 @@ pub async fn serve(cfg: Config) -> Result<()> {
         "vow listening on {}://{addr}",
         if tls.is_some() { "https" } else { "http" }
     );
-
-    match tls {
-        Some(tls) => {
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                h.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
-            });
-            axum_server::from_tcp_rustls(listener, tls)?
-                .handle(handle)
-                .serve(vow_server::with_hsts(app).into_make_service())
-                .await
-                .context("serving HTTPS")?;
-        }
-        None => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving HTTP")?;
-        }
-    }
+    // Over TLS, browsers are told to keep to HTTPS.
+    let app = if tls.is_some() {
+        vow_server::with_hsts(app)
+    } else {
+        app
+    };
+    crate::listen::serve(
+        listener,
+        app,
+        tls,
+        cfg.connections.clone(),
+        shutdown_signal(),
+    )
+    .await
+    .context("serving connections")?;
     sweeper.abort();
     webhooks.abort();
     retention.abort();
