@@ -5,7 +5,7 @@
 //!   connections are served in full. The next `health_reserve` are served too, but
 //!   they reach only `/healthz`, `/livez` and `/metrics` (`vow_server::reserve`);
 //!   beyond those, a connection is closed as soon as it is accepted. A connection is
-//!   judged once, when it is accepted.
+//!   judged once, when it is accepted: one from the reserve stays so.
 //! - **A cap per client address** (`per_address`; an IPv6 client counts by its /64):
 //!   over it, the connection is closed at once. Behind a reverse proxy every
 //!   connection comes from the proxy, so the proxy must apply its own.
@@ -195,8 +195,15 @@ struct Gate {
 
 #[derive(Default)]
 struct Open {
-    total: usize,
+    full: usize,
+    reserve: usize,
     by_address: HashMap<IpAddr, usize>,
+}
+
+impl Open {
+    fn publish(&self) {
+        metrics::gauge!("vow_connections_open").set((self.full + self.reserve) as f64);
+    }
 }
 
 enum Admission {
@@ -209,13 +216,15 @@ enum Admission {
 struct Slot {
     gate: Arc<Gate>,
     address: IpAddr,
+    reserve: bool,
 }
 
 impl Gate {
     fn admit(self: &Arc<Self>, peer: IpAddr) -> Admission {
         let address = address_key(peer);
         let mut open = lock(&self.open);
-        if open.total >= self.limits.max.saturating_add(self.limits.health_reserve) {
+        let reserve = open.full >= self.limits.max;
+        if reserve && open.reserve >= self.limits.health_reserve {
             return Admission::Refused("capacity");
         }
         let mine = open.by_address.entry(address).or_insert(0);
@@ -223,13 +232,18 @@ impl Gate {
             return Admission::Refused("per_address");
         }
         *mine += 1;
-        open.total += 1;
-        metrics::gauge!("vow_connections_open").set(open.total as f64);
+        if reserve {
+            open.reserve += 1;
+        } else {
+            open.full += 1;
+        }
+        open.publish();
         let slot = Slot {
             gate: Arc::clone(self),
             address,
+            reserve,
         };
-        if open.total > self.limits.max {
+        if reserve {
             Admission::Reserve(slot)
         } else {
             Admission::Full(slot)
@@ -240,14 +254,18 @@ impl Gate {
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = lock(&self.gate.open);
-        open.total = open.total.saturating_sub(1);
+        if self.reserve {
+            open.reserve = open.reserve.saturating_sub(1);
+        } else {
+            open.full = open.full.saturating_sub(1);
+        }
         if let Some(n) = open.by_address.get_mut(&self.address) {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 open.by_address.remove(&self.address);
             }
         }
-        metrics::gauge!("vow_connections_open").set(open.total as f64);
+        open.publish();
     }
 }
 
@@ -612,15 +630,17 @@ mod tests {
         let c = gate.admit(two);
         assert!(matches!(c, Admission::Reserve(_)));
         assert!(matches!(gate.admit(two), Admission::Refused("capacity")));
-        // A place freed is a place again; what a connection got is fixed when it came.
+        // A place served in full, freed, is served in full again.
         drop(a);
         let d = gate.admit(two);
-        assert!(matches!(d, Admission::Reserve(_)));
-        drop((b, c));
-        assert!(matches!(gate.admit(one), Admission::Full(_)));
-        drop(d);
-        assert_eq!(lock(&gate.open).total, 0);
-        assert!(lock(&gate.open).by_address.is_empty());
+        assert!(matches!(d, Admission::Full(_)));
+        assert!(matches!(gate.admit(one), Admission::Refused("capacity")));
+        drop(c);
+        assert!(matches!(gate.admit(one), Admission::Reserve(_)));
+        drop((b, d));
+        let open = lock(&gate.open);
+        assert_eq!((open.full, open.reserve), (0, 0));
+        assert!(open.by_address.is_empty());
     }
 
     #[test]

@@ -28,6 +28,11 @@ fn init_logging(cfg: &Config) {
 
 pub async fn serve(cfg: Config) -> Result<()> {
     init_logging(&cfg);
+    // The TLS files first: a key others can read stops start-up before anything is made.
+    let tls = match &cfg.tls {
+        Some((cert, key)) => Some(crate::listen::tls_acceptor(cert, key)?),
+        None => None,
+    };
     let (engine, created_key) = open_engine(&cfg, Init::MayCreate).await?;
     if created_key {
         tracing::info!(path = %cfg.key_file.display(), "created a new root key file (mode 0600): back it up; without it the data cannot be read");
@@ -97,10 +102,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
-    let tls = match &cfg.tls {
-        Some((cert, key)) => Some(crate::listen::tls_acceptor(cert, key)?),
-        None => None,
-    };
+    let stop = shutdown_signal().context("listening for signals")?;
     tracing::info!(%addr, database = %redact_url(&cfg.database_url), tls = tls.is_some(), "vow listening");
     outln!(
         "vow listening on {}://{addr}",
@@ -112,15 +114,9 @@ pub async fn serve(cfg: Config) -> Result<()> {
     } else {
         app
     };
-    crate::listen::serve(
-        listener,
-        app,
-        tls,
-        cfg.connections.clone(),
-        shutdown_signal(),
-    )
-    .await
-    .context("serving connections")?;
+    crate::listen::serve(listener, app, tls, cfg.connections.clone(), stop)
+        .await
+        .context("serving connections")?;
     sweeper.abort();
     webhooks.abort();
     retention.abort();
@@ -130,24 +126,26 @@ pub async fn serve(cfg: Config) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or SIGINT (Ctrl-C). Registered at once, before the server says it is
+/// listening, so that a signal sent right after is not missed (nor kills the process
+/// outright, the default for an unhandled SIGTERM).
+fn shutdown_signal() -> Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

@@ -13,6 +13,7 @@ mod assessment;
 mod breaches;
 mod cli;
 mod cli_store;
+mod connections;
 mod errors;
 mod file_modes;
 mod harness;
