@@ -498,4 +498,41 @@ mod tests {
             assert!(parse_interval(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn connection_limits_from_the_file_with_their_defaults() {
+        assert_eq!(
+            ConnectionConfig::load(None).unwrap(),
+            ConnectionConfig::default()
+        );
+        let file = ConnectionsFile {
+            max: Some(200),
+            header_timeout: Some("2s".into()),
+            idle_timeout: Some("5min".into()),
+            ..ConnectionsFile::default()
+        };
+        let c = ConnectionConfig::load(Some(&file)).unwrap();
+        assert_eq!((c.max, c.health_reserve, c.per_address), (200, 16, 64));
+        assert_eq!(
+            (c.header_timeout, c.idle_timeout),
+            (Duration::from_secs(2), Duration::from_secs(300))
+        );
+        for bad in [
+            ConnectionsFile {
+                header_timeout: Some("10".into()),
+                ..ConnectionsFile::default()
+            },
+            ConnectionsFile {
+                max: Some(0),
+                ..ConnectionsFile::default()
+            },
+        ] {
+            assert!(ConnectionConfig::load(Some(&bad)).is_err(), "{bad:?}");
+        }
+        let text = "[connections]\nmax = 10\nper_address = 2\nidle_timeout = \"90s\"\n";
+        let parsed: FileConfig = toml::from_str(text).unwrap();
+        let c = ConnectionConfig::load(parsed.connections.as_ref()).unwrap();
+        assert_eq!((c.max, c.per_address), (10, 2));
+        assert!(toml::from_str::<FileConfig>("[connections]\nmaximum = 1\n").is_err());
+    }
 }
