@@ -142,6 +142,32 @@ pub fn load_key_file(path: &Path) -> Result<Key32, CryptoError> {
         .ok_or_else(|| CryptoError::KeyFile(format!("{} does not exist", path.display())))
 }
 
+/// The largest private-key file read (a PEM key is a few KiB at most).
+const MAX_PRIVATE_FILE: u64 = 1024 * 1024;
+
+/// Reads a private key that is not Vow's own (the TLS key, in PEM). Like the root
+/// key file, it is refused when group or others can access it, checked on the open
+/// handle. The bytes are wiped when dropped.
+pub fn read_private_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let file = File::open(path)
+        .map_err(|e| CryptoError::KeyFile(format!("cannot open {}: {e}", path.display())))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CryptoError::KeyFile(format!("cannot stat {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(CryptoError::KeyFile(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    check_private(path, &meta)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_PRIVATE_FILE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CryptoError::KeyFile(format!("cannot read {}: {e}", path.display())))?;
+    Ok(bytes)
+}
+
 /// `Ok(None)` when the file does not exist; every other problem is an error.
 fn read_key_file(path: &Path) -> Result<Option<Key32>, CryptoError> {
     let mut file = match File::open(path) {

@@ -20,7 +20,10 @@ pub use aead::{aad, open, seal, unwrap_key, wrap_key};
 pub use blind::{BlindIndexer, IdentifierKind, normalize};
 pub use chain::{Canonical, GENESIS, chain_next, hmac_sha256, sha256};
 pub use error::CryptoError;
-pub use keys::{Key32, key_from_passphrase, load_key_file, load_or_create_key_file, random_bytes};
+pub use keys::{
+    Key32, key_from_passphrase, load_key_file, load_or_create_key_file, random_bytes,
+    read_private_key_file,
+};
 pub use sign::{AuditKey, public_key_pem, verify_signature};
 pub use token::{ct_eq, new_api_key, parse_api_key, random_token};
 pub use webhook::WebhookSecret;

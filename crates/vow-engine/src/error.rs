@@ -89,6 +89,9 @@ catalogue! {
     StoreCorrupt = "store_corrupt", 503, "Storage unavailable";
     /// The caller worked from an outdated view; retry.
     Stale = "stale", 503, "Storage unavailable";
+    /// `vow serve` is at its connection limit; this connection came from the reserve
+    /// kept for health checks, which serves only `/healthz`, `/livez` and `/metrics`.
+    ServerBusy = "server_busy", 503, "Server busy";
     /// Wrong key, tampered ciphertext or wrong associated data.
     DecryptFailed = "decrypt_failed", 500, "Internal error";
     /// Key material or ciphertext of the wrong shape.

@@ -1,6 +1,6 @@
 //! The JSON API under /v1. Handlers are thin: parse, call the engine, shape the answer.
 
-use crate::extract::{Auth, Body, tenant};
+use crate::extract::{Auth, Body, bearer, tenant};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
@@ -665,13 +665,24 @@ pub async fn livez() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
-pub async fn metrics(State(s): State<AppState>) -> Response {
-    (
+/// Prometheus metrics. Open, unless the operator set a metrics key.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "Prometheus text format"),
+    (status = 401, description = "the server requires its metrics key and the request does not carry it", body = Problem)))]
+pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    if let Some(key) = &s.metrics_key
+        && !key.admits(bearer(&headers).map(str::trim))
+    {
+        return Err(ApiError::http(
+            ErrorCode::Unauthenticated,
+            "this server's metrics need its metrics key: `Authorization: Bearer <metrics key>`",
+        ));
+    }
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),
     )
-        .into_response()
+        .into_response())
 }
 
 /// The router's fallback: a path no route matches.

@@ -20,15 +20,18 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(EngineError::Unauthenticated)?;
+        let token = bearer(&parts.headers).ok_or(EngineError::Unauthenticated)?;
         let actor = state.engine.authenticate(token.trim()).await?;
         Ok(Auth(actor))
     }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
 }
 
 /// The `{t}` of a path as a tenant id. A malformed one names no tenant, so it answers

@@ -5,9 +5,10 @@
 //! documents, from the engine's catalogue ([`vow_engine::ErrorCode`]), in exactly one
 //! place ([`problem`]).
 //!
-//! The modules form layers: `state`, `problem`, `extract` and `page` at the bottom; the
-//! handlers (`api`, `breaches`, `changes`, `reports`, `retention`, `webhooks`) above
-//! them; `openapi` and `router` on top. No module names one above it.
+//! The modules form layers: `telemetry`, `state`, `problem`, `extract`, `page` and
+//! `reserve` at the bottom; the handlers (`api`, `breaches`, `changes`, `reports`,
+//! `retention`, `webhooks`) above them; `openapi` and `router` on top. No module
+//! names one above it.
 
 pub mod api;
 pub mod breaches;
@@ -17,11 +18,15 @@ pub mod openapi;
 pub mod page;
 pub mod problem;
 pub mod reports;
+pub mod reserve;
 pub mod retention;
 pub mod router;
 pub mod state;
+pub mod telemetry;
 pub mod webhooks;
 
 pub use openapi::{ApiDoc, openapi_json};
-pub use router::{MAX_BODY, router, with_hsts};
-pub use state::{AppState, metrics_handle};
+pub use reserve::FromReserve;
+pub use router::{MAX_BODY, RouterOptions, router, router_with, with_hsts};
+pub use state::AppState;
+pub use telemetry::metrics_handle;

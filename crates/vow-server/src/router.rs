@@ -1,9 +1,12 @@
 //! The router: every route, and the layers around them (body limit, timeout, problem
-//! documents for bare errors, headers, tracing, request ids).
+//! documents for bare errors, the health reserve, headers, metrics, tracing, request
+//! ids).
 
 use crate::openapi::openapi_json;
 use crate::problem::bare_errors_as_problems;
-use crate::state::{AppState, metrics_handle};
+use crate::reserve::health_only;
+use crate::state::AppState;
+use crate::telemetry::{MetricsKey, metrics_handle, record_request};
 use crate::{api, breaches, changes, reports, retention, webhooks};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -32,10 +35,23 @@ pub fn with_hsts(app: Router) -> Router {
     ))
 }
 
+/// What an operator may set about the API beyond the engine.
+#[derive(Debug, Clone, Default)]
+pub struct RouterOptions {
+    /// The key `/metrics` requires (`Authorization: Bearer …`); none: open.
+    pub metrics_key: Option<String>,
+}
+
+/// The router with the default options.
 pub fn router(engine: Arc<Engine>) -> Router {
+    router_with(engine, RouterOptions::default())
+}
+
+pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
     let state = AppState {
         engine,
         metrics: metrics_handle(),
+        metrics_key: options.metrics_key.as_deref().map(MetricsKey::new),
     };
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
@@ -186,6 +202,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         ))
         // Outside the timeout, so its 408 gets a problem document too.
         .layer(axum::middleware::map_response(bare_errors_as_problems))
+        // A connection from the health reserve reaches only the health paths.
+        .layer(axum::middleware::from_fn(health_only))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -204,6 +222,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        .layer(axum::middleware::from_fn(record_request))
         .layer(
             // Spans carry the request id, the method and the route *template*: never the
             // URI itself, whose query may hold an e-mail address.
@@ -225,7 +244,6 @@ pub fn router(engine: Arc<Engine>) -> Router {
                 .on_request(())
                 .on_response(|res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
                     tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
-                    metrics::counter!("vow_http_responses_total", "status" => res.status().as_u16().to_string()).increment(1);
                 }),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

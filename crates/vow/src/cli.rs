@@ -40,7 +40,7 @@ pub enum Command {
     /// Run the HTTP server (embedded SQLite under ./vow-data by default). Makes the
     /// store and its root key on first start, and prints a bootstrap admin key once.
     #[command(
-        after_help = "Examples:\n  vow serve\n  vow serve --config /etc/vow/vow.toml\n  vow serve --data /var/lib/vow --listen 0.0.0.0:8443"
+        after_help = "Examples:\n  vow serve\n  vow serve --config /etc/vow/vow.toml\n  vow serve --data /var/lib/vow --listen 0.0.0.0:8443\n  VOW_CONNECTIONS_PER_ADDRESS=1024 vow serve   # behind a reverse proxy\n\nTLS, the connection limits and timeouts ([connections]) and a key for /metrics\n(metrics_key_file) are set in the configuration file or VOW_… variables:\nsee docs/configuration.md."
     )]
     Serve {
         /// Address to listen on. Default 127.0.0.1:8080

@@ -57,6 +57,10 @@ pub struct FileConfig {
     pub audit_witness_file: Option<PathBuf>,
     /// A URL each checkpoint is POSTed to (JSON).
     pub audit_witness_url: Option<String>,
+    /// A file holding the key `/metrics` then requires (`Authorization: Bearer …`).
+    pub metrics_key_file: Option<PathBuf>,
+    /// `[connections]`: max, health_reserve, per_address, header_timeout, idle_timeout.
+    pub connections: Option<ConnectionsFile>,
 }
 
 /// Signed checkpoints of the audit chain and the witnesses they are published to.
@@ -245,7 +249,100 @@ impl WebhookConfig {
     }
 }
 
-/// `24h`, `30m`, `1d`, `90s`: how often `vow serve` runs retention.
+/// `[connections]` in the configuration file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsFile {
+    pub max: Option<usize>,
+    pub health_reserve: Option<usize>,
+    pub per_address: Option<usize>,
+    pub header_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+}
+
+/// What `vow serve` allows each connection (docs/configuration.md, "Connections").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionConfig {
+    /// Connections served in full at once.
+    pub max: usize,
+    /// Connections beyond `max` that may still reach the health and metrics paths.
+    pub health_reserve: usize,
+    /// Connections at once from one client address (an IPv6 client: its /64).
+    pub per_address: usize,
+    /// From a request's first byte (or a connection's TLS handshake) to its last
+    /// header line.
+    pub header_timeout: Duration,
+    /// A connection with no request in progress is closed after this long; so is one
+    /// whose client takes nothing of a response for this long.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            max: 1024,
+            health_reserve: 16,
+            per_address: 64,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+fn env_count(name: &str) -> Result<Option<usize>> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => bail!("{name} must be a whole number"),
+        },
+    }
+}
+
+impl ConnectionConfig {
+    /// The file, then `VOW_CONNECTIONS_…`.
+    pub fn load(file: Option<&ConnectionsFile>) -> Result<ConnectionConfig> {
+        let file = file.cloned().unwrap_or_default();
+        let d = ConnectionConfig::default();
+        let duration =
+            |name: &str, key: &str, file: Option<String>, default: Duration| match env(name)
+                .or(file)
+            {
+                Some(t) => parse_interval(&t).map_err(|e| anyhow::anyhow!("{key} {e}")),
+                None => Ok(default),
+            };
+        let c = ConnectionConfig {
+            max: env_count("VOW_CONNECTIONS_MAX")?
+                .or(file.max)
+                .unwrap_or(d.max),
+            health_reserve: env_count("VOW_CONNECTIONS_HEALTH_RESERVE")?
+                .or(file.health_reserve)
+                .unwrap_or(d.health_reserve),
+            per_address: env_count("VOW_CONNECTIONS_PER_ADDRESS")?
+                .or(file.per_address)
+                .unwrap_or(d.per_address),
+            header_timeout: duration(
+                "VOW_CONNECTIONS_HEADER_TIMEOUT",
+                "[connections] header_timeout",
+                file.header_timeout,
+                d.header_timeout,
+            )?,
+            idle_timeout: duration(
+                "VOW_CONNECTIONS_IDLE_TIMEOUT",
+                "[connections] idle_timeout",
+                file.idle_timeout,
+                d.idle_timeout,
+            )?,
+        };
+        if c.max == 0 || c.per_address == 0 {
+            bail!("[connections] max and per_address must be at least 1");
+        }
+        Ok(c)
+    }
+}
+
+/// `24h`, `30m`, `1d`, `90s`: how often `vow serve` runs retention, and the
+/// connection timeouts.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
     // The one duration syntax (vow_core::Period), limited to units of fixed length.
     let period = vow_core::period::Period::parse(text).map_err(|e| e.to_string())?;
@@ -277,6 +374,9 @@ pub struct Config {
     pub intake: vow_engine::requests::IntakeLimits,
     pub erasure_ledger: PathBuf,
     pub audit: AuditConfig,
+    pub connections: ConnectionConfig,
+    /// The key `/metrics` requires, if any.
+    pub metrics_key: Option<String>,
 }
 
 #[derive(Clone)]
@@ -303,6 +403,10 @@ impl std::fmt::Debug for Config {
                 &self.passphrase.as_ref().map(|_| "[redacted]"),
             )
             .field("tls", &self.tls)
+            .field(
+                "metrics_key",
+                &self.metrics_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("mail_from", &self.mail_from)
             .finish()
     }
@@ -324,20 +428,35 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// A file holding one secret; a trailing newline is not part of it.
+fn read_secret(path: &Path) -> std::io::Result<String> {
+    Ok(std::fs::read_to_string(path)?
+        .trim_end_matches(['\n', '\r'])
+        .to_string())
+}
+
 /// `VOW_X`, or the contents of the file named by `VOW_X_FILE`.
 fn env_secret(name: &str) -> Result<Option<String>> {
     if let Some(v) = env(name) {
         return Ok(Some(v));
     }
     match env(&format!("{name}_FILE")) {
-        Some(path) => Ok(Some(
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {name}_FILE ({path})"))?
-                .trim_end_matches(['\n', '\r'])
-                .to_string(),
-        )),
+        Some(path) => {
+            Ok(Some(read_secret(Path::new(&path)).with_context(|| {
+                format!("reading {name}_FILE ({path})")
+            })?))
+        }
         None => Ok(None),
     }
+}
+
+/// `VOW_X`, else the file named by `VOW_X_FILE`, else the file that the TOML `key` names.
+fn secret(name: &str, key: &str, file: Option<&Path>) -> Result<Option<String>> {
+    if let Some(v) = env_secret(name)? {
+        return Ok(Some(v));
+    }
+    file.map(|p| read_secret(p).with_context(|| format!("reading {key} {}", p.display())))
+        .transpose()
 }
 
 impl Config {
@@ -383,18 +502,11 @@ impl Config {
             .map(PathBuf::from)
             .or(file.erasure_ledger.clone())
             .unwrap_or_else(|| data.join("erasure-ledger.jsonl"));
-        let passphrase = match env_secret("VOW_PASSPHRASE")? {
-            Some(p) => Some(p),
-            None => match file.passphrase_file {
-                Some(p) => Some(
-                    std::fs::read_to_string(&p)
-                        .with_context(|| format!("reading passphrase_file {}", p.display()))?
-                        .trim_end_matches(['\n', '\r'])
-                        .to_string(),
-                ),
-                None => None,
-            },
-        };
+        let passphrase = secret(
+            "VOW_PASSPHRASE",
+            "passphrase_file",
+            file.passphrase_file.as_deref(),
+        )?;
         let cert = env("VOW_TLS_CERT").map(PathBuf::from).or(file.tls_cert);
         let key = env("VOW_TLS_KEY").map(PathBuf::from).or(file.tls_key);
         let tls = match (cert, key) {
@@ -402,18 +514,11 @@ impl Config {
             (None, None) => None,
             _ => bail!("TLS needs both a certificate and a key (tls_cert and tls_key)"),
         };
-        let smtp_password = match env_secret("VOW_SMTP_PASSWORD")? {
-            Some(p) => Some(p),
-            None => match &file.smtp_password_file {
-                Some(p) => Some(
-                    std::fs::read_to_string(p)
-                        .with_context(|| format!("reading smtp_password_file {}", p.display()))?
-                        .trim_end_matches(['\n', '\r'])
-                        .to_string(),
-                ),
-                None => None,
-            },
-        };
+        let smtp_password = secret(
+            "VOW_SMTP_PASSWORD",
+            "smtp_password_file",
+            file.smtp_password_file.as_deref(),
+        )?;
         let mail = match env("VOW_SMTP_HOST").or(file.smtp_host) {
             Some(host) => Mail::Smtp {
                 host,
@@ -469,7 +574,17 @@ impl Config {
                 None => default.future_skew,
             },
         };
+        let metrics_key = secret(
+            "VOW_METRICS_KEY",
+            "metrics_key_file",
+            file.metrics_key_file.as_deref(),
+        )?;
+        if metrics_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
+            bail!("the metrics key is empty");
+        }
         Ok(Config {
+            connections: ConnectionConfig::load(file.connections.as_ref())?,
+            metrics_key,
             webhooks,
             retention_interval,
             intake,
@@ -531,5 +646,42 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&data, &link).unwrap();
         assert!(inside(&data, &link.join("witness.jsonl")));
+    }
+
+    #[test]
+    fn connection_limits_from_the_file_with_their_defaults() {
+        assert_eq!(
+            ConnectionConfig::load(None).unwrap(),
+            ConnectionConfig::default()
+        );
+        let file = ConnectionsFile {
+            max: Some(200),
+            header_timeout: Some("2s".into()),
+            idle_timeout: Some("5min".into()),
+            ..ConnectionsFile::default()
+        };
+        let c = ConnectionConfig::load(Some(&file)).unwrap();
+        assert_eq!((c.max, c.health_reserve, c.per_address), (200, 16, 64));
+        assert_eq!(
+            (c.header_timeout, c.idle_timeout),
+            (Duration::from_secs(2), Duration::from_secs(300))
+        );
+        for bad in [
+            ConnectionsFile {
+                header_timeout: Some("10".into()),
+                ..ConnectionsFile::default()
+            },
+            ConnectionsFile {
+                max: Some(0),
+                ..ConnectionsFile::default()
+            },
+        ] {
+            assert!(ConnectionConfig::load(Some(&bad)).is_err(), "{bad:?}");
+        }
+        let text = "[connections]\nmax = 10\nper_address = 2\nidle_timeout = \"90s\"\n";
+        let parsed: FileConfig = toml::from_str(text).unwrap();
+        let c = ConnectionConfig::load(parsed.connections.as_ref()).unwrap();
+        assert_eq!((c.max, c.per_address), (10, 2));
+        assert!(toml::from_str::<FileConfig>("[connections]\nmaximum = 1\n").is_err());
     }
 }

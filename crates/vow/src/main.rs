@@ -16,6 +16,7 @@ mod disclosure;
 mod examples;
 mod import;
 mod key;
+mod listen;
 mod policy;
 mod report;
 mod request;

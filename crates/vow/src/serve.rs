@@ -1,4 +1,5 @@
-//! `vow serve`: start-up, TLS, graceful shutdown.
+//! `vow serve`: start-up, the background loops, graceful shutdown. Connections
+//! (TLS, limits, timeouts) are `listen`'s.
 
 use crate::common::{Init, open_engine, outln};
 use crate::config::{Config, redact_url};
@@ -27,6 +28,11 @@ fn init_logging(cfg: &Config) {
 
 pub async fn serve(cfg: Config) -> Result<()> {
     init_logging(&cfg);
+    // The TLS files first: a key others can read stops start-up before anything is made.
+    let tls = match &cfg.tls {
+        Some((cert, key)) => Some(crate::listen::tls_acceptor(cert, key)?),
+        None => None,
+    };
     let (engine, created_key) = open_engine(&cfg, Init::MayCreate).await?;
     if created_key {
         tracing::info!(path = %cfg.key_file.display(), "created a new root key file (mode 0600): back it up; without it the data cannot be read");
@@ -65,7 +71,12 @@ pub async fn serve(cfg: Config) -> Result<()> {
             cfg.listen
         )
     })?;
-    let app = vow_server::router(engine.clone());
+    let app = vow_server::router_with(
+        engine.clone(),
+        vow_server::RouterOptions {
+            metrics_key: cfg.metrics_key.clone(),
+        },
+    );
     // Deadlines are kept by a loop, not by people remembering: every minute, requests
     // whose deadline passed unverified are denied in writing.
     let sweeper = {
@@ -103,51 +114,21 @@ pub async fn serve(cfg: Config) -> Result<()> {
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
-    let tls = match &cfg.tls {
-        Some((cert, key)) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            Some(
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "loading TLS certificate {} and key {}",
-                            cert.display(),
-                            key.display()
-                        )
-                    })?,
-            )
-        }
-        None => None,
-    };
+    let stop = shutdown_signal().context("listening for signals")?;
     tracing::info!(%addr, database = %redact_url(&cfg.database_url), tls = tls.is_some(), "vow listening");
     outln!(
         "vow listening on {}://{addr}",
         if tls.is_some() { "https" } else { "http" }
     );
-
-    match tls {
-        Some(tls) => {
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                h.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
-            });
-            axum_server::from_tcp_rustls(listener, tls)?
-                .handle(handle)
-                .serve(vow_server::with_hsts(app).into_make_service())
-                .await
-                .context("serving HTTPS")?;
-        }
-        None => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving HTTP")?;
-        }
-    }
+    // Over TLS, browsers are told to keep to HTTPS.
+    let app = if tls.is_some() {
+        vow_server::with_hsts(app)
+    } else {
+        app
+    };
+    crate::listen::serve(listener, app, tls, cfg.connections.clone(), stop)
+        .await
+        .context("serving connections")?;
     sweeper.abort();
     webhooks.abort();
     retention.abort();
@@ -159,24 +140,26 @@ pub async fn serve(cfg: Config) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or SIGINT (Ctrl-C). Registered at once, before the server says it is
+/// listening, so that a signal sent right after is not missed (nor kills the process
+/// outright, the default for an unhandled SIGTERM).
+fn shutdown_signal() -> Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

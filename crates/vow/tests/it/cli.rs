@@ -109,13 +109,32 @@ fn scan(dir: &Path, needles: &[&str], found: &mut Vec<String>) {
 /// `vow serve` as a child process on a free port, its log in `dir/serve.log`.
 /// Returns the process, the bootstrap admin key (empty if none was printed) and the port.
 pub(crate) fn spawn_serve(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, String, u16) {
+    spawn_serve_limited(dir, env, None)
+}
+
+/// [`spawn_serve`], with the process's open files limited to `open_files` (soft and
+/// hard limit, set by `sh` before it runs `vow`) if given.
+pub(crate) fn spawn_serve_limited(
+    dir: &Path,
+    env: &[(&str, &str)],
+    open_files: Option<u32>,
+) -> (std::process::Child, String, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vow"))
+    let vow = env!("CARGO_BIN_EXE_vow");
+    let mut command = match open_files {
+        None => Command::new(vow),
+        Some(n) => {
+            let mut sh = Command::new("sh");
+            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), vow]);
+            sh
+        }
+    };
+    let mut child = command
         .args([
             "serve",
             "--data",
@@ -164,11 +183,7 @@ pub(crate) fn stop(child: &mut std::process::Child) -> std::process::ExitStatus 
 async fn the_server_speaks_tls_when_given_a_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    std::fs::write(d.join("cert.pem"), ck.cert.pem()).unwrap();
-    std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
-    let cert = d.join("cert.pem");
-    let key = d.join("key.pem");
+    let (pem, cert, key) = crate::connections::self_signed(d);
     let (mut child, admin, port) = spawn_serve(
         d,
         &[
@@ -177,12 +192,7 @@ async fn the_server_speaks_tls_when_given_a_certificate() {
         ],
     );
     assert!(!admin.is_empty());
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(ck.cert.pem().as_bytes()).unwrap()])
-        .resolve("localhost", ([127, 0, 0, 1], port).into())
-        .build()
-        .unwrap();
+    let client = crate::connections::tls_client(&pem, port);
     let res = client
         .get(format!("https://localhost:{port}/healthz"))
         .send()

@@ -15,6 +15,7 @@ mod backups;
 mod breaches;
 mod cli;
 mod cli_store;
+mod connections;
 mod errors;
 mod file_modes;
 mod harness;
