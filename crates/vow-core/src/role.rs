@@ -231,6 +231,12 @@ impl fmt::Display for GrantRule {
     }
 }
 
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,11 +295,5 @@ mod tests {
         assert_eq!(Role::App.may_grant(Role::App), Err(KeysNotManaged));
         assert_eq!(Role::Auditor.may_grant(Role::Auditor), Err(KeysNotManaged));
         assert!(!Role::Admin.reads_values() && Role::App.reads_values());
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }

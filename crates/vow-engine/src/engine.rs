@@ -45,6 +45,8 @@ pub struct Actor {
     /// The tenant an API key belongs to; None for a global admin key.
     pub tenant: Option<TenantId>,
     pub(crate) local: bool,
+    /// When the key stops working; None: never. Keys it creates expire no later.
+    pub(crate) expires_at: Option<Timestamp>,
 }
 
 impl Actor {
@@ -58,6 +60,7 @@ impl Actor {
             },
             tenant: None,
             local: true,
+            expires_at: None,
         }
     }
 
@@ -66,6 +69,7 @@ impl Actor {
             caller,
             tenant,
             local: false,
+            expires_at: None,
         }
     }
 
@@ -90,7 +94,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     pub(crate) audit: AuditWriter,
     pub(crate) policies: RwLock<HashMap<String, CachedPolicy>>,
-    pub(crate) api_keys: RwLock<HashMap<String, (vow_store::ApiKeyRow, Instant)>>,
+    /// How many security events each source may still record this minute.
+    pub(crate) security: crate::security::limit::Limiter,
     /// The legal rule packs and holiday calendars deadlines are computed from.
     pub(crate) rules: vow_policy::rules::RuleBook,
     mailer: RwLock<Option<mail::Mailer>>,
@@ -107,8 +112,10 @@ pub(crate) struct CachedPolicy {
     pub(crate) loaded: Instant,
 }
 
-/// How long a cached policy, API key or tenant key is trusted before it is re-read.
-/// Several servers may share one database; a change elsewhere is seen within this time.
+/// How long a cached policy or tenant key is trusted before it is re-read. Several
+/// servers may share one database; a change elsewhere is seen within this time. API
+/// keys are not cached: each request reads its key's row, so a revocation made on one
+/// server is refused by every server from the next request.
 pub(crate) const CACHE_TTL: Duration = Duration::from_secs(2);
 
 impl Engine {
@@ -162,7 +169,7 @@ impl Engine {
                 clock,
                 audit,
                 policies: RwLock::new(HashMap::new()),
-                api_keys: RwLock::new(HashMap::new()),
+                security: Default::default(),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
@@ -215,19 +222,25 @@ impl Engine {
         self.clock.now().as_millisecond()
     }
 
-    /// Check that `actor` may do `cap` in `tenant`. A key of another tenant gets
+    /// Check that `actor` may act in `tenant` at all. A key of another tenant gets
     /// "not found", so it cannot even learn that the tenant exists.
-    pub(crate) fn authorize(&self, actor: &Actor, cap: Capability, tenant: &str) -> Result<()> {
+    pub(crate) fn scope(&self, actor: &Actor, tenant: &str) -> Result<()> {
         if actor.local {
             return Ok(());
         }
         match &actor.tenant {
-            Some(t) if t.as_str() != tenant => return Err(EngineError::NotFound("tenant")),
-            None if actor.caller.role != Role::Admin => {
-                return Err(EngineError::NotFound("tenant"));
-            }
-            _ => {}
+            Some(t) if t.as_str() != tenant => Err(EngineError::NotFound("tenant")),
+            None if actor.caller.role != Role::Admin => Err(EngineError::NotFound("tenant")),
+            _ => Ok(()),
         }
+    }
+
+    /// Check that `actor` may do `cap` in `tenant` ([`Engine::scope`], then the role).
+    pub(crate) fn authorize(&self, actor: &Actor, cap: Capability, tenant: &str) -> Result<()> {
+        if actor.local {
+            return Ok(());
+        }
+        self.scope(actor, tenant)?;
         if !actor.caller.role.may(cap) {
             return Err(EngineError::Forbidden(format!(
                 "a key with role {} may not do this ({cap:?})",

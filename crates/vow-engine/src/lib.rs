@@ -15,6 +15,7 @@ pub mod mail;
 pub mod obligations;
 pub mod reports;
 pub mod requests;
+pub mod security;
 mod stored;
 pub mod vault;
 
@@ -25,6 +26,7 @@ pub use requests::render_html as render_export_html;
 pub use requests::{HoldView, NewHold, NewRequest, RequestView, Step};
 pub use vault::audit::{AuditWriter, BadEntry, VerifyReport};
 pub use vault::{
-    ApiKeyCreated, ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport, KeyInfo,
-    LookupKind, PolicyPublished, RotationReport, TenantView,
+    ApiKeyCreated, AuthFailure, ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport,
+    KeyInfo, KeyNotified, LookupKind, NewKey, PolicyPublished, ReadGround, Rejected,
+    RotationReport, TenantView,
 };

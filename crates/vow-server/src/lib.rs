@@ -6,7 +6,7 @@
 //! place ([`problem`]).
 //!
 //! The modules form layers: `state`, `problem`, `extract` and `page` at the bottom; the
-//! handlers (`api`, `breaches`, `changes`, `reports`, `retention`, `webhooks`) above
+//! handlers (`api`, `breaches`, `changes`, `reports`, `retention`, `security`, `webhooks`) above
 //! them; `openapi` and `router` on top. No module names one above it.
 
 pub mod api;
@@ -19,6 +19,7 @@ pub mod problem;
 pub mod reports;
 pub mod retention;
 pub mod router;
+pub mod security;
 pub mod state;
 pub mod webhooks;
 

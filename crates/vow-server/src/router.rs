@@ -4,7 +4,7 @@
 use crate::openapi::openapi_json;
 use crate::problem::bare_errors_as_problems;
 use crate::state::{AppState, metrics_handle};
-use crate::{api, breaches, changes, reports, retention, webhooks};
+use crate::{api, breaches, changes, reports, retention, security, webhooks};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -177,6 +177,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
             post(retention::relationship_end),
         )
         .route("/v1/tenants/{t}/reports/data-map", get(retention::data_map))
+        .route("/v1/security-events", get(security::list_all))
+        .route(
+            "/v1/tenants/{t}/security-events",
+            get(security::list_tenant),
+        )
+        // Failed, forbidden and cross-tenant attempts become security events.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::record_attempts,
+        ))
         .fallback(api::not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(MAX_BODY))

@@ -16,7 +16,7 @@ mod intake;
 mod lifecycle;
 pub mod notices;
 mod notify;
-mod record;
+pub(crate) mod record;
 mod types;
 mod verification;
 mod views;

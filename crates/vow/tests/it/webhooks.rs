@@ -239,7 +239,8 @@ async fn r12_delivery(backend: Backend) {
     // Every tenant at once on PostgreSQL (the claim without a tenant), one on SQLite.
     let pg = s.store().backend() == vow_store::Backend::Postgres;
     let report = deliver(&s, if pg { None } else { Some("acme") }).await;
-    assert_eq!((report.claimed, report.delivered), (1, 1), "{report:?}");
+    // Also claimed: the operator key's `key.created`, parked (no `administrators` endpoint).
+    assert_eq!((report.claimed, report.delivered), (2, 1), "{report:?}");
 
     let lab = rx.hits("lab-partner");
     assert_eq!(lab.len(), 1, "{lab:?}");
@@ -302,7 +303,8 @@ async fn webhook_receiver_fails_twice_then_succeeds_delivered_once_with_history(
     correct_name(&s, &op, &ada, "Ada Q.").await;
 
     let first = deliver(&s, Some("acme")).await;
-    assert_eq!((first.claimed, first.failed), (1, 1), "{first:?}");
+    // Also claimed: the operator key's `key.created`, parked (no `administrators` endpoint).
+    assert_eq!((first.claimed, first.failed), (2, 1), "{first:?}");
     let (_, pending) = s
         .get(&op, "/v1/tenants/acme/deliveries?state=pending")
         .await;
@@ -473,7 +475,8 @@ async fn consent_withdrawals_and_new_policies_reach_the_recipients() {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{c}");
     let report = deliver(&s, Some("acme")).await;
-    assert_eq!(report.no_endpoint, 1, "{report:?}");
+    // The withdrawal, and the operator key's `key.created` (no `administrators` endpoint).
+    assert_eq!(report.no_endpoint, 2, "{report:?}");
     let (_, pending) = s
         .get(&op, "/v1/tenants/acme/deliveries?state=pending")
         .await;
@@ -584,7 +587,8 @@ async fn ssrf_internal_addresses_are_refused_at_registration_and_after_dns() {
     disclose(&s, &op, "lab-partner", "research", &ada).await;
     correct_name(&s, &op, &ada, "Ada Q.").await;
     let report = deliver(&s, Some("acme")).await;
-    assert_eq!((report.claimed, report.failed), (1, 1), "{report:?}");
+    // Also claimed: the operator key's `key.created`, parked (no `administrators` endpoint).
+    assert_eq!((report.claimed, report.failed), (2, 1), "{report:?}");
     assert!(rx.hits("lab-partner").is_empty());
     let (_, list) = s.get(&op, "/v1/tenants/acme/deliveries").await;
     let id = list[0]["id"].as_str().unwrap();
@@ -643,9 +647,21 @@ async fn webhook_endpoints_are_tenant_isolated_and_role_bound() {
     let (st, p) = s.get(&op, "/v1/tenants/acme/deliveries?state=lost").await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
     assert_eq!(p["errors"][0]["pointer"], "/state");
-    // The other tenant's deliveries are its own (none).
+    // The other tenant's deliveries are its own: only its operator key's announcement.
     let (st, l) = s.get(&other, "/v1/tenants/other/deliveries").await;
-    assert_eq!((st, l), (StatusCode::OK, json!([])));
+    assert_eq!(st, StatusCode::OK);
+    let events: Vec<(&str, &str)> = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["event"].as_str().unwrap(),
+                d["recipient"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(events, [("key.created", "administrators")]);
     // Listed in the OpenAPI document.
     let (_, doc) = s.get(&op, "/openapi.json").await;
     for p in [
