@@ -563,8 +563,11 @@ fn key_notice(tenant: &str, k: &ApiKeyCreated, now: &Timestamp) -> (String, Stri
     if let Some(p) = &k.purposes {
         items.push(format!("purposes: {}", p.join(", ")));
     }
-    items.push(match &k.expires_at {
-        Some(at) => format!("expires: {at}"),
+    items.push(match k.expires_at.as_deref() {
+        Some(at) => match at.parse::<Timestamp>() {
+            Ok(t) => format!("expires: {}", vow_render::letter::moment(t)),
+            Err(_) => format!("expires: {at}"),
+        },
         None => "expires: never".to_string(),
     });
     let sections = [

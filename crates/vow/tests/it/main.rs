@@ -18,6 +18,7 @@ mod file_modes;
 mod harness;
 mod help;
 mod keys;
+mod keys_grants;
 mod operations;
 mod policy_changes;
 mod promises;
