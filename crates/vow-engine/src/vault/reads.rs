@@ -151,35 +151,18 @@ impl Engine {
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
         let (dek, birth, rows) = self.facts(&mut tx, &keys, tenant, subject).await?;
-        let events = Self::events(&rows)?;
-        let decision = decide(
-            &policy,
-            &SubjectFacts {
-                birth_date: birth,
-                consents: &events,
-            },
-            actor.as_caller(),
-            &Ask {
-                action: Action::Read,
-                purpose,
-                categories: &categories,
-            },
-            self.now(),
-        );
-        let asked: Vec<&str> = categories.iter().map(Category::as_str).collect();
+        let decision = self.decide_read(actor, &policy, birth, &rows, purpose, &categories)?;
         if !decision.allowed {
             drop(tx);
-            let entry = self.audit_entry(
-                actor,
-                Some(tenant),
-                "read.refused",
-                Some(subject),
-                Some(purpose.as_str()),
-                json!({"asked": asked, "reasons": decision.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>()}),
-            );
-            self.audit.record(vec![entry]).await?;
-            return Err(EngineError::Refused(decision));
+            let refusal = Refusal {
+                subject,
+                purpose,
+                asked: &categories,
+                extra: json!({}),
+            };
+            return Err(self.refused_read(actor, tenant, refusal, decision).await);
         }
+        let asked: Vec<&str> = categories.iter().map(Category::as_str).collect();
         let fields = tx.current_fields(tenant, subject).await?;
         drop(tx);
         let mut out = Vec::new();
@@ -202,6 +185,66 @@ impl Engine {
         self.audit.record(vec![entry]).await?;
         metrics::counter!("vow_reads_total").increment(1);
         Ok(out)
+    }
+
+    /// The decision function on a read of `categories` for `purpose`, now, about a
+    /// person with this birth date and consent ledger.
+    fn decide_read(
+        &self,
+        actor: &Actor,
+        policy: &vow_core::Policy,
+        birth: Option<Date>,
+        ledger: &[ConsentRow],
+        purpose: &PurposeId,
+        categories: &[Category],
+    ) -> Result<Decision> {
+        let events = Self::events(ledger)?;
+        Ok(decide(
+            policy,
+            &SubjectFacts {
+                birth_date: birth,
+                consents: &events,
+            },
+            actor.as_caller(),
+            &Ask {
+                action: Action::Read,
+                purpose,
+                categories,
+            },
+            self.now(),
+        ))
+    }
+
+    /// Record a refused read (`read.refused`: the categories asked and the reasons,
+    /// never a value) and give the refusal as the error, or the audit's failure.
+    async fn refused_read(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        r: Refusal<'_>,
+        decision: Decision,
+    ) -> EngineError {
+        let mut detail = r.extra;
+        detail["asked"] = json!(r.asked.iter().map(Category::as_str).collect::<Vec<_>>());
+        detail["reasons"] = json!(
+            decision
+                .reasons
+                .iter()
+                .map(|x| x.code.as_str())
+                .collect::<Vec<_>>()
+        );
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "read.refused",
+            Some(r.subject),
+            Some(r.purpose.as_str()),
+            detail,
+        );
+        match self.audit.record(vec![entry]).await {
+            Ok(()) => EngineError::Refused(decision),
+            Err(e) => e,
+        }
     }
 
     pub(crate) fn open_field(
@@ -277,35 +320,18 @@ impl Engine {
                 } else {
                     Self::parse_categories(categories)?
                 };
-                let events = Self::events(&consents)?;
-                let decision = decide(
-                    &policy,
-                    &SubjectFacts {
-                        birth_date: birth,
-                        consents: &events,
-                    },
-                    actor.as_caller(),
-                    &Ask {
-                        action: Action::Read,
-                        purpose,
-                        categories: &asked,
-                    },
-                    self.now(),
-                );
-                let names: Vec<&str> = asked.iter().map(Category::as_str).collect();
+                let decision =
+                    self.decide_read(actor, &policy, birth, &consents, purpose, &asked)?;
                 if !decision.allowed {
-                    let entry = self.audit_entry(
-                        actor,
-                        Some(tenant),
-                        "read.refused",
-                        Some(subject),
-                        Some(purpose.as_str()),
-                        json!({"history": true, "asked": names,
-                               "reasons": decision.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>()}),
-                    );
-                    self.audit.record(vec![entry]).await?;
-                    return Err(EngineError::Refused(decision));
+                    let refusal = Refusal {
+                        subject,
+                        purpose,
+                        asked: &asked,
+                        extra: json!({"history": true}),
+                    };
+                    return Err(self.refused_read(actor, tenant, refusal, decision).await);
                 }
+                let names: Vec<&str> = asked.iter().map(Category::as_str).collect();
                 let mut kept = Vec::new();
                 for r in rows {
                     let c = crate::stored::category("field category", &r.category)?;
@@ -347,6 +373,15 @@ impl Engine {
         self.audit.record(vec![entry]).await?;
         Ok(out)
     }
+}
+
+/// A refused read, as its audit entry names it.
+struct Refusal<'a> {
+    subject: &'a str,
+    purpose: &'a PurposeId,
+    asked: &'a [Category],
+    /// More for the entry's detail (e.g. `{"history": true}`).
+    extra: Value,
 }
 
 /// What an operator's read of a person's values serves. There is no read of values

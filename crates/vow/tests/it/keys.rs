@@ -29,7 +29,7 @@ fn audit_count(dir: &Path, action: &'static str) -> i64 {
 }
 
 /// The id part of a key `vow_<id>_<secret>`.
-fn key_id(key: &str) -> String {
+pub(crate) fn key_id(key: &str) -> String {
     key.strip_prefix("vow_")
         .and_then(|rest| rest.split('_').next())
         .unwrap()

@@ -5,16 +5,10 @@
 
 use crate::cli::{text, vow};
 use crate::harness::{Backend, Server, reasons};
+use crate::keys::key_id;
+use crate::policy_changes::mailer;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-/// The id part of a key `vow_<id>_<secret>`.
-fn key_id(key: &str) -> String {
-    key.strip_prefix("vow_")
-        .and_then(|rest| rest.split('_').next())
-        .unwrap()
-        .to_string()
-}
 
 /// The secret part of a key: what must never be recorded anywhere.
 fn secret(key: &str) -> String {
@@ -43,18 +37,6 @@ async fn audit(s: &Server, action: &str) -> Vec<(String, Option<String>, Value)>
             )
         })
         .collect()
-}
-
-fn mailer(s: &Server) -> std::path::PathBuf {
-    let mail = s.data_dir().join("mail");
-    s.engine.set_mailer(
-        vow_engine::mail::Mailer::new(
-            vow_engine::mail::MailTransport::File { dir: mail.clone() },
-            "vow@test.example",
-        )
-        .unwrap(),
-    );
-    mail
 }
 
 #[tokio::test]

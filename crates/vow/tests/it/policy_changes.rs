@@ -27,7 +27,7 @@ fn v2() -> String {
         .replace("requests_days: 30", "requests_days: 20")
 }
 
-fn mailer(s: &Server) -> std::path::PathBuf {
+pub(crate) fn mailer(s: &Server) -> std::path::PathBuf {
     let mail = s.data_dir().join("mail");
     s.engine.set_mailer(
         vow_engine::mail::Mailer::new(
