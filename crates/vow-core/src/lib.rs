@@ -39,6 +39,6 @@ pub use period::{Period, PeriodUnit};
 pub use policy::Policy;
 pub use redact::Pii;
 pub use request::{Channel, RequestState, RequestType, RequesterKind};
-pub use role::Role;
+pub use role::{GrantRule, Role};
 pub use tenant::{DeliveryState, RequestHandling, SubjectStatus, TenantRole};
 pub use term::{ClockKind, Term, add_term};

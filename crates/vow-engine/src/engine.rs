@@ -45,6 +45,8 @@ pub struct Actor {
     /// The tenant an API key belongs to; None for a global admin key.
     pub tenant: Option<TenantId>,
     pub(crate) local: bool,
+    /// When the key stops working; None: never. Keys it creates expire no later.
+    pub(crate) expires_at: Option<Timestamp>,
 }
 
 impl Actor {
@@ -58,6 +60,7 @@ impl Actor {
             },
             tenant: None,
             local: true,
+            expires_at: None,
         }
     }
 
@@ -66,6 +69,7 @@ impl Actor {
             caller,
             tenant,
             local: false,
+            expires_at: None,
         }
     }
 
@@ -92,7 +96,8 @@ pub struct Engine {
     /// The chain's signing key: every append signs the new head with it.
     pub(crate) chain: Arc<Chain>,
     pub(crate) policies: RwLock<HashMap<String, CachedPolicy>>,
-    pub(crate) api_keys: RwLock<HashMap<String, (vow_store::ApiKeyRow, Instant)>>,
+    /// How many security events each source may still record this minute.
+    pub(crate) security: crate::security::limit::Limiter,
     /// The legal rule packs and holiday calendars deadlines are computed from.
     pub(crate) rules: vow_policy::rules::RuleBook,
     mailer: RwLock<Option<mail::Mailer>>,
@@ -101,7 +106,7 @@ pub struct Engine {
     /// Which internal addresses outbound webhooks may reach (none by default).
     pub(crate) webhook_net: RwLock<vow_core::webhook::NetAllow>,
     /// How far back and ahead a request's `received_at` may lie.
-    pub(crate) intake: RwLock<crate::requests::IntakeLimits>,
+    pub(crate) intake: RwLock<IntakeLimits>,
     /// Where erasures are recorded apart from the store (`requests::erasure_ledger`).
     pub(crate) erasure_ledger: RwLock<Option<std::path::PathBuf>>,
 }
@@ -113,8 +118,10 @@ pub(crate) struct CachedPolicy {
     pub(crate) loaded: Instant,
 }
 
-/// How long a cached policy, API key or tenant key is trusted before it is re-read.
-/// Several servers may share one database; a change elsewhere is seen within this time.
+/// How long a cached policy or tenant key is trusted before it is re-read. Several
+/// servers may share one database; a change elsewhere is seen within this time. API
+/// keys are not cached: each request reads its key's row, so a revocation made on one
+/// server is refused by every server from the next request.
 pub(crate) const CACHE_TTL: Duration = Duration::from_secs(2);
 
 impl Engine {
@@ -171,7 +178,7 @@ impl Engine {
                 audit,
                 chain,
                 policies: RwLock::new(HashMap::new()),
-                api_keys: RwLock::new(HashMap::new()),
+                security: Default::default(),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
@@ -226,19 +233,25 @@ impl Engine {
         self.clock.now().as_millisecond()
     }
 
-    /// Check that `actor` may do `cap` in `tenant`. A key of another tenant gets
+    /// Check that `actor` may act in `tenant` at all. A key of another tenant gets
     /// "not found", so it cannot even learn that the tenant exists.
-    pub(crate) fn authorize(&self, actor: &Actor, cap: Capability, tenant: &str) -> Result<()> {
+    pub(crate) fn scope(&self, actor: &Actor, tenant: &str) -> Result<()> {
         if actor.local {
             return Ok(());
         }
         match &actor.tenant {
-            Some(t) if t.as_str() != tenant => return Err(EngineError::NotFound("tenant")),
-            None if actor.caller.role != Role::Admin => {
-                return Err(EngineError::NotFound("tenant"));
-            }
-            _ => {}
+            Some(t) if t.as_str() != tenant => Err(EngineError::NotFound("tenant")),
+            None if actor.caller.role != Role::Admin => Err(EngineError::NotFound("tenant")),
+            _ => Ok(()),
         }
+    }
+
+    /// Check that `actor` may do `cap` in `tenant` ([`Engine::scope`], then the role).
+    pub(crate) fn authorize(&self, actor: &Actor, cap: Capability, tenant: &str) -> Result<()> {
+        if actor.local {
+            return Ok(());
+        }
+        self.scope(actor, tenant)?;
         if !actor.caller.role.may(cap) {
             return Err(EngineError::Forbidden(format!(
                 "a key with role {} may not do this ({cap:?})",
@@ -332,4 +345,24 @@ pub(crate) fn is_active(row: &vow_store::SubjectRow) -> Result<bool> {
 /// What a stored tenant is to its data.
 pub(crate) fn tenant_role(row: &vow_store::TenantRow) -> Result<vow_core::TenantRole> {
     stored("tenant role", &row.role, vow_core::TenantRole::parse)
+}
+
+/// How far from now a request's `received_at` may lie, set by the operator
+/// (`received_at_window`, `received_at_skew` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntakeLimits {
+    /// How far back `received_at` may go without `backdated: true`.
+    pub backdate_window: std::time::Duration,
+    /// How far ahead of this server's clock `received_at` may be (the sender's clock
+    /// may run fast); such a time is filed as now.
+    pub future_skew: std::time::Duration,
+}
+
+impl Default for IntakeLimits {
+    fn default() -> Self {
+        IntakeLimits {
+            backdate_window: std::time::Duration::from_secs(30 * 86_400),
+            future_skew: std::time::Duration::from_secs(5 * 60),
+        }
+    }
 }

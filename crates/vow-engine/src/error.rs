@@ -51,6 +51,11 @@ catalogue! {
     Unauthenticated = "unauthenticated", 401, "Authentication required";
     /// The key's role may not do this.
     Forbidden = "forbidden", 403, "Not allowed";
+    /// The key has passed its expiry time.
+    KeyExpired = "key_expired", 401, "API key expired";
+    /// A key may not create a key of this role (or these purposes); the detail names
+    /// the rule of the grant table.
+    GrantNotAllowed = "grant_not_allowed", 403, "Key grant not allowed";
     /// The decision function refused; the answer carries its reasons.
     Refused = "refused", 403, "Refused by the policy";
     /// No such tenant, subject, request, download or endpoint.
@@ -170,6 +175,11 @@ pub enum EngineError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    #[error("this API key has expired: ask for a new one")]
+    KeyExpired,
+    /// A key creation the grant table does not allow; the detail says who may.
+    #[error("{1} (rule {0}: {words})", words = .0.words())]
+    GrantRefused(vow_core::GrantRule, String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("the request is not valid: {}", summary(.0))]
@@ -217,6 +227,8 @@ impl EngineError {
         match self {
             EngineError::Unauthenticated => ErrorCode::Unauthenticated,
             EngineError::Forbidden(_) => ErrorCode::Forbidden,
+            EngineError::KeyExpired => ErrorCode::KeyExpired,
+            EngineError::GrantRefused(..) => ErrorCode::GrantNotAllowed,
             EngineError::NotFound(_) => ErrorCode::NotFound,
             EngineError::Invalid(_) => ErrorCode::InvalidRequest,
             EngineError::Identifying(_) => ErrorCode::IdentifyingAttribute,

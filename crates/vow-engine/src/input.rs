@@ -152,6 +152,28 @@ pub fn purpose(pointer: &str, text: &str) -> crate::Result<vow_core::PurposeId> 
     vow_core::PurposeId::new(text).map_err(|e| crate::EngineError::invalid(pointer, e.to_string()))
 }
 
+/// Read a time sent at `pointer`: RFC 3339 with an offset.
+pub fn time(pointer: &str, text: &str) -> crate::Result<jiff::Timestamp> {
+    crate::engine::parse_time(pointer, text)
+}
+
+/// Read a lower bound in time sent at `pointer`: an RFC 3339 time, or a period of fixed
+/// length back from `now` (`24h`, `7d`, `2w`).
+pub fn since(pointer: &str, text: &str, now: jiff::Timestamp) -> crate::Result<jiff::Timestamp> {
+    if let Ok(p) = vow_core::Period::parse(text)
+        && let Some(d) = p.fixed()
+    {
+        let back = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
+        return Ok(now.checked_sub(back).unwrap_or(jiff::Timestamp::MIN));
+    }
+    crate::engine::parse_time(pointer, text).map_err(|_| {
+        crate::EngineError::invalid(
+            pointer,
+            "expected an RFC 3339 time (2026-11-20T15:04:00Z) or a period back from now (24h, 7d, 2w)",
+        )
+    })
+}
+
 /// Read a key's role sent at `pointer`: one of the roles, by their one parser.
 pub fn role(pointer: &str, text: &str) -> crate::Result<vow_core::Role> {
     vow_core::Role::parse(text).ok_or_else(|| {

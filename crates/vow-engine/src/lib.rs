@@ -15,6 +15,7 @@ pub mod mail;
 pub mod obligations;
 pub mod reports;
 pub mod requests;
+pub mod security;
 mod stored;
 pub mod vault;
 
@@ -27,6 +28,7 @@ pub use vault::audit::{AuditWriter, HeadSignature};
 pub use vault::audit_verify::{Anchors, BadEntry, VerifyReport};
 pub use vault::checkpoint::{AuditPublicKey, CHECKPOINT_FORMAT, Checkpoint, parse_expect};
 pub use vault::{
-    ApiKeyCreated, ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport, KeyInfo,
-    LookupKind, PolicyPublished, RotationReport, TenantView,
+    ApiKeyCreated, AuthFailure, ConsentView, ConsentsView, FieldValue, ImportOptions, ImportReport,
+    KeyInfo, KeyNotified, LookupKind, NewKey, PolicyPublished, ReadGround, Rejected,
+    RotationReport, TenantView,
 };

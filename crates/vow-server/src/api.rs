@@ -106,10 +106,21 @@ pub struct CreateKey {
     pub purposes: Option<Vec<String>>,
     #[serde(default)]
     pub label: Option<String>,
+    /// When the key stops working (RFC 3339); default: never. Never later than the
+    /// creating key's own expiry.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Or how long from now it works, e.g. `90d`.
+    #[serde(default)]
+    pub expires_in: Option<String>,
 }
 
+/// Create an API key for the tenant. What a key may create is the grant table
+/// (docs/api.md): a tenant admin key creates admin, ingest and auditor keys; keys that
+/// read values (operator, app) need an operator key (app keys for purposes of the
+/// policy), a global admin key, or the command line.
 #[utoipa::path(post, path = "/v1/tenants/{t}/keys", tag = "tenants", params(("t" = String, Path)), request_body = CreateKey,
-    responses((status = 201, body = ApiKeyCreated), (status = 400, body = Problem)), security(("bearer" = [])))]
+    responses((status = 201, body = ApiKeyCreated), (status = 400, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
 pub async fn create_key(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -117,16 +128,26 @@ pub async fn create_key(
     Body(b): Body<CreateKey>,
 ) -> Result<Response> {
     let t = tenant(&t)?;
-    let role = vow_engine::input::role("/role", &b.role)?;
-    let k = s
-        .engine
-        .create_api_key(&actor, Some(&t), role, b.purposes, b.label.as_deref())
-        .await?;
+    let mut new = vow_engine::NewKey::new(Some(t), vow_engine::input::role("/role", &b.role)?);
+    new.purposes = b.purposes;
+    new.label = b.label;
+    new.expires_at = match b.expires_at.as_deref() {
+        Some(x) => Some(vow_engine::input::time("/expires_at", x)?),
+        None => None,
+    };
+    new.expires_in = match b.expires_in.as_deref() {
+        Some(x) => Some(
+            vow_core::Period::parse(x)
+                .map_err(|e| EngineError::invalid("/expires_in", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let k = s.engine.create_key(&actor, &new).await?;
     Ok((StatusCode::CREATED, Json(k)).into_response())
 }
 
-/// Revoke one of the tenant's API keys. The key is refused from its next call on this
-/// server, and within 2 seconds on every other server sharing the store.
+/// Revoke one of the tenant's API keys. Every server sharing the store refuses it from
+/// its next call.
 #[utoipa::path(delete, path = "/v1/tenants/{t}/keys/{id}", tag = "tenants",
     params(("t" = String, Path), ("id" = String, Path, description = "the key's id, as `vow key list` shows it")),
     responses((status = 204, description = "revoked (or already revoked)"), (status = 404, body = Problem)),
@@ -374,16 +395,52 @@ pub struct HistoryOut {
     pub fields: Vec<FieldVersion>,
 }
 
-/// Every version of every field (corrections keep the previous value).
-#[utoipa::path(get, path = "/v1/tenants/{t}/subjects/{s}/history", tag = "subjects", params(("t" = String, Path), ("s" = String, Path)),
-    responses((status = 200, body = HistoryOut), (status = 404, body = Problem)), security(("bearer" = [])))]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// The purpose of the policy the read serves: the decision function decides, and
+    /// only the categories asked (default: those held that the purpose may use) are
+    /// returned.
+    pub purpose: Option<String>,
+    /// Or the id of a data-subject request about this person (access, know, correct,
+    /// delete or portability) that is verified or in progress: every version is returned.
+    pub request: Option<String>,
+    /// With `purpose`: only these categories, comma-separated.
+    pub categories: Option<String>,
+}
+
+/// Every version of a person's fields (corrections keep the previous value), for a
+/// named purpose or data-subject request; recorded in the audit chain with it.
+#[utoipa::path(get, path = "/v1/tenants/{t}/subjects/{s}/history", tag = "subjects", params(("t" = String, Path), ("s" = String, Path), HistoryQuery),
+    responses((status = 200, body = HistoryOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
 pub async fn history(
     State(s): State<AppState>,
     Auth(actor): Auth,
     Path((t, subject)): Path<(String, String)>,
+    q: std::result::Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<HistoryOut>> {
     let t = tenant(&t)?;
-    let fields = s.engine.field_history(&actor, &t, &subject).await?;
+    s.engine.may_read_history(&actor, &t)?;
+    let Ok(Query(q)) = q else {
+        return Err(EngineError::invalid(
+            "/purpose",
+            "the query parameters are purpose (with categories) or request",
+        )
+        .into());
+    };
+    let categories = q
+        .categories
+        .as_deref()
+        .map(|c| c.split(',').map(|x| x.trim().to_string()).collect())
+        .unwrap_or_default();
+    let ground =
+        vow_engine::ReadGround::named(q.purpose.as_deref(), q.request.as_deref(), categories)?;
+    let fields = s
+        .engine
+        .field_history(&actor, &t, &subject, &ground)
+        .await?;
     Ok(Json(HistoryOut {
         fields: fields
             .into_iter()

@@ -7,11 +7,38 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
+use std::sync::{Arc, OnceLock};
 use vow_core::TenantId;
-use vow_engine::{Actor, EngineError, ErrorCode, FieldError};
+use vow_engine::{Actor, AuthFailure, EngineError, ErrorCode, FieldError};
 
 /// The authenticated caller.
 pub struct Auth(pub Actor);
+
+/// What authenticating this request found, for the security-event recorder around
+/// the handlers (`crate::security::record_attempts`), which puts an empty one in the
+/// request and reads it after the response.
+#[derive(Clone, Default)]
+pub struct Seen(pub Arc<OnceLock<Found>>);
+
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// A key in force: its id and tenant (None: a global key).
+    Key {
+        id: String,
+        tenant: Option<TenantId>,
+    },
+    /// A key refused: why, and its id when the token parsed as a Vow key.
+    Failed {
+        reason: AuthFailure,
+        key_id: Option<String>,
+    },
+}
+
+fn note(parts: &Parts, found: Found) {
+    if let Some(seen) = parts.extensions.get::<Seen>() {
+        let _ = seen.0.set(found);
+    }
+}
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
@@ -21,8 +48,30 @@ impl FromRequestParts<AppState> for Auth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or(EngineError::Unauthenticated)?;
-        let actor = state.engine.authenticate(token.trim()).await?;
-        Ok(Auth(actor))
+        match state.engine.authenticate_token(token.trim()).await {
+            Ok(actor) => {
+                note(
+                    parts,
+                    Found::Key {
+                        id: actor.id().to_string(),
+                        tenant: actor.tenant.clone(),
+                    },
+                );
+                Ok(Auth(actor))
+            }
+            Err(rejected) => {
+                if let Some(reason) = rejected.failure {
+                    note(
+                        parts,
+                        Found::Failed {
+                            reason,
+                            key_id: rejected.key_id,
+                        },
+                    );
+                }
+                Err(rejected.error.into())
+            }
+        }
     }
 }
 

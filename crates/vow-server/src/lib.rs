@@ -7,8 +7,8 @@
 //!
 //! The modules form layers: `telemetry`, `state`, `problem`, `extract`, `page` and
 //! `reserve` at the bottom; the handlers (`api`, `breaches`, `changes`, `reports`,
-//! `retention`, `webhooks`) above them; `openapi` and `router` on top. No module
-//! names one above it.
+//! `retention`, `security`, `webhooks`) above them; `openapi` and `router` on top. No
+//! module names one above it.
 
 pub mod api;
 pub mod breaches;
@@ -21,6 +21,7 @@ pub mod reports;
 pub mod reserve;
 pub mod retention;
 pub mod router;
+pub mod security;
 pub mod state;
 pub mod telemetry;
 pub mod webhooks;

@@ -2,7 +2,7 @@
 //! bearer authentication.
 
 use crate::problem::Problem;
-use crate::{api, breaches, changes, reports, retention, webhooks};
+use crate::{api, breaches, changes, reports, retention, security, webhooks};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -18,7 +18,8 @@ use utoipa::OpenApi;
         webhooks::put_endpoint, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
         changes::policy_versions, changes::policy_changes, changes::aggregate,
         breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident,
-        retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map
+        retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map,
+        security::list_all, security::list_tenant
     ),
     components(schemas(Problem)),
     modifiers(&Security)

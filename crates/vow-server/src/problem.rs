@@ -121,7 +121,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.into_problem().into_response()
+        let code = self.code();
+        let mut res = self.into_problem().into_response();
+        // For the layers above (the security-event recorder): which error this was.
+        res.extensions_mut().insert(code);
+        res
     }
 }
 

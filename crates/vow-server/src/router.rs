@@ -7,7 +7,7 @@ use crate::problem::bare_errors_as_problems;
 use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
-use crate::{api, breaches, changes, reports, retention, webhooks};
+use crate::{api, breaches, changes, reports, retention, security, webhooks};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -193,6 +193,16 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             post(retention::relationship_end),
         )
         .route("/v1/tenants/{t}/reports/data-map", get(retention::data_map))
+        .route("/v1/security-events", get(security::list_all))
+        .route(
+            "/v1/tenants/{t}/security-events",
+            get(security::list_tenant),
+        )
+        // Failed, forbidden and cross-tenant attempts become security events.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::record_attempts,
+        ))
         .fallback(api::not_found)
         .with_state(state);
     api.layer(DefaultBodyLimit::max(MAX_BODY))

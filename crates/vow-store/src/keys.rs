@@ -32,6 +32,35 @@ pub struct ApiKeyRow {
     pub label: Option<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// When the key stops working; None: never.
+    pub expires_at: Option<i64>,
+    /// The key (or `local:<user>`) that created it; None for keys made before this
+    /// was recorded.
+    pub created_by: Option<String>,
+}
+
+/// The columns of an API key row, in the order of [`ApiKeyTuple`].
+macro_rules! api_key_columns {
+    () => {
+        "id, tenant_id, role, purposes, secret_hash, label, created_at, revoked_at, expires_at, created_by"
+    };
+}
+
+impl crate::Store {
+    /// One API key by id, read outside any transaction: one indexed read, made on
+    /// every authenticated request so that a revocation takes effect on every server
+    /// at once.
+    pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
+        let row: Option<ApiKeyTuple> = sqlx::query_as(concat!(
+            "SELECT ",
+            api_key_columns!(),
+            " FROM api_keys WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(api_key_from))
+    }
 }
 
 impl Tx {
@@ -198,8 +227,8 @@ impl Tx {
 
     pub async fn insert_api_key(&mut self, k: &ApiKeyRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, role, purposes, secret_hash, label, created_at, revoked_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO api_keys (id, tenant_id, role, purposes, secret_hash, label, created_at, revoked_at, expires_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&k.id)
         .bind(&k.tenant_id)
@@ -209,15 +238,19 @@ impl Tx {
         .bind(&k.label)
         .bind(k.created_at)
         .bind(k.revoked_at)
+        .bind(k.expires_at)
+        .bind(&k.created_by)
         .execute(&mut *self.inner)
         .await?;
         Ok(())
     }
 
     pub async fn api_key(&mut self, id: &str) -> Result<Option<ApiKeyRow>> {
-        let row: Option<ApiKeyTuple> = sqlx::query_as(
-            "SELECT id, tenant_id, role, purposes, secret_hash, label, created_at, revoked_at FROM api_keys WHERE id = $1",
-        )
+        let row: Option<ApiKeyTuple> = sqlx::query_as(concat!(
+            "SELECT ",
+            api_key_columns!(),
+            " FROM api_keys WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(&mut *self.inner)
         .await?;
@@ -236,9 +269,11 @@ impl Tx {
     }
 
     pub async fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>> {
-        let rows: Vec<ApiKeyTuple> = sqlx::query_as(
-            "SELECT id, tenant_id, role, purposes, secret_hash, label, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
-        )
+        let rows: Vec<ApiKeyTuple> = sqlx::query_as(concat!(
+            "SELECT ",
+            api_key_columns!(),
+            " FROM api_keys ORDER BY created_at, id"
+        ))
         .fetch_all(&mut *self.inner)
         .await?;
         Ok(rows.into_iter().map(api_key_from).collect())
@@ -254,6 +289,8 @@ type ApiKeyTuple = (
     Option<String>,
     i64,
     Option<i64>,
+    Option<i64>,
+    Option<String>,
 );
 
 fn api_key_from(r: ApiKeyTuple) -> ApiKeyRow {
@@ -266,5 +303,7 @@ fn api_key_from(r: ApiKeyTuple) -> ApiKeyRow {
         label: r.5,
         created_at: r.6,
         revoked_at: r.7,
+        expires_at: r.8,
+        created_by: r.9,
     }
 }

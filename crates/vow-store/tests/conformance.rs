@@ -21,7 +21,7 @@ use vow_store::testing::{PgTestDb, pg_skipped};
 use vow_store::{
     ApiKeyRow, AuditCheckpointRow, AuditHead, AuditRow, Backend, ConsentRow, DisclosureRow,
     FieldRow, HoldRow, IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow,
-    RequestRow, Store, StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
+    RequestRow, SecurityEventRow, Store, StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
 };
 
 /// 2100-01-01T00:00:00Z in unix milliseconds: beyond 32 bits.
@@ -212,6 +212,7 @@ async fn suite(store: &Store, backend: Backend) {
     check_keks(store).await;
     check_subject_keys(store).await;
     check_api_keys(store).await;
+    check_security_events(store).await;
     check_policies(store).await;
     check_subjects(store).await;
     check_identifiers(store).await;
@@ -783,6 +784,8 @@ async fn check_api_keys(store: &Store) {
         label: Some("CRM — production".to_string()),
         created_at: 50,
         revoked_at: None,
+        expires_at: Some(FAR_FUTURE_MS),
+        created_by: Some("local:test".to_string()),
     };
     let k2 = ApiKeyRow {
         id: "ak-2".to_string(),
@@ -793,6 +796,8 @@ async fn check_api_keys(store: &Store) {
         label: None,
         created_at: 100,
         revoked_at: Some(FAR_FUTURE_MS),
+        expires_at: None,
+        created_by: None,
     };
     let k1 = ApiKeyRow {
         id: "ak-1".to_string(),
@@ -803,6 +808,8 @@ async fn check_api_keys(store: &Store) {
         label: Some(String::new()),
         created_at: 100,
         revoked_at: None,
+        expires_at: Some(1),
+        created_by: Some("ak-2".to_string()),
     };
     let mut tx = write(store).await;
     for k in [&k3, &k2, &k1] {
@@ -815,12 +822,72 @@ async fn check_api_keys(store: &Store) {
     assert_eq!(tx.api_key("ak-3").await.unwrap(), Some(k3.clone()));
     assert_eq!(tx.api_key("ak-missing").await.unwrap(), None);
     // Ordered by creation time, then id (which is not the id order).
-    assert_eq!(tx.api_keys().await.unwrap(), [k3, k1.clone(), k2]);
+    assert_eq!(tx.api_keys().await.unwrap(), [k3.clone(), k1.clone(), k2]);
     drop(tx);
+
+    // The per-request read outside a transaction sees the same row.
+    assert_eq!(store.api_key("ak-3").await.unwrap(), Some(k3));
+    assert_eq!(store.api_key("ak-missing").await.unwrap(), None);
 
     let mut tx = write(store).await;
     let err = tx.insert_api_key(&k1).await.unwrap_err();
     assert!(err.is_unique_violation(), "{err:?}");
+}
+
+async fn check_security_events(store: &Store) {
+    let event = |at: i64, tenant: Option<&str>, key_tenant: Option<&str>| SecurityEventRow {
+        seq: 0,
+        at,
+        kind: "forbidden".to_string(),
+        reason: "forbidden".to_string(),
+        key_id: Some("abcdefghjkmn".to_string()),
+        key_tenant: key_tenant.map(str::to_string),
+        tenant_id: tenant.map(str::to_string),
+        method: "GET".to_string(),
+        route: "/v1/tenants/{t}/subjects/{s}/history".to_string(),
+    };
+    let mut tx = write(store).await;
+    for (at, t, k) in [
+        (10, Some("se-a"), Some("se-a")),
+        (20, Some("se-b"), Some("se-a")),
+        (30, None, None),
+        (FAR_FUTURE_MS, Some("se-b"), Some("se-b")),
+    ] {
+        tx.insert_security_event(&event(at, t, k)).await.unwrap();
+    }
+    commit(tx).await;
+    let mut tx = read(store).await;
+    let all = tx.security_events(None, 0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [FAR_FUTURE_MS, 30, 20, 10],
+        "newest first"
+    );
+    assert!(all.windows(2).all(|w| w[0].seq > w[1].seq));
+    assert_eq!(
+        all[3],
+        SecurityEventRow {
+            seq: all[3].seq,
+            ..event(10, Some("se-a"), Some("se-a"))
+        }
+    );
+    // A tenant sees what named it and what its keys did.
+    let a = tx.security_events(Some("se-a"), 0, 100).await.unwrap();
+    assert_eq!(a.iter().map(|e| e.at).collect::<Vec<_>>(), [20, 10]);
+    let b = tx.security_events(Some("se-b"), 15, 1).await.unwrap();
+    assert_eq!(b.iter().map(|e| e.at).collect::<Vec<_>>(), [FAR_FUTURE_MS]);
+    drop(tx);
+    // Retention, then the row cap.
+    let mut tx = write(store).await;
+    assert_eq!(tx.trim_security_events(15, 100).await.unwrap(), 1);
+    assert_eq!(tx.trim_security_events(0, 2).await.unwrap(), 1);
+    commit(tx).await;
+    let mut tx = read(store).await;
+    let left = tx.security_events(None, 0, 100).await.unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [FAR_FUTURE_MS, 30]
+    );
 }
 
 async fn check_policies(store: &Store) {

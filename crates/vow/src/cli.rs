@@ -12,6 +12,7 @@ use crate::policy::PolicyCommand;
 use crate::report::ReportCommand;
 use crate::request::RequestCommand;
 use crate::retention::RetentionCommand;
+use crate::security::SecurityCommand;
 use crate::subject::SubjectCommand;
 use crate::tenant::TenantCommand;
 use crate::webhooks::{DeliveriesCommand, OutboxCommand, RecipientCommand};
@@ -217,6 +218,14 @@ pub enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// Security events: refused keys, forbidden and cross-tenant attempts.
+    #[command(after_help = "Example:\n  vow security events --tenant acme --since 24h")]
+    Security {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: SecurityCommand,
+    },
     /// Shell completions, on standard output.
     #[command(
         after_help = "Examples:\n  vow completions bash > /etc/bash_completion.d/vow\n  vow completions zsh > \"${fpath[1]}/_vow\""
@@ -420,6 +429,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Retention { store, command } => {
             session(&store, &none, must, |e, _| async move {
                 crate::retention::command(&e, &me, command).await
+            })
+            .await
+        }
+        Command::Security { store, command } => {
+            session(&store, &none, must, |e, _| async move {
+                crate::security::run(&e, &me, command).await
             })
             .await
         }

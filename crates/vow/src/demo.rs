@@ -417,7 +417,15 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
             },
         )
         .await?;
-    let versions = engine.field_history(&operator, t, &subject).await?;
+    // A read of values names what it serves: here the purpose of keeping the panel's
+    // details up to date, which the decision function allows for the postal code.
+    let ground = vow_engine::ReadGround::Purpose {
+        purpose: purpose_id("panel_management")?,
+        categories: vec!["user.contact.address.postal_code".into()],
+    };
+    let versions = engine
+        .field_history(&operator, t, &subject, &ground)
+        .await?;
     let postal: Vec<_> = versions
         .iter()
         .filter(|(f, _)| f.category == "user.contact.address.postal_code")

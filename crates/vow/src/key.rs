@@ -2,7 +2,7 @@
 //! `vow keys rotate` is kept as a hidden alias of `vow key rotate`.
 
 use crate::common::{
-    Output, known_tenant, known_tenant_or_all, outln, print_json, report_policy_error, when,
+    Output, bad, known_tenant, known_tenant_or_all, outln, print_json, report_policy_error, when,
     when_opt,
 };
 use anyhow::Result;
@@ -12,13 +12,16 @@ use indicatif::ProgressBar;
 use std::process::ExitCode;
 use std::sync::Arc;
 use vow_core::TenantId;
-use vow_engine::{Actor, Engine};
+use vow_engine::{Actor, Engine, NewKey};
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
-    /// Create an API key (shown once). Without --tenant: a global admin key.
+    /// Create an API key (shown once). Without --tenant: a global admin key. At the
+    /// command line (which holds the root key) any key may be created; over HTTP the
+    /// grant table applies. The tenant's administrators are told (a `key.created`
+    /// webhook event and an e-mail to the policy's contacts).
     #[command(
-        after_help = "Examples:\n  vow key create --tenant acme --role operator --label \"privacy team\"\n  vow key create --tenant acme --role app --purposes research,incentive_payment --output json"
+        after_help = "Examples:\n  vow key create --tenant acme --role operator --label \"privacy team\"\n  vow key create --tenant acme --role app --purposes research,incentive_payment --output json\n  vow key create --tenant acme --role auditor --expires-in 90d"
     )]
     Create {
         /// The tenant the key acts for; none for a global admin key.
@@ -33,11 +36,15 @@ pub enum KeyCommand {
         /// A note on who holds the key.
         #[arg(long)]
         label: Option<String>,
+        /// The key stops working after this long, e.g. 90d, 12h, 6mo (default: never).
+        #[arg(long, value_name = "PERIOD")]
+        expires_in: Option<String>,
         /// `table` prints the key alone on standard output; `json` {"id","key",…}.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
-    /// List API keys (never the keys themselves), revoked ones with the time.
+    /// List API keys (never the keys themselves): who created each, when it expires,
+    /// and revoked ones with the time.
     #[command(after_help = "Example:\n  vow key list --tenant acme")]
     List {
         /// Only this tenant's keys (default: every key).
@@ -47,8 +54,8 @@ pub enum KeyCommand {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
-    /// Revoke an API key: every server refuses it from its next call (at most 2 s on
-    /// a server that checked it just before). Recorded in the audit chain.
+    /// Revoke an API key: every server sharing the store refuses it from its next
+    /// call. Recorded in the audit chain.
     #[command(
         after_help = "Example:\n  vow key revoke --tenant acme 0192f3c4a1b27d7e8c0e4f5a6b7c8d9e"
     )]
@@ -104,19 +111,23 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
             role,
             purposes,
             label,
+            expires_in,
             output,
         } => {
             if let Some(t) = &tenant {
                 known_tenant(engine, actor, t).await?;
             }
-            let purposes = if purposes.is_empty() {
-                None
-            } else {
-                Some(purposes)
+            let mut new = NewKey::new(tenant, vow_engine::input::role("/role", &role)?);
+            new.purposes = (!purposes.is_empty()).then_some(purposes);
+            new.label = label;
+            new.expires_in = match expires_in.as_deref() {
+                Some(p) => Some(
+                    vow_core::Period::parse(p).map_err(|e| bad(format!("--expires-in: {e}")))?,
+                ),
+                None => None,
             };
-            let role = vow_engine::input::role("/role", &role)?;
             let k = engine
-                .create_api_key(actor, tenant.as_ref(), role, purposes, label.as_deref())
+                .create_key(actor, &new)
                 .await
                 .inspect_err(report_policy_error)?;
             if output == Output::Json {
@@ -124,9 +135,17 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
             } else {
                 outln!("{}", k.key);
                 eprintln!(
-                    "(key id {}, role {}; shown once — store it now)",
-                    k.id, k.role
+                    "(key id {}, role {}{}; shown once — store it now)",
+                    k.id,
+                    k.role,
+                    k.expires_at
+                        .as_deref()
+                        .map(|at| format!(", expires {}", when(at)))
+                        .unwrap_or_default()
                 );
+                if let Some(note) = &k.notified.note {
+                    eprintln!("({note})");
+                }
             }
         }
         KeyCommand::List { tenant, output } => {
@@ -139,7 +158,15 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
             } else {
                 let mut t = Table::new();
                 t.set_header([
-                    "id", "tenant", "role", "purposes", "label", "created", "revoked",
+                    "id",
+                    "tenant",
+                    "role",
+                    "purposes",
+                    "label",
+                    "created",
+                    "created by",
+                    "expires",
+                    "revoked",
                 ]);
                 for k in list {
                     t.add_row([
@@ -149,6 +176,8 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: KeyCommand) -> Re
                         k.purposes.map(|p| p.join(",")).unwrap_or_default(),
                         k.label.unwrap_or_default(),
                         when(&k.created_at),
+                        k.created_by.unwrap_or_else(|| "-".into()),
+                        when_opt(k.expires_at.as_deref()),
                         when_opt(k.revoked_at.as_deref()),
                     ]);
                 }

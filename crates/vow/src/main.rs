@@ -21,6 +21,7 @@ mod policy;
 mod report;
 mod request;
 mod retention;
+mod security;
 mod serve;
 mod subject;
 mod tenant;

@@ -16,7 +16,7 @@ use vow_core::TenantId;
 use vow_core::{Pii, RequestState};
 use vow_engine::input::{Identifiers, NewField, SubjectPatch};
 use vow_engine::requests::{NewRequest, Requester, Step};
-use vow_engine::{Actor, Engine, LookupKind};
+use vow_engine::{Actor, Engine, LookupKind, ReadGround};
 
 /// The identifier a person is found by: exactly one.
 #[derive(clap::Args)]
@@ -56,10 +56,12 @@ impl Who {
 #[derive(Subcommand)]
 pub enum SubjectCommand {
     /// One person, found by an identifier: id, categories held with their counts,
-    /// consent state. No values, unless --purpose asks for them through the decision
-    /// function (refused where the policy or the person's consents do not allow it).
+    /// consent state. No values, unless the read names what it serves: --purpose
+    /// (through the decision function; refused where the policy or the person's
+    /// consents do not allow it) or --request (a data-subject request about the person
+    /// that is being fulfilled: every version of every field).
     #[command(
-        after_help = "Examples:\n  vow subject show --tenant acme --email ada@example.org\n  vow subject show --tenant acme --email ada@example.org --purpose research"
+        after_help = "Examples:\n  vow subject show --tenant acme --email ada@example.org\n  vow subject show --tenant acme --email ada@example.org --purpose research\n  vow subject show --tenant acme --email ada@example.org --request 0192f3c4-…"
     )]
     Show {
         /// The tenant (see `vow tenant list`).
@@ -68,8 +70,13 @@ pub enum SubjectCommand {
         #[command(flatten)]
         who: Who,
         /// Read the values for this purpose (recorded in the audit chain).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "request")]
         purpose: Option<String>,
+        /// Read every version of every field for this data-subject request (access,
+        /// know, correct, delete or portability, about this person, verified or in
+        /// progress); recorded in the audit chain with the request.
+        #[arg(long, value_name = "REQUEST_ID")]
+        request: Option<String>,
         /// With --purpose: only these categories (default: every category held that the
         /// purpose may use).
         #[arg(long, value_delimiter = ',', requires = "purpose")]
@@ -162,12 +169,16 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: SubjectCommand) -
             tenant,
             who,
             purpose,
+            request,
             categories,
             output,
         } => {
             known_tenant(engine, actor, &tenant).await?;
             let id = find(engine, actor, &tenant, &who).await?;
-            show(engine, actor, &tenant, &id, purpose, categories, output).await?;
+            match request {
+                Some(r) => show_for_request(engine, actor, &tenant, &id, &r, output).await?,
+                None => show(engine, actor, &tenant, &id, purpose, categories, output).await?,
+            }
         }
         SubjectCommand::List { tenant, output } => {
             let tenants = known_tenant_or_all(engine, actor, tenant).await?;
@@ -296,6 +307,51 @@ fn people(n: usize) -> String {
     }
 }
 
+/// The person's summary and every version of every field, read for a request.
+async fn show_for_request(
+    engine: &Engine,
+    actor: &Actor,
+    tenant: &TenantId,
+    id: &str,
+    request: &str,
+    output: Output,
+) -> Result<()> {
+    let summary = engine.subject_summary(actor, tenant, id).await?;
+    let ground = ReadGround::Request(request.to_string());
+    let versions = engine.field_history(actor, tenant, id, &ground).await?;
+    if output == Output::Json {
+        let mut v = serde_json::to_value(&summary)?;
+        let fields: Vec<_> = versions
+            .iter()
+            .map(|(f, superseded)| {
+                let mut x = json!(f);
+                x["superseded_at"] = json!(superseded);
+                x
+            })
+            .collect();
+        v["read"] = json!({"request": request, "fields": fields});
+        return print_json(&v);
+    }
+    print_summary(&summary);
+    outln!("values read for request {request} (recorded in the audit chain):");
+    for (f, superseded) in &versions {
+        let value = match &f.value {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        match superseded {
+            Some(at) => outln!(
+                "  {} v{}: {value} (replaced {})",
+                f.category,
+                f.version,
+                when(at)
+            ),
+            None => outln!("  {} v{}: {value}", f.category, f.version),
+        }
+    }
+    Ok(())
+}
+
 async fn show(
     engine: &Engine,
     actor: &Actor,
@@ -355,6 +411,20 @@ async fn show(
         }
         return print_json(&v);
     }
+    print_summary(&summary);
+    if let (Some(fields), Some(p)) = (&values, &purpose) {
+        outln!("values read for {p} (recorded in the audit chain):");
+        for f in fields {
+            match &f.value {
+                serde_json::Value::String(text) => outln!("  {}: {text}", f.category),
+                other => outln!("  {}: {other}", f.category),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(summary: &vow_engine::vault::operator::SubjectSummary) {
     outln!(
         "subject {} of {} (since {})",
         summary.id,
@@ -392,14 +462,4 @@ async fn show(
                 .unwrap_or_default()
         );
     }
-    if let (Some(fields), Some(p)) = (&values, &purpose) {
-        outln!("values read for {p} (recorded in the audit chain):");
-        for f in fields {
-            match &f.value {
-                serde_json::Value::String(text) => outln!("  {}: {text}", f.category),
-                other => outln!("  {}: {other}", f.category),
-            }
-        }
-    }
-    Ok(())
 }

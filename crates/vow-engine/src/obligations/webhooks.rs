@@ -29,6 +29,10 @@ use zeroize::Zeroizing;
 /// requests (R23, S3) go to its endpoint.
 pub const CONTROLLER: &str = "controller";
 
+/// The recipient id of a tenant's own administrators, which every tenant has:
+/// security notices (`key.created`) go to its endpoint.
+pub const ADMINISTRATORS: &str = "administrators";
+
 /// How long a claim holds an event: far longer than one attempt's timeout, so a live
 /// worker never loses its claim, and short enough that a dead worker's events are
 /// taken over soon.
@@ -247,7 +251,10 @@ impl Engine {
             Some(t) => crate::engine::tenant_role(&t)? == TenantRole::Processor,
             None => false,
         };
-        if policy.recipient(recipient).is_none() && !(processor && recipient == CONTROLLER) {
+        if policy.recipient(recipient).is_none()
+            && !(processor && recipient == CONTROLLER)
+            && recipient != ADMINISTRATORS
+        {
             return Err(EngineError::NotFound("recipient"));
         }
         let generated = given.is_none();
@@ -346,6 +353,14 @@ impl Engine {
                 deliveries: counts.remove(CONTROLLER).unwrap_or_default(),
             });
         }
+        out.push(RecipientView {
+            id: ADMINISTRATORS.to_string(),
+            name: format!("the administrators of {}", row.name),
+            kind: ADMINISTRATORS.to_string(),
+            country: String::new(),
+            endpoint: endpoints.get(ADMINISTRATORS).cloned(),
+            deliveries: counts.remove(ADMINISTRATORS).unwrap_or_default(),
+        });
         Ok(out)
     }
 

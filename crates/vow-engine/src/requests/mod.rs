@@ -17,15 +17,16 @@ mod intake;
 mod lifecycle;
 pub mod notices;
 mod notify;
-mod record;
+pub(crate) mod record;
 mod types;
 mod verification;
 mod views;
 
+pub use crate::engine::IntakeLimits;
 pub use erasure_ledger::ErasureReconciliation;
 pub use export::render_html;
 pub(crate) use record::original_kind;
 pub use types::{
-    DENIAL_CODES, DenialReason, DueView, EventView, HoldView, IntakeLimits, NewHold, NewRequest,
-    NoticeView, RequestView, Requester, Step,
+    DENIAL_CODES, DenialReason, DueView, EventView, HoldView, NewHold, NewRequest, NoticeView,
+    RequestView, Requester, Step,
 };

@@ -29,26 +29,6 @@ pub struct Requester {
     pub identifiers: Identifiers,
 }
 
-/// How far from now a request's `received_at` may lie, set by the operator
-/// (`received_at_window`, `received_at_skew` in the configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IntakeLimits {
-    /// How far back `received_at` may go without `backdated: true`.
-    pub backdate_window: std::time::Duration,
-    /// How far ahead of this server's clock `received_at` may be (the sender's clock
-    /// may run fast); such a time is filed as now.
-    pub future_skew: std::time::Duration,
-}
-
-impl Default for IntakeLimits {
-    fn default() -> Self {
-        IntakeLimits {
-            backdate_window: std::time::Duration::from_secs(30 * 86_400),
-            future_skew: std::time::Duration::from_secs(5 * 60),
-        }
-    }
-}
-
 /// A new data-subject request.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub(crate) mod consents;
 pub mod import;
 pub(crate) mod keyring;
+pub mod keys;
 pub(crate) mod lookup;
 pub mod operator;
 pub(crate) mod reads;
@@ -19,7 +20,8 @@ pub(crate) mod tenants;
 
 pub use consents::{ConsentView, ConsentsView};
 pub use import::{ImportOptions, ImportReport};
+pub use keys::{ApiKeyCreated, AuthFailure, KeyInfo, KeyNotified, NewKey, Rejected};
 pub use lookup::LookupKind;
-pub use reads::FieldValue;
+pub use reads::{FieldValue, ReadGround};
 pub use rotation::RotationReport;
-pub use tenants::{ApiKeyCreated, KeyInfo, PolicyPublished, TenantView};
+pub use tenants::{PolicyPublished, TenantView};

@@ -151,35 +151,18 @@ impl Engine {
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
         let (dek, birth, rows) = self.facts(&mut tx, &keys, tenant, subject).await?;
-        let events = Self::events(&rows)?;
-        let decision = decide(
-            &policy,
-            &SubjectFacts {
-                birth_date: birth,
-                consents: &events,
-            },
-            actor.as_caller(),
-            &Ask {
-                action: Action::Read,
-                purpose,
-                categories: &categories,
-            },
-            self.now(),
-        );
-        let asked: Vec<&str> = categories.iter().map(Category::as_str).collect();
+        let decision = self.decide_read(actor, &policy, birth, &rows, purpose, &categories)?;
         if !decision.allowed {
             drop(tx);
-            let entry = self.audit_entry(
-                actor,
-                Some(tenant),
-                "read.refused",
-                Some(subject),
-                Some(purpose.as_str()),
-                json!({"asked": asked, "reasons": decision.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>()}),
-            );
-            self.audit.record(vec![entry]).await?;
-            return Err(EngineError::Refused(decision));
+            let refusal = Refusal {
+                subject,
+                purpose,
+                asked: &categories,
+                extra: json!({}),
+            };
+            return Err(self.refused_read(actor, tenant, refusal, decision).await);
         }
+        let asked: Vec<&str> = categories.iter().map(Category::as_str).collect();
         let fields = tx.current_fields(tenant, subject).await?;
         drop(tx);
         let mut out = Vec::new();
@@ -202,6 +185,66 @@ impl Engine {
         self.audit.record(vec![entry]).await?;
         metrics::counter!("vow_reads_total").increment(1);
         Ok(out)
+    }
+
+    /// The decision function on a read of `categories` for `purpose`, now, about a
+    /// person with this birth date and consent ledger.
+    fn decide_read(
+        &self,
+        actor: &Actor,
+        policy: &vow_core::Policy,
+        birth: Option<Date>,
+        ledger: &[ConsentRow],
+        purpose: &PurposeId,
+        categories: &[Category],
+    ) -> Result<Decision> {
+        let events = Self::events(ledger)?;
+        Ok(decide(
+            policy,
+            &SubjectFacts {
+                birth_date: birth,
+                consents: &events,
+            },
+            actor.as_caller(),
+            &Ask {
+                action: Action::Read,
+                purpose,
+                categories,
+            },
+            self.now(),
+        ))
+    }
+
+    /// Record a refused read (`read.refused`: the categories asked and the reasons,
+    /// never a value) and give the refusal as the error, or the audit's failure.
+    async fn refused_read(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        r: Refusal<'_>,
+        decision: Decision,
+    ) -> EngineError {
+        let mut detail = r.extra;
+        detail["asked"] = json!(r.asked.iter().map(Category::as_str).collect::<Vec<_>>());
+        detail["reasons"] = json!(
+            decision
+                .reasons
+                .iter()
+                .map(|x| x.code.as_str())
+                .collect::<Vec<_>>()
+        );
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "read.refused",
+            Some(r.subject),
+            Some(r.purpose.as_str()),
+            detail,
+        );
+        match self.audit.record(vec![entry]).await {
+            Ok(()) => EngineError::Refused(decision),
+            Err(e) => e,
+        }
     }
 
     pub(crate) fn open_field(
@@ -229,34 +272,194 @@ impl Engine {
         })
     }
 
-    /// Every version of every field, oldest first: for corrections history and exports.
+    /// Whether `actor` may read field history in `tenant` at all: checked before what
+    /// the read names, so that a key of another tenant learns nothing (404) and a role
+    /// without the capability is told so (403) whatever it sent.
+    pub fn may_read_history(&self, actor: &Actor, tenant: &TenantId) -> Result<()> {
+        self.authorize(actor, Capability::ReadHistory, tenant.as_str())
+    }
+
+    /// Every version of a person's fields, oldest first, for what the read serves
+    /// ([`ReadGround`]): for a purpose, the versions of the categories asked (default:
+    /// those held that the purpose may use), if the decision function allows the read,
+    /// as for an app; for a data-subject request about this person that is being
+    /// fulfilled, every version. The audit entry (`read.history`) names the purpose or
+    /// the request, and is durable before anything is returned.
     pub async fn field_history(
         &self,
         actor: &Actor,
         tenant: &TenantId,
         subject: &str,
+        ground: &ReadGround,
     ) -> Result<Vec<(FieldValue, Option<String>)>> {
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadHistory, tenant)?;
         let mut tx = self.store.read().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
-        let (dek, _, _) = self.facts(&mut tx, &keys, tenant, subject).await?;
-        let rows = tx.all_fields(tenant, subject).await?;
-        drop(tx);
+        let (dek, birth, consents) = self.facts(&mut tx, &keys, tenant, subject).await?;
+        let mut rows = tx.all_fields(tenant, subject).await?;
+        let (purpose, detail) = match ground {
+            ReadGround::Purpose {
+                purpose,
+                categories,
+            } => {
+                let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+                drop(tx);
+                let asked = if categories.is_empty() {
+                    let mut held = Vec::new();
+                    for r in &rows {
+                        let c = crate::stored::category("field category", &r.category)?;
+                        let usable = policy
+                            .purpose(purpose)
+                            .is_none_or(|d| policy.purpose_allows(d, &c));
+                        if usable && !held.contains(&c) {
+                            held.push(c);
+                        }
+                    }
+                    held
+                } else {
+                    Self::parse_categories(categories)?
+                };
+                let decision =
+                    self.decide_read(actor, &policy, birth, &consents, purpose, &asked)?;
+                if !decision.allowed {
+                    let refusal = Refusal {
+                        subject,
+                        purpose,
+                        asked: &asked,
+                        extra: json!({"history": true}),
+                    };
+                    return Err(self.refused_read(actor, tenant, refusal, decision).await);
+                }
+                let names: Vec<&str> = asked.iter().map(Category::as_str).collect();
+                let mut kept = Vec::new();
+                for r in rows {
+                    let c = crate::stored::category("field category", &r.category)?;
+                    if asked.iter().any(|a| c.is_within(a)) {
+                        kept.push(r);
+                    }
+                }
+                rows = kept;
+                (
+                    Some(purpose.as_str()),
+                    json!({"ground": "purpose", "asked": names}),
+                )
+            }
+            ReadGround::Request(id) => {
+                let r = crate::requests::record::load(&mut tx, tenant, id).await?;
+                drop(tx);
+                fulfilling(&r, subject)?;
+                (
+                    None,
+                    json!({"ground": "request", "request": r.id, "request_type": r.kind}),
+                )
+            }
+        };
         let mut out = Vec::new();
         for r in rows {
             let superseded = r.superseded_at.map(ts);
             out.push((Self::open_field(tenant, subject, &dek, r)?, superseded));
         }
+        let mut detail = detail;
+        detail["fields"] = json!(out.len());
         let entry = self.audit_entry(
             actor,
             Some(tenant),
             "read.history",
             Some(subject),
-            None,
-            json!({"fields": out.len()}),
+            purpose,
+            detail,
         );
         self.audit.record(vec![entry]).await?;
         Ok(out)
     }
+}
+
+/// A refused read, as its audit entry names it.
+struct Refusal<'a> {
+    subject: &'a str,
+    purpose: &'a PurposeId,
+    asked: &'a [Category],
+    /// More for the entry's detail (e.g. `{"history": true}`).
+    extra: Value,
+}
+
+/// What an operator's read of a person's values serves. There is no read of values
+/// without one: a purpose goes through the decision function; a request must be about
+/// this person and being fulfilled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadGround {
+    /// A purpose of the policy, and the categories asked (none: every category held
+    /// that the purpose may use).
+    Purpose {
+        purpose: PurposeId,
+        categories: Vec<String>,
+    },
+    /// The id of a data-subject request (access, know, correct, delete or portability)
+    /// about this person, verified or in progress.
+    Request(String),
+}
+
+impl ReadGround {
+    /// From what a caller named: exactly one of a purpose and a request.
+    pub fn named(
+        purpose: Option<&str>,
+        request: Option<&str>,
+        categories: Vec<String>,
+    ) -> Result<ReadGround> {
+        match (purpose, request) {
+            (Some(p), None) => Ok(ReadGround::Purpose {
+                purpose: crate::input::purpose("/purpose", p)?,
+                categories,
+            }),
+            (None, Some(r)) if categories.is_empty() => Ok(ReadGround::Request(r.to_string())),
+            (None, Some(_)) => Err(EngineError::invalid(
+                "/categories",
+                "categories narrow a read for a purpose; a request's read covers every field",
+            )),
+            (Some(_), Some(_)) => Err(EngineError::invalid(
+                "/request",
+                "name a purpose or a request, not both",
+            )),
+            (None, None) => Err(EngineError::invalid(
+                "/purpose",
+                "a read of values names what it serves: a purpose of the policy (purpose=…) or a data-subject request about this person that is being fulfilled (request=…)",
+            )),
+        }
+    }
+}
+
+/// A request grounds a read of a person's values while it is about that person, of a
+/// type whose fulfilment needs them, and verified or in progress.
+fn fulfilling(r: &vow_store::RequestRow, subject: &str) -> Result<()> {
+    use vow_core::{RequestState, RequestType};
+    let kind = crate::engine::stored("request type", &r.kind, RequestType::parse)?;
+    let state = crate::engine::stored("request state", &r.state, RequestState::parse)?;
+    if r.subject_id.as_deref() != Some(subject) {
+        return Err(EngineError::invalid(
+            "/request",
+            "the request is not about this person",
+        ));
+    }
+    if !matches!(
+        kind,
+        RequestType::Access
+            | RequestType::Know
+            | RequestType::Correct
+            | RequestType::Delete
+            | RequestType::Portability
+    ) {
+        return Err(EngineError::invalid(
+            "/request",
+            format!(
+                "a {kind} request does not need the person's values; read for a purpose instead"
+            ),
+        ));
+    }
+    if !matches!(state, RequestState::Verified | RequestState::InProgress) {
+        return Err(EngineError::Conflict(format!(
+            "the request is {state}: values are read for a request only while it is verified or in progress"
+        )));
+    }
+    Ok(())
 }

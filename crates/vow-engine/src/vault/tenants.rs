@@ -1,5 +1,5 @@
-//! Tenants (the organisations whose people's data the vault holds), their API keys, and
-//! their policies: published versions and the one in force.
+//! Tenants (the organisations whose people's data the vault holds) and their policies:
+//! published versions and the one in force. Their API keys are in `keys.rs`.
 
 use crate::engine::CachedPolicy;
 use crate::error::{EngineError, Result};
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use utoipa::ToSchema;
 use vow_core::role::Capability;
-use vow_core::{Caller, Policy, PurposeId, RequestHandling, Role, TenantId, TenantRole};
-use vow_store::{ApiKeyRow, KekRow, PolicyRow, TenantRow};
+use vow_core::{Policy, RequestHandling, TenantId, TenantRole};
+use vow_store::{KekRow, PolicyRow, TenantRow};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TenantView {
@@ -28,29 +28,6 @@ pub struct TenantView {
 pub struct ControllerView {
     pub name: String,
     pub contact: String,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ApiKeyCreated {
-    pub id: String,
-    /// The key itself. Shown once; only its hash is stored.
-    pub key: String,
-    pub tenant: Option<String>,
-    pub role: String,
-    pub purposes: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct KeyInfo {
-    pub id: String,
-    pub tenant: Option<String>,
-    pub role: String,
-    pub purposes: Option<Vec<String>>,
-    pub label: Option<String>,
-    pub created_at: String,
-    /// When the key was revoked; absent while it is in force.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -85,7 +62,7 @@ fn tenant_view(r: &TenantRow) -> TenantView {
 }
 
 /// Plain text given by callers for names and contacts: bounded and printable.
-fn check_text(pointer: &str, value: &str, max: usize) -> Result<()> {
+pub(crate) fn check_text(pointer: &str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control)
     {
         return Err(EngineError::invalid(
@@ -253,167 +230,6 @@ impl Engine {
             .collect())
     }
 
-    /// A new API key. `tenant` None makes a global admin key (only admins may).
-    pub async fn create_api_key(
-        &self,
-        actor: &Actor,
-        tenant: Option<&TenantId>,
-        role: Role,
-        purposes: Option<Vec<String>>,
-        label: Option<&str>,
-    ) -> Result<ApiKeyCreated> {
-        let tenant = tenant.map(TenantId::as_str);
-        match tenant {
-            Some(t) => {
-                self.authorize(actor, Capability::ManageKeys, t)?;
-                let mut tx = self.store.read().await?;
-                tx.tenant(t).await?.ok_or(EngineError::NotFound("tenant"))?;
-            }
-            None => {
-                if !actor.is_global_admin() {
-                    return Err(EngineError::Forbidden(
-                        "only a global admin may create global keys".into(),
-                    ));
-                }
-                if role != Role::Admin {
-                    return Err(EngineError::invalid(
-                        "/tenant",
-                        "keys other than admin keys belong to a tenant: give --tenant",
-                    ));
-                }
-            }
-        }
-        let purposes = match (role, purposes) {
-            (Role::App, Some(p)) if !p.is_empty() => {
-                let mut out = Vec::new();
-                for (i, s) in p.iter().enumerate() {
-                    PurposeId::new(s.as_str()).map_err(|e| {
-                        EngineError::invalid(format!("/purposes/{i}"), e.to_string())
-                    })?;
-                    out.push(s.clone());
-                }
-                Some(out)
-            }
-            (Role::App, _) => {
-                return Err(EngineError::invalid(
-                    "/purposes",
-                    "an app key must list the purposes it may read for",
-                ));
-            }
-            (_, Some(p)) if !p.is_empty() => {
-                return Err(EngineError::invalid(
-                    "/purposes",
-                    "only app keys are limited to purposes",
-                ));
-            }
-            _ => None,
-        };
-        if let Some(l) = label {
-            check_text("/label", l, 200)?;
-        }
-        let (id, token, hash) = vow_crypto::new_api_key()?;
-        let row = ApiKeyRow {
-            id: id.clone(),
-            tenant_id: tenant.map(str::to_string),
-            role: role.as_str().to_string(),
-            purposes: purposes.as_ref().map(|p| json!(p).to_string()),
-            secret_hash: hash.to_vec(),
-            label: label.map(str::to_string),
-            created_at: self.now_ms(),
-            revoked_at: None,
-        };
-        let mut tx = self.store.write().await?;
-        tx.insert_api_key(&row).await?;
-        let entry = self.audit_entry(
-            actor,
-            tenant,
-            "key.create",
-            None,
-            None,
-            json!({"key_id": id, "role": role.as_str(), "purposes": purposes}),
-        );
-        self.chain.append(&mut tx, &[entry]).await?;
-        tx.commit().await?;
-        Ok(ApiKeyCreated {
-            id,
-            key: token,
-            tenant: tenant.map(str::to_string),
-            role: role.as_str().to_string(),
-            purposes,
-        })
-    }
-
-    pub async fn api_keys(&self, actor: &Actor, tenant: Option<&TenantId>) -> Result<Vec<KeyInfo>> {
-        let tenant = tenant.map(TenantId::as_str);
-        if let Some(t) = tenant {
-            self.authorize(actor, Capability::ManageKeys, t)?;
-        } else if !actor.is_global_admin() {
-            return Err(EngineError::Forbidden(
-                "only a global admin may list every key".into(),
-            ));
-        }
-        let mut tx = self.store.read().await?;
-        tx.api_keys()
-            .await?
-            .into_iter()
-            .filter(|k| tenant.is_none() || k.tenant_id.as_deref() == tenant)
-            .map(|k| {
-                Ok(KeyInfo {
-                    id: k.id,
-                    tenant: k.tenant_id,
-                    role: k.role,
-                    purposes: key_purposes(k.purposes.as_deref())?,
-                    label: k.label,
-                    created_at: ts(k.created_at),
-                    revoked_at: k.revoked_at.map(ts),
-                })
-            })
-            .collect()
-    }
-
-    /// The actor an API key stands for, or `Unauthenticated`.
-    pub async fn authenticate(&self, token: &str) -> Result<Actor> {
-        let (id, hash) =
-            vow_crypto::parse_api_key(token).map_err(|_| EngineError::Unauthenticated)?;
-        let cached = self.api_keys.read().ok().and_then(|m| {
-            m.get(&id)
-                .filter(|(_, at)| at.elapsed() < crate::engine::CACHE_TTL)
-                .map(|(r, _)| r.clone())
-        });
-        let row = match cached {
-            Some(r) => r,
-            None => {
-                let mut tx = self.store.read().await?;
-                let row = tx.api_key(&id).await?.ok_or(EngineError::Unauthenticated)?;
-                if let Ok(mut m) = self.api_keys.write() {
-                    m.insert(id.clone(), (row.clone(), Instant::now()));
-                }
-                row
-            }
-        };
-        if row.revoked_at.is_some() || !vow_crypto::ct_eq(&row.secret_hash, &hash) {
-            return Err(EngineError::Unauthenticated);
-        }
-        let role = Role::parse(&row.role).ok_or(EngineError::Unauthenticated)?;
-        let purposes = row
-            .purposes
-            .as_deref()
-            .map(|p| crate::stored::purposes("key purposes", p))
-            .transpose()?;
-        let tenant = match row.tenant_id {
-            Some(t) => Some(TenantId::new(t).map_err(|_| EngineError::Unauthenticated)?),
-            None => None,
-        };
-        Ok(Actor::key(
-            Caller {
-                key_id: row.id,
-                role,
-                purposes,
-            },
-            tenant,
-        ))
-    }
-
     /// Publish a new version of a tenant's policy. Older versions are kept.
     pub async fn publish_policy(
         &self,
@@ -556,67 +372,4 @@ impl Engine {
         }
         Ok((policy, row.version))
     }
-}
-
-impl Engine {
-    /// Revoke an API key. With `tenant`, the key must belong to that tenant (any other
-    /// key, or a key that does not exist, is `NotFound`); without, only a global admin
-    /// (or the command line) may revoke, and any key. Revoking a revoked key changes
-    /// nothing. This server forgets the key at once; other servers on the same store
-    /// re-read a cached key within `CACHE_TTL` (2 s), and then refuse it too.
-    pub async fn revoke_api_key(
-        &self,
-        actor: &Actor,
-        tenant: Option<&TenantId>,
-        id: &str,
-    ) -> Result<KeyInfo> {
-        let tenant = tenant.map(TenantId::as_str);
-        match tenant {
-            Some(t) => self.authorize(actor, Capability::ManageKeys, t)?,
-            None if !actor.is_global_admin() => {
-                return Err(EngineError::Forbidden(
-                    "only a global admin may revoke keys outside a tenant".into(),
-                ));
-            }
-            None => {}
-        }
-        let mut tx = self.store.write().await?;
-        let row = tx
-            .api_key(id)
-            .await?
-            .filter(|k| tenant.is_none() || k.tenant_id.as_deref() == tenant)
-            .ok_or(EngineError::NotFound("api key"))?;
-        let at = self.now_ms();
-        if tx.revoke_api_key(id, at).await? {
-            let entry = self.audit_entry(
-                actor,
-                row.tenant_id.as_deref(),
-                "key.revoke",
-                None,
-                None,
-                json!({"key_id": id, "role": row.role}),
-            );
-            self.chain.append(&mut tx, &[entry]).await?;
-        }
-        tx.commit().await?;
-        if let Ok(mut m) = self.api_keys.write() {
-            m.remove(id);
-        }
-        Ok(KeyInfo {
-            id: row.id,
-            tenant: row.tenant_id,
-            role: row.role,
-            purposes: key_purposes(row.purposes.as_deref())?,
-            label: row.label,
-            created_at: ts(row.created_at),
-            revoked_at: Some(ts(row.revoked_at.unwrap_or(at))),
-        })
-    }
-}
-
-/// A key's purpose restriction as the store keeps it (a JSON list), for showing.
-fn key_purposes(stored: Option<&str>) -> Result<Option<Vec<String>>> {
-    stored
-        .map(|p| crate::stored::list("key purposes", p))
-        .transpose()
 }

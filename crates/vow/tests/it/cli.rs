@@ -63,7 +63,7 @@ pub(crate) fn cli_store(dir: &Path, rows: &str) {
 }
 
 /// A distinct 555 number per person, derived from the e-mail (digits only).
-fn phone_for(email: &str) -> String {
+pub(crate) fn phone_for(email: &str) -> String {
     let n = email
         .bytes()
         .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))

@@ -50,6 +50,7 @@ pub struct Server {
     /// what is stored: the engine does not hand out its store.
     store: vow_store::Store,
     pg: Option<vow_store::testing::PgTestDb>,
+    database_url: String,
 }
 
 pub enum Backend {
@@ -144,7 +145,29 @@ impl Server {
             engine,
             store,
             pg,
+            database_url,
         })
+    }
+
+    /// A second server on this one's database and root key, as a second machine
+    /// behind a load balancer would be: its base URL and engine.
+    pub async fn twin(&self) -> (String, Arc<Engine>) {
+        let (engine, _) = Engine::open(
+            &self.database_url,
+            KeySource::File(self.data_dir().join("root.key")),
+            Arc::new(clock()),
+        )
+        .await
+        .expect("a second engine on the same store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = vow_server::router(engine.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (format!("http://{addr}"), engine)
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

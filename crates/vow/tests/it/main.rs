@@ -22,6 +22,7 @@ mod harness;
 mod help;
 mod intake_rules;
 mod keys;
+mod keys_grants;
 mod no_echo;
 mod operations;
 mod policy_changes;

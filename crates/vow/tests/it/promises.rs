@@ -300,9 +300,12 @@ async fn r7_corrections_are_applied_and_versioned() {
     assert_eq!(r["fields"][0]["value"], "Ada Quill-Marsh");
     assert_eq!(r["fields"][0]["version"], 2);
     let (st, h) = s
-        .get(&op, &format!("/v1/tenants/acme/subjects/{id}/history"))
+        .get(
+            &op,
+            &format!("/v1/tenants/acme/subjects/{id}/history?purpose=research"),
+        )
         .await;
-    assert_eq!(st, StatusCode::OK);
+    assert_eq!(st, StatusCode::OK, "{h}");
     let names: Vec<(Value, bool)> = h["fields"]
         .as_array()
         .unwrap()

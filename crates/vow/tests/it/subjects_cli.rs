@@ -153,3 +153,91 @@ fn an_operator_shows_lists_corrects_and_erases_people() {
     let o = show(&["--email", "ann@example.org", "--output", "json"]);
     assert_eq!(json_of(&o)["id"], ann.as_str());
 }
+
+/// `--request`: every version of every field, for a data-subject request about the
+/// person that is being fulfilled; never for a request about someone else, or one
+/// that is closed. The audit chain names the request.
+#[test]
+fn an_operator_reads_a_persons_values_for_a_request_being_fulfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    cli_store(
+        dir.path(),
+        &format!(
+            "{}\n{}\n",
+            person("ann@example.org", "Ann Example"),
+            person("bob@example.org", "Bob Example")
+        ),
+    );
+    let ids = |email: &str| {
+        let phone = crate::cli::phone_for(email);
+        (email.to_string(), format!("+{phone}"))
+    };
+    let (email, phone) = ids("ann@example.org");
+    let o = vow(&[
+        "request",
+        "submit",
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        "--type",
+        "access",
+        "--channel",
+        "email",
+        "--email",
+        &email,
+        "--phone",
+        &phone,
+        "--output",
+        "json",
+    ]);
+    let r = json_of(&o);
+    assert_eq!(r["state"], "verified", "{r}");
+    let request = r["id"].as_str().unwrap().to_string();
+    let show = |who: &str, extra: &[&str]| {
+        let mut args = vec![
+            "subject", "show", "--data", d, "--tenant", "acme", "--email", who,
+        ];
+        args.extend_from_slice(extra);
+        vow(&args)
+    };
+    let o = show(
+        "ann@example.org",
+        &["--request", &request, "--output", "json"],
+    );
+    let s = json_of(&o);
+    assert_eq!(s["read"]["request"], request.as_str());
+    let mut values: Vec<&str> = s["read"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["value"].as_str().unwrap())
+        .collect();
+    values.sort_unstable();
+    assert_eq!(values, ["Ann Example", "Ann Example has asthma"], "{s}");
+    let o = show("ann@example.org", &["--request", &request]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("user.name v1: Ann Example"),
+        "{}",
+        text(&o)
+    );
+    // A purpose and a request at once, a request about someone else: bad input.
+    let o = show(
+        "ann@example.org",
+        &["--request", &request, "--purpose", "research"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = show("bob@example.org", &["--request", &request]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!text(&o).contains("Bob Example"), "{}", text(&o));
+    // Once the request is fulfilled, it grounds no more reads.
+    let o = vow(&[
+        "request", "fulfil", "--data", d, "--tenant", "acme", &request,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = show("ann@example.org", &["--request", &request]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!text(&o).contains("Ann Example"), "{}", text(&o));
+}

@@ -249,7 +249,8 @@ async fn r12_delivery(backend: Backend) {
     // Every tenant at once on PostgreSQL (the claim without a tenant), one on SQLite.
     let pg = s.store().backend() == vow_store::Backend::Postgres;
     let report = deliver(&s, if pg { None } else { Some("acme") }).await;
-    assert_eq!((report.claimed, report.delivered), (1, 1), "{report:?}");
+    // Also claimed: the operator key's `key.created`, parked (no `administrators` endpoint).
+    assert_eq!((report.claimed, report.delivered), (2, 1), "{report:?}");
 
     let lab = rx.hits("lab-partner");
     assert_eq!(lab.len(), 1, "{lab:?}");
@@ -312,7 +313,8 @@ async fn webhook_receiver_fails_twice_then_succeeds_delivered_once_with_history(
     correct_name(&s, &op, &ada, "Ada Q.").await;
 
     let first = deliver(&s, Some("acme")).await;
-    assert_eq!((first.claimed, first.failed), (1, 1), "{first:?}");
+    // Also claimed: the operator key's `key.created`, parked (no `administrators` endpoint).
+    assert_eq!((first.claimed, first.failed), (2, 1), "{first:?}");
     let (_, pending) = s
         .get(&op, "/v1/tenants/acme/deliveries?state=pending")
         .await;
@@ -483,7 +485,8 @@ async fn consent_withdrawals_and_new_policies_reach_the_recipients() {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{c}");
     let report = deliver(&s, Some("acme")).await;
-    assert_eq!(report.no_endpoint, 1, "{report:?}");
+    // The withdrawal, and the operator key's `key.created` (no `administrators` endpoint).
+    assert_eq!(report.no_endpoint, 2, "{report:?}");
     let (_, pending) = s
         .get(&op, "/v1/tenants/acme/deliveries?state=pending")
         .await;
@@ -594,7 +597,8 @@ async fn ssrf_internal_addresses_are_refused_at_registration_and_after_dns() {
     disclose(&s, &op, "lab-partner", "research", &ada).await;
     correct_name(&s, &op, &ada, "Ada Q.").await;
     let report = deliver(&s, Some("acme")).await;
-    assert_eq!((report.claimed, report.failed), (1, 1), "{report:?}");
+    // Also claimed: the operator key's `key.created`, parked (no `administrators` endpoint).
+    assert_eq!((report.claimed, report.failed), (2, 1), "{report:?}");
     assert!(rx.hits("lab-partner").is_empty());
     let (_, list) = s.get(&op, "/v1/tenants/acme/deliveries").await;
     let id = list[0]["id"].as_str().unwrap();
@@ -653,9 +657,21 @@ async fn webhook_endpoints_are_tenant_isolated_and_role_bound() {
     let (st, p) = s.get(&op, "/v1/tenants/acme/deliveries?state=lost").await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
     assert_eq!(p["errors"][0]["pointer"], "/state");
-    // The other tenant's deliveries are its own (none).
+    // The other tenant's deliveries are its own: only its operator key's announcement.
     let (st, l) = s.get(&other, "/v1/tenants/other/deliveries").await;
-    assert_eq!((st, l), (StatusCode::OK, json!([])));
+    assert_eq!(st, StatusCode::OK);
+    let events: Vec<(&str, &str)> = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["event"].as_str().unwrap(),
+                d["recipient"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(events, [("key.created", "administrators")]);
     // Listed in the OpenAPI document.
     let (_, doc) = s.get(&op, "/openapi.json").await;
     for p in [
@@ -1112,7 +1128,7 @@ async fn a_410_gone_removes_the_endpoint_and_its_events_wait_for_a_new_one() {
     disclose(&s, &op, "lab-partner", "research", &ada).await;
     correct_name(&s, &op, &ada, "Ada Q.").await;
     let r = deliver(&s, Some("acme")).await;
-    assert_eq!((r.claimed, r.gone, r.delivered), (1, 1, 0), "{r:?}");
+    assert_eq!((r.gone, r.delivered), (1, 0), "{r:?}");
     let (_, recipients) = s.get(&op, "/v1/tenants/acme/recipients").await;
     let lab = recipients
         .as_array()
@@ -1148,15 +1164,17 @@ async fn retry_after_is_honoured_when_longer_than_our_back_off() {
     disclose(&s, &op, "lab-partner", "research", &ada).await;
     correct_name(&s, &op, &ada, "Ada Q.").await;
     let r = deliver(&s, Some("acme")).await;
-    assert_eq!((r.claimed, r.failed), (1, 1), "{r:?}");
+    assert_eq!(r.failed, 1, "{r:?}");
     let (_, pending) = s
         .get(&op, "/v1/tenants/acme/deliveries?state=pending")
         .await;
-    let next: jiff::Timestamp = pending[0]["next_attempt_at"]
-        .as_str()
+    let lab = pending
+        .as_array()
         .unwrap()
-        .parse()
+        .iter()
+        .find(|d| d["recipient"] == "lab-partner")
         .unwrap();
+    let next: jiff::Timestamp = lab["next_attempt_at"].as_str().unwrap().parse().unwrap();
     let now = vow_core::Clock::now(clock.as_ref());
     assert!(
         next >= now + jiff::SignedDuration::from_secs(3600),
@@ -1164,7 +1182,8 @@ async fn retry_after_is_honoured_when_longer_than_our_back_off() {
     );
     rx.retry_after(None);
     clock.advance(jiff::SignedDuration::from_mins(59));
-    assert_eq!(deliver(&s, Some("acme")).await.claimed, 0, "too early");
+    assert_eq!(deliver(&s, Some("acme")).await.delivered, 0, "too early");
+    assert_eq!(rx.hits("lab-partner").len(), 1);
     clock.advance(jiff::SignedDuration::from_mins(2));
     assert_eq!(deliver(&s, Some("acme")).await.delivered, 1);
 }

@@ -1,0 +1,75 @@
+//! How many security events are recorded: at most [`PER_SOURCE`] a minute from one
+//! source (a key id, else the client's address) and [`TOTAL`] a minute in all, per
+//! server. An attacker who floods a server with bad keys fills at most that much of the
+//! table; what is not recorded is counted (`vow_security_events_dropped_total`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const PER_SOURCE: u32 = 10;
+pub const TOTAL: u32 = 120;
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// A fixed one-minute window of counts. Holds at most [`TOTAL`] sources.
+#[derive(Default)]
+pub(crate) struct Limiter {
+    window: Mutex<Window>,
+}
+
+#[derive(Default)]
+struct Window {
+    started: Option<Instant>,
+    total: u32,
+    per_source: HashMap<String, u32>,
+}
+
+impl Limiter {
+    /// Whether one more event from `source` may be recorded now.
+    pub(crate) fn admit(&self, source: &str) -> bool {
+        self.admit_at(source, Instant::now())
+    }
+
+    fn admit_at(&self, source: &str, now: Instant) -> bool {
+        let Ok(mut w) = self.window.lock() else {
+            return false;
+        };
+        if w.started.is_none_or(|s| now.duration_since(s) >= WINDOW) {
+            *w = Window {
+                started: Some(now),
+                ..Window::default()
+            };
+        }
+        if w.total >= TOTAL {
+            return false;
+        }
+        let n = w.per_source.entry(source.to_string()).or_insert(0);
+        if *n >= PER_SOURCE {
+            return false;
+        }
+        *n += 1;
+        w.total += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_source_and_the_whole_are_bounded_per_minute() {
+        let l = Limiter::default();
+        let t0 = Instant::now();
+        let admitted = (0..50).filter(|_| l.admit_at("key-a", t0)).count();
+        assert_eq!(admitted, PER_SOURCE as usize);
+        // Many sources: the total caps them.
+        let many = (0..1000)
+            .filter(|i| l.admit_at(&format!("k{i}"), t0))
+            .count();
+        assert_eq!(many, (TOTAL - PER_SOURCE) as usize);
+        assert!(l.window.lock().unwrap().per_source.len() <= TOTAL as usize);
+        // A minute later, a fresh window.
+        assert!(l.admit_at("key-a", t0 + WINDOW));
+    }
+}
