@@ -138,7 +138,9 @@ async fn r15_the_strictest_of_promise_and_law_wins() {
         &op,
         "prairie",
         json!({"type": "access", "channel": "web", "jurisdiction": "US-CA",
-        "identifiers": {"email": "nobody@example.org"}, "received_at": received.to_string()}),
+        "identifiers": {"email": "nobody@example.org"}, "received_at": received.to_string(),
+        // A fixed day, months or years back when the suite runs: back-dated on purpose.
+        "backdated": true}),
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{r}");
