@@ -129,7 +129,9 @@ impl From<&vow_store::StoreError> for ErrorCode {
     fn from(e: &vow_store::StoreError) -> Self {
         use vow_store::StoreError as S;
         match e {
-            S::Connect(_) | S::UnsupportedUrl => ErrorCode::StoreUnavailable,
+            S::Connect(_) | S::UnsupportedUrl | S::Busy(_) | S::LockFile(_) => {
+                ErrorCode::StoreUnavailable
+            }
             S::Db(_) | S::Migrate(_) => ErrorCode::StoreError,
             S::Conflict(_) => ErrorCode::Conflict,
             S::Stale(_) => ErrorCode::Stale,

@@ -19,12 +19,21 @@ pub enum StoreError {
     Stale(&'static str),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(&'static str),
+    /// No turn to write came within the wait (another writer held the database).
+    #[error("the database stayed busy: {0}")]
+    Busy(&'static str),
+    /// The file SQLite's writers take turns on could not be opened or locked.
+    #[error("cannot use the database's write lock file: {0}")]
+    LockFile(#[source] std::io::Error),
 }
 
 impl StoreError {
     pub fn code(&self) -> &'static str {
         match self {
-            StoreError::Connect(_) | StoreError::UnsupportedUrl => "store_unavailable",
+            StoreError::Connect(_)
+            | StoreError::UnsupportedUrl
+            | StoreError::Busy(_)
+            | StoreError::LockFile(_) => "store_unavailable",
             StoreError::Db(_) | StoreError::Migrate(_) => "store_error",
             StoreError::Conflict(_) => "conflict",
             StoreError::Stale(_) => "stale",

@@ -198,7 +198,7 @@ impl Tx {
              SELECT CAST($1 AS TEXT), s.tenant_id, s.id, s.residence
              FROM (SELECT DISTINCT f.subject_id AS sid ",
             covered_fields!(),
-            ") d JOIN subjects s ON s.id = d.sid"
+            ") d JOIN subjects s ON s.id = d.sid AND s.status <> 'importing'"
         ))
         .bind(incident_id)
         .bind(window_to)

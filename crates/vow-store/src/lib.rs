@@ -5,9 +5,9 @@
 //! differences live in [`dialect`]. The store holds only opaque bytes, names and
 //! integers: encryption happens above it, so nothing here can read a value.
 //!
-//! Work happens in transactions: [`Store::write`] (serialised on SQLite with
-//! `BEGIN IMMEDIATE`) and [`Store::read`]. Dropping a [`Tx`] without committing
-//! rolls it back, so a failure never leaves anything half-written.
+//! Work happens in transactions: [`Store::write`] (serialised on SQLite, in turn:
+//! see [`gate`]) and [`Store::read`]. Dropping a [`Tx`] without committing rolls it
+//! back, so a failure never leaves anything half-written.
 
 // Rows are read as tuples at the SQL boundary and named right after.
 #![allow(clippy::type_complexity)]
@@ -17,6 +17,8 @@ mod audit;
 mod consents;
 pub mod dialect;
 mod error;
+pub mod gate;
+mod imports;
 mod incidents;
 mod keys;
 mod policies;
@@ -35,6 +37,7 @@ pub use audit::{AuditCheckpointRow, AuditHead, AuditRow, NewAudit};
 pub use consents::ConsentRow;
 pub use dialect::Backend;
 pub use error::StoreError;
+pub use imports::{IMPORTING, ImportRow};
 pub use incidents::{CategoryCount, IncidentNotificationRow, IncidentRow};
 pub use keys::{ApiKeyRow, KekRow, SubjectKeyRow};
 pub use policies::PolicyRow;
@@ -71,6 +74,8 @@ fn create_sqlite_file(path: &std::path::Path) {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's writers take turns here (None on PostgreSQL).
+    gate: Option<gate::WriteGate>,
 }
 
 impl std::fmt::Debug for Store {
@@ -86,8 +91,13 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        if let Some(file) = backend.sqlite_file(url) {
-            create_sqlite_file(&file);
+        let mut gate = None;
+        if backend == Backend::Sqlite {
+            let file = backend.sqlite_file(url);
+            if let Some(file) = &file {
+                create_sqlite_file(file);
+            }
+            gate = Some(gate::WriteGate::new(file.as_deref())?);
         }
         let url = backend.normalise_url(url);
         let options = AnyPoolOptions::new()
@@ -105,7 +115,11 @@ impl Store {
             Backend::Postgres => options,
         };
         let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            gate,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -125,11 +139,20 @@ impl Store {
 
     /// A write transaction. On SQLite it takes the write lock up front, so two
     /// writers never deadlock upgrading a read lock.
+    ///
+    /// On SQLite the writer first waits its turn at the [`gate`], first come first
+    /// served, so that a bulk writer committing batch after batch cannot starve a
+    /// short write (a read's audit entry) for longer than one batch.
     pub async fn write(&self) -> Result<Tx> {
+        let turn = match &self.gate {
+            Some(g) => Some(g.turn().await?),
+            None => None,
+        };
         let inner = self.pool.begin_with(self.backend.begin_write()).await?;
         Ok(Tx {
             inner,
             backend: self.backend,
+            _turn: turn,
         })
     }
 
@@ -139,6 +162,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
+            _turn: None,
         })
     }
 
@@ -195,8 +219,10 @@ impl Store {
 
 /// A transaction. Commit with [`Tx::commit`]; dropping it rolls back.
 pub struct Tx {
+    // Declared before the turn: dropped (rolled back) first, then the turn is passed on.
     inner: Transaction<'static, Any>,
     backend: Backend,
+    _turn: Option<gate::Turn>,
 }
 
 impl Tx {

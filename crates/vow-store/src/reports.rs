@@ -17,6 +17,7 @@ impl Tx {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT purpose, action, COUNT(*) FROM consents
              WHERE tenant_id = $1 AND at >= $2 AND at < $3
+               AND subject_id NOT IN (SELECT id FROM subjects WHERE tenant_id = $1 AND status = 'importing')
              GROUP BY purpose, action ORDER BY purpose, action",
         )
         .bind(tenant_id)

@@ -316,6 +316,7 @@ impl Tx {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT f.category, f.store, f.purposes, COUNT(*) FROM fields f
              WHERE f.tenant_id = $1 AND f.superseded_at IS NULL
+               AND f.subject_id NOT IN (SELECT id FROM subjects WHERE tenant_id = $1 AND status = 'importing')
              GROUP BY f.category, f.store, f.purposes ORDER BY f.category, f.store, f.purposes",
         )
         .bind(tenant_id)

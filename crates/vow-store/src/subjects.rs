@@ -87,10 +87,12 @@ impl Tx {
         Ok(())
     }
 
-    /// A subject of `tenant_id`. Another tenant's subject is simply not found.
+    /// A subject of `tenant_id`. Another tenant's subject is simply not found, nor is
+    /// one whose import has not committed.
     pub async fn subject(&mut self, tenant_id: &str, id: &str) -> Result<Option<SubjectRow>> {
         let row: Option<(String, String, i64, Option<Vec<u8>>, String)> = sqlx::query_as(
-            "SELECT id, tenant_id, created_at, birth_date, status FROM subjects WHERE id = $1 AND tenant_id = $2",
+            "SELECT id, tenant_id, created_at, birth_date, status FROM subjects
+             WHERE id = $1 AND tenant_id = $2 AND status <> 'importing'",
         )
         .bind(id)
         .bind(tenant_id)
@@ -106,10 +108,12 @@ impl Tx {
     }
 
     pub async fn count_subjects(&mut self, tenant_id: &str) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM subjects WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_one(&mut *self.inner)
-            .await?;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM subjects WHERE tenant_id = $1 AND status <> 'importing'",
+        )
+        .bind(tenant_id)
+        .fetch_one(&mut *self.inner)
+        .await?;
         Ok(n)
     }
 
@@ -137,6 +141,28 @@ impl Tx {
                 }
             }
         }
+    }
+
+    /// [`Tx::lookup`], also finding the not yet visible people of running import `import_id`.
+    pub async fn lookup_in_import(
+        &mut self,
+        tenant_id: &str,
+        kind: &str,
+        bidx: &[u8],
+        import_id: &str,
+    ) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT i.subject_id FROM identifiers i JOIN subjects s ON s.id = i.subject_id
+             WHERE i.tenant_id = $1 AND i.kind = $2 AND i.bidx = $3
+               AND (s.status = 'active' OR (s.status = 'importing' AND s.import_id = $4))",
+        )
+        .bind(tenant_id)
+        .bind(kind)
+        .bind(bidx)
+        .bind(import_id)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        Ok(row.map(|r| r.0))
     }
 
     /// The subject whose identifier of `kind` has blind index `bidx`, in `tenant_id`.

@@ -73,9 +73,10 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, args: ImportArgs) -> Resul
         }
         if report.committed {
             outln!(
-                "imported {} subject(s) into {tenant}; {} bad row(s) skipped",
+                "imported {} subject(s) into {tenant}; {} bad row(s) skipped (import {})",
                 report.imported,
-                report.bad.len()
+                report.bad.len(),
+                report.import_id
             );
         } else {
             eprintln!(

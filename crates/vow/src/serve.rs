@@ -48,6 +48,17 @@ pub async fn serve(cfg: Config) -> Result<()> {
             "erasures made after this copy of the store was taken were applied again"
         );
     }
+    // An import whose process was killed left invisible subjects behind: remove them.
+    let undone = engine
+        .undo_abandoned_imports(&Actor::local("import-recovery"))
+        .await?;
+    if undone.imports > 0 {
+        tracing::warn!(
+            imports = undone.imports,
+            subjects = undone.subjects,
+            "imports left unfinished were undone"
+        );
+    }
     let actor = Actor::local("bootstrap");
     if engine.api_keys(&actor, None).await?.is_empty() {
         let k = engine

@@ -55,6 +55,7 @@ impl Engine {
         tx: &mut Tx,
         keys: &TenantKeys,
         tenant: &str,
+        import: Option<&str>,
         p: &ParentRef,
         ptr: &str,
     ) -> Result<String> {
@@ -77,7 +78,11 @@ impl Engine {
                 let bidx = keys.indexer.index(kind, v.expose()).map_err(|e| {
                     EngineError::invalid(format!("{ptr}/{}", kind.as_str()), e.to_string())
                 })?;
-                return match tx.lookup(tenant, kind.as_str(), &bidx).await? {
+                let found = match import {
+                    Some(i) => tx.lookup_in_import(tenant, kind.as_str(), &bidx, i).await?,
+                    None => tx.lookup(tenant, kind.as_str(), &bidx).await?,
+                };
+                return match found {
                     Some(id) => Ok(id),
                     None => Err(EngineError::invalid(
                         ptr,
@@ -106,6 +111,7 @@ impl Engine {
             keys,
             policy,
             version,
+            import,
         } = *scope;
         let now = self.now();
         let before = errors.len();
@@ -209,7 +215,7 @@ impl Engine {
         }
         let parent = match (&c.parent, kind) {
             (Some(p), ConsentKind::Parental) => match self
-                .resolve_parent(tx, keys, tenant, p, &format!("{ptr}/parent"))
+                .resolve_parent(tx, keys, tenant, import, p, &format!("{ptr}/parent"))
                 .await
             {
                 Ok(id) => Some(id),
@@ -343,6 +349,7 @@ impl Engine {
                     keys: &keys,
                     policy: &policy,
                     version,
+                    import: None,
                 },
                 c,
                 "",

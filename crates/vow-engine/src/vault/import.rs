@@ -4,11 +4,15 @@
 //! bad nothing is committed and every bad row is reported by line number. With
 //! `skip_bad`, good rows are committed and bad ones reported.
 
+use crate::engine::ts;
 use crate::error::{EngineError, Result};
 use crate::input::{Identifiers, NewConsent, NewField, NewSubject, ParentRef};
+use crate::vault::subjects::Prepared;
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 use vow_core::TenantId;
 use vow_core::role::Capability;
@@ -21,6 +25,8 @@ pub struct ImportOptions {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ImportReport {
+    /// The import's id: its subjects' audit entries name it, and `vow import list`.
+    pub import_id: String,
     pub imported: usize,
     pub bad: Vec<BadRow>,
     /// False when bad rows stopped an all-or-nothing import: nothing was written.
@@ -222,8 +228,106 @@ fn csv_row(columns: &[Column], r: &csv::StringRecord) -> std::result::Result<New
     Ok(s)
 }
 
+/// How long one batch may hold the write lock: what a read's audit entry waits at
+/// most behind an import.
+const BATCH_TIME: Duration = Duration::from_millis(20);
+/// The most rows in one batch, whatever the time.
+const BATCH_ROWS: usize = 1000;
+/// Subjects removed per transaction when an import is undone.
+const REMOVE_BATCH: i64 = 2000;
+/// An import whose heartbeat stopped this long ago is taken for dead (its process
+/// was killed) and undone. A live import beats at every batch, tens of milliseconds
+/// apart, or at most [`vow_store::gate::WAIT`] apart when it waits for its turn.
+pub const ABANDONED_AFTER_MS: i64 = 2 * 60 * 1000;
+
+/// What one import did (`GET …/imports`, `vow import list`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportView {
+    pub id: String,
+    /// `running`, `committed` or `failed`.
+    pub state: String,
+    /// The key (or local user) that ran it.
+    pub actor: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Subjects written (all visible once committed; none once failed).
+    pub imported: i64,
+    pub bad_rows: i64,
+}
+
+/// What [`Engine::undo_abandoned_imports`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Undone {
+    pub imports: usize,
+    pub subjects: u64,
+}
+
+/// The tally of an import so far.
+#[derive(Default)]
+struct Tally {
+    seen: usize,
+    imported: usize,
+    bad: Vec<BadRow>,
+    /// The blind indexes this import has written (kind, index): a row repeating one
+    /// is a duplicate, found here rather than by a failed insert.
+    taken: HashSet<(String, Vec<u8>)>,
+    /// Those added by the batch in hand.
+    batch_taken: Vec<(String, Vec<u8>)>,
+}
+
+/// Where the tally stood before a batch, to replay it.
+struct Mark {
+    seen: usize,
+    imported: usize,
+    bad: usize,
+}
+
+impl Tally {
+    fn mark(&mut self) -> Mark {
+        self.batch_taken.clear();
+        Mark {
+            seen: self.seen,
+            imported: self.imported,
+            bad: self.bad.len(),
+        }
+    }
+
+    fn rewind(&mut self, m: Mark) {
+        self.seen = m.seen;
+        self.imported = m.imported;
+        self.bad.truncate(m.bad);
+        for k in self.batch_taken.drain(..) {
+            self.taken.remove(&k);
+        }
+    }
+}
+
+impl Tally {
+    fn repeats(&self, p: &Prepared) -> bool {
+        p.identifiers
+            .iter()
+            .any(|i| self.taken.contains(&(i.kind.clone(), i.bidx.clone())))
+    }
+
+    fn take(&mut self, p: &Prepared) {
+        for i in &p.identifiers {
+            let k = (i.kind.clone(), i.bidx.clone());
+            if self.taken.insert(k.clone()) {
+                self.batch_taken.push(k);
+            }
+        }
+    }
+}
+
 impl Engine {
     /// Import subjects into `tenant`. `progress` is called with the number of rows seen.
+    ///
+    /// Rows are committed in batches that hold the write lock for at most about
+    /// [`BATCH_TIME`], so reads and other writes never wait for a whole import. The
+    /// subjects stay invisible (`importing`) until the last batch is in; then one
+    /// statement makes them all visible. All or nothing as callers see it: when a row
+    /// is bad (and `skip_bad` is off), the rest are still checked so that every bad
+    /// row is reported, and the subjects written so far are removed again.
     pub async fn import(
         &self,
         actor: &Actor,
@@ -234,7 +338,137 @@ impl Engine {
     ) -> Result<ImportReport> {
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::WriteSubjects, tenant)?;
+        self.undo_abandoned_imports(actor).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        {
+            let mut tx = self.store.write().await?;
+            // Fails early and plainly when the tenant has no policy.
+            self.policy_for(&mut tx, tenant).await?;
+            tx.start_import(&id, tenant, actor.id(), self.now_ms())
+                .await?;
+            tx.commit().await?;
+        }
+        match self
+            .import_batches(actor, tenant, &id, rows, options, &mut progress)
+            .await
+        {
+            Ok(report) => Ok(report),
+            Err(e) => {
+                // Undo what the batches wrote; if even that fails, the next import
+                // or `vow serve` start finds it failed and finishes the job.
+                if let Err(undo) = self.undo_import(actor, tenant, &id, "error").await {
+                    tracing::warn!(import = %id, code = undo.code(), "an import that failed could not be undone yet");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn import_batches(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        rows: impl IntoIterator<Item = Row>,
+        options: ImportOptions,
+        progress: &mut impl FnMut(usize),
+    ) -> Result<ImportReport> {
+        let mut rows = rows.into_iter();
+        let mut tally = Tally::default();
+        // The rows of the batch in hand, kept so it can run again after a key rotation.
+        let mut replay: Vec<Row> = Vec::new();
+        let mut retried = false;
+        loop {
+            let before = tally.mark();
+            let mut batch: Vec<Row> = std::mem::take(&mut replay);
+            match self
+                .import_batch(
+                    actor, tenant, id, &mut rows, &mut batch, &mut tally, options,
+                )
+                .await
+            {
+                Ok(more) => {
+                    retried = false;
+                    progress(tally.seen);
+                    if !more {
+                        break;
+                    }
+                    // Let a writer woken by the release (another process) go first.
+                    tokio::time::sleep(vow_store::gate::BULK_PAUSE).await;
+                }
+                // The tenant's keys were rotated since they were cached: the batch was
+                // rolled back; run it again with fresh keys (once).
+                Err(EngineError::Store(vow_store::StoreError::Stale(_))) if !retried => {
+                    retried = true;
+                    self.keys.forget(tenant);
+                    tally.rewind(before);
+                    replay = batch;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let Tally {
+            imported, mut bad, ..
+        } = tally;
+        if !bad.is_empty() && !options.skip_bad {
+            self.undo_import(actor, tenant, id, "bad_rows").await?;
+            bad.sort_by_key(|b| b.line);
+            return Ok(ImportReport {
+                import_id: id.to_string(),
+                imported: 0,
+                bad,
+                committed: false,
+            });
+        }
         let mut tx = self.store.write().await?;
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let visible = tx
+            .commit_import(id, self.now_ms(), n(imported), n(bad.len()))
+            .await?
+            .ok_or_else(|| {
+                EngineError::Conflict(
+                    "the import was taken for abandoned and undone by another process".into(),
+                )
+            })?;
+        if visible != imported as u64 {
+            return Err(EngineError::Internal(
+                "an import's subjects do not match its count".into(),
+            ));
+        }
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "import",
+            None,
+            None,
+            json!({"import": id, "imported": imported, "bad_rows": bad.len()}),
+        );
+        self.chain.append(&mut tx, &[entry]).await?;
+        tx.commit().await?;
+        Ok(ImportReport {
+            import_id: id.to_string(),
+            imported,
+            bad,
+            committed: true,
+        })
+    }
+
+    /// One batch in one write transaction: rows from `batch` (a replay) first, then
+    /// from `rows` until the batch has held the lock for [`BATCH_TIME`]. Returns whether
+    /// rows may remain.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_batch(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        rows: &mut impl Iterator<Item = Row>,
+        batch: &mut Vec<Row>,
+        tally: &mut Tally,
+        options: ImportOptions,
+    ) -> Result<bool> {
+        let mut tx = self.store.write().await?;
+        let started = Instant::now();
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, version) = self.policy_for(&mut tx, tenant).await?;
         let scope = crate::vault::subjects::Scope {
@@ -242,39 +476,59 @@ impl Engine {
             keys: &keys,
             policy: &policy,
             version,
+            import: Some(id),
         };
-        let mut imported = 0;
-        let mut bad = Vec::new();
         let mut audit = Vec::new();
-        let mut seen = 0;
-        for (line, row) in rows {
-            seen += 1;
+        let mut next = 0;
+        let more = loop {
+            if next == batch.len() {
+                if next >= BATCH_ROWS || started.elapsed() >= BATCH_TIME {
+                    break true;
+                }
+                match rows.next() {
+                    Some(row) => batch.push(row),
+                    None => break false,
+                }
+            }
+            let (line, row) = &batch[next];
+            next += 1;
+            tally.seen += 1;
+            // Once a row is bad and the import is all or nothing, the rest are only checked.
+            let write = tally.bad.is_empty() || options.skip_bad;
             let outcome = match row {
-                Err(e) => Err(e),
-                Ok(subject) => match self.prepare_subject(&mut tx, actor, &scope, &subject).await {
-                    Ok(p) => {
-                        if bad.is_empty() || options.skip_bad {
-                            match p.insert(&mut tx).await {
-                                Ok(()) => {
-                                    imported += 1;
-                                    audit.push(self.audit_entry(
-                                        actor,
-                                        Some(tenant),
-                                        "subject.create",
-                                        Some(&p.subject.id),
-                                        None,
-                                        json!({"categories": p.categories, "consents": p.consents.len(), "via": "import"}),
-                                    ));
-                                    Ok(())
-                                }
-                                Err(e @ (EngineError::Conflict(_) | EngineError::Invalid(_))) => {
-                                    Err(e.to_string())
-                                }
-                                Err(e) => return Err(e),
-                            }
-                        } else {
+                Err(e) => Err(e.clone()),
+                Ok(subject) => match self.prepare_subject(&mut tx, actor, &scope, subject).await {
+                    Ok(p) if tally.repeats(&p) => {
+                        Err("a subject with this identifier is already in this import".to_string())
+                    }
+                    Ok(p) if write => match p.insert(&mut tx, Some(id)).await {
+                        Ok(()) => {
+                            tally.take(&p);
+                            tally.imported += 1;
+                            audit.push(self.audit_entry(
+                                actor,
+                                Some(tenant),
+                                "subject.create",
+                                Some(&p.subject.id),
+                                None,
+                                json!({"categories": p.categories, "consents": p.consents.len(), "via": "import", "import": id}),
+                            ));
                             Ok(())
                         }
+                        // Taken by someone else meanwhile (a create, another import):
+                        // take back what this row wrote before the conflict. (On
+                        // PostgreSQL the failed statement ends the transaction, so
+                        // this fails and the import with it, undone.)
+                        Err(e @ EngineError::Conflict(_)) => {
+                            tx.remove_partial_subject(tenant, &p.subject.id).await?;
+                            Err(e.to_string())
+                        }
+                        Err(e) => return Err(e),
+                    },
+                    // Checked only: later duplicates are found as if it had been written.
+                    Ok(p) => {
+                        tally.take(&p);
+                        Ok(())
                     }
                     Err(
                         e @ (EngineError::Invalid(_)
@@ -285,40 +539,103 @@ impl Engine {
                 },
             };
             if let Err(error) = outcome {
-                bad.push(BadRow { line, error });
+                tally.bad.push(BadRow { line: *line, error });
             }
-            if audit.len() >= 1000 {
-                self.chain.append(&mut tx, &audit).await?;
-                audit.clear();
-            }
-            if seen % 500 == 0 {
-                progress(seen);
-            }
+        };
+        // The heartbeat, with the counts as of this commit; and the check that no
+        // one took the import for abandoned meanwhile (then all of this rolls back).
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        if !tx
+            .touch_import(id, self.now_ms(), n(tally.imported), n(tally.bad.len()))
+            .await?
+        {
+            return Err(EngineError::Conflict(
+                "the import was taken for abandoned and undone by another process".into(),
+            ));
         }
-        progress(seen);
-        if !bad.is_empty() && !options.skip_bad {
-            // Dropping the transaction rolls every row back.
-            return Ok(ImportReport {
-                imported: 0,
-                bad,
-                committed: false,
-            });
-        }
-        audit.push(self.audit_entry(
-            actor,
-            Some(tenant),
-            "import",
-            None,
-            None,
-            json!({"imported": imported, "bad_rows": bad.len()}),
-        ));
         self.chain.append(&mut tx, &audit).await?;
         tx.commit().await?;
-        Ok(ImportReport {
-            imported,
-            bad,
-            committed: true,
-        })
+        batch.clear();
+        Ok(more)
+    }
+
+    /// Mark an import failed and remove its subjects, in batches; audited.
+    async fn undo_import(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<u64> {
+        {
+            let mut tx = self.store.write().await?;
+            tx.fail_import(id, self.now_ms()).await?;
+            tx.commit().await?;
+        }
+        let mut removed = 0;
+        loop {
+            let mut tx = self.store.write().await?;
+            let n = tx.remove_import_subjects(id, REMOVE_BATCH).await?;
+            removed += n;
+            if n == 0 {
+                let entry = self.audit_entry(
+                    actor,
+                    Some(tenant),
+                    "import.undone",
+                    None,
+                    None,
+                    json!({"import": id, "reason": reason, "removed": removed}),
+                );
+                self.chain.append(&mut tx, &[entry]).await?;
+                tx.commit().await?;
+                return Ok(removed);
+            }
+            tx.commit().await?;
+            tokio::time::sleep(vow_store::gate::BULK_PAUSE).await;
+        }
+    }
+
+    /// Undo imports left unfinished: failed ones whose subjects are not all removed,
+    /// and running ones whose process stopped beating (killed) [`ABANDONED_AFTER_MS`]
+    /// ago. Run before every import and when `vow serve` starts.
+    pub async fn undo_abandoned_imports(&self, actor: &Actor) -> Result<Undone> {
+        let stale_before = self.now_ms().saturating_sub(ABANDONED_AFTER_MS);
+        let found = {
+            let mut tx = self.store.read().await?;
+            tx.unfinished_imports(stale_before).await?
+        };
+        let mut undone = Undone::default();
+        for i in found {
+            let reason = if i.state == "running" {
+                "abandoned"
+            } else {
+                "error"
+            };
+            undone.subjects += self.undo_import(actor, &i.tenant_id, &i.id, reason).await?;
+            undone.imports += 1;
+        }
+        Ok(undone)
+    }
+
+    /// A tenant's imports, newest first.
+    pub async fn imports(&self, actor: &Actor, tenant: &TenantId) -> Result<Vec<ImportView>> {
+        let tenant = tenant.as_str();
+        self.authorize(actor, Capability::WriteSubjects, tenant)?;
+        let mut tx = self.store.read().await?;
+        Ok(tx
+            .imports(tenant, 1000)
+            .await?
+            .into_iter()
+            .map(|r| ImportView {
+                id: r.id,
+                state: r.state,
+                actor: r.actor,
+                started_at: ts(r.started_at),
+                finished_at: r.finished_at.map(ts),
+                imported: r.imported,
+                bad_rows: r.bad_rows,
+            })
+            .collect())
     }
 }
 

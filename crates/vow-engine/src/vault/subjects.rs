@@ -34,8 +34,13 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    pub(crate) async fn insert(&self, tx: &mut Tx) -> Result<()> {
-        tx.insert_subject(&self.subject).await?;
+    /// Insert the subject; with `import`, as part of that running import (invisible
+    /// until it commits).
+    pub(crate) async fn insert(&self, tx: &mut Tx, import: Option<&str>) -> Result<()> {
+        match import {
+            Some(id) => tx.insert_importing_subject(&self.subject, id).await?,
+            None => tx.insert_subject(&self.subject).await?,
+        }
         if let Some(r) = &self.residence {
             tx.set_subject_residence(&self.subject.tenant_id, &self.subject.id, Some(r))
                 .await?;
@@ -73,6 +78,9 @@ pub(crate) struct Scope<'a> {
     pub keys: &'a TenantKeys,
     pub policy: &'a Policy,
     pub version: i64,
+    /// The running import the write belongs to: its own people (not yet visible)
+    /// count as existing, e.g. a parent named by a later row.
+    pub import: Option<&'a str>,
 }
 
 fn merge_refusals(decisions: Vec<Decision>) -> Option<Decision> {
@@ -285,6 +293,7 @@ impl Engine {
             keys,
             policy,
             version,
+            ..
         } = *scope;
         let mut errors = Vec::new();
         if input.identifiers.is_empty() {
@@ -475,11 +484,12 @@ impl Engine {
                     keys: &keys,
                     policy: &policy,
                     version,
+                    import: None,
                 },
                 input,
             )
             .await?;
-        prepared.insert(&mut tx).await?;
+        prepared.insert(&mut tx, None).await?;
         let id = prepared.subject.id.clone();
         let entry = self.audit_entry(
             actor,

@@ -20,6 +20,7 @@ mod errors;
 mod file_modes;
 mod harness;
 mod help;
+mod imports;
 mod intake_rules;
 mod keys;
 mod keys_grants;
