@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -159,6 +160,12 @@ def main():
         text=True,
         env=env,
     )
+    # A server that hangs is stopped at the deadline (which also ends a blocked read of
+    # its output), and a SIGTERM (`timeout`) still runs the clean-up below.
+    watchdog = threading.Timer(DEADLINE - time.monotonic() + 5, server.kill)
+    watchdog.daemon = True
+    watchdog.start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         admin = None
         for line in server.stdout:
@@ -245,6 +252,7 @@ def main():
         print(f"interop: {verified} passed, 0 failed")
         return 0
     finally:
+        watchdog.cancel()
         server.terminate()
         try:
             server.wait(timeout=10)
