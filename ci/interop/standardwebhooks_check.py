@@ -244,12 +244,9 @@ def main():
                 print(f"FAILED {f}", file=sys.stderr)
             print(f"standardwebhooks interop: {verified} of {check.deliveries} deliveries verified "
                   f"as expected (12 expected)", file=sys.stderr)
-            print(f"interop: {verified} passed, {max(12, check.deliveries) - verified} failed")
             return 1
         print(f"standardwebhooks interop: {check.deliveries} of 12 deliveries verified as expected "
               f"(before, during and after a secret rotation)")
-        # The plain closing line CI summaries read.
-        print(f"interop: {verified} passed, 0 failed")
         return 0
     finally:
         watchdog.cancel()
