@@ -15,7 +15,7 @@ use utoipa::OpenApi;
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
         api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
         reports::self_assessment, reports::sign_off,
-        webhooks::put_endpoint, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
+        webhooks::put_endpoint, webhooks::rotate_secret, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
         changes::policy_versions, changes::policy_changes, changes::aggregate,
         breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident,
         retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map,

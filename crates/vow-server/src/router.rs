@@ -143,6 +143,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             "/v1/tenants/{t}/recipients/{r}/endpoint",
             axum::routing::put(webhooks::put_endpoint),
         )
+        .route(
+            "/v1/tenants/{t}/recipients/{r}/endpoint/rotate",
+            post(webhooks::rotate_secret),
+        )
         .route("/v1/tenants/{t}/deliveries", get(webhooks::list_deliveries))
         .route(
             "/v1/tenants/{t}/deliveries/{id}",

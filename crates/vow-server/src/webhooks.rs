@@ -21,7 +21,7 @@ use vow_core::webhook::{NetAllow, forbidden};
 use vow_core::{DeliveryState, Pii, TenantId};
 use vow_engine::obligations::webhooks::{
     AttemptResult, DeliveryDetail, DeliveryReport, DeliveryView, EndpointView, Outgoing,
-    RecipientView,
+    RecipientView, RotatedSecretView,
 };
 use vow_engine::{Actor, Engine, EngineError};
 
@@ -154,7 +154,13 @@ impl Deliverer {
         }
         // The signing time is the wall clock's: receivers compare it with theirs.
         let timestamp = jiff::Timestamp::now().as_second();
-        let signature = o.secret.sign(&o.id, timestamp, &o.body);
+        let mut signature = o.secret.sign(&o.id, timestamp, &o.body);
+        // During a secret rotation's overlap both sign, space-separated as the
+        // specification allows: a receiver holding either secret verifies.
+        if let Some(previous) = &o.previous {
+            signature.push(' ');
+            signature.push_str(&previous.sign(&o.id, timestamp, &o.body));
+        }
         let res = self
             .client
             .post(url)
@@ -272,6 +278,41 @@ pub async fn put_endpoint(
     Ok(Json(
         s.engine
             .put_endpoint(&actor, &t, &r, &b.url, b.secret.as_ref())
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateIn {
+    /// A `whsec_…` secret to use; omit it and Vow generates one and shows it once.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<Pii<String>>,
+    /// How long the previous secret keeps signing too, in seconds: 0 to 604800
+    /// (seven days); default 86400 (a day). 0 stops it at once.
+    #[serde(default)]
+    pub overlap_secs: Option<i64>,
+}
+
+/// Rotate a recipient endpoint's signing secret. The new secret signs from now on; for
+/// the overlap window every delivery is also signed with the previous one
+/// (`webhook-signature: v1,<new> v1,<previous>`), so the recipient switches without
+/// downtime. The new secret is returned once, when generated.
+#[utoipa::path(post, path = "/v1/tenants/{t}/recipients/{r}/endpoint/rotate", tag = "webhooks",
+    params(("t" = String, Path), ("r" = String, Path)), request_body = RotateIn,
+    responses((status = 200, body = RotatedSecretView), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn rotate_secret(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, r)): Path<(String, String)>,
+    Body(b): Body<RotateIn>,
+) -> Result<Json<RotatedSecretView>> {
+    let t = tenant(&t)?;
+    Ok(Json(
+        s.engine
+            .rotate_endpoint_secret(&actor, &t, &r, b.secret.as_ref(), b.overlap_secs)
             .await?,
     ))
 }

@@ -17,6 +17,11 @@ pub struct EndpointRow {
     pub secret_sealed: Vec<u8>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The secret before the last rotation, sealed under the same KEK version, while
+    /// its overlap window lasts: deliveries carry its signature too.
+    pub previous_sealed: Option<Vec<u8>>,
+    /// When the previous secret stops being used (Unix ms).
+    pub previous_until: Option<i64>,
 }
 
 /// An outbox event claimed for delivery.
@@ -113,13 +118,16 @@ macro_rules! select_delivery {
 }
 
 impl Tx {
-    /// Register or replace a recipient's endpoint.
+    /// Register or replace a recipient's endpoint, its secrets included: a replaced
+    /// endpoint keeps no previous secret unless `e` carries one (a rotation).
     pub async fn put_endpoint(&mut self, e: &EndpointRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO webhook_endpoints (tenant_id, recipient, url, kek_version, secret_sealed, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO webhook_endpoints (tenant_id, recipient, url, kek_version, secret_sealed, created_at, updated_at,
+                previous_sealed, previous_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (tenant_id, recipient) DO UPDATE SET url = excluded.url, kek_version = excluded.kek_version,
-                secret_sealed = excluded.secret_sealed, updated_at = excluded.updated_at",
+                secret_sealed = excluded.secret_sealed, updated_at = excluded.updated_at,
+                previous_sealed = excluded.previous_sealed, previous_until = excluded.previous_until",
         )
         .bind(&e.tenant_id)
         .bind(&e.recipient)
@@ -128,9 +136,30 @@ impl Tx {
         .bind(&e.secret_sealed)
         .bind(e.created_at)
         .bind(e.updated_at)
+        .bind(&e.previous_sealed)
+        .bind(e.previous_until)
         .execute(&mut *self.inner)
         .await?;
         Ok(())
+    }
+
+    /// Forget previous secrets whose overlap window ended at or before `now` (of one
+    /// tenant, or all); returns the (tenant, recipient) of each.
+    pub async fn drop_previous_secrets(
+        &mut self,
+        tenant_id: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "UPDATE webhook_endpoints SET previous_sealed = NULL, previous_until = NULL
+             WHERE previous_until IS NOT NULL AND previous_until <= $1 AND tenant_id = COALESCE($2, tenant_id)
+             RETURNING tenant_id, recipient",
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows)
     }
 
     /// Remove a recipient's endpoint (it answered `410 Gone`); its events then wait,
@@ -146,8 +175,20 @@ impl Tx {
     }
 
     pub async fn endpoints(&mut self, tenant_id: &str) -> Result<Vec<EndpointRow>> {
-        let rows: Vec<(String, String, String, i64, Vec<u8>, i64, i64)> = sqlx::query_as(
-            "SELECT tenant_id, recipient, url, kek_version, secret_sealed, created_at, updated_at
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            Vec<u8>,
+            i64,
+            i64,
+            Option<Vec<u8>>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT tenant_id, recipient, url, kek_version, secret_sealed, created_at, updated_at,
+                previous_sealed, previous_until
              FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY recipient",
         )
         .bind(tenant_id)
@@ -163,6 +204,8 @@ impl Tx {
                 secret_sealed: r.4,
                 created_at: r.5,
                 updated_at: r.6,
+                previous_sealed: r.7,
+                previous_until: r.8,
             })
             .collect())
     }
@@ -193,18 +236,22 @@ impl Tx {
             .collect())
     }
 
+    /// Both secrets of an endpoint, re-sealed under the KEK of `version`.
     pub async fn reseal_endpoint(
         &mut self,
         tenant_id: &str,
         recipient: &str,
         version: i64,
         sealed: &[u8],
+        previous_sealed: Option<&[u8]>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE webhook_endpoints SET kek_version = $1, secret_sealed = $2 WHERE tenant_id = $3 AND recipient = $4",
+            "UPDATE webhook_endpoints SET kek_version = $1, secret_sealed = $2, previous_sealed = $3
+             WHERE tenant_id = $4 AND recipient = $5",
         )
         .bind(version)
         .bind(sealed)
+        .bind(previous_sealed)
         .bind(tenant_id)
         .bind(recipient)
         .execute(&mut *self.inner)

@@ -40,6 +40,29 @@ pub enum RecipientCommand {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// Rotate a recipient endpoint's signing secret; prints a generated secret once. For
+    /// the overlap every delivery is signed with the new and the previous secret.
+    #[command(
+        after_help = "Example:\n  vow recipient rotate-secret --tenant acme --recipient lab-partner --overlap 48h"
+    )]
+    RotateSecret {
+        /// The tenant (see `vow tenant list`).
+        #[arg(long)]
+        tenant: TenantId,
+        /// A recipient with a registered endpoint, by id.
+        #[arg(long)]
+        recipient: String,
+        /// A file holding the new `whsec_…` secret instead of a generated one.
+        #[arg(long, value_name = "FILE")]
+        secret_file: Option<std::path::PathBuf>,
+        /// How long the previous secret keeps signing too (e.g. 90min, 24h, 7d; at most
+        /// 7d). 0 stops it at once. Default: 24h.
+        #[arg(long, value_parser = overlap)]
+        overlap: Option<Duration>,
+        /// `table` prints the new secret and the overlap; `json` the same as an object.
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
     /// The policy's recipients with their endpoints and delivery counts.
     #[command(after_help = "Example:\n  vow recipient list --tenant acme")]
     List {
@@ -121,15 +144,7 @@ pub async fn recipient_command(
             output,
         } => {
             known_tenant(engine, actor, &tenant).await?;
-            let secret = match &secret_file {
-                Some(p) => Some(Pii::new(
-                    std::fs::read_to_string(p)
-                        .map_err(|e| BadInput(format!("cannot read {}: {e}", p.display())))?
-                        .trim()
-                        .to_string(),
-                )),
-                None => None,
-            };
+            let secret = read_secret(secret_file.as_deref())?;
             let e = engine
                 .put_endpoint(actor, &tenant, &recipient, &url, secret.as_ref())
                 .await?;
@@ -149,6 +164,49 @@ pub async fn recipient_command(
                 }
                 if e.woken > 0 {
                     outln!("{} waiting event(s) are now due", e.woken);
+                }
+            }
+        }
+        RecipientCommand::RotateSecret {
+            tenant,
+            recipient,
+            secret_file,
+            overlap,
+            output,
+        } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let secret = read_secret(secret_file.as_deref())?;
+            let overlap = overlap.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            let r = engine
+                .rotate_endpoint_secret(actor, &tenant, &recipient, secret.as_ref(), overlap)
+                .await?;
+            if output == Output::Json {
+                print_json(&serde_json::json!({
+                    "recipient": r.recipient, "url": r.url,
+                    "secret": r.secret.as_ref().map(|s| s.expose()),
+                    "previous_valid_until": r.previous_valid_until,
+                    "dropped_earlier": r.dropped_earlier,
+                }))?;
+            } else {
+                outln!("signing secret of {} rotated", r.recipient);
+                if let Some(s) = &r.secret {
+                    // Printed once, to the terminal only; it is stored sealed.
+                    outln!(
+                        "new signing secret (shown once, give it to the recipient): {}",
+                        s.expose()
+                    );
+                }
+                match &r.previous_valid_until {
+                    Some(until) => outln!(
+                        "deliveries are signed with both secrets until {}",
+                        when(until)
+                    ),
+                    None => outln!("the previous secret no longer signs anything"),
+                }
+                if r.dropped_earlier {
+                    outln!(
+                        "the secret before the previous one (an earlier rotation's) stopped now"
+                    );
                 }
             }
         }
@@ -563,6 +621,29 @@ async fn erase(
         engine.fulfil_request(admin, tenant, &r.id).await?;
     }
     Ok(())
+}
+
+/// A `--secret-file`'s secret, trimmed.
+fn read_secret(file: Option<&std::path::Path>) -> Result<Option<Pii<String>>> {
+    let Some(p) = file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| BadInput(format!("cannot read {}: {e}", p.display())))?;
+    Ok(Some(Pii::new(text.trim().to_string())))
+}
+
+/// `--overlap`: an interval of at most a week, or 0 for none.
+fn overlap(text: &str) -> std::result::Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let d = crate::config::parse_interval(text)?;
+    let max = vow_engine::obligations::webhooks::MAX_OVERLAP_SECS;
+    if d.as_secs() > max.unsigned_abs() {
+        return Err("the overlap is at most 7d".to_string());
+    }
+    Ok(d)
 }
 
 /// `--state`: one of the delivery states, read by their one parser.

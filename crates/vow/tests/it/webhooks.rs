@@ -27,6 +27,27 @@ struct Hit {
     valid: bool,
     status: u16,
     body: Value,
+    headers: HeaderMap,
+    raw: Bytes,
+}
+
+impl Hit {
+    /// Would a receiver holding only `secret` (`whsec_…`) accept this delivery?
+    fn verifies_with(&self, secret: &str) -> bool {
+        let bytes = STANDARD
+            .decode(secret.strip_prefix("whsec_").unwrap())
+            .unwrap();
+        verify(&bytes, &self.headers, &self.raw)
+    }
+
+    /// How many signatures `webhook-signature` carries.
+    fn signatures(&self) -> usize {
+        self.headers["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .split(' ')
+            .count()
+    }
 }
 
 #[derive(Default)]
@@ -96,6 +117,8 @@ impl Receiver {
                             valid,
                             status,
                             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                            headers: headers.clone(),
+                            raw: body.clone(),
                         });
                         let mut h = HeaderMap::new();
                         if let Some(ra) = &s.retry_after {
@@ -139,7 +162,7 @@ impl Receiver {
     }
 
     /// Register `recipient`'s endpoint here through the API and keep the secret shown once.
-    async fn register(&self, s: &Server, key: &str, tenant: &str, recipient: &str) {
+    async fn register(&self, s: &Server, key: &str, tenant: &str, recipient: &str) -> String {
         let (st, b) = s
             .call(
                 Method::PUT,
@@ -161,6 +184,7 @@ impl Receiver {
             .unwrap()
             .secrets
             .insert(recipient.to_string(), bytes);
+        secret.to_string()
     }
 }
 
@@ -1186,4 +1210,313 @@ async fn retry_after_is_honoured_when_longer_than_our_back_off() {
     assert_eq!(rx.hits("lab-partner").len(), 1);
     clock.advance(jiff::SignedDuration::from_mins(2));
     assert_eq!(deliver(&s, Some("acme")).await.delivered, 1);
+}
+
+/// Rotate lab-partner's secret over the API; returns the answer.
+async fn rotate(s: &Server, key: &str, body: Value) -> (StatusCode, Value) {
+    s.post(
+        key,
+        "/v1/tenants/acme/recipients/lab-partner/endpoint/rotate",
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_rotated_secret_overlaps_the_old_one_then_replaces_it() {
+    rotation_overlap(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_rotated_secret_overlaps_the_old_one_on_postgres() {
+    rotation_overlap(Backend::Postgres).await;
+}
+
+/// Old and new secrets both verify during the window, across a key rotation; only the
+/// new one after it.
+async fn rotation_overlap(backend: Backend) {
+    let clock = Arc::new(FixedClock::new(crate::harness::now()));
+    let Some(s) = Server::start_with_clock(backend, clock.clone()).await else {
+        return;
+    };
+    let op = s.tenant("acme").await;
+    allow_loopback(&s);
+    let rx = Receiver::start().await;
+    let old = rx.register(&s, &op, "acme", "lab-partner").await;
+    let ada = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    disclose(&s, &op, "lab-partner", "research", &ada).await;
+
+    let (st, r) = rotate(&s, &op, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let new = r["secret"].as_str().expect("the new secret, shown once");
+    assert!(new.starts_with("whsec_") && new != old);
+    let start = vow_core::Clock::now(clock.as_ref());
+    let until: jiff::Timestamp = r["previous_valid_until"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        until,
+        start + jiff::SignedDuration::from_hours(24),
+        "a day by default"
+    );
+    assert_eq!(r["dropped_earlier"], false);
+    let (_, recipients) = s.get(&op, "/v1/tenants/acme/recipients").await;
+    let lab = recipients
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "lab-partner")
+        .unwrap();
+    assert_eq!(lab["previous_secret_until"], r["previous_valid_until"]);
+    assert!(!recipients.to_string().contains(new), "never shown again");
+
+    // During the window: both signatures, so a receiver with either secret verifies.
+    correct_name(&s, &op, &ada, "Ada Q.").await;
+    assert_eq!(deliver(&s, Some("acme")).await.delivered, 1);
+    let hits = rx.hits("lab-partner");
+    assert_eq!(hits[0].signatures(), 2, "{:?}", hits[0].headers);
+    assert!(
+        hits[0].verifies_with(&old),
+        "a receiver still on the old secret"
+    );
+    assert!(
+        hits[0].verifies_with(new),
+        "a receiver already on the new one"
+    );
+
+    // A key rotation during the window re-seals both secrets; both still sign.
+    let kr = s
+        .engine
+        .rotate_keys(&Actor::local("test"), &"acme".parse().unwrap(), |_| {})
+        .await
+        .unwrap();
+    assert!(kr.rewrapped >= 2, "{kr:?}");
+    clock.advance(jiff::SignedDuration::from_hours(23));
+    correct_name(&s, &op, &ada, "Ada Quill").await;
+    assert_eq!(deliver(&s, Some("acme")).await.delivered, 1);
+    let hits = rx.hits("lab-partner");
+    assert_eq!(hits[1].signatures(), 2);
+    assert!(hits[1].verifies_with(&old) && hits[1].verifies_with(new));
+
+    // After the window: only the new secret signs, and the old one is gone from the row.
+    clock.advance(jiff::SignedDuration::from_hours(2));
+    correct_name(&s, &op, &ada, "Ada Quill-Marsh").await;
+    assert_eq!(deliver(&s, Some("acme")).await.delivered, 1);
+    let hits = rx.hits("lab-partner");
+    assert_eq!(hits[2].signatures(), 1);
+    assert!(
+        !hits[2].verifies_with(&old),
+        "the old secret no longer verifies"
+    );
+    assert!(hits[2].verifies_with(new));
+    let mut tx = s.store().read().await.unwrap();
+    let row = tx.endpoint("acme", "lab-partner").await.unwrap().unwrap();
+    assert_eq!((row.previous_sealed, row.previous_until), (None, None));
+    // Audited: the rotation and the drop, never a secret.
+    let audit = tx.audit_page(0, 10_000).await.unwrap();
+    drop(tx);
+    let rotation = audit
+        .iter()
+        .find(|a| a.entry.action == "webhook.secret.rotate")
+        .expect("the rotation is audited");
+    assert!(rotation.entry.detail.contains("\"overlap_secs\":86400"));
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.entry.action == "webhook.secret.previous_dropped")
+    );
+    for a in &audit {
+        for secret in [old.as_str(), new] {
+            let b64 = secret.strip_prefix("whsec_").unwrap();
+            assert!(!a.entry.detail.contains(b64), "{}", a.entry.action);
+        }
+    }
+    let (_, recipients) = s.get(&op, "/v1/tenants/acme/recipients").await;
+    assert!(
+        recipients
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["previous_secret_until"].is_null())
+    );
+    s.drop_db().await;
+}
+
+#[tokio::test]
+async fn secret_rotation_options_and_refusals() {
+    let (s, clock, op) = clocked().await;
+    let rx = Receiver::start().await;
+    // No endpoint yet: nothing to rotate.
+    let (st, p) = rotate(&s, &op, json!({})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{p}");
+    let old = rx.register(&s, &op, "acme", "lab-partner").await;
+
+    // Bad input, every problem at once, each at its place, never echoing the secret.
+    let bad = "whsec_dG9vLXNob3J0";
+    let (st, p) = rotate(&s, &op, json!({"secret": bad, "overlap_secs": 604_801})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert_eq!(p["code"], "invalid_request");
+    let pointers: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, ["/overlap_secs", "/secret"], "{p}");
+    assert!(!p.to_string().contains("dG9vLXNob3J0"), "{p}");
+    for body in [
+        json!({"overlap_secs": -1}),
+        json!({"overlap_secs": "24h"}),
+        json!({"secret": "not-a-secret"}),
+        json!({"secret": old}),
+        json!({"overlap": 3600}),
+    ] {
+        let (st, p) = rotate(&s, &op, body.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {p}");
+        if let Some(secret) = body["secret"].as_str() {
+            assert_eq!(p["errors"][0]["pointer"], "/secret", "{p}");
+            assert!(!p.to_string().contains(secret), "{p}");
+        }
+    }
+    // Nothing changed: the registered secret still signs alone.
+    let ada = s
+        .panelist(&op, "acme", "ada@example.org", "Ada Quill")
+        .await;
+    disclose(&s, &op, "lab-partner", "research", &ada).await;
+    correct_name(&s, &op, &ada, "Ada Q.").await;
+    deliver(&s, Some("acme")).await;
+    let hits = rx.hits("lab-partner");
+    assert!(hits[0].signatures() == 1 && hits[0].verifies_with(&old));
+
+    // A given secret is not echoed; an overlap of its own.
+    let given = format!("whsec_{}", STANDARD.encode([7u8; 32]));
+    let (st, r) = rotate(&s, &op, json!({"secret": given, "overlap_secs": 3600})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert!(r.get("secret").is_none(), "{r}");
+    let until: jiff::Timestamp = r["previous_valid_until"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        until,
+        vow_core::Clock::now(clock.as_ref()) + jiff::SignedDuration::from_hours(1)
+    );
+    // Rotating again within the window drops the oldest: two secrets sign at most.
+    let (st, r) = rotate(&s, &op, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["dropped_earlier"], true);
+    let newest = r["secret"].as_str().unwrap().to_string();
+    correct_name(&s, &op, &ada, "Ada Quill").await;
+    deliver(&s, Some("acme")).await;
+    let hits = rx.hits("lab-partner");
+    assert_eq!(hits[1].signatures(), 2);
+    assert!(hits[1].verifies_with(&newest) && hits[1].verifies_with(&given));
+    assert!(!hits[1].verifies_with(&old));
+
+    // An overlap of zero: the previous secret stops at once (it leaked).
+    let (st, r) = rotate(&s, &op, json!({"overlap_secs": 0})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert!(r["previous_valid_until"].is_null(), "{r}");
+    let last = r["secret"].as_str().unwrap().to_string();
+    correct_name(&s, &op, &ada, "Ada Quill-Marsh").await;
+    deliver(&s, Some("acme")).await;
+    let hits = rx.hits("lab-partner");
+    assert_eq!(hits[2].signatures(), 1);
+    assert!(hits[2].verifies_with(&last) && !hits[2].verifies_with(&newest));
+
+    // Registering again starts afresh: no previous secret.
+    let (st, r) = rotate(&s, &op, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    rx.register(&s, &op, "acme", "lab-partner").await;
+    let mut tx = s.store().read().await.unwrap();
+    let row = tx.endpoint("acme", "lab-partner").await.unwrap().unwrap();
+    assert_eq!(row.previous_until, None);
+    drop(tx);
+
+    // Another tenant's recipient, and keys without ManageWebhooks, get nowhere.
+    let ingest = s.key("acme", "ingest", None).await;
+    let (st, p) = rotate(&s, &ingest, json!({})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{p}");
+    let other = s.tenant("other").await;
+    let (st, p) = rotate(&s, &other, json!({})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{p}");
+    // In the OpenAPI document.
+    let (_, doc) = s.get(&op, "/openapi.json").await;
+    assert!(doc["paths"]["/v1/tenants/{t}/recipients/{r}/endpoint/rotate"]["post"].is_object());
+}
+
+#[test]
+fn the_cli_rotates_an_endpoint_secret() {
+    use crate::cli::{text, vow};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, crate::harness::POLICY).unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec![args[0], args[1], "--data", d, "--tenant", "acme"];
+        all.extend(&args[2..]);
+        vow(&all)
+    };
+    let o = vow(&[
+        "tenant",
+        "create",
+        "--data",
+        d,
+        "--id",
+        "acme",
+        "--name",
+        "Acme",
+        "--role",
+        "controller",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rotate = ["recipient", "rotate-secret", "--recipient", "lab-partner"];
+    // Nothing registered yet.
+    let o = run(&rotate);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("endpoint not found"), "{}", text(&o));
+    let o = run(&[
+        "recipient",
+        "endpoint",
+        "--recipient",
+        "lab-partner",
+        "--url",
+        "https://hooks.example.com/vow",
+        "--output",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let first: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Too long a window, and a malformed secret: usage errors that name the place.
+    let o = run(&[rotate.as_slice(), &["--overlap", "8d"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--overlap"), "{}", text(&o));
+    let bad = dir.path().join("bad-secret");
+    std::fs::write(&bad, "whsec_bm90LWxvbmctZW5vdWdo\n").unwrap();
+    let o = run(&[rotate.as_slice(), &["--secret-file", bad.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("/secret"), "{}", text(&o));
+    assert!(!text(&o).contains("bm90LWxvbmctZW5vdWdo"), "{}", text(&o));
+
+    let o = run(&[rotate.as_slice(), &["--overlap", "48h", "--output", "json"]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(r["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_ne!(r["secret"], first["secret"]);
+    let until = r["previous_valid_until"].as_str().unwrap();
+    let o = run(&["recipient", "list", "--output", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["previous_secret_until"], until);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("whsec_"));
+    // No overlap: the table says the previous secret stopped.
+    let o = run(&[rotate.as_slice(), &["--overlap", "0"]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("shown once") && out.contains("no longer signs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stopped now"),
+        "the 48 h window was cut short: {out}"
+    );
 }
