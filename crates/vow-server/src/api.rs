@@ -233,6 +233,20 @@ pub struct LookupQuery {
     pub external_id: Option<String>,
 }
 
+/// The tenant's imports, newest first: running, committed or failed (an import's
+/// people become visible together when it commits; docs/import.md).
+#[utoipa::path(get, path = "/v1/tenants/{t}/imports", tag = "subjects", params(("t" = String, Path)),
+    responses((status = 200, body = Vec<vow_engine::vault::import::ImportView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_imports(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path(t): Path<String>,
+) -> Result<Json<Vec<vow_engine::vault::import::ImportView>>> {
+    let t = tenant(&t)?;
+    Ok(Json(s.engine.imports(&actor, &t).await?))
+}
+
 #[utoipa::path(get, path = "/v1/tenants/{t}/subjects", tag = "subjects", params(("t" = String, Path), LookupQuery),
     responses((status = 200, body = Created), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn lookup(

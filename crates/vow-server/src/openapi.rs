@@ -10,7 +10,7 @@ use utoipa::OpenApi;
     info(title = "Vow", description = "A privacy engine: encrypted vault, consent ledger, purpose-bound reads."),
     paths(
         api::healthz, api::livez, api::metrics, api::create_tenant, api::list_tenants, api::get_tenant, api::create_key, api::revoke_key,
-        api::put_policy, api::get_policy, api::create_subject, api::lookup, api::patch_subject,
+        api::put_policy, api::get_policy, api::create_subject, api::lookup, api::list_imports, api::patch_subject,
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
         api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,

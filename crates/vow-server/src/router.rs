@@ -80,6 +80,7 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             "/v1/tenants/{t}/subjects",
             post(api::create_subject).get(api::lookup),
         )
+        .route("/v1/tenants/{t}/imports", get(api::list_imports))
         .route(
             "/v1/tenants/{t}/subjects/{s}",
             axum::routing::patch(api::patch_subject),

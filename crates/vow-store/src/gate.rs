@@ -41,13 +41,15 @@ pub fn lock_path(db: &Path) -> PathBuf {
 #[derive(Clone)]
 pub(crate) struct WriteGate {
     local: Arc<Mutex<()>>,
-    file: Option<Arc<File>>,
+    /// The lock file; each turn opens it anew, so that a lock is never shared by
+    /// two turns (`flock` belongs to an open file, not to a process).
+    file: Option<PathBuf>,
 }
 
 /// A writer's turn: held for the life of its transaction.
 pub(crate) struct Turn {
     _local: OwnedMutexGuard<()>,
-    file: Option<Arc<File>>,
+    file: Option<File>,
 }
 
 impl Drop for Turn {
@@ -58,6 +60,14 @@ impl Drop for Turn {
             let _ = f.unlock();
         }
     }
+}
+
+fn open(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// Between a blocked `flock` and a caller that stopped waiting for it.
@@ -73,12 +83,8 @@ impl WriteGate {
         let file = match db {
             Some(db) => {
                 let path = lock_path(db);
-                let mut options = std::fs::OpenOptions::new();
-                options.read(true).write(true).create(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                match options.open(&path) {
-                    Ok(f) => Some(Arc::new(f)),
+                match open(&path) {
+                    Ok(_) => Some(path),
                     // No directory yet: SQLite reports that better when it opens.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                     Err(e) => return Err(StoreError::LockFile(e)),
@@ -96,48 +102,51 @@ impl WriteGate {
         let local = tokio::time::timeout(WAIT, self.local.clone().lock_owned())
             .await
             .map_err(|_| StoreError::Busy("no turn to write within 30 s in this process"))?;
-        let Some(file) = &self.file else {
+        let Some(path) = &self.file else {
             return Ok(Turn {
                 _local: local,
                 file: None,
             });
         };
+        let file = open(path).map_err(StoreError::LockFile)?;
         match file.try_lock() {
             Ok(()) => {
                 return Ok(Turn {
                     _local: local,
-                    file: Some(file.clone()),
+                    file: Some(file),
                 });
             }
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(StoreError::LockFile(e)),
         }
         // Another process writes: block on the lock in a thread of its own, which
-        // the kernel wakes the moment the lock is released.
+        // the kernel wakes the moment the lock is released. If we stop waiting, the
+        // thread lets go of the lock as soon as it gets it.
         let handoff = Arc::new(StdMutex::new(Handoff::Waiting));
-        let (f, h) = (file.clone(), handoff.clone());
+        let h = handoff.clone();
         let blocked = tokio::task::spawn_blocking(move || {
-            f.lock()?;
+            file.lock()?;
             let mut state = h.lock().unwrap_or_else(|p| p.into_inner());
             if matches!(*state, Handoff::Abandoned) {
-                let _ = f.unlock();
-            } else {
-                *state = Handoff::Taken;
+                let _ = file.unlock();
+                return Ok(None);
             }
-            Ok::<(), std::io::Error>(())
+            *state = Handoff::Taken;
+            Ok::<_, std::io::Error>(Some(file))
         });
         match tokio::time::timeout(WAIT, blocked).await {
-            Ok(Ok(Ok(()))) => Ok(Turn {
+            Ok(Ok(Ok(Some(file)))) => Ok(Turn {
                 _local: local,
-                file: Some(file.clone()),
+                file: Some(file),
             }),
+            Ok(Ok(Ok(None))) | Ok(Err(_)) => {
+                Err(StoreError::Busy("the wait for the write lock failed"))
+            }
             Ok(Ok(Err(e))) => Err(StoreError::LockFile(e)),
-            Ok(Err(_)) => Err(StoreError::Busy("the wait for the write lock failed")),
             Err(_) => {
+                // Taken but not yet handed over: the thread's result (and the file
+                // with its lock) is dropped with the task, which releases it.
                 let mut state = handoff.lock().unwrap_or_else(|p| p.into_inner());
-                if matches!(*state, Handoff::Taken) {
-                    let _ = file.unlock();
-                }
                 *state = Handoff::Abandoned;
                 Err(StoreError::Busy(
                     "no turn to write within 30 s: another process holds the database",

@@ -276,3 +276,29 @@ async fn imports_commit_and_undo_on_postgres_too() {
     chain_verifies(&s).await;
     s.drop_db().await;
 }
+
+#[tokio::test]
+async fn imports_are_listed_over_http_for_keys_that_write_subjects() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    let tenant = "acme".parse().unwrap();
+    let report = s
+        .engine
+        .import(
+            &actor(),
+            &tenant,
+            rows(0, 3),
+            ImportOptions::default(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    let (st, list) = s.get(&op, "/v1/tenants/acme/imports").await;
+    assert_eq!(st, reqwest::StatusCode::OK, "{list}");
+    assert_eq!(list[0]["id"], report.import_id.as_str());
+    assert_eq!(list[0]["state"], "committed");
+    assert_eq!(list[0]["imported"], 3);
+    let app = s.key("acme", "app", Some(&["research"])).await;
+    let (st, _) = s.get(&app, "/v1/tenants/acme/imports").await;
+    assert_eq!(st, reqwest::StatusCode::FORBIDDEN);
+}
