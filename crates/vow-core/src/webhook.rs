@@ -10,6 +10,10 @@ pub const BASE_MS: i64 = 30_000;
 pub const CAP_MS: i64 = 6 * 3_600_000;
 /// Retrying stops 3 days after an event was created (or made due again).
 pub const HORIZON_MS: i64 = 3 * 86_400_000;
+/// How long a delivery claim holds an event by default: far longer than one attempt's
+/// timeout, so a live worker never loses its claim, and short enough that a dead
+/// worker's events are taken over soon.
+pub const LEASE_MS: i64 = 5 * 60 * 1000;
 
 /// When to try again after `attempts` failed attempts (1 or more), or `None` when the
 /// horizon has passed and the event is dead. Full jitter (the wait is uniform between

@@ -105,6 +105,8 @@ pub struct Engine {
     public_url: RwLock<String>,
     /// Which internal addresses outbound webhooks may reach (none by default).
     pub(crate) webhook_net: RwLock<vow_core::webhook::NetAllow>,
+    /// How long a delivery claim holds an event, in milliseconds (`set_webhook_lease`).
+    pub(crate) webhook_lease_ms: std::sync::atomic::AtomicI64,
     /// How far back and ahead a request's `received_at` may lie.
     pub(crate) intake: RwLock<IntakeLimits>,
     /// Where erasures are recorded apart from the store (`requests::erasure_ledger`).
@@ -183,6 +185,7 @@ impl Engine {
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),
                 webhook_net: RwLock::new(Default::default()),
+                webhook_lease_ms: std::sync::atomic::AtomicI64::new(vow_core::webhook::LEASE_MS),
                 intake: RwLock::new(Default::default()),
                 erasure_ledger: RwLock::new(None),
             }),

@@ -234,6 +234,7 @@ pub async fn open_engine(cfg: &Config, init: Init) -> Result<(Arc<Engine>, bool)
     opened.0.set_mailer(mailer);
     opened.0.set_public_url(&cfg.public_url);
     opened.0.set_webhook_net(cfg.webhooks.allow);
+    opened.0.set_webhook_lease(cfg.webhooks.lease);
     opened.0.set_intake_limits(cfg.intake);
     opened.0.set_erasure_ledger(cfg.erasure_ledger.clone());
     // SQLite creates its -wal and -shm files with the database file's mode.

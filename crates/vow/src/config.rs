@@ -38,7 +38,8 @@ pub struct FileConfig {
     pub smtp_password_file: Option<PathBuf>,
     /// STARTTLS on the SMTP connection (default true).
     pub smtp_starttls: Option<bool>,
-    /// `[webhooks]`: allow_loopback, allow_private, poll_interval_secs, timeout_secs.
+    /// `[webhooks]`: allow_loopback, allow_private, poll_interval_secs, timeout_secs,
+    /// lease_secs.
     pub webhooks: Option<WebhooksFile>,
     /// How often `vow serve` runs retention, e.g. `24h`, `30m`, `1d`. Default 24h.
     pub retention_interval: Option<String>,
@@ -174,6 +175,7 @@ pub struct WebhooksFile {
     pub allow_private: Option<bool>,
     pub poll_interval_secs: Option<u64>,
     pub timeout_secs: Option<u64>,
+    pub lease_secs: Option<u64>,
 }
 
 /// The webhook flags, on the commands that reach recipients' endpoints.
@@ -196,6 +198,9 @@ pub struct WebhookConfig {
     pub allow: NetAllow,
     pub poll: Duration,
     pub timeout: Duration,
+    /// How long a pass's claim holds an event (after a crash, how long its claimed
+    /// events wait before the next pass may send them again).
+    pub lease: Duration,
 }
 
 fn env_bool(name: &str) -> Result<Option<bool>> {
@@ -240,11 +245,21 @@ impl WebhookConfig {
             .unwrap_or(5);
         let timeout = env_secs("VOW_WEBHOOKS_TIMEOUT")?
             .or(file.timeout_secs)
-            .unwrap_or(10);
+            .unwrap_or(10)
+            .max(1);
+        let lease = env_secs("VOW_WEBHOOKS_LEASE")?
+            .or(file.lease_secs)
+            .unwrap_or(300);
+        // A claim that lapsed while its attempt still runs would let the next pass send
+        // the event a second time.
+        if lease <= timeout {
+            bail!("webhooks lease_secs ({lease}) must be longer than timeout_secs ({timeout})");
+        }
         Ok(WebhookConfig {
             allow: NetAllow { loopback, private },
             poll: Duration::from_secs(poll.max(1)),
-            timeout: Duration::from_secs(timeout.max(1)),
+            timeout: Duration::from_secs(timeout),
+            lease: Duration::from_secs(lease),
         })
     }
 }

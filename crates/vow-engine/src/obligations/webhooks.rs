@@ -33,10 +33,6 @@ pub const CONTROLLER: &str = "controller";
 /// security notices (`key.created`) go to its endpoint.
 pub const ADMINISTRATORS: &str = "administrators";
 
-/// How long a claim holds an event: far longer than one attempt's timeout, so a live
-/// worker never loses its claim, and short enough that a dead worker's events are
-/// taken over soon.
-const LEASE_MS: i64 = 5 * 60 * 1000;
 /// The longest `Retry-After` a receiver may ask for; longer is read as this.
 const MAX_RETRY_AFTER_MS: i64 = 24 * 3600 * 1000;
 const MAX_LIST: i64 = 1000;
@@ -260,6 +256,14 @@ impl Engine {
 
     pub fn webhook_net(&self) -> NetAllow {
         self.webhook_net.read().map(|n| *n).unwrap_or_default()
+    }
+
+    /// How long a claim holds an event before another pass (after a crash, the
+    /// restarted server's) may send it again. Keep it well above the attempt timeout.
+    pub fn set_webhook_lease(&self, lease: std::time::Duration) {
+        let ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        self.webhook_lease_ms
+            .store(ms.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Register or replace the endpoint of a recipient of the policy in force.
@@ -535,6 +539,9 @@ impl Engine {
         let tenant = tenant.map(TenantId::as_str);
         self.authorize_deliveries(actor, tenant)?;
         let now = self.now_ms();
+        let lease = self
+            .webhook_lease_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
         let mut tx = self.store.write().await?;
         let mut audit = Vec::new();
         // Rotated-out secrets whose overlap has ended are forgotten before anything is
@@ -550,7 +557,7 @@ impl Engine {
             ));
         }
         let claimed = tx
-            .claim_due(tenant, now, now + LEASE_MS, limit as i64)
+            .claim_due(tenant, now, now.saturating_add(lease), limit as i64)
             .await?;
         report.claimed += claimed.len();
         let mut endpoints: HashMap<String, BTreeMap<String, EndpointRow>> = HashMap::new();

@@ -12,7 +12,7 @@ use crate::error::{EngineError, Result};
 use crate::{Actor, Engine};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use vow_core::TenantId;
 
@@ -86,10 +86,21 @@ fn append(path: &Path, entries: &[Entry]) -> Result<()> {
         vow_crypto::files::create_private_file(path).map_err(io)?;
     }
     let mut f = std::fs::OpenOptions::new()
+        .read(true)
         .append(true)
         .open(path)
         .map_err(io)?;
     let mut text = String::new();
+    // A line torn by a power cut mid-append has no newline: end it, so that it does
+    // not swallow the first entry written now (reading skips only the torn line).
+    if f.metadata().map_err(io)?.len() > 0 {
+        let mut last = [0u8; 1];
+        f.seek(std::io::SeekFrom::End(-1)).map_err(io)?;
+        f.read_exact(&mut last).map_err(io)?;
+        if last[0] != b'\n' {
+            text.push('\n');
+        }
+    }
     for e in entries {
         text.push_str(&serde_json::to_string(e).map_err(|e| EngineError::Internal(e.to_string()))?);
         text.push('\n');
@@ -260,5 +271,35 @@ impl Engine {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Entry, append, read};
+
+    fn entry(subject: &str) -> Entry {
+        Entry {
+            tenant: "acme".into(),
+            subject: subject.into(),
+            at: 1,
+            suppress: true,
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_does_not_swallow_the_next_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("erasure-ledger.jsonl");
+        append(&path, &[entry("a")]).unwrap();
+        // A power cut mid-append leaves a line without its end.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(r#"{"tenant":"acme","subj"#);
+        std::fs::write(&path, text).unwrap();
+        append(&path, &[entry("b")]).unwrap();
+        let known = read(&path).unwrap();
+        assert!(known.contains_key(&("acme".into(), "a".into())));
+        assert!(known.contains_key(&("acme".into(), "b".into())));
+        assert_eq!(known.len(), 2);
     }
 }

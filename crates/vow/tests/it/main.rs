@@ -16,6 +16,7 @@ mod breaches;
 mod cli;
 mod cli_store;
 mod connections;
+mod crash;
 mod errors;
 mod file_modes;
 mod harness;
