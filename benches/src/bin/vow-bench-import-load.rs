@@ -186,7 +186,7 @@ async fn main() -> Result<()> {
     let file = dir.path().join("import.jsonl");
     if mode == "process" {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
-        for (_, row) in fixtures::rows(2, 0, subjects) {
+        for (_, row) in fixtures::rows(1, base, base + subjects) {
             let s = row.map_err(|e| anyhow::anyhow!(e))?;
             serde_json::to_writer(&mut out, &s)?;
             out.write_all(b"\n")?;
@@ -231,13 +231,19 @@ async fn main() -> Result<()> {
             "--data",
         ])
         .arg(dir.path())
-        .arg(&file)
-        .stdout(std::process::Stdio::null());
-        let status = tokio::task::spawn_blocking(move || cmd.status()).await??;
+        .arg(&file);
+        let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
         imported_s = t.elapsed().as_secs_f64();
-        anyhow::ensure!(status.success(), "vow import failed: {status}");
+        let report = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(
+            out.status.success(),
+            "vow import failed: {}: {}{}",
+            out.status,
+            report.chars().take(2000).collect::<String>(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     } else {
-        let rows = fixtures::rows(2, 0, subjects);
+        let rows = fixtures::rows(1, base, base + subjects);
         let r = engine
             .import(&admin, &tenant, rows, ImportOptions::default(), |_| {})
             .await?;

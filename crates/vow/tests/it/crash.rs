@@ -191,7 +191,10 @@ fn spawn_import(dir: &Path, file: &Path) -> Child {
         .unwrap()
 }
 
-const SUBJECTS: &str = "SELECT count(*) FROM subjects WHERE tenant_id = 'acme'";
+/// The people anyone can see: a killed import's batches are there, `importing`, until
+/// its heartbeat has been still for two minutes and the next start removes them.
+const SUBJECTS: &str =
+    "SELECT count(*) FROM subjects WHERE tenant_id = 'acme' AND status <> 'importing'";
 
 /// One import to the end, timed (the kill points are chosen within that time), then
 /// imports killed at random points: each leaves none or all of its people.
@@ -400,14 +403,16 @@ struct Stored {
 
 async fn stored(dir: &Path) -> Stored {
     let pool = db(dir).await;
-    let subjects: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, status FROM subjects WHERE tenant_id = 'acme'")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let subjects: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, status FROM subjects WHERE tenant_id = 'acme' AND status <> 'importing'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     let with_data: Vec<(String,)> = sqlx::query_as(
-        "SELECT subject_id FROM subject_keys UNION SELECT subject_id FROM identifiers
-         UNION SELECT subject_id FROM fields UNION SELECT subject_id FROM consents",
+        "SELECT subject_id FROM (SELECT subject_id FROM subject_keys UNION SELECT subject_id FROM identifiers
+         UNION SELECT subject_id FROM fields UNION SELECT subject_id FROM consents) d
+         WHERE subject_id NOT IN (SELECT id FROM subjects WHERE status = 'importing')",
     )
     .fetch_all(&pool)
     .await
