@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     };
     for (_, row) in vow_engine::vault::import::parse_jsonl(text) {
         if let Err(e) = row {
-            vow_fuzz::assert_no_echo(text, &e);
+            vow_fuzz::assert_pointer_error_no_echo(text, &e);
         }
     }
 });

@@ -10,7 +10,9 @@ fn check<T: serde::de::DeserializeOwned>(body: &[u8]) {
     if let Err(p) = from_slice::<T>(body) {
         let JsonProblem { pointer, what, .. } = &p;
         let text = String::from_utf8_lossy(body);
-        vow_fuzz::assert_no_echo(&text, &format!("{pointer} {what} {p}"));
+        vow_fuzz::assert_no_echo(&text, what);
+        vow_fuzz::assert_pointer_error_no_echo(&text, pointer);
+        vow_fuzz::assert_pointer_error_no_echo(&text, &p.to_string());
     }
 }
 
