@@ -46,7 +46,7 @@ pub struct NewField {
     #[schema(example = "user.name")]
     pub category: String,
     /// The value: a string, number or boolean.
-    #[schema(value_type = Object, example = "Ada")]
+    #[schema(value_type = Value, example = "Ada")]
     pub value: Pii<Value>,
     /// The purposes it is collected for (each must allow the category, and have a basis).
     /// When correcting a field, omit to keep the purposes it had.

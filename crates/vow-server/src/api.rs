@@ -700,7 +700,9 @@ pub struct AuditVerifyQuery {
 /// Recompute the audit chain; check the head's signature and, with `expect`, that the
 /// chain still holds an entry recorded elsewhere. 409 with the report when anything is wrong.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(AuditVerifyQuery),
-    responses((status = 200, body = VerifyReport), (status = 400, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = VerifyReport), (status = 400, body = Problem),
+        (status = 409, body = VerifyReport, description = "the chain, its head or an expected entry is wrong: the report names every problem")),
+    security(("bearer" = [])))]
 pub async fn audit_verify(
     State(s): State<AppState>,
     Auth(actor): Auth,

@@ -88,18 +88,60 @@ fn openapi_error_answers_are_problem_documents() {
                     continue;
                 }
                 errors += 1;
+                // The one error answer that is not a problem: a failed verification's report.
+                if (method.as_str(), path.as_str(), status) == ("get", "/v1/audit/verify", 409) {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/VerifyReport"
+                    );
+                    continue;
+                }
                 assert!(
                     statuses.contains(&status),
                     "{method} {path}: {status} is no status of the catalogue"
                 );
                 assert_eq!(
-                    response["content"]["application/json"]["schema"]["$ref"],
+                    response["content"].as_object().map(|c| c.len()),
+                    Some(1),
+                    "{method} {path}: the {status} answer has one content type"
+                );
+                assert_eq!(
+                    response["content"]["application/problem+json"]["schema"]["$ref"],
                     "#/components/schemas/Problem",
-                    "{method} {path}: the {status} answer is a problem document"
+                    "{method} {path}: the {status} answer is a problem document, sent as such"
                 );
             }
         }
     }
     assert!(errors > 0, "the document lists error answers");
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+/// The answers the layers give to any call are declared on every operation they can
+/// reach (`openapi::CommonResponses`), so a client and schemathesis see them.
+#[test]
+fn openapi_declares_the_common_answers() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&vow_server::openapi_json()).expect("the OpenAPI document is JSON");
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().expect("operations") {
+            let has = |status: &str| op["responses"].get(status).is_some();
+            for status in ["400", "408", "503"] {
+                assert!(has(status), "{method} {path}: {status}");
+            }
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(has("401") && has("403"), "{method} {path}: 401 and 403");
+            }
+            if path.contains('{') {
+                assert!(has("404"), "{method} {path}: 404");
+            }
+            if let Some(body) = op["requestBody"]["content"].as_object() {
+                assert!(has("413"), "{method} {path}: 413");
+                if body.contains_key("application/json") {
+                    assert!(has("415"), "{method} {path}: 415");
+                }
+            }
+        }
+    }
 }

@@ -22,7 +22,7 @@ use vow_store::{ConsentRow, FieldRow, Tx};
 pub struct FieldValue {
     pub id: String,
     pub category: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub value: Value,
     pub purposes: Vec<String>,
     pub source: String,
