@@ -230,7 +230,7 @@ fn csv_row(columns: &[Column], r: &csv::StringRecord) -> std::result::Result<New
 
 /// How long one batch may hold the write lock: what a read's audit entry waits at
 /// most behind an import.
-const BATCH_TIME: Duration = Duration::from_millis(20);
+const BATCH_TIME: Duration = Duration::from_millis(10);
 /// The most rows in one batch, whatever the time.
 const BATCH_ROWS: usize = 1000;
 /// Subjects removed per transaction when an import is undone.
