@@ -6,6 +6,7 @@
 
 pub mod breaches;
 pub mod disclosures;
+pub mod endpoints;
 pub mod policy_changes;
 pub mod retention;
 pub mod webhooks;

@@ -45,7 +45,7 @@ async fn rewrap_page(
         tx.rewrap_request_key(id, *version, to, &new).await?;
     }
     // Endpoint signing secrets are sealed under the KEK too.
-    let secrets = crate::obligations::webhooks::reseal_secrets(tx, keys, tenant, to).await?;
+    let secrets = crate::obligations::endpoints::reseal_secrets(tx, keys, tenant, to).await?;
     Ok((page.len() + requests.len()) as u64 + secrets)
 }
 
