@@ -1,5 +1,9 @@
 //! What the fuzz targets share: the "errors never echo" checks.
 
+/// Texts of the parsers' own messages that an input can happen to contain: an input
+/// holding `u0000-` is not echoed by "control character (\u0000-\u001F) found".
+const OURS: &[&str] = &["(\\u0000-\\u001F)"];
+
 /// Panics when `message` repeats a piece of `input` that looks like personal data.
 ///
 /// The input is cut into tokens at whitespace and JSON/CSV punctuation. A token is
@@ -10,7 +14,10 @@
 /// crash here is a real echo.
 pub fn assert_no_echo(input: &str, message: &str) {
     for token in input.split(|c: char| c.is_whitespace() || "\"'`,:;{}[]()=\\".contains(c)) {
-        if token.chars().count() < 6 || token.contains('/') {
+        if token.chars().count() < 6
+            || token.contains('/')
+            || OURS.iter().any(|o| o.contains(token))
+        {
             continue;
         }
         let looks_like_value = token.contains('@')
