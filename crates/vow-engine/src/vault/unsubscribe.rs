@@ -352,9 +352,15 @@ impl Engine {
             expires_at: None,
             parent: None,
         };
-        self.record_consent(&actor, &tenant, &link.subject, &withdrawal)
-            .await?;
-        Ok(UnsubscribeOutcome::Withdrawn)
+        match self
+            .record_consent(&actor, &tenant, &link.subject, &withdrawal)
+            .await
+        {
+            Ok(_) => Ok(UnsubscribeOutcome::Withdrawn),
+            // Erased between the check and the withdrawal: nothing left to withdraw.
+            Err(EngineError::NotFound(_)) => Ok(UnsubscribeOutcome::Unchanged),
+            Err(e) => Err(e),
+        }
     }
 }
 
