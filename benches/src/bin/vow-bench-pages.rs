@@ -202,6 +202,7 @@ async fn main() -> Result<()> {
                 version: n.version,
                 effective_date: &n.effective_date,
                 in_force: true,
+                notice_lang: vow_render::Lang::En,
                 blocks: &n.notice.blocks,
                 versions: &versions,
                 href_for: &href,

@@ -380,6 +380,7 @@ fn web_pages_escape_every_value_and_load_only_the_stylesheet() {
             version: 2,
             effective_date: "2026-06-01",
             in_force: true,
+            notice_lang: Lang::En,
             blocks: &blocks,
             versions: &versions,
             href_for: &href,
@@ -391,6 +392,10 @@ fn web_pages_escape_every_value_and_load_only_the_stylesheet() {
     );
     assert!(!html.contains("<script"), "{html}");
     assert!(html.contains(ESCAPED));
+    assert!(
+        html.contains("<article lang=\"en\">"),
+        "the notice's own language"
+    );
     assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/vow.x.css\">"));
     assert!(
         !html.contains("<style"),

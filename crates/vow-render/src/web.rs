@@ -191,6 +191,8 @@ pub struct NoticePage<'a> {
     pub version: i64,
     pub effective_date: &'a str,
     pub in_force: bool,
+    /// The language the notice itself is written in (the page's may differ).
+    pub notice_lang: Lang,
     pub blocks: &'a [Block],
     pub versions: &'a [NoticeVersion],
     /// The address of a version's page (None: the one in force).
@@ -204,6 +206,7 @@ struct NoticeHtml<'a> {
     status: String,
     in_force: bool,
     current_href: String,
+    notice_lang: Lang,
     blocks: &'a [Block],
     versions: Vec<VersionLink>,
 }
@@ -246,6 +249,7 @@ pub fn notice_page(chrome: &mut Chrome, n: &NoticePage<'_>) -> String {
         status,
         in_force: n.in_force,
         current_href: (n.href_for)(None),
+        notice_lang: n.notice_lang,
         blocks: n.blocks,
         versions,
     })

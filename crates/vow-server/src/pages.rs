@@ -207,6 +207,8 @@ pub async fn notice(
             version: n.version,
             effective_date: &n.effective_date,
             in_force: n.in_force,
+            // vow-policy writes notices in English.
+            notice_lang: Lang::En,
             blocks: &n.notice.blocks,
             versions: &versions,
             href_for: &href_for,
