@@ -266,6 +266,23 @@ async fn r13_one_click_unsubscribe_withdraws_at_once() {
         .await;
     assert_eq!(links["links"].as_array().unwrap().len(), 1, "{links}");
     assert_eq!(links["links"][0]["subject"], other.as_str());
+
+    // Some mail clients post the pair as multipart/form-data (RFC 8058 §3.2).
+    let url = links["links"][0]["url"].as_str().unwrap();
+    let res = s
+        .client
+        .post(url)
+        .header("content-type", "multipart/form-data; boundary=vowtest")
+        .body("--vowtest\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--vowtest--\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(Page::from(res).await.body, done.body);
+    assert_eq!(
+        consent_state(&s, &op, "acme", &other, "marketing.email").await,
+        "withdrawn"
+    );
+    assert_eq!(withdrawn_events(&s, &op, "acme", "mail-house").await, 2);
 }
 
 #[tokio::test]
