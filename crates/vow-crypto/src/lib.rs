@@ -12,6 +12,7 @@ pub mod chain;
 pub mod error;
 pub mod files;
 pub mod keys;
+pub mod link;
 pub mod sign;
 pub mod token;
 pub mod webhook;
@@ -24,6 +25,7 @@ pub use keys::{
     Key32, key_from_passphrase, load_key_file, load_or_create_key_file, random_bytes,
     read_private_key_file,
 };
+pub use link::{form_token, form_token_ok, open_link, seal_link};
 pub use sign::{AuditKey, public_key_pem, verify_signature};
 pub use token::{ct_eq, new_api_key, parse_api_key, random_token};
 pub use webhook::WebhookSecret;

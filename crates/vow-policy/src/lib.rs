@@ -31,7 +31,7 @@ mod yaml;
 pub use diagnostic::{Diagnostic, Severity};
 pub use diff::{PolicyDiff, consent_since, diff};
 pub use notice::{Block, Inline, Notice, Rich};
-pub use render::{render_html, render_markdown};
+pub use render::{notice as notice_document, render_html, render_markdown};
 pub use rules::RuleBook;
 pub use validate::{REQUEST_TYPES, validate};
 pub use yaml::{MAX_DEPTH, MAX_SOURCE_BYTES};

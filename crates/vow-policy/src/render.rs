@@ -15,3 +15,9 @@ pub fn render_markdown(policy: &Policy, version: Option<u32>) -> String {
 pub fn render_html(policy: &Policy, version: Option<u32>) -> String {
     notice::build(policy, version).to_html()
 }
+
+/// The notice as a document model, for a page that lays it out in its own frame
+/// (the server's `/privacy/{t}`).
+pub fn notice(policy: &Policy, version: Option<u32>) -> notice::Notice {
+    notice::build(policy, version)
+}

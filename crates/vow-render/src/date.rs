@@ -14,6 +14,8 @@ use jiff::tz::TimeZone;
 pub enum Lang {
     #[default]
     En,
+    /// Canadian French (Canadian operators serve both languages).
+    Fr,
 }
 
 /// The words of one language's date style.
@@ -52,17 +54,52 @@ const EN: Words = Words {
     at: "at",
 };
 
+const FR: Words = Words {
+    weekdays: [
+        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    ],
+    months: [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    at: "à",
+};
+
 impl Lang {
+    /// Every language, in the order a language switch lists them.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Fr];
+
     /// The BCP 47 tag, for `<html lang>`.
     pub fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
+            Lang::Fr => "fr",
         }
+    }
+
+    /// The language of a tag's primary subtag (`fr`, `fr-CA`, `EN-us`); None for
+    /// a language Vow does not write.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next()?;
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(primary))
     }
 
     fn words(self) -> &'static Words {
         match self {
             Lang::En => &EN,
+            Lang::Fr => &FR,
         }
     }
 
@@ -156,6 +193,13 @@ mod tests {
             "Saturday 28 February 2026"
         );
         assert_eq!(Lang::En.code(), "en");
+        assert_eq!(
+            Lang::Fr.date(jiff::civil::date(2026, 12, 7)),
+            "lundi 7 décembre 2026"
+        );
+        assert_eq!(Lang::parse("fr-CA"), Some(Lang::Fr));
+        assert_eq!(Lang::parse("EN"), Some(Lang::En));
+        assert_eq!(Lang::parse("de"), None);
     }
 
     #[test]

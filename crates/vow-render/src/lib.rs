@@ -16,6 +16,7 @@ pub mod document;
 pub mod letter;
 mod render;
 mod text;
+pub mod web;
 
 pub use date::{Lang, long_date, long_date_time};
 pub use render::{HtmlEscaper, STYLE, escape_html};

@@ -348,3 +348,81 @@ fn the_stylesheet_is_one_file() {
     assert!(STYLE.contains("table{"));
     assert!(!STYLE.contains("url("), "no external resource");
 }
+
+#[test]
+fn web_pages_escape_every_value_and_load_only_the_stylesheet() {
+    use crate::Lang;
+    use crate::document::{Block, Inline};
+    use crate::web::{Chrome, Message, NoticePage, NoticeVersion, message_page, notice_page};
+    let blocks = vec![
+        Block::Heading(1, format!("Notice {HOSTILE}")),
+        Block::Para(vec![Inline::Text(HOSTILE.into())]),
+    ];
+    let versions = vec![
+        NoticeVersion {
+            version: 2,
+            effective_date: "2026-06-01".into(),
+            changes: vec![HOSTILE.into()],
+        },
+        NoticeVersion {
+            version: 1,
+            effective_date: "2026-01-01".into(),
+            changes: vec![],
+        },
+    ];
+    let href = |v: Option<i64>| v.map_or("?lang=fr".to_string(), |v| format!("?version={v}"));
+    let mut chrome = Chrome::new(Lang::Fr, Some(HOSTILE), "/assets/vow.x.css", |l| {
+        format!("?lang={}", l.code())
+    });
+    let html = notice_page(
+        &mut chrome,
+        &NoticePage {
+            version: 2,
+            effective_date: "2026-06-01",
+            in_force: true,
+            notice_lang: Lang::En,
+            blocks: &blocks,
+            versions: &versions,
+            href_for: &href,
+        },
+    );
+    assert!(
+        html.starts_with("<!DOCTYPE html>\n<html lang=\"fr\">"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains(ESCAPED));
+    assert!(
+        html.contains("<article lang=\"en\">"),
+        "the notice's own language"
+    );
+    assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/vow.x.css\">"));
+    assert!(
+        !html.contains("<style"),
+        "the stylesheet is linked, not inlined"
+    );
+    assert!(
+        html.contains("Version 2, en vigueur depuis le lundi 1 juin 2026."),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"?version=1\">Version 1, du jeudi 1 janvier 2026</a>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("hreflang=\"en\" lang=\"en\">English</a>"),
+        "{html}"
+    );
+    let mut chrome = Chrome::new(Lang::En, None, "/s.css", |l| format!("?lang={}", l.code()));
+    let ask = message_page(&mut chrome, Message::UnsubscribeAsk, Some(HOSTILE.into()));
+    assert!(
+        ask.contains(&format!("name=\"csrf\" value=\"{ESCAPED}\"")),
+        "{ask}"
+    );
+    assert!(
+        ask.contains("<title>Unsubscribe · Privacy</title>"),
+        "{ask}"
+    );
+    let done = message_page(&mut chrome, Message::Unsubscribed, None);
+    assert!(!done.contains("<form"));
+}

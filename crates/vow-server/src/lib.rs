@@ -6,8 +6,8 @@
 //! place ([`problem`]).
 //!
 //! The modules form layers: `telemetry`, `state`, `problem`, `extract`, `page` and
-//! `reserve` at the bottom; the handlers (`api`, `breaches`, `changes`, `reports`,
-//! `retention`, `security`, `webhooks`) above them; `openapi` and `router` on top. No
+//! `reserve` at the bottom; the handlers (`api`, `breaches`, `changes`, `pages`,
+//! `reports`, `retention`, `security`, `unsubscribe`, `webhooks`) above them; `openapi` and `router` on top. No
 //! module names one above it.
 
 pub mod api;
@@ -16,6 +16,7 @@ pub mod changes;
 pub mod extract;
 pub mod openapi;
 pub mod page;
+pub mod pages;
 pub mod problem;
 pub mod reports;
 pub mod reserve;
@@ -24,6 +25,7 @@ pub mod router;
 pub mod security;
 pub mod state;
 pub mod telemetry;
+pub mod unsubscribe;
 pub mod webhooks;
 
 pub use openapi::{ApiDoc, openapi_json};

@@ -2,7 +2,7 @@
 //! authentication, and the error answers every operation shares.
 
 use crate::problem::Problem;
-use crate::{api, breaches, changes, reports, retention, security, webhooks};
+use crate::{api, breaches, changes, reports, retention, security, unsubscribe, webhooks};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -19,7 +19,8 @@ use utoipa::OpenApi;
         changes::policy_versions, changes::policy_changes, changes::aggregate,
         breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident,
         retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map,
-        security::list_all, security::list_tenant
+        security::list_all, security::list_tenant,
+        unsubscribe::links
     ),
     components(schemas(Problem)),
     modifiers(&Security, &CommonResponses)

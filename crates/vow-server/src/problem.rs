@@ -146,6 +146,15 @@ pub async fn bare_errors_as_problems(res: Response) -> Response {
         .is_some_and(|v| {
             v.starts_with("application/problem+json") || v.starts_with("application/json")
         });
+    // The web pages answer their errors with a page of their own (`crate::pages`).
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_page {
+        return res;
+    }
     if is_json {
         return res;
     }

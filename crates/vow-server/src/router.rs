@@ -7,7 +7,7 @@ use crate::problem::bare_errors_as_problems;
 use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
-use crate::{api, breaches, changes, reports, retention, security, webhooks};
+use crate::{api, breaches, changes, pages, reports, retention, security, unsubscribe, webhooks};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -198,6 +198,17 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             post(retention::relationship_end),
         )
         .route("/v1/tenants/{t}/reports/data-map", get(retention::data_map))
+        .route(
+            "/v1/tenants/{t}/unsubscribe-links",
+            post(unsubscribe::links),
+        )
+        .route("/privacy/{t}", get(pages::notice))
+        .route(
+            "/u/{token}",
+            get(pages::unsubscribe_page).post(pages::unsubscribe),
+        )
+        .route("/assets/{file}", get(pages::asset))
+        .route("/.well-known/gpc.json", get(pages::gpc_json))
         .route("/v1/security-events", get(security::list_all))
         .route(
             "/v1/tenants/{t}/security-events",
@@ -233,7 +244,8 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        // Nothing is cached but what says so (the pages' hashed stylesheet).
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))

@@ -87,6 +87,27 @@ impl Tx {
         .await?;
         Ok(rows.into_iter().map(consent_from).collect())
     }
+
+    /// Every ledger row about one purpose of the tenant's active subjects, by subject
+    /// and in ledger order: for working out who holds a live consent to it (e.g. a
+    /// mailing list's unsubscribe links).
+    pub async fn consents_for_purpose(
+        &mut self,
+        tenant_id: &str,
+        purpose: &str,
+    ) -> Result<Vec<ConsentRow>> {
+        let rows: Vec<Tuple> = sqlx::query_as(
+            "SELECT c.id, c.tenant_id, c.subject_id, c.seq, c.purpose, c.action, c.kind, c.at, c.expires_at, c.policy_version, c.parent_subject_id, c.evidence, c.recorded_at, c.recorded_by
+             FROM consents c JOIN subjects s ON s.id = c.subject_id
+             WHERE c.tenant_id = $1 AND c.purpose = $2 AND s.tenant_id = $1 AND s.status = 'active'
+             ORDER BY c.subject_id, c.seq",
+        )
+        .bind(tenant_id)
+        .bind(purpose)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows.into_iter().map(consent_from).collect())
+    }
 }
 
 pub(crate) fn consent_from(t: Tuple) -> ConsentRow {

@@ -15,6 +15,7 @@ use crate::retention::RetentionCommand;
 use crate::security::SecurityCommand;
 use crate::subject::SubjectCommand;
 use crate::tenant::TenantCommand;
+use crate::unsubscribe::UnsubscribeCommand;
 use crate::webhooks::{DeliveriesCommand, OutboxCommand, RecipientCommand};
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -107,6 +108,16 @@ pub enum Command {
         store: StoreArgs,
         #[command(subcommand)]
         command: SubjectCommand,
+    },
+    /// One-click unsubscribe: the `List-Unsubscribe` header values for a mailing.
+    #[command(
+        after_help = "Example:\n  vow unsubscribe links --tenant acme --purpose marketing.email > links.jsonl"
+    )]
+    Unsubscribe {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: UnsubscribeCommand,
     },
     /// The audit chain: verify it (against signed checkpoints kept elsewhere), make a
     /// checkpoint, show the key that signs them.
@@ -359,6 +370,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Subject { store, command } => {
             session(&store, &none, must, |e, _| async move {
                 crate::subject::run(&e, &me, command).await
+            })
+            .await
+        }
+        Command::Unsubscribe { store, command } => {
+            session(&store, &none, must, |e, _| async move {
+                crate::unsubscribe::run(&e, &me, command).await
             })
             .await
         }

@@ -25,6 +25,7 @@ mod security;
 mod serve;
 mod subject;
 mod tenant;
+mod unsubscribe;
 mod webhooks;
 
 use clap::Parser;

@@ -31,6 +31,8 @@ pub enum SecurityKind {
     Forbidden,
     /// A tenant's key naming another tenant.
     CrossTenant,
+    /// A link token (one-click unsubscribe) that is forged, altered or expired.
+    InvalidLink,
 }
 
 impl SecurityKind {
@@ -39,6 +41,7 @@ impl SecurityKind {
             SecurityKind::AuthenticationFailed => "authentication_failed",
             SecurityKind::Forbidden => "forbidden",
             SecurityKind::CrossTenant => "cross_tenant",
+            SecurityKind::InvalidLink => "invalid_link",
         }
     }
 }
@@ -64,10 +67,11 @@ pub struct SecurityAttempt {
 pub struct SecurityEventView {
     pub seq: i64,
     pub at: String,
-    /// `authentication_failed`, `forbidden` or `cross_tenant`.
+    /// `authentication_failed`, `forbidden`, `cross_tenant` or `invalid_link`.
     pub kind: String,
     /// `malformed_key`, `unknown_key`, `wrong_secret`, `key_revoked`, `key_expired`,
-    /// `forbidden`, `grant_not_allowed` or `other_tenant`.
+    /// `forbidden`, `grant_not_allowed`, `other_tenant`, `unsubscribe_token` or
+    /// `unsubscribe_expired`.
     pub reason: String,
     /// The id part of the key presented (`vow key list` shows it); absent when the
     /// token did not parse as a Vow key.

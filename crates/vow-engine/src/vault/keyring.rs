@@ -75,6 +75,13 @@ impl Keyring {
         }
     }
 
+    /// A key for one use, derived from the root key (HKDF-SHA256 with `label`). It does
+    /// not change when the tenants' KEKs rotate, so what it seals (unsubscribe links)
+    /// keeps working.
+    pub(crate) fn derived(&self, label: &[u8]) -> Key32 {
+        self.root.derive(label)
+    }
+
     /// On first use, record a check value; later, refuse a root key that does not open it,
     /// rather than silently writing data no one can read.
     pub async fn check_root(&self, tx: &mut Tx) -> Result<()> {

@@ -12,11 +12,13 @@ pub mod import;
 pub(crate) mod keyring;
 pub mod keys;
 pub(crate) mod lookup;
+pub mod notice;
 pub mod operator;
 pub(crate) mod reads;
 pub(crate) mod rotation;
 pub(crate) mod subjects;
 pub(crate) mod tenants;
+pub mod unsubscribe;
 
 pub use consents::{ConsentView, ConsentsView};
 pub use import::{ImportOptions, ImportReport};

@@ -27,6 +27,7 @@ mod keys;
 mod keys_grants;
 mod no_echo;
 mod operations;
+mod pages;
 mod policy_changes;
 mod promises;
 mod readme;
