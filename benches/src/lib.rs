@@ -9,6 +9,7 @@
     reason = "benchmarks are measurement tools run by hand; a failed setup should stop them loudly"
 )]
 
+pub mod args;
 pub mod cpu;
 pub mod fixtures;
 pub mod setup;

@@ -24,19 +24,11 @@ use serde_json::json;
 use sqlx::AnyPool;
 use std::sync::Arc;
 use std::time::Instant;
+use vow_bench::args::arg;
 use vow_bench::fixtures;
 use vow_core::SystemClock;
 use vow_engine::obligations::breaches::NewIncident;
 use vow_engine::{Actor, Engine, KeySource};
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
 
 const SQLITE_SUBJECTS: &str = "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
 INSERT INTO subjects (id, tenant_id, created_at, birth_date, status, residence)

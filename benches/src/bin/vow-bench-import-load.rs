@@ -21,19 +21,11 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use vow_bench::args::arg;
 use vow_bench::fixtures::{self, Rng};
 use vow_bench::stats::{Summary, summarize};
 use vow_core::{PurposeId, SystemClock, TenantId};
 use vow_engine::{Actor, Engine, ImportOptions, KeySource, LookupKind};
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
 
 #[derive(Default)]
 struct Phase {

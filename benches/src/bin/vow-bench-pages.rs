@@ -21,6 +21,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 use tower::ServiceExt as _;
+use vow_bench::args::number as arg;
 use vow_bench::fixtures;
 use vow_bench::stats::summarize;
 use vow_core::{Pii, SystemClock};
@@ -28,15 +29,6 @@ use vow_engine::input::{NewConsent, NewField, NewSubject};
 use vow_engine::obligations::disclosures::NewDisclosure;
 use vow_engine::vault::unsubscribe::LinkRequest;
 use vow_engine::{Actor, Engine, KeySource};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The test policy with a mailing house receiving names for newsletters.
 fn policy() -> String {

@@ -17,20 +17,12 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vow_bench::args::number as arg;
 use vow_bench::fixtures;
 use vow_core::{Pii, SystemClock};
 use vow_engine::input::{Identifiers, NewConsent, NewField, NewSubject};
 use vow_engine::requests::NewRequest;
 use vow_engine::{Actor, Engine, ImportOptions, KeySource};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

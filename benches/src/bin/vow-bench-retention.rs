@@ -17,19 +17,11 @@ use anyhow::Result;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
+use vow_bench::args::arg;
 use vow_bench::{cpu, fixtures};
 use vow_core::SystemClock;
 use vow_engine::input::NewSubject;
 use vow_engine::{Actor, Engine, ImportOptions, KeySource};
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
 
 /// The research policy with one retention rule for everything.
 fn policy() -> String {

@@ -20,6 +20,7 @@ use sqlx::Row;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use vow_bench::args::number as arg;
 use vow_bench::fixtures;
 use vow_core::webhook::NetAllow;
 use vow_core::{Pii, SystemClock};
@@ -27,15 +28,6 @@ use vow_engine::input::{NewField, SubjectPatch};
 use vow_engine::obligations::disclosures::NewDisclosure;
 use vow_engine::{Actor, Engine, ImportOptions, KeySource};
 use vow_server::webhooks::{Deliverer, deliver_pass};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn pct(sorted: &[i64], p: f64) -> i64 {
     if sorted.is_empty() {
