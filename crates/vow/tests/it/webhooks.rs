@@ -843,23 +843,7 @@ fn the_cli_registers_endpoints_lists_recipients_and_delivers() {
     use crate::cli::{text, vow};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let policy = dir.path().join("policy.yaml");
-    std::fs::write(&policy, crate::harness::POLICY).unwrap();
-    let o = vow(&[
-        "tenant",
-        "create",
-        "--data",
-        d,
-        "--id",
-        "acme",
-        "--name",
-        "Acme",
-        "--role",
-        "controller",
-        "--policy",
-        policy.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    crate::cli::cli_tenant(dir.path());
     let o = vow(&[
         "recipient",
         "endpoint",
@@ -1447,28 +1431,12 @@ fn the_cli_rotates_an_endpoint_secret() {
     use crate::cli::{text, vow};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let policy = dir.path().join("policy.yaml");
-    std::fs::write(&policy, crate::harness::POLICY).unwrap();
     let run = |args: &[&str]| {
         let mut all = vec![args[0], args[1], "--data", d, "--tenant", "acme"];
         all.extend(&args[2..]);
         vow(&all)
     };
-    let o = vow(&[
-        "tenant",
-        "create",
-        "--data",
-        d,
-        "--id",
-        "acme",
-        "--name",
-        "Acme",
-        "--role",
-        "controller",
-        "--policy",
-        policy.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    crate::cli::cli_tenant(dir.path());
     let rotate = ["recipient", "rotate-secret", "--recipient", "lab-partner"];
     // Nothing registered yet.
     let o = run(&rotate);
