@@ -263,11 +263,12 @@ function makeContext(srv, browser, scenario) {
         await sleep(100);
       }
     },
-    /** Saves a full-page PNG as target/browser-screenshots/<scenario>-<name>.png. */
-    async screenshot(page, name) {
+    /** Saves a PNG as target/browser-screenshots/<scenario>-<name>.png: the whole page,
+     * or with `{fullPage: false}` what the window shows. */
+    async screenshot(page, name, { fullPage = true } = {}) {
       fs.mkdirSync(SHOTS, { recursive: true });
       const file = path.join(SHOTS, `${scenario}-${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      await page.screenshot({ path: file, fullPage });
       return file;
     },
     /** Runs axe-core in the page; fails on any serious or critical violation. */

@@ -27,6 +27,7 @@ export default async function notice(ctx) {
   const changed = await en.locator('ol.versions details').first().innerText();
   assert.match(changed, /60d|60 days|ip_address|retention/i, `what changed: ${changed}`);
   await ctx.screenshot(en, 'en');
+  await ctx.screenshot(en, 'en-top', { fullPage: false });
 
   // The earlier version, by its link; it says so and links to the one in force.
   await en.locator('ol.versions a').first().click();
@@ -62,4 +63,5 @@ export default async function notice(ctx) {
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
   await ctx.screenshot(phone, 'phone');
+  await ctx.screenshot(phone, 'phone-top', { fullPage: false });
 }
