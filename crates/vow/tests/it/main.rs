@@ -18,6 +18,7 @@ mod cli;
 mod cli_store;
 mod connections;
 mod crash;
+mod datasets;
 mod errors;
 mod file_modes;
 mod harness;
