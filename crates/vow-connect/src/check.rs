@@ -142,9 +142,21 @@ fn scrub(s: &str) -> String {
     let text = out.split_whitespace().collect::<Vec<_>>().join(" ");
     // "error: line 3 column 18: expected …" → "expected …"
     let text = text.strip_prefix("error: ").unwrap_or(&text);
-    match text.strip_prefix("line ").and_then(|t| t.split_once(": ")) {
-        Some((_, rest)) => rest.to_string(),
-        None => text.to_string(),
+    let text = match text.strip_prefix("line ").and_then(|t| t.split_once(": ")) {
+        Some((_, rest)) => rest,
+        None => text,
+    };
+    // "duplicate mapping key: <the key>, …": what follows a colon may be the input's
+    // own text unquoted; keep the kind of problem and serde's "expected …".
+    let kind = text.split(':').next().unwrap_or(text).trim();
+    match text.split_once(", expected ") {
+        Some((_, expected)) if !kind.contains(", expected") => {
+            format!(
+                "{kind}, expected {}",
+                expected.split(':').next().unwrap_or("")
+            )
+        }
+        _ => kind.to_string(),
     }
 }
 

@@ -176,3 +176,10 @@ fn yaml_errors_have_their_position() {
     );
     assert!(!p[0].message.contains("confidential"), "{}", p[0]);
 }
+
+#[test]
+fn a_duplicate_key_is_not_repeated() {
+    let p = problems("datase@t:\n  - x\ndatase@t:\n  - y\n");
+    assert_eq!(p[0].code, "yaml");
+    assert!(!p[0].message.contains("datase@t"), "{}", p[0]);
+}
