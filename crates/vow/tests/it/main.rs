@@ -9,6 +9,7 @@
 )]
 
 mod aggregates;
+mod api_docs;
 mod assessment;
 mod audit_chain;
 mod backups;
