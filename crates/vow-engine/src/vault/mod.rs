@@ -13,6 +13,7 @@ pub(crate) mod keyring;
 pub mod keys;
 pub(crate) mod lookup;
 pub mod notice;
+pub(crate) mod notice_cache;
 pub mod operator;
 pub(crate) mod reads;
 pub(crate) mod rotation;

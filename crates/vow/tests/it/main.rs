@@ -27,6 +27,7 @@ mod intake_rules;
 mod keys;
 mod keys_grants;
 mod no_echo;
+mod notice_cache;
 mod operations;
 mod pages;
 mod policy_changes;
