@@ -8,7 +8,8 @@ use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
 use crate::{
-    api, api_docs, breaches, changes, pages, reports, retention, security, unsubscribe, webhooks,
+    api, api_docs, appeals, breaches, changes, pages, reports, retention, security, unsubscribe,
+    webhooks,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -109,6 +110,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         )
         .route("/v1/tenants/{t}/requests/{r}/deny", post(api::deny_request))
         .route(
+            "/v1/tenants/{t}/requests/{r}/appeal",
+            post(appeals::appeal_request),
+        )
+        .route(
             "/v1/tenants/{t}/requests/{r}/pause",
             post(api::pause_request),
         )
@@ -205,6 +210,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             post(unsubscribe::links),
         )
         .route("/privacy/{t}", get(pages::notice))
+        .route(
+            "/privacy/{t}/request/appeal/{token}",
+            get(appeals::appeal_form).post(appeals::appeal_post),
+        )
         .route(
             "/u/{token}",
             get(pages::unsubscribe_page).post(pages::unsubscribe),

@@ -10,6 +10,7 @@
 
 mod aggregates;
 mod api_docs;
+mod appeals;
 mod assessment;
 mod audit_chain;
 mod backups;
@@ -18,6 +19,7 @@ mod cli;
 mod cli_store;
 mod connections;
 mod crash;
+mod datasets;
 mod errors;
 mod file_modes;
 mod harness;
