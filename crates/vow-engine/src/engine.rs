@@ -96,6 +96,8 @@ pub struct Engine {
     /// The chain's signing key: every append signs the new head with it.
     pub(crate) chain: Arc<Chain>,
     pub(crate) policies: RwLock<HashMap<String, CachedPolicy>>,
+    /// The public notice pages' content, per tenant and version (`vault::notice_cache`).
+    pub(crate) notices: crate::vault::notice_cache::NoticeCache,
     /// How many security events each source may still record this minute.
     pub(crate) security: crate::security::limit::Limiter,
     /// The legal rule packs and holiday calendars deadlines are computed from.
@@ -180,6 +182,7 @@ impl Engine {
                 audit,
                 chain,
                 policies: RwLock::new(HashMap::new()),
+                notices: crate::vault::notice_cache::NoticeCache::new(CACHE_TTL),
                 security: Default::default(),
                 rules,
                 mailer: RwLock::new(None),

@@ -10,6 +10,7 @@
 //! Markdown; text renderings are plain.
 
 pub mod access;
+pub mod api_docs;
 pub mod breach;
 pub mod date;
 pub mod document;

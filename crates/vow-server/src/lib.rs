@@ -6,11 +6,12 @@
 //! place ([`problem`]).
 //!
 //! The modules form layers: `telemetry`, `state`, `problem`, `extract`, `page` and
-//! `reserve` at the bottom; the handlers (`api`, `breaches`, `changes`, `pages`,
+//! `reserve` at the bottom; the handlers (`api`, `api_docs`, `appeals`, `breaches`, `changes`, `pages`,
 //! `reports`, `retention`, `security`, `unsubscribe`, `webhooks`) above them; `openapi` and `router` on top. No
 //! module names one above it.
 
 pub mod api;
+pub mod api_docs;
 pub mod appeals;
 pub mod breaches;
 pub mod changes;

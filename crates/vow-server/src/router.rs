@@ -8,7 +8,8 @@ use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
 use crate::{
-    api, appeals, breaches, changes, pages, reports, retention, security, unsubscribe, webhooks,
+    api, api_docs, appeals, breaches, changes, pages, reports, retention, security, unsubscribe,
+    webhooks,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -219,6 +220,8 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         )
         .route("/assets/{file}", get(pages::asset))
         .route("/.well-known/gpc.json", get(pages::gpc_json))
+        .route("/docs", get(api_docs::page))
+        .route("/docs/{hash}/{file}", get(api_docs::asset))
         .route("/v1/security-events", get(security::list_all))
         .route(
             "/v1/tenants/{t}/security-events",

@@ -14,6 +14,7 @@ pub mod keys;
 pub(crate) mod links;
 pub(crate) mod lookup;
 pub mod notice;
+pub(crate) mod notice_cache;
 pub mod operator;
 pub(crate) mod reads;
 pub(crate) mod rotation;

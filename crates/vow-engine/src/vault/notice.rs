@@ -4,47 +4,45 @@
 
 use crate::error::{EngineError, Result};
 use crate::{Actor, Engine};
+use std::sync::Arc;
 use vow_core::{Policy, TenantId};
 
-/// One version of the notice, as a page shows it.
-#[derive(Debug, Clone)]
-pub struct PublicNotice {
-    pub tenant_name: String,
-    /// The version shown.
-    pub version: i64,
-    pub effective_date: String,
-    /// Whether it is the version in force (else an earlier one).
-    pub in_force: bool,
-    pub notice: vow_policy::Notice,
-    /// Every version in force now or before, newest first.
-    pub versions: Vec<PublicVersion>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PublicVersion {
-    pub version: i64,
-    pub effective_date: String,
-    /// What it changed from the version before (empty for the first).
-    pub changes: Vec<String>,
-}
+pub use super::notice_cache::{PublicNotice, PublicVersion};
 
 /// The key a form's anti-forgery token is made with (HKDF from the root key).
 const FORM_KEY: &[u8] = b"vow:v1:page-forms";
 
 impl Engine {
     /// The notice of `version` (default: the one in force). Unknown tenant, no
-    /// policy in force, or a version not (yet) in force: `NotFound`.
+    /// policy in force, or a version not (yet) in force: `NotFound`. From a cache
+    /// for [`crate::engine::CACHE_TTL`], emptied for the tenant when this process
+    /// publishes a version (`notice_cache`).
     pub async fn public_notice(
         &self,
         tenant: &TenantId,
         version: Option<i64>,
+    ) -> Result<Arc<PublicNotice>> {
+        let today = self.today();
+        if let Some(n) = self.notices.get(tenant.as_str(), version, &today) {
+            return Ok(n);
+        }
+        let n = Arc::new(self.read_public_notice(tenant, version, &today).await?);
+        self.notices
+            .put(tenant.as_str(), version, &today, n.clone());
+        Ok(n)
+    }
+
+    async fn read_public_notice(
+        &self,
+        tenant: &TenantId,
+        version: Option<i64>,
+        today: &str,
     ) -> Result<PublicNotice> {
         let t = tenant.as_str();
         let mut tx = self.store.read().await?;
         let row = tx.tenant(t).await?.ok_or(EngineError::NotFound("tenant"))?;
-        let today = self.today();
         let current = tx
-            .policy_in_force(t, &today)
+            .policy_in_force(t, today)
             .await?
             .ok_or(EngineError::NotFound("policy"))?;
         let wanted = version.unwrap_or(current.version);

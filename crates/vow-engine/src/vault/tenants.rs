@@ -291,6 +291,7 @@ impl Engine {
         if let Ok(mut m) = self.policies.write() {
             m.remove(tenant);
         }
+        self.notices.forget(tenant);
         self.mail_policy_notices(notices, &mut changes).await;
         Ok(PolicyPublished {
             tenant: tenant.to_string(),

@@ -9,6 +9,7 @@
 )]
 
 mod aggregates;
+mod api_docs;
 mod appeals;
 mod assessment;
 mod audit_chain;
@@ -28,6 +29,7 @@ mod intake_rules;
 mod keys;
 mod keys_grants;
 mod no_echo;
+mod notice_cache;
 mod operations;
 mod pages;
 mod policy_changes;
