@@ -98,6 +98,8 @@ pub struct Engine {
     pub(crate) policies: RwLock<HashMap<String, CachedPolicy>>,
     /// How many security events each source may still record this minute.
     pub(crate) security: crate::security::limit::Limiter,
+    /// How many console sign-ins each address may still try this minute.
+    pub(crate) sign_ins: crate::security::limit::Limiter,
     /// The legal rule packs and holiday calendars deadlines are computed from.
     pub(crate) rules: vow_policy::rules::RuleBook,
     mailer: RwLock<Option<mail::Mailer>>,
@@ -181,6 +183,7 @@ impl Engine {
                 chain,
                 policies: RwLock::new(HashMap::new()),
                 security: Default::default(),
+                sign_ins: crate::security::sessions::sign_in_limiter(),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),

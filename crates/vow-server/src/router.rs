@@ -182,6 +182,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             "/v1/tenants/{t}/incidents/{i}/notifications",
             post(breaches::notify_incident),
         )
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/notices/individuals/send",
+            post(breaches::send_individual_notices),
+        )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))
         .route("/v1/tenants/{t}/subjects/{s}/holds", post(api::create_hold))

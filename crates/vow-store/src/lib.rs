@@ -15,6 +15,7 @@
 mod aggregates;
 mod audit;
 mod consents;
+mod console;
 pub mod dialect;
 mod error;
 pub mod gate;
@@ -35,6 +36,7 @@ mod webhooks;
 pub use aggregates::{AggregateField, AggregateSubject};
 pub use audit::{AuditCheckpointRow, AuditHead, AuditRow, NewAudit};
 pub use consents::ConsentRow;
+pub use console::{ConsoleSessionRow, MailingCount};
 pub use dialect::Backend;
 pub use error::StoreError;
 pub use imports::{IMPORTING, ImportRow};
