@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod breach;
+pub mod console;
 pub mod date;
 pub mod document;
 pub mod letter;

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod breaches;
 pub mod changes;
+pub mod console;
 pub mod extract;
 pub mod openapi;
 pub mod page;

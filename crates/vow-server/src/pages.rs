@@ -107,7 +107,7 @@ pub fn language(asked: Option<&str>, headers: &HeaderMap) -> Lang {
 }
 
 /// An HTML page with the pages' headers.
-fn page(status: StatusCode, html: String) -> Response {
+pub fn page(status: StatusCode, html: String) -> Response {
     (
         status,
         [
@@ -123,13 +123,13 @@ fn page(status: StatusCode, html: String) -> Response {
 
 /// A page's frame: generic (`site` None) or for a tenant; its language switch
 /// links to `?lang=…` after `query` (the page's other query parameters).
-fn chrome(lang: Lang, site: Option<&str>, query: &str) -> Chrome {
+pub fn chrome(lang: Lang, site: Option<&str>, query: &str) -> Chrome {
     Chrome::new(lang, site, &STYLE_PATH, |l| {
         format!("?{query}lang={}", l.code())
     })
 }
 
-fn message(status: StatusCode, lang: Lang, m: Message, csrf: Option<String>) -> Response {
+pub fn message(status: StatusCode, lang: Lang, m: Message, csrf: Option<String>) -> Response {
     page(
         status,
         web::message_page(&mut chrome(lang, None, ""), m, csrf),
@@ -219,13 +219,19 @@ pub async fn notice(
 
 /// The form cookie the browser sent, if it looks like one of ours.
 fn form_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, FORM_COOKIE)
+}
+
+/// A cookie of ours the browser sent (a random token: 43 base64url characters), if
+/// it looks like one.
+pub fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == FORM_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_string())
         .filter(|v| {
             v.len() == 43
@@ -235,7 +241,7 @@ fn form_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The form token for this browser, and the cookie to set when it had none.
-fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<HeaderValue>)> {
+pub fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<HeaderValue>)> {
     if let Some(c) = form_cookie(headers) {
         return Some((s.engine.form_token(&c), None));
     }
@@ -248,7 +254,7 @@ fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<Heade
 }
 
 /// Whether a form's body carries the token that matches the browser's cookie.
-fn form_ok(s: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
+pub fn form_ok(s: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
     let Some(cookie) = form_cookie(headers) else {
         return false;
     };

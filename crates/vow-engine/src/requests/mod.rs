@@ -11,6 +11,7 @@
 
 mod erasure;
 mod erasure_ledger;
+mod evidence;
 mod export;
 mod fulfilment;
 mod intake;
