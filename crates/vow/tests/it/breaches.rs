@@ -9,7 +9,7 @@ const RESEARCH: &str = include_str!("../../../../examples/research-operator/poli
 const RESEARCH_JURISDICTIONS: &str = "jurisdictions: [CA, CA-QC, US-CA]";
 
 /// The research operator's policy, with other jurisdictions.
-fn research_in(jurisdictions: &str) -> String {
+pub(crate) fn research_in(jurisdictions: &str) -> String {
     assert!(RESEARCH.contains(RESEARCH_JURISDICTIONS));
     RESEARCH.replace(
         RESEARCH_JURISDICTIONS,
@@ -18,7 +18,7 @@ fn research_in(jurisdictions: &str) -> String {
 }
 
 /// A research panelist with the given fields: (category, store, collected_at).
-async fn person(
+pub(crate) async fn person(
     s: &Server,
     key: &str,
     t: &str,
@@ -50,7 +50,7 @@ async fn person(
     b["id"].as_str().unwrap().to_string()
 }
 
-async fn erase(s: &Server, key: &str, t: &str, email: &str) {
+pub(crate) async fn erase(s: &Server, key: &str, t: &str, email: &str) {
     let (st, r) = s
         .post(
             key,
@@ -81,7 +81,7 @@ async fn erase(s: &Server, key: &str, t: &str, email: &str) {
     assert_eq!(r["outcome"]["done"], "erased", "{r}");
 }
 
-fn incident(stores: &[&str], categories: &[&str]) -> Value {
+pub(crate) fn incident(stores: &[&str], categories: &[&str]) -> Value {
     json!({
         "discovered_at": "2026-11-02T10:00:00Z",
         "window": {"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T23:59:59Z"},

@@ -16,6 +16,7 @@ mod breaches;
 mod cli;
 mod cli_store;
 mod connections;
+mod console;
 mod crash;
 mod errors;
 mod file_modes;
