@@ -183,7 +183,7 @@ impl Engine {
                 chain,
                 policies: RwLock::new(HashMap::new()),
                 security: Default::default(),
-                sign_ins: crate::security::sessions::sign_in_limiter(),
+                sign_ins: crate::security::limit::Limiter::sign_ins(),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),

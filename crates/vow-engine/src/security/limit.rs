@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 pub const PER_SOURCE: u32 = 10;
 pub const TOTAL: u32 = 120;
+/// Console sign-in attempts one address may make a minute.
+pub const SIGN_INS_PER_MINUTE: u32 = 5;
 const WINDOW: Duration = Duration::from_secs(60);
 
 /// A fixed one-minute window of counts. Holds at most [`TOTAL`] sources.
@@ -39,6 +41,11 @@ impl Limiter {
             per_source,
             total,
         }
+    }
+
+    /// The console's sign-in limiter: [`SIGN_INS_PER_MINUTE`] per address.
+    pub(crate) fn sign_ins() -> Limiter {
+        Limiter::new(SIGN_INS_PER_MINUTE, 1000)
     }
 
     /// Whether one more event from `source` may be recorded now.

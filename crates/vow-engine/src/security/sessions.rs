@@ -5,7 +5,6 @@
 //! [`SESSION_ABSOLUTE_MS`] whatever happens, or [`SESSION_IDLE_MS`] unused.
 //! Sign-ins are limited per address ([`SIGN_INS_PER_MINUTE`]).
 
-use super::limit::Limiter;
 use crate::error::{EngineError, Result};
 use crate::vault::keys::Rejected;
 use crate::{Actor, Engine};
@@ -16,15 +15,10 @@ use vow_store::ConsoleSessionRow;
 pub const SESSION_ABSOLUTE_MS: i64 = 8 * 3600 * 1000;
 /// A session ends after this long unused (30 minutes).
 pub const SESSION_IDLE_MS: i64 = 30 * 60 * 1000;
-/// Sign-in attempts one address may make a minute.
-pub const SIGN_INS_PER_MINUTE: u32 = 5;
+pub use super::limit::SIGN_INS_PER_MINUTE;
 /// A session's last use is written at most this often (one write a minute, not one
 /// per page).
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
-
-pub(crate) fn sign_in_limiter() -> Limiter {
-    Limiter::new(SIGN_INS_PER_MINUTE, 1000)
-}
 
 /// Why a sign-in was refused.
 #[derive(Debug)]
