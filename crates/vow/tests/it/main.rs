@@ -9,6 +9,7 @@
 )]
 
 mod aggregates;
+mod appeals;
 mod assessment;
 mod audit_chain;
 mod backups;
