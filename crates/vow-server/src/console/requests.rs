@@ -275,13 +275,24 @@ async fn show(
     if let Some(o) = &v.outcome {
         facts.push(("Outcome", o.to_string()));
     }
+    let mut rows: Vec<Vec<Cell>> = facts
+        .into_iter()
+        .map(|(k, x)| vec![Cell::text(k), Cell::text(x)])
+        .collect();
+    // An appeal is a request of its own, decided with the same actions: fulfil grants
+    // it, deny upholds the decision appealed.
+    for (label, other) in [("Appeal of", &v.appeal_of), ("Appealed by", &v.appealed_by)] {
+        if let Some(o) = other {
+            rows.push(vec![
+                Cell::text(label),
+                Cell::link(o.clone(), format!("/console/t/{t}/requests/{o}")),
+            ]);
+        }
+    }
     let details = Table {
         caption: String::new(),
-        head: vec!["".into(), "".into()],
-        rows: facts
-            .into_iter()
-            .map(|(k, x)| vec![Cell::text(k), Cell::text(x)])
-            .collect(),
+        head: vec!["Fact".into(), "Value".into()],
+        rows,
         empty: String::new(),
     };
     let history = Table {
