@@ -6,7 +6,7 @@
 //! without their token.
 
 use crate::breaches::{erase, incident, person, research_in};
-use crate::harness::Server;
+use crate::harness::{Backend, Server};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -419,7 +419,18 @@ async fn console_queue_to_fulfilment_through_the_forms() {
 
 #[tokio::test]
 async fn console_mails_breach_notices_once_each_and_never_to_the_erased() {
-    let s = Server::start().await;
+    mailing(Server::start().await).await;
+}
+
+#[tokio::test]
+async fn console_mails_breach_notices_once_each_on_postgres() {
+    if let Some(s) = Server::start_on(Backend::Postgres).await {
+        mailing(s).await;
+    }
+}
+
+/// Breach notices mailed from the console, on any backend.
+async fn mailing(s: Server) {
     let op = s
         .tenant_with(
             "prairie",
@@ -569,6 +580,7 @@ async fn console_mails_breach_notices_once_each_and_never_to_the_erased() {
         .get(&format!("{path}?sent=2&erased=1&no_email=0&failed=0"))
         .await;
     assert!(shown.body.contains("Mailed 2 people."), "{}", shown.body);
+    s.drop_db().await;
 }
 
 #[tokio::test]
