@@ -722,6 +722,31 @@ fn cli_breach_assess_prints_impact_and_drafts() {
     let o = vow(&["breach", "show", "--data", d, "--tenant", "acme", id]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("on time"));
+    // The notice mailed to the two affected people (the outbox is data/mail): once.
+    let send = || {
+        let o = vow(&[
+            "breach",
+            "send-notices",
+            "--data",
+            d,
+            "--tenant",
+            "acme",
+            id,
+            "--output",
+            "json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let mails = || std::fs::read_dir(dir.path().join("mail")).unwrap().count();
+    assert_eq!(send()["sent"], 2);
+    let mailed = mails();
+    let again = send();
+    assert_eq!(
+        (again["sent"].clone(), again["total"]["sent"].clone()),
+        (json!(0), json!(2))
+    );
+    assert_eq!(mails(), mailed);
 
     // A bad file: exit 2, named by file and line.
     std::fs::write(&file, "tenant: acme\ndiscovered_at: 2026-11-02T10:00:00Z\nwindow: {from: 2026-10-01T00:00:00Z, to: 2026-10-31T00:00:00Z}\nstores: primary\ncategories: [user.name]\ndescription: x\n").unwrap();
