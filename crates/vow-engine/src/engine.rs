@@ -100,6 +100,8 @@ pub struct Engine {
     pub(crate) notices: crate::vault::notice_cache::NoticeCache,
     /// How many security events each source may still record this minute.
     pub(crate) security: crate::security::limit::Limiter,
+    /// How many console sign-ins each address may still try this minute.
+    pub(crate) sign_ins: crate::security::limit::Limiter,
     /// The legal rule packs and holiday calendars deadlines are computed from.
     pub(crate) rules: vow_policy::rules::RuleBook,
     mailer: RwLock<Option<mail::Mailer>>,
@@ -184,6 +186,7 @@ impl Engine {
                 policies: RwLock::new(HashMap::new()),
                 notices: crate::vault::notice_cache::NoticeCache::new(CACHE_TTL),
                 security: Default::default(),
+                sign_ins: crate::security::limit::Limiter::sign_ins(),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod api_docs;
 pub mod breach;
+pub mod console;
 pub mod date;
 pub mod document;
 pub mod letter;

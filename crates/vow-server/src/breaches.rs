@@ -8,7 +8,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use vow_engine::obligations::breaches::{ImpactView, IncidentView, NewIncident, NewNotification};
+use vow_engine::obligations::breaches::{
+    ImpactView, IncidentView, IndividualMailing, NewIncident, NewNotification,
+};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -78,4 +80,21 @@ pub async fn notify_incident(
     let t = tenant(&t)?;
     let v = s.engine.notify_incident(&actor, &t, &i, &b).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// Mail the incident's notice to individuals to every affected person of the tenant
+/// at their e-mail address on file: once per person however often it is called;
+/// people erased since, or with no address, are not mailed. Records a notification to
+/// `individuals` with the counts when someone was mailed.
+#[utoipa::path(post, path = "/v1/tenants/{t}/incidents/{i}/notices/individuals/send", tag = "breaches", params(("t" = String, Path), ("i" = String, Path)),
+    responses((status = 200, body = IndividualMailing), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn send_individual_notices(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, i)): Path<(String, String)>,
+) -> Result<Json<IndividualMailing>> {
+    let t = tenant(&t)?;
+    Ok(Json(
+        s.engine.mail_incident_individuals(&actor, &t, &i).await?,
+    ))
 }

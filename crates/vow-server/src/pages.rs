@@ -224,13 +224,19 @@ pub async fn notice(
 
 /// The form cookie the browser sent, if it looks like one of ours.
 fn form_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, FORM_COOKIE)
+}
+
+/// A cookie of ours the browser sent (a random token: 43 base64url characters), if
+/// it looks like one.
+pub fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == FORM_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_string())
         .filter(|v| {
             v.len() == 43

@@ -8,7 +8,8 @@ use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
 use crate::{
-    api, api_docs, appeals, breaches, changes, pages, reports, retention, security, unsubscribe,
+    api, api_docs, appeals, breaches, changes, console, pages, reports, retention, security,
+    unsubscribe,
     webhooks,
 };
 use axum::Router;
@@ -189,6 +190,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             "/v1/tenants/{t}/incidents/{i}/notifications",
             post(breaches::notify_incident),
         )
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/notices/individuals/send",
+            post(breaches::send_individual_notices),
+        )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))
         .route("/v1/tenants/{t}/subjects/{s}/holds", post(api::create_hold))
@@ -218,6 +223,28 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             "/u/{token}",
             get(pages::unsubscribe_page).post(pages::unsubscribe),
         )
+        .route("/console", get(console::home))
+        .route("/console/sign-in", post(console::sign_in))
+        .route("/console/sign-out", post(console::sign_out))
+        .route("/console/audit", get(console::audit))
+        .route("/console/t/{t}/requests", get(console::queue))
+        .route("/console/t/{t}/requests/{r}", get(console::request))
+        .route(
+            "/console/t/{t}/requests/{r}/{action}",
+            post(console::action),
+        )
+        .route("/console/t/{t}/incidents", get(console::incidents))
+        .route("/console/t/{t}/incidents/{i}", get(console::incident))
+        .route(
+            "/console/t/{t}/incidents/{i}/send",
+            post(console::send_notices),
+        )
+        .route(
+            "/console/t/{t}/retention",
+            get(console::retention).post(console::retention_run),
+        )
+        .route("/console/t/{t}/reports", get(console::reports))
+        .route("/console/t/{t}/reports/{name}", get(console::report))
         .route("/assets/{file}", get(pages::asset))
         .route("/.well-known/gpc.json", get(pages::gpc_json))
         .route("/docs", get(api_docs::page))

@@ -1,5 +1,5 @@
 //! `vow breach …`: assess an incident from a YAML or JSON file, list the register,
-//! show one incident, record a notification.
+//! show one incident, record a notification, mail the notice to affected people.
 
 use crate::common::tenant_id;
 use crate::common::{BadInput, Output, known_tenant, outln, print_json, when};
@@ -80,6 +80,20 @@ pub enum BreachCommand {
         /// A note for the register (e.g. how they were told).
         #[arg(long)]
         note: Option<String>,
+        /// `table` or `json`.
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Mail the notice to individuals to every affected person at their e-mail address
+    /// on file: once per person however often it is run; people erased since, or with
+    /// no address, are not mailed. Records the notification with the counts.
+    #[command(after_help = "Example:\n  vow breach send-notices --tenant acme 0192f3c4-…")]
+    SendNotices {
+        /// The tenant (see `vow tenant list`).
+        #[arg(long)]
+        tenant: TenantId,
+        /// The incident's id, as `vow breach list` shows it.
+        id: String,
         /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -320,6 +334,26 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
                 )
                 .await?;
             print_incident(&i, output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BreachCommand::SendNotices { tenant, id, output } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let m = engine
+                .mail_incident_individuals(actor, &tenant, &id)
+                .await?;
+            if output == Output::Json {
+                return print_json(&m).map(|()| ExitCode::SUCCESS);
+            }
+            outln!(
+                "mailed {} people; not mailed: {} erased, {} without an e-mail address; {} failed",
+                m.sent,
+                m.erased,
+                m.no_email,
+                m.failed
+            );
+            for (state, n) in &m.total {
+                outln!("  {state}: {n}");
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

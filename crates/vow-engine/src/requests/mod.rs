@@ -12,6 +12,7 @@
 mod appeals;
 mod erasure;
 mod erasure_ledger;
+mod evidence;
 mod export;
 mod fulfilment;
 mod intake;

@@ -9,12 +9,21 @@ use std::time::{Duration, Instant};
 
 pub const PER_SOURCE: u32 = 10;
 pub const TOTAL: u32 = 120;
+/// Console sign-in attempts one address may make a minute.
+pub const SIGN_INS_PER_MINUTE: u32 = 5;
 const WINDOW: Duration = Duration::from_secs(60);
 
 /// A fixed one-minute window of counts. Holds at most [`TOTAL`] sources.
-#[derive(Default)]
 pub(crate) struct Limiter {
     window: Mutex<Window>,
+    per_source: u32,
+    total: u32,
+}
+
+impl Default for Limiter {
+    fn default() -> Limiter {
+        Limiter::new(PER_SOURCE, TOTAL)
+    }
 }
 
 #[derive(Default)]
@@ -25,6 +34,20 @@ struct Window {
 }
 
 impl Limiter {
+    /// A limiter of `per_source` a minute from one source and `total` in all.
+    pub(crate) fn new(per_source: u32, total: u32) -> Limiter {
+        Limiter {
+            window: Mutex::default(),
+            per_source,
+            total,
+        }
+    }
+
+    /// The console's sign-in limiter: [`SIGN_INS_PER_MINUTE`] per address.
+    pub(crate) fn sign_ins() -> Limiter {
+        Limiter::new(SIGN_INS_PER_MINUTE, 1000)
+    }
+
     /// Whether one more event from `source` may be recorded now.
     pub(crate) fn admit(&self, source: &str) -> bool {
         self.admit_at(source, Instant::now())
@@ -40,11 +63,11 @@ impl Limiter {
                 ..Window::default()
             };
         }
-        if w.total >= TOTAL {
+        if w.total >= self.total {
             return false;
         }
         let n = w.per_source.entry(source.to_string()).or_insert(0);
-        if *n >= PER_SOURCE {
+        if *n >= self.per_source {
             return false;
         }
         *n += 1;

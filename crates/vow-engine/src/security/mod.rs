@@ -4,5 +4,6 @@
 
 pub mod events;
 pub(crate) mod limit;
+pub mod sessions;
 
 pub use events::{SecurityAttempt, SecurityEventView, SecurityKind};

@@ -406,6 +406,25 @@ impl Engine {
         if !vow_crypto::ct_eq(&row.secret_hash, &hash) {
             return Err(refuse(AuthFailure::WrongSecret, Some(id)));
         }
+        self.actor_of_key(&row)
+    }
+
+    /// The actor a stored key stands for, if it is neither revoked nor expired (a
+    /// console session re-checks its key with this on every request).
+    pub(crate) fn actor_of_key(
+        &self,
+        row: &vow_store::ApiKeyRow,
+    ) -> std::result::Result<Actor, Rejected> {
+        let id = row.id.clone();
+        let refuse = |failure: AuthFailure, key_id: Option<String>| Rejected {
+            failure: Some(failure),
+            key_id,
+            error: if failure == AuthFailure::KeyExpired {
+                EngineError::KeyExpired
+            } else {
+                EngineError::Unauthenticated
+            },
+        };
         if row.revoked_at.is_some() {
             return Err(refuse(AuthFailure::KeyRevoked, Some(id)));
         }
@@ -471,6 +490,8 @@ impl Engine {
             .ok_or(EngineError::NotFound("api key"))?;
         let at = self.now_ms();
         if tx.revoke_api_key(id, at).await? {
+            // Its console sessions end with it (each request re-checks the key too).
+            tx.delete_console_sessions_of_key(id).await?;
             let entry = self.audit_entry(
                 actor,
                 row.tenant_id.as_deref(),

@@ -9,7 +9,7 @@ const RESEARCH: &str = include_str!("../../../../examples/research-operator/poli
 const RESEARCH_JURISDICTIONS: &str = "jurisdictions: [CA, CA-QC, US-CA]";
 
 /// The research operator's policy, with other jurisdictions.
-fn research_in(jurisdictions: &str) -> String {
+pub(crate) fn research_in(jurisdictions: &str) -> String {
     assert!(RESEARCH.contains(RESEARCH_JURISDICTIONS));
     RESEARCH.replace(
         RESEARCH_JURISDICTIONS,
@@ -18,7 +18,7 @@ fn research_in(jurisdictions: &str) -> String {
 }
 
 /// A research panelist with the given fields: (category, store, collected_at).
-async fn person(
+pub(crate) async fn person(
     s: &Server,
     key: &str,
     t: &str,
@@ -50,7 +50,7 @@ async fn person(
     b["id"].as_str().unwrap().to_string()
 }
 
-async fn erase(s: &Server, key: &str, t: &str, email: &str) {
+pub(crate) async fn erase(s: &Server, key: &str, t: &str, email: &str) {
     let (st, r) = s
         .post(
             key,
@@ -81,7 +81,7 @@ async fn erase(s: &Server, key: &str, t: &str, email: &str) {
     assert_eq!(r["outcome"]["done"], "erased", "{r}");
 }
 
-fn incident(stores: &[&str], categories: &[&str]) -> Value {
+pub(crate) fn incident(stores: &[&str], categories: &[&str]) -> Value {
     json!({
         "discovered_at": "2026-11-02T10:00:00Z",
         "window": {"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T23:59:59Z"},
@@ -722,6 +722,31 @@ fn cli_breach_assess_prints_impact_and_drafts() {
     let o = vow(&["breach", "show", "--data", d, "--tenant", "acme", id]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("on time"));
+    // The notice mailed to the two affected people (the outbox is data/mail): once.
+    let send = || {
+        let o = vow(&[
+            "breach",
+            "send-notices",
+            "--data",
+            d,
+            "--tenant",
+            "acme",
+            id,
+            "--output",
+            "json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let mails = || std::fs::read_dir(dir.path().join("mail")).unwrap().count();
+    assert_eq!(send()["sent"], 2);
+    let mailed = mails();
+    let again = send();
+    assert_eq!(
+        (again["sent"].clone(), again["total"]["sent"].clone()),
+        (json!(0), json!(2))
+    );
+    assert_eq!(mails(), mailed);
 
     // A bad file: exit 2, named by file and line.
     std::fs::write(&file, "tenant: acme\ndiscovered_at: 2026-11-02T10:00:00Z\nwindow: {from: 2026-10-01T00:00:00Z, to: 2026-10-31T00:00:00Z}\nstores: primary\ncategories: [user.name]\ndescription: x\n").unwrap();

@@ -18,6 +18,7 @@ mod breaches;
 mod cli;
 mod cli_store;
 mod connections;
+mod console;
 mod crash;
 mod datasets;
 mod errors;

@@ -3,9 +3,11 @@
 //! the API takes and gives are in `types`.
 
 mod incidents;
+mod mailing;
 mod notices;
 mod types;
 
+pub use mailing::IndividualMailing;
 pub use types::{
     CategoryImpact, DeadlineView, DueView, Encryption, ImpactView, IncidentView, NewIncident,
     NewNotification, NoticeDraft, NotificationView, Scope, TenantImpact, Window,
