@@ -98,6 +98,10 @@ pub struct Engine {
     pub(crate) policies: RwLock<HashMap<String, CachedPolicy>>,
     /// How many security events each source may still record this minute.
     pub(crate) security: crate::security::limit::Limiter,
+    /// The request portal's limits: form posts and code checks per client address,
+    /// requests per identifier (each a minute).
+    pub(crate) portal_addresses: crate::security::limit::Limiter,
+    pub(crate) portal_identifiers: crate::security::limit::Limiter,
     /// The legal rule packs and holiday calendars deadlines are computed from.
     pub(crate) rules: vow_policy::rules::RuleBook,
     mailer: RwLock<Option<mail::Mailer>>,
@@ -181,6 +185,14 @@ impl Engine {
                 chain,
                 policies: RwLock::new(HashMap::new()),
                 security: Default::default(),
+                portal_addresses: crate::security::limit::Limiter::new(
+                    crate::security::limit::PORTAL_PER_ADDRESS,
+                    crate::security::limit::PORTAL_SOURCES,
+                ),
+                portal_identifiers: crate::security::limit::Limiter::new(
+                    crate::security::limit::PORTAL_PER_IDENTIFIER,
+                    crate::security::limit::PORTAL_SOURCES,
+                ),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),

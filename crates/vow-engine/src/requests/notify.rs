@@ -23,6 +23,7 @@ pub(crate) struct Extra<'a> {
     pub(crate) download_url: Option<&'a str>,
     pub(crate) controller: Option<(&'a str, &'a str)>,
     pub(crate) link_expires: Option<Timestamp>,
+    pub(crate) status_url: Option<&'a str>,
 }
 
 /// Plain words for the verification a rule asks.
@@ -79,6 +80,7 @@ impl Engine {
             controller: extra.controller,
             code: None,
             code_expires: extra.link_expires,
+            status_url: extra.status_url,
         };
         let rendered = super::notices::render(kind, &cx);
         let id = uuid::Uuid::now_v7().to_string();

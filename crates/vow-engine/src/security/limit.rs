@@ -9,12 +9,27 @@ use std::time::{Duration, Instant};
 
 pub const PER_SOURCE: u32 = 10;
 pub const TOTAL: u32 = 120;
+/// The request portal: form posts and code checks a minute from one client address.
+pub const PORTAL_PER_ADDRESS: u32 = 20;
+/// The request portal: requests a minute naming one e-mail address.
+pub const PORTAL_PER_IDENTIFIER: u32 = 5;
+/// The request portal: how many addresses or identifiers one window tracks; beyond
+/// that, everyone waits for the next minute.
+pub const PORTAL_SOURCES: u32 = 20_000;
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// A fixed one-minute window of counts. Holds at most [`TOTAL`] sources.
-#[derive(Default)]
+/// A fixed one-minute window of counts. Holds at most `total` sources ([`TOTAL`] for
+/// security events; the request portal's limiters are made with [`Limiter::new`]).
 pub(crate) struct Limiter {
     window: Mutex<Window>,
+    per_source: u32,
+    total: u32,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter::new(PER_SOURCE, TOTAL)
+    }
 }
 
 #[derive(Default)]
@@ -25,6 +40,15 @@ struct Window {
 }
 
 impl Limiter {
+    /// At most `per_source` a minute from one source and `total` in all.
+    pub(crate) fn new(per_source: u32, total: u32) -> Limiter {
+        Limiter {
+            window: Mutex::default(),
+            per_source,
+            total,
+        }
+    }
+
     /// Whether one more event from `source` may be recorded now.
     pub(crate) fn admit(&self, source: &str) -> bool {
         self.admit_at(source, Instant::now())
@@ -40,11 +64,11 @@ impl Limiter {
                 ..Window::default()
             };
         }
-        if w.total >= TOTAL {
+        if w.total >= self.total {
             return false;
         }
         let n = w.per_source.entry(source.to_string()).or_insert(0);
-        if *n >= PER_SOURCE {
+        if *n >= self.per_source {
             return false;
         }
         *n += 1;
