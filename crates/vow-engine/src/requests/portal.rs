@@ -155,6 +155,8 @@ pub struct PortalOffer {
     pub types: Vec<PortalType>,
     /// Purposes a person may opt out of or withdraw (id, plain description).
     pub purposes: Vec<(String, String)>,
+    /// Categories a person may ask to correct (id, plain description).
+    pub categories: Vec<(String, String)>,
 }
 
 /// A notice as the status page shows it.
@@ -299,11 +301,17 @@ impl Engine {
             .filter(|p| !p.forbidden)
             .map(|p| (p.id.to_string(), p.description.clone()))
             .collect();
+        let categories = policy
+            .categories
+            .iter()
+            .map(|c| (c.id.to_string(), c.description.clone()))
+            .collect();
         Ok(PortalOffer {
             tenant_name: row.name,
             regions,
             types,
             purposes,
+            categories,
         })
     }
 
