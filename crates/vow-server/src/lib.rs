@@ -13,10 +13,13 @@
 pub mod api;
 pub mod breaches;
 pub mod changes;
+pub mod documents;
 pub mod extract;
+pub mod form_body;
 pub mod openapi;
 pub mod page;
 pub mod pages;
+pub mod portal;
 pub mod problem;
 pub mod reports;
 pub mod reserve;

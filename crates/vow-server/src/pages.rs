@@ -107,7 +107,7 @@ pub fn language(asked: Option<&str>, headers: &HeaderMap) -> Lang {
 }
 
 /// An HTML page with the pages' headers.
-fn page(status: StatusCode, html: String) -> Response {
+pub(crate) fn page(status: StatusCode, html: String) -> Response {
     (
         status,
         [
@@ -123,13 +123,18 @@ fn page(status: StatusCode, html: String) -> Response {
 
 /// A page's frame: generic (`site` None) or for a tenant; its language switch
 /// links to `?lang=…` after `query` (the page's other query parameters).
-fn chrome(lang: Lang, site: Option<&str>, query: &str) -> Chrome {
+pub(crate) fn chrome(lang: Lang, site: Option<&str>, query: &str) -> Chrome {
     Chrome::new(lang, site, &STYLE_PATH, |l| {
         format!("?{query}lang={}", l.code())
     })
 }
 
-fn message(status: StatusCode, lang: Lang, m: Message, csrf: Option<String>) -> Response {
+pub(crate) fn message(
+    status: StatusCode,
+    lang: Lang,
+    m: Message,
+    csrf: Option<String>,
+) -> Response {
     page(
         status,
         web::message_page(&mut chrome(lang, None, ""), m, csrf),
@@ -141,7 +146,7 @@ pub fn not_found_page(lang: Lang) -> Response {
     message(StatusCode::NOT_FOUND, lang, Message::NotFound, None)
 }
 
-fn error_page(lang: Lang, e: &EngineError) -> Response {
+pub(crate) fn error_page(lang: Lang, e: &EngineError) -> Response {
     match e {
         EngineError::NotFound(_) | EngineError::NoPolicy(_) => not_found_page(lang),
         _ => {
@@ -218,7 +223,7 @@ pub async fn notice(
 }
 
 /// The form cookie the browser sent, if it looks like one of ours.
-fn form_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn form_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -235,7 +240,10 @@ fn form_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The form token for this browser, and the cookie to set when it had none.
-fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<HeaderValue>)> {
+pub(crate) fn form_token(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Option<(String, Option<HeaderValue>)> {
     if let Some(c) = form_cookie(headers) {
         return Some((s.engine.form_token(&c), None));
     }

@@ -7,7 +7,10 @@ use crate::problem::bare_errors_as_problems;
 use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
-use crate::{api, breaches, changes, pages, reports, retention, security, unsubscribe, webhooks};
+use crate::{
+    api, breaches, changes, documents, pages, portal, reports, retention, security, unsubscribe,
+    webhooks,
+};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -203,6 +206,23 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             post(unsubscribe::links),
         )
         .route("/privacy/{t}", get(pages::notice))
+        .route("/privacy/{t}/request", get(portal::index))
+        .route("/privacy/{t}/request/verify", post(portal::verify))
+        .route("/privacy/{t}/request/status/{token}", get(portal::status))
+        .route(
+            "/privacy/{t}/request/{kind}",
+            get(portal::form_get)
+                .post(portal::form_post)
+                .layer(DefaultBodyLimit::max(portal::MAX_FORM_BODY)),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/documents",
+            get(documents::list),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/documents/{d}",
+            get(documents::download),
+        )
         .route(
             "/u/{token}",
             get(pages::unsubscribe_page).post(pages::unsubscribe),

@@ -159,6 +159,16 @@ pub struct PortalOffer {
     pub categories: Vec<(String, String)>,
 }
 
+/// Whether `value` is an e-mail address Vow can match.
+pub fn valid_email(value: &str) -> bool {
+    vow_crypto::normalize(vow_crypto::IdentifierKind::Email, value).is_ok()
+}
+
+/// Whether `value` is a phone number Vow can match (with its country code).
+pub fn valid_phone(value: &str) -> bool {
+    vow_crypto::normalize(vow_crypto::IdentifierKind::Phone, value).is_ok()
+}
+
 /// A notice as the status page shows it.
 #[derive(Debug, Clone)]
 pub struct StatusNotice {
@@ -237,18 +247,21 @@ impl Engine {
         ))
     }
 
-    /// Whether one more portal form post from `address` (and naming `identifier`, a
-    /// normalised e-mail address) may be taken this minute. The identifier is kept
-    /// only as a hash, in memory.
-    pub fn portal_admit(&self, address: &str, identifier: Option<&str>) -> bool {
-        if !self.portal_addresses.admit(address) {
-            return false;
-        }
-        identifier.is_none_or(|i| {
-            let h = vow_crypto::sha256(i.trim().to_lowercase().as_bytes());
-            let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
-            self.portal_identifiers.admit(&hex)
-        })
+    /// Whether one more portal form post or code check from `address` may be taken
+    /// this minute ([`crate::security::limit::PORTAL_PER_ADDRESS`]).
+    pub fn portal_admit_address(&self, address: &str) -> bool {
+        self.portal_addresses.admit(address)
+    }
+
+    /// Whether one more request naming `email` may be taken this minute
+    /// ([`crate::security::limit::PORTAL_PER_IDENTIFIER`]). The address is kept only as
+    /// a hash, in memory.
+    pub fn portal_admit_identifier(&self, email: &str) -> bool {
+        let normal = vow_crypto::normalize(vow_crypto::IdentifierKind::Email, email)
+            .unwrap_or_else(|_| email.trim().to_lowercase());
+        let h = vow_crypto::sha256(normal.as_bytes());
+        let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        self.portal_identifiers.admit(&hex)
     }
 
     /// What the portal of `tenant` offers: the request types its laws (or, with none,

@@ -170,13 +170,13 @@ pub fn form_page(chrome: &mut Chrome, f: &FormPage) -> String {
     let errors = f
         .fields
         .iter()
-        .filter_map(|x| x.error.as_ref().map(|e| (x.id(), format!("{}: {e}", x.label))))
+        .filter_map(|x| {
+            x.error
+                .as_ref()
+                .map(|e| (x.id(), format!("{}: {e}", x.label)))
+        })
         .collect();
-    page(&FormHtml {
-        chrome,
-        f,
-        errors,
-    })
+    page(&FormHtml { chrome, f, errors })
 }
 
 /// A heading, paragraphs and, when given, the code form.

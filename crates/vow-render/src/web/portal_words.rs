@@ -238,22 +238,70 @@ impl Lang {
     pub fn request_kind(self, kind: RequestType) -> (&'static str, &'static str) {
         use RequestType::*;
         match (self, kind) {
-            (Lang::En, Access) => ("Get a copy of my information", "We send you a copy of the information we hold about you."),
-            (Lang::En, Know) => ("Know what you hold about me", "We tell you the kinds of information we hold, where it came from, why we use it and who we share it with."),
-            (Lang::En, Delete) => ("Delete my information", "We erase the information we hold about you, except what the law requires us to keep."),
-            (Lang::En, Correct) => ("Correct my information", "Tell us what is wrong and what it should be; we correct it."),
-            (Lang::En, OptOut) => ("Stop the sale or sharing of my information", "We stop selling or sharing your information, and stop the uses you choose."),
-            (Lang::En, LimitSensitive) => ("Limit the use of my sensitive information", "We use sensitive information only for what is needed to provide our service."),
-            (Lang::En, Portability) => ("Take my information elsewhere", "We send you your information in a format another service can read."),
-            (Lang::En, WithdrawConsent) => ("Withdraw my consent", "We stop the uses you agreed to, from now on."),
-            (Lang::Fr, Access) => ("Obtenir une copie de mes renseignements", "Nous vous envoyons une copie des renseignements que nous détenons sur vous."),
-            (Lang::Fr, Know) => ("Savoir ce que vous détenez sur moi", "Nous vous indiquons les types de renseignements détenus, leur provenance, pourquoi nous les utilisons et avec qui nous les communiquons."),
-            (Lang::Fr, Delete) => ("Supprimer mes renseignements", "Nous effaçons les renseignements détenus sur vous, sauf ce que la loi nous oblige à conserver."),
-            (Lang::Fr, Correct) => ("Corriger mes renseignements", "Dites-nous ce qui est inexact et ce que ce devrait être; nous le corrigeons."),
-            (Lang::Fr, OptOut) => ("Faire cesser la vente ou le partage de mes renseignements", "Nous cessons de vendre ou de partager vos renseignements, et les utilisations que vous choisissez."),
-            (Lang::Fr, LimitSensitive) => ("Limiter l’utilisation de mes renseignements sensibles", "Nous n’utilisons les renseignements sensibles que pour ce qui est nécessaire à notre service."),
-            (Lang::Fr, Portability) => ("Emporter mes renseignements ailleurs", "Nous vous envoyons vos renseignements dans un format qu’un autre service peut lire."),
-            (Lang::Fr, WithdrawConsent) => ("Retirer mon consentement", "Nous cessons, dès maintenant, les utilisations que vous aviez acceptées."),
+            (Lang::En, Access) => (
+                "Get a copy of my information",
+                "We send you a copy of the information we hold about you.",
+            ),
+            (Lang::En, Know) => (
+                "Know what you hold about me",
+                "We tell you the kinds of information we hold, where it came from, why we use it and who we share it with.",
+            ),
+            (Lang::En, Delete) => (
+                "Delete my information",
+                "We erase the information we hold about you, except what the law requires us to keep.",
+            ),
+            (Lang::En, Correct) => (
+                "Correct my information",
+                "Tell us what is wrong and what it should be; we correct it.",
+            ),
+            (Lang::En, OptOut) => (
+                "Stop the sale or sharing of my information",
+                "We stop selling or sharing your information, and stop the uses you choose.",
+            ),
+            (Lang::En, LimitSensitive) => (
+                "Limit the use of my sensitive information",
+                "We use sensitive information only for what is needed to provide our service.",
+            ),
+            (Lang::En, Portability) => (
+                "Take my information elsewhere",
+                "We send you your information in a format another service can read.",
+            ),
+            (Lang::En, WithdrawConsent) => (
+                "Withdraw my consent",
+                "We stop the uses you agreed to, from now on.",
+            ),
+            (Lang::Fr, Access) => (
+                "Obtenir une copie de mes renseignements",
+                "Nous vous envoyons une copie des renseignements que nous détenons sur vous.",
+            ),
+            (Lang::Fr, Know) => (
+                "Savoir ce que vous détenez sur moi",
+                "Nous vous indiquons les types de renseignements détenus, leur provenance, pourquoi nous les utilisons et avec qui nous les communiquons.",
+            ),
+            (Lang::Fr, Delete) => (
+                "Supprimer mes renseignements",
+                "Nous effaçons les renseignements détenus sur vous, sauf ce que la loi nous oblige à conserver.",
+            ),
+            (Lang::Fr, Correct) => (
+                "Corriger mes renseignements",
+                "Dites-nous ce qui est inexact et ce que ce devrait être; nous le corrigeons.",
+            ),
+            (Lang::Fr, OptOut) => (
+                "Faire cesser la vente ou le partage de mes renseignements",
+                "Nous cessons de vendre ou de partager vos renseignements, et les utilisations que vous choisissez.",
+            ),
+            (Lang::Fr, LimitSensitive) => (
+                "Limiter l’utilisation de mes renseignements sensibles",
+                "Nous n’utilisons les renseignements sensibles que pour ce qui est nécessaire à notre service.",
+            ),
+            (Lang::Fr, Portability) => (
+                "Emporter mes renseignements ailleurs",
+                "Nous vous envoyons vos renseignements dans un format qu’un autre service peut lire.",
+            ),
+            (Lang::Fr, WithdrawConsent) => (
+                "Retirer mon consentement",
+                "Nous cessons, dès maintenant, les utilisations que vous aviez acceptées.",
+            ),
         }
     }
 
@@ -266,18 +314,30 @@ impl Lang {
             (Lang::En, Verified | InProgress) => "Confirmed: we are working on it.",
             (Lang::En, Unverifiable) => "We could not confirm who the request is about.",
             (Lang::En, Fulfilled) => "Done.",
-            (Lang::En, PartiallyFulfilled) => "Done in part: the notice we sent explains what was kept and why.",
+            (Lang::En, PartiallyFulfilled) => {
+                "Done in part: the notice we sent explains what was kept and why."
+            }
             (Lang::En, Denied) => "Declined: the notice we sent explains why.",
-            (Lang::En, Routed) => "Sent on: we hold this information for another organisation, named in our notice.",
+            (Lang::En, Routed) => {
+                "Sent on: we hold this information for another organisation, named in our notice."
+            }
             (Lang::En, Withdrawn) => "Withdrawn.",
             (Lang::Fr, Received | Acknowledged) => "Reçue : nous en avons accusé réception.",
-            (Lang::Fr, Verifying) => "En attente de la confirmation de l’identité de la personne visée.",
+            (Lang::Fr, Verifying) => {
+                "En attente de la confirmation de l’identité de la personne visée."
+            }
             (Lang::Fr, Verified | InProgress) => "Confirmée : nous la traitons.",
-            (Lang::Fr, Unverifiable) => "Nous n’avons pas pu confirmer l’identité de la personne visée.",
+            (Lang::Fr, Unverifiable) => {
+                "Nous n’avons pas pu confirmer l’identité de la personne visée."
+            }
             (Lang::Fr, Fulfilled) => "Traitée.",
-            (Lang::Fr, PartiallyFulfilled) => "Traitée en partie : l’avis envoyé explique ce qui a été conservé et pourquoi.",
+            (Lang::Fr, PartiallyFulfilled) => {
+                "Traitée en partie : l’avis envoyé explique ce qui a été conservé et pourquoi."
+            }
             (Lang::Fr, Denied) => "Refusée : l’avis envoyé en explique les raisons.",
-            (Lang::Fr, Routed) => "Transmise : nous détenons ces renseignements pour une autre organisation, nommée dans notre avis.",
+            (Lang::Fr, Routed) => {
+                "Transmise : nous détenons ces renseignements pour une autre organisation, nommée dans notre avis."
+            }
             (Lang::Fr, Withdrawn) => "Retirée.",
         }
     }
