@@ -264,8 +264,8 @@ impl Engine {
         self.portal_identifiers.admit(&hex)
     }
 
-    /// What the portal of `tenant` offers: the request types its laws (or, with none,
-    /// its policy) provide, what each form must ask, and the regions to choose from.
+    /// What the portal of `tenant` offers: the request types its laws provide, and
+    /// access, deletion, correction and withdrawal of consent in any case, what each form must ask, and the regions to choose from.
     pub async fn portal_offer(&self, tenant: &TenantId) -> Result<PortalOffer> {
         let t = tenant.as_str();
         let mut tx = self.store.read().await?;
@@ -290,9 +290,15 @@ impl Engine {
             .into_iter()
             .filter_map(|kind| {
                 let rules: Vec<_> = packs.iter().filter_map(|p| p.requests.get(&kind)).collect();
+                // The rights every policy's promise answers, and those a law adds.
                 let offered = !rules.is_empty()
-                    || (packs.is_empty()
-                        && !matches!(kind, RequestType::Know | RequestType::LimitSensitive));
+                    || matches!(
+                        kind,
+                        RequestType::Access
+                            | RequestType::Delete
+                            | RequestType::Correct
+                            | RequestType::WithdrawConsent
+                    );
                 offered.then(|| PortalType {
                     kind,
                     second_point: rules.iter().any(|r| r.verification.points >= 2)

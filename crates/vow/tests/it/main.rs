@@ -29,6 +29,7 @@ mod no_echo;
 mod operations;
 mod pages;
 mod policy_changes;
+mod portal;
 mod promises;
 mod readme;
 mod requests;
