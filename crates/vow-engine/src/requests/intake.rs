@@ -170,7 +170,7 @@ impl Engine {
         actor: &Actor,
         tenant: &TenantId,
         input: &NewRequest,
-        portal: Option<&super::portal::Intake<'_>>,
+        portal: Option<&super::types::Intake<'_>>,
     ) -> Result<String> {
         let tenant_id = tenant;
         let tenant = tenant.as_str();

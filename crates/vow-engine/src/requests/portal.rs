@@ -18,7 +18,9 @@
 //!   `request_documents`; operators list and download them through the API, and each
 //!   download is audited before the bytes leave.
 
-use super::record::{load, request_aad};
+use super::record::{load, original_kind, request_aad};
+pub use super::types::{DocumentKind, Upload};
+use super::types::{Intake, NewRequest, Step};
 use crate::engine::ts;
 use crate::error::{EngineError, Result};
 use crate::{Actor, Engine};
@@ -66,72 +68,6 @@ pub fn portal_actor(tenant: &TenantId) -> Actor {
         },
         Some(tenant.clone()),
     )
-}
-
-/// The types of document the portal takes, told by their first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocumentKind {
-    Pdf,
-    Png,
-    Jpeg,
-}
-
-impl DocumentKind {
-    /// The type of `bytes` by their magic number; None for anything else.
-    pub fn sniff(bytes: &[u8]) -> Option<DocumentKind> {
-        if bytes.starts_with(b"%PDF-") {
-            Some(DocumentKind::Pdf)
-        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-            Some(DocumentKind::Png)
-        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(DocumentKind::Jpeg)
-        } else {
-            None
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentKind::Pdf => "pdf",
-            DocumentKind::Png => "png",
-            DocumentKind::Jpeg => "jpeg",
-        }
-    }
-
-    pub fn media_type(self) -> &'static str {
-        match self {
-            DocumentKind::Pdf => "application/pdf",
-            DocumentKind::Png => "image/png",
-            DocumentKind::Jpeg => "image/jpeg",
-        }
-    }
-
-    fn parse(s: &str) -> Option<DocumentKind> {
-        [DocumentKind::Pdf, DocumentKind::Png, DocumentKind::Jpeg]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
-
-/// A document uploaded with a request, its type already checked.
-#[derive(Clone)]
-pub struct Upload {
-    pub kind: DocumentKind,
-    pub bytes: Vec<u8>,
-}
-
-impl std::fmt::Debug for Upload {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upload")
-            .field("kind", &self.kind)
-            .field("len", &self.bytes.len())
-            .finish()
-    }
-}
-
-/// What the portal adds to an intake.
-pub(crate) struct Intake<'a> {
-    pub(crate) documents: &'a [Upload],
 }
 
 /// A request type as the portal offers it, with what its form must ask.
@@ -339,7 +275,7 @@ impl Engine {
     pub async fn portal_submit(
         &self,
         tenant: &TenantId,
-        input: &super::NewRequest,
+        input: &NewRequest,
         documents: &[Upload],
     ) -> Result<String> {
         if documents.len() > MAX_DOCUMENTS
@@ -418,12 +354,12 @@ impl Engine {
             // Already verified or done: the code only confirms.
             return self.check_code(t, &id, code).await;
         }
-        let step = super::Step {
+        let step = Step {
             code: Some(code.to_string()),
             // The code went to the person's own address: entering it is the person
             // confirming, also that an agent acts for them (§7063(a)(2)).
             subject_confirmed: true,
-            ..super::Step::default()
+            ..Step::default()
         };
         match self
             .verify_request(&portal_actor(tenant), tenant, &id, &step)
@@ -472,7 +408,7 @@ impl Engine {
             });
         }
         let state = crate::engine::stored("request state", &r.state, RequestState::parse)?;
-        let kind = RequestType::parse(&super::original_kind(&r)).unwrap_or(RequestType::Access);
+        let kind = RequestType::parse(&original_kind(&r)).unwrap_or(RequestType::Access);
         let code_ref = if WAITING.contains(&r.state.as_str()) {
             Some(self.portal_token(PortalLink::Code, t, &r.id)?)
         } else {

@@ -596,6 +596,10 @@ async fn an_agent_uploads_a_document_kept_sealed() {
         .await;
     assert_eq!(large.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(large.body.contains("larger than 5 MB"), "{}", large.body);
+    assert!(
+        large.body.contains("value=\"Alex Agent\""),
+        "read, not cut off by the body limit"
+    );
     // No document at all.
     let none = b
         .post_multipart("/privacy/acme/request/access?as=agent", &fields, None)
