@@ -163,6 +163,9 @@ pub async fn index(
     )
 }
 
+/// A problem with a field: the field's name and the words for it.
+type FieldProblem = (&'static str, &'static str);
+
 /// What the browser sent in the request form (only ever shown back to it).
 #[derive(Debug, Default)]
 struct Input {
@@ -441,9 +444,9 @@ fn check(
     who: Who,
     input: &Input,
     p: &[Part],
-) -> Result<(NewRequest, Vec<Upload>), Vec<(&'static str, &'static str)>> {
+) -> Result<(NewRequest, Vec<Upload>), Vec<FieldProblem>> {
     let w = lang.portal();
-    let mut errors: Vec<(&'static str, &'static str)> = Vec::new();
+    let mut errors: Vec<FieldProblem> = Vec::new();
     if input.email.is_empty() {
         errors.push(("email", w.err_required));
     } else if !valid_email(&input.email) {
@@ -579,7 +582,7 @@ fn check(
 }
 
 /// Where the engine's field errors go on the form.
-fn engine_errors(lang: Lang, e: &EngineError) -> Vec<(&'static str, &'static str)> {
+fn engine_errors(lang: Lang, e: &EngineError) -> Vec<FieldProblem> {
     let w = lang.portal();
     let EngineError::Invalid(list) = e else {
         return Vec::new();
