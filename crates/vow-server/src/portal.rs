@@ -107,21 +107,33 @@ fn busy(lang: Lang, site: &str) -> Response {
 }
 
 fn forbidden(lang: Lang) -> Response {
-    crate::pages::message(
+    short(
         StatusCode::FORBIDDEN,
         lang,
         vow_render::web::Message::Forbidden,
-        None,
     )
 }
 
 fn internal(lang: Lang) -> Response {
-    crate::pages::message(
+    short(
         StatusCode::INTERNAL_SERVER_ERROR,
         lang,
         vow_render::web::Message::Error,
-        None,
     )
+}
+
+fn short(status: StatusCode, lang: Lang, m: vow_render::web::Message) -> Response {
+    crate::pages::message(status, lang, m, None)
+}
+
+/// The tenant a path names and its name for the header; the 404 page if unknown.
+async fn known(s: &AppState, lang: Lang, t: &str) -> Result<(TenantId, String), Response> {
+    let tenant = TenantId::new(t).map_err(|_| not_found_page(lang))?;
+    match s.engine.tenant_name(&tenant).await {
+        Ok(Some(n)) => Ok((tenant, n)),
+        Ok(None) => Err(not_found_page(lang)),
+        Err(e) => Err(error_page(lang, &e)),
+    }
 }
 
 /// Whether the parts carry the token that matches this browser's form cookie.
@@ -680,13 +692,9 @@ pub async fn verify(
     body: Bytes,
 ) -> Response {
     let lang = language(q.lang.as_deref(), &headers);
-    let Ok(tenant) = TenantId::new(&t) else {
-        return not_found_page(lang);
-    };
-    let site = match s.engine.tenant_name(&tenant).await {
-        Ok(Some(n)) => n,
-        Ok(None) => return not_found_page(lang),
-        Err(e) => return error_page(lang, &e),
+    let (tenant, site) = match known(&s, lang, &t).await {
+        Ok(k) => k,
+        Err(res) => return res,
     };
     if !s.engine.portal_admit_address(&address(connect)) {
         return busy(lang, &site);
@@ -741,13 +749,9 @@ pub async fn status(
 ) -> Response {
     let lang = language(q.lang.as_deref(), &headers);
     let w = lang.portal();
-    let Ok(tenant) = TenantId::new(&t) else {
-        return not_found_page(lang);
-    };
-    let site = match s.engine.tenant_name(&tenant).await {
-        Ok(Some(n)) => n,
-        Ok(None) => return not_found_page(lang),
-        Err(e) => return error_page(lang, &e),
+    let (tenant, site) = match known(&s, lang, &t).await {
+        Ok(k) => k,
+        Err(res) => return res,
     };
     let st = match s.engine.portal_status(&tenant, &token).await {
         Ok(Some(st)) => st,

@@ -98,6 +98,16 @@ impl<'a> Browser<'a> {
         self.read(req.send().await.unwrap()).await
     }
 
+    /// The person's own request: their address, living in Canada.
+    async fn ask(&mut self, path: &str, csrf: &str, email: &str) -> Page {
+        self.post_multipart(
+            path,
+            &[("csrf", csrf), ("email", email), ("region", "CA")],
+            None,
+        )
+        .await
+    }
+
     /// A multipart form post, as a browser sends a form with a file.
     async fn post_multipart(
         &mut self,
@@ -325,15 +335,7 @@ async fn an_access_request_from_the_form_to_the_download() {
     // A bad address redisplays the form with the message at the field and the
     // person's own input back in it.
     let bad = b
-        .post_multipart(
-            "/privacy/acme/request/access",
-            &[
-                ("csrf", &csrf),
-                ("email", "ada-at-example"),
-                ("region", "CA"),
-            ],
-            None,
-        )
+        .ask("/privacy/acme/request/access", &csrf, "ada-at-example")
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     bad.assert_safe();
@@ -348,15 +350,7 @@ async fn an_access_request_from_the_form_to_the_download() {
     assert!(requests(&s, &op).await.is_empty());
 
     let sent = b
-        .post_multipart(
-            "/privacy/acme/request/access",
-            &[
-                ("csrf", &csrf),
-                ("email", "ada@example.org"),
-                ("region", "CA"),
-            ],
-            None,
-        )
+        .ask("/privacy/acme/request/access", &csrf, "ada@example.org")
         .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
     sent.assert_safe();
@@ -498,13 +492,7 @@ async fn a_known_and_an_unknown_person_get_the_same_page_and_mails() {
     let mut sets = Vec::new();
     for email in ["ada@example.org", "nobody@example.org"] {
         let before = mails(&dir).len();
-        let p = b
-            .post_multipart(
-                "/privacy/acme/request/delete",
-                &[("csrf", &csrf), ("email", email), ("region", "CA")],
-                None,
-            )
-            .await;
+        let p = b.ask("/privacy/acme/request/delete", &csrf, email).await;
         assert_eq!(p.status, StatusCode::OK, "{}", p.body);
         pages.push(masked(&p.body));
         let new: Vec<Mail> = mails(&dir).into_iter().skip(before).collect();
@@ -756,26 +744,15 @@ async fn forms_and_code_checks_are_rate_limited() {
     let (_op, _) = portal_server(&s, POLICY).await;
     let mut b = Browser::new(&s);
     let csrf = b.get("/privacy/acme/request/delete").await.input("csrf");
-    let send = |email: &'static str| [("csrf", csrf.clone()), ("email", email.to_string())];
     // Five requests a minute name one address; the sixth waits.
     for _ in 0..5 {
-        let f = send("ada@example.org");
         let p = b
-            .post_multipart(
-                "/privacy/acme/request/delete",
-                &[(f[0].0, &f[0].1), (f[1].0, &f[1].1)],
-                None,
-            )
+            .ask("/privacy/acme/request/delete", &csrf, "ada@example.org")
             .await;
         assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     }
-    let f = send("ada@example.org");
     let p = b
-        .post_multipart(
-            "/privacy/acme/request/delete",
-            &[(f[0].0, &f[0].1), (f[1].0, &f[1].1)],
-            None,
-        )
+        .ask("/privacy/acme/request/delete", &csrf, "ada@example.org")
         .await;
     assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
     p.assert_safe();
@@ -808,15 +785,7 @@ async fn r22_web_requests_enter_the_same_workflow() {
     let mut b = Browser::new(&s);
     let csrf = b.get("/privacy/acme/request/delete").await.input("csrf");
     let p = b
-        .post_multipart(
-            "/privacy/acme/request/delete",
-            &[
-                ("csrf", &csrf),
-                ("email", "ada@example.org"),
-                ("region", "CA"),
-            ],
-            None,
-        )
+        .ask("/privacy/acme/request/delete", &csrf, "ada@example.org")
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     let (st, by_mail) = s
