@@ -17,6 +17,7 @@ pub mod letter;
 mod render;
 mod text;
 pub mod web;
+pub mod web_appeal;
 
 pub use date::{Lang, long_date, long_date_time};
 pub use render::{HtmlEscaper, STYLE, escape_html};

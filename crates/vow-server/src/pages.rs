@@ -256,7 +256,7 @@ pub(crate) fn form_token(
 }
 
 /// Whether a form's body carries the token that matches the browser's cookie.
-fn form_ok(s: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
+pub(crate) fn form_ok(s: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
     let Some(cookie) = form_cookie(headers) else {
         return false;
     };

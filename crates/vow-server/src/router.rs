@@ -8,8 +8,8 @@ use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
 use crate::{
-    api, breaches, changes, documents, pages, portal, reports, retention, security, unsubscribe,
-    webhooks,
+    api, appeals, breaches, changes, documents, pages, portal, reports, retention, security,
+    unsubscribe, webhooks,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -109,6 +109,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             post(api::extend_request),
         )
         .route("/v1/tenants/{t}/requests/{r}/deny", post(api::deny_request))
+        .route(
+            "/v1/tenants/{t}/requests/{r}/appeal",
+            post(appeals::appeal_request),
+        )
         .route(
             "/v1/tenants/{t}/requests/{r}/pause",
             post(api::pause_request),
@@ -222,6 +226,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         .route(
             "/v1/tenants/{t}/requests/{r}/documents/{d}",
             get(documents::download),
+        )
+        .route(
+            "/privacy/{t}/request/appeal/{token}",
+            get(appeals::appeal_form).post(appeals::appeal_post),
         )
         .route(
             "/u/{token}",

@@ -24,6 +24,8 @@ pub(crate) struct Extra<'a> {
     pub(crate) controller: Option<(&'a str, &'a str)>,
     pub(crate) link_expires: Option<Timestamp>,
     pub(crate) status_url: Option<&'a str>,
+    /// This request appeals the decision on that request.
+    pub(crate) appeal_of: Option<&'a str>,
 }
 
 /// Plain words for the verification a rule asks.
@@ -81,6 +83,7 @@ impl Engine {
             code: None,
             code_expires: extra.link_expires,
             status_url: extra.status_url,
+            appeal_of: extra.appeal_of,
         };
         let rendered = super::notices::render(kind, &cx);
         let id = uuid::Uuid::now_v7().to_string();
