@@ -3,8 +3,7 @@
 
 use crate::problem::Problem;
 use crate::{
-    api, appeals, breaches, changes, documents, reports, retention, security, unsubscribe,
-    webhooks,
+    api, appeals, breaches, changes, documents, reports, retention, security, unsubscribe, webhooks,
 };
 use utoipa::OpenApi;
 

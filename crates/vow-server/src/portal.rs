@@ -797,8 +797,11 @@ pub async fn status(
         download: st.download.clone(),
         code_intro: code.as_ref().map(|_| w.status_code.to_string()),
         code,
-        // Appeals (VA-02, CO-03, CT-03) link from here when a denial can be appealed.
-        appeal: None,
+        // A denial that can be appealed (VA-02, CO-03, CT-03) links to the appeal form.
+        appeal: st
+            .appeal
+            .clone()
+            .map(|href| (w.status_appeal.to_string(), href)),
     };
     with_cookie(
         page(

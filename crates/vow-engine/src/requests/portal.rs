@@ -127,6 +127,8 @@ pub struct PortalStatus {
     pub download: Option<String>,
     /// While the request waits for its code: the code form's token.
     pub code_ref: Option<String>,
+    /// A denial that can be appealed: the appeal form's link, from the denial notice.
+    pub appeal: Option<String>,
 }
 
 /// A request's document, as the API lists it.
@@ -392,15 +394,27 @@ impl Engine {
         drop(tx);
         let mut notices = Vec::new();
         let mut download = None;
+        let mut appeal = None;
+        let link_in = |body: &Value, base: &str| {
+            body["text"].as_str().and_then(|text| {
+                text.split_whitespace()
+                    .find(|w| w.starts_with(base))
+                    .map(str::to_string)
+            })
+        };
         for n in &rows {
             let body = notice_body(&key, t, &r.id, &n.id, &n.sealed)?;
-            if n.kind == "completion" {
-                let base = format!("{}/exports/", self.public_url());
-                download = body["text"].as_str().and_then(|text| {
-                    text.split_whitespace()
-                        .find(|w| w.starts_with(&base))
-                        .map(str::to_string)
-                });
+            match n.kind.as_str() {
+                "completion" => {
+                    download = link_in(&body, &format!("{}/exports/", self.public_url()));
+                }
+                "denial" => {
+                    appeal = link_in(
+                        &body,
+                        &format!("{}/privacy/{t}/request/appeal/", self.public_url()),
+                    );
+                }
+                _ => {}
             }
             notices.push(StatusNotice {
                 subject: body["subject"].as_str().unwrap_or_default().to_string(),
@@ -432,6 +446,7 @@ impl Engine {
             notices,
             download,
             code_ref,
+            appeal,
         }))
     }
 

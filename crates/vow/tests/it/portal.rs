@@ -827,3 +827,51 @@ async fn r22_web_requests_enter_the_same_workflow() {
             .any(|n| n["kind"] == "acknowledgement")
     );
 }
+
+#[tokio::test]
+async fn a_denial_that_can_be_appealed_links_to_the_appeal_form() {
+    let s = Server::start_at(TODAY).await;
+    let va = POLICY.replace("jurisdictions: [CA]", "jurisdictions: [CA, US-VA]");
+    let (op, dir) = portal_server(&s, &va).await;
+    let mut b = Browser::new(&s);
+    let csrf = b.get("/privacy/acme/request/delete").await.input("csrf");
+    let p = b
+        .post_multipart(
+            "/privacy/acme/request/delete",
+            &[
+                ("csrf", &csrf),
+                ("email", "ada@example.org"),
+                ("region", "US-VA"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let ack = mails(&dir)
+        .into_iter()
+        .find(|m| m.subject.contains("we have received"))
+        .unwrap();
+    let link = status_link(&ack);
+    let id = requests(&s, &op).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!b.get(&link).await.body.contains("Appeal this decision"));
+    let (st, r) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/acme/requests/{id}/deny"),
+            json!({"reasons": [{"code": "exempt"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let page = b.get(&link).await;
+    assert!(page.body.contains("Declined"), "{}", page.body);
+    let at = page
+        .body
+        .find("Appeal this decision")
+        .expect("the appeal link");
+    let href = &page.body[page.body[..at].rfind("href=\"").unwrap() + 6..at];
+    assert!(href.contains("/privacy/acme/request/appeal/"), "{href}");
+    page.assert_safe();
+}
