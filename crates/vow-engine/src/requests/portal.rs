@@ -23,6 +23,7 @@ pub use super::types::{DocumentKind, Upload};
 use super::types::{Intake, NewRequest, Step};
 use crate::engine::ts;
 use crate::error::{EngineError, Result};
+use crate::vault::links;
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -38,7 +39,6 @@ pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_DOCUMENTS: usize = 3;
 
 const LINK_KEY: &[u8] = b"vow:v1:request-portal-link";
-const FORMAT: u8 = 1;
 
 /// What a portal token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,11 +152,7 @@ const WAITING: [&str; 4] = ["received", "acknowledged", "verifying", "unverifiab
 
 impl Engine {
     fn portal_token(&self, link: PortalLink, tenant: &str, id: &str) -> Result<String> {
-        let t = u8::try_from(tenant.len())
-            .map_err(|_| EngineError::Internal("tenant id too long for a link".into()))?;
-        let mut payload = vec![FORMAT, t];
-        payload.extend_from_slice(tenant.as_bytes());
-        payload.extend_from_slice(id.as_bytes());
+        let payload = links::encode(links::day_of(self.now()), &[tenant, id])?;
         Ok(vow_crypto::seal_link(
             &self.keys.derived(LINK_KEY),
             &payload,
@@ -165,14 +161,12 @@ impl Engine {
     }
 
     /// The request id a token names, if it opens, is for `link` and names `tenant`.
+    /// The day it was made is not checked: the links last as long as their request.
     fn open_portal_token(&self, link: PortalLink, tenant: &str, token: &str) -> Option<String> {
         let p = vow_crypto::open_link(&self.keys.derived(LINK_KEY), token, link.aad())?;
-        let (&format, rest) = p.split_first()?;
-        let (&n, rest) = rest.split_first()?;
-        let (t, id) = rest.split_at_checked(usize::from(n))?;
-        (format == FORMAT && t == tenant.as_bytes())
-            .then(|| String::from_utf8(id.to_vec()).ok())
-            .flatten()
+        let (_, mut parts) = links::decode(&p, 2)?;
+        let id = parts.pop()?;
+        (parts.pop()? == tenant).then_some(id)
     }
 
     /// The signed address of a request's status page.
