@@ -102,6 +102,10 @@ pub struct Engine {
     pub(crate) security: crate::security::limit::Limiter,
     /// How many console sign-ins each address may still try this minute.
     pub(crate) sign_ins: crate::security::limit::Limiter,
+    /// The request portal's limits: form posts and code checks per client address,
+    /// requests per identifier (each a minute).
+    pub(crate) portal_addresses: crate::security::limit::Limiter,
+    pub(crate) portal_identifiers: crate::security::limit::Limiter,
     /// The legal rule packs and holiday calendars deadlines are computed from.
     pub(crate) rules: vow_policy::rules::RuleBook,
     mailer: RwLock<Option<mail::Mailer>>,
@@ -187,6 +191,14 @@ impl Engine {
                 notices: crate::vault::notice_cache::NoticeCache::new(CACHE_TTL),
                 security: Default::default(),
                 sign_ins: crate::security::limit::Limiter::sign_ins(),
+                portal_addresses: crate::security::limit::Limiter::new(
+                    crate::security::limit::PORTAL_PER_ADDRESS,
+                    crate::security::limit::PORTAL_SOURCES,
+                ),
+                portal_identifiers: crate::security::limit::Limiter::new(
+                    crate::security::limit::PORTAL_PER_IDENTIFIER,
+                    crate::security::limit::PORTAL_SOURCES,
+                ),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),

@@ -6,6 +6,9 @@
 //! a footer with the language switch. They load one stylesheet from the server
 //! ([`crate::STYLE`], at the address the caller gives) and no script.
 
+pub mod portal;
+pub mod portal_words;
+
 use crate::date::Lang;
 use crate::document::{Block, Inline};
 use crate::render::page;

@@ -2,7 +2,9 @@
 //! authentication, and the error answers every operation shares.
 
 use crate::problem::Problem;
-use crate::{api, appeals, breaches, changes, reports, retention, security, unsubscribe, webhooks};
+use crate::{
+    api, appeals, breaches, changes, documents, reports, retention, security, unsubscribe, webhooks,
+};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -20,7 +22,8 @@ use utoipa::OpenApi;
         breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident, breaches::send_individual_notices,
         retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map,
         security::list_all, security::list_tenant,
-        unsubscribe::links
+        unsubscribe::links,
+        documents::list, documents::download
     ),
     components(schemas(Problem)),
     modifiers(&Security, &CommonResponses)

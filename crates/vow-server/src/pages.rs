@@ -223,7 +223,7 @@ pub async fn notice(
 }
 
 /// The form cookie the browser sent, if it looks like one of ours.
-fn form_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn form_cookie(headers: &HeaderMap) -> Option<String> {
     cookie(headers, FORM_COOKIE)
 }
 

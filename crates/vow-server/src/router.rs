@@ -8,9 +8,8 @@ use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
 use crate::{
-    api, api_docs, appeals, breaches, changes, console, pages, reports, retention, security,
-    unsubscribe,
-    webhooks,
+    api, api_docs, appeals, breaches, changes, console, documents, pages, portal, reports,
+    retention, security, unsubscribe, webhooks,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -215,6 +214,23 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             post(unsubscribe::links),
         )
         .route("/privacy/{t}", get(pages::notice))
+        .route("/privacy/{t}/request", get(portal::index))
+        .route("/privacy/{t}/request/verify", post(portal::verify))
+        .route("/privacy/{t}/request/status/{token}", get(portal::status))
+        .route(
+            "/privacy/{t}/request/{kind}",
+            get(portal::form_get)
+                .post(portal::form_post)
+                .layer(DefaultBodyLimit::max(portal::MAX_FORM_BODY)),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/documents",
+            get(documents::list),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/documents/{d}",
+            get(documents::download),
+        )
         .route(
             "/privacy/{t}/request/appeal/{token}",
             get(appeals::appeal_form).post(appeals::appeal_post),

@@ -158,6 +158,20 @@ impl Engine {
         tenant: &TenantId,
         input: &NewRequest,
     ) -> Result<RequestView> {
+        let id = self.submit_in(actor, tenant, input, None).await?;
+        self.request(actor, tenant, &id).await
+    }
+
+    /// File a request (every channel comes here); `portal`: what the request portal
+    /// adds (the status link in the acknowledgement, the documents uploaded). Returns
+    /// the request's id.
+    pub(crate) async fn submit_in(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        input: &NewRequest,
+        portal: Option<&super::types::Intake<'_>>,
+    ) -> Result<String> {
         let tenant_id = tenant;
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::SubmitRequest, tenant)?;
@@ -395,6 +409,10 @@ impl Engine {
             updated_at: self.now_ms(),
         };
         tx.insert_request(&r).await?;
+        if let Some(p) = portal {
+            self.store_documents(&mut tx, &key, tenant, &id, p.documents)
+                .await?;
+        }
         self.event(&mut tx, actor, &r, "received", None, json!({"channel": r.channel, "rules": due.applied, "binding": due.binding, "points": points}))
             .await?;
         let to = input
@@ -457,13 +475,20 @@ impl Engine {
                 json!({}),
             )
             .await?;
+            let status = match portal {
+                Some(_) => Some(self.status_url(tenant_id, &id)?),
+                None => None,
+            };
             let (row, mail) = self.notice(
                 NoticeKind::Acknowledgement,
                 &policy,
                 &r,
                 &key,
                 to.as_deref(),
-                Extra::default(),
+                Extra {
+                    status_url: status.as_deref(),
+                    ..Extra::default()
+                },
             )?;
             queued.append(&mut queue_notice(&mut tx, row, mail).await?);
             self.try_verify(&mut tx, actor, &mut r, &details, false)
@@ -485,7 +510,7 @@ impl Engine {
         }
         tx.commit().await?;
         self.mail(queued).await;
-        self.request(actor, tenant_id, &id).await
+        Ok(id)
     }
 }
 

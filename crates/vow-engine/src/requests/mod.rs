@@ -19,6 +19,7 @@ mod intake;
 mod lifecycle;
 pub mod notices;
 mod notify;
+pub mod portal;
 pub(crate) mod record;
 mod types;
 mod verification;

@@ -109,6 +109,8 @@ pub struct NoticeContext<'a> {
     pub code: Option<&'a str>,
     /// VerificationCode: when the code expires (Completion: when the download link expires).
     pub code_expires: Option<Timestamp>,
+    /// Acknowledgement of a request made on the portal: its status page's signed link.
+    pub status_url: Option<&'a str>,
     /// This request is an appeal of the decision on that request: the acknowledgement
     /// says so, and a denial is final, naming only the regulators to complain to.
     pub appeal_of: Option<&'a str>,
@@ -146,6 +148,7 @@ impl<'a> NoticeContext<'a> {
             controller: None,
             code: None,
             code_expires: None,
+            status_url: None,
             appeal_of: None,
         }
     }
@@ -299,6 +302,12 @@ fn acknowledgement(cx: &NoticeContext<'_>) -> Vec<Block> {
             .b(day(cx.response_due))
             .t(". If we need more time, we will tell you before then and explain why."),
     );
+    if let Some(url) = cx.status_url.filter(|u| !u.trim().is_empty()) {
+        b.push(Block::Heading("Follow your request".into()));
+        b.push(para().t("This page shows where your request stands, the notices we sent and, when it is ready, your download:"));
+        b.push(para().link(url.trim(), url.trim()));
+        b.push(para().t("Please keep this link to yourself."));
+    }
     b.extend(laws(cx));
     b
 }

@@ -23,6 +23,7 @@ pub(crate) struct Extra<'a> {
     pub(crate) download_url: Option<&'a str>,
     pub(crate) controller: Option<(&'a str, &'a str)>,
     pub(crate) link_expires: Option<Timestamp>,
+    pub(crate) status_url: Option<&'a str>,
     /// This request appeals the decision on that request.
     pub(crate) appeal_of: Option<&'a str>,
 }
@@ -81,6 +82,7 @@ impl Engine {
             controller: extra.controller,
             code: None,
             code_expires: extra.link_expires,
+            status_url: extra.status_url,
             appeal_of: extra.appeal_of,
         };
         let rendered = super::notices::render(kind, &cx);

@@ -205,3 +205,69 @@ pub const DENIAL_CODES: [&str; 8] = [
     "duplicate",
     "other",
 ];
+
+/// The types of document the portal takes, told by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    Pdf,
+    Png,
+    Jpeg,
+}
+
+impl DocumentKind {
+    /// The type of `bytes` by their magic number; None for anything else.
+    pub fn sniff(bytes: &[u8]) -> Option<DocumentKind> {
+        if bytes.starts_with(b"%PDF-") {
+            Some(DocumentKind::Pdf)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(DocumentKind::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(DocumentKind::Jpeg)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Pdf => "pdf",
+            DocumentKind::Png => "png",
+            DocumentKind::Jpeg => "jpeg",
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            DocumentKind::Pdf => "application/pdf",
+            DocumentKind::Png => "image/png",
+            DocumentKind::Jpeg => "image/jpeg",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocumentKind> {
+        [DocumentKind::Pdf, DocumentKind::Png, DocumentKind::Jpeg]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A document uploaded with a request, its type already checked.
+#[derive(Clone)]
+pub struct Upload {
+    pub kind: DocumentKind,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("kind", &self.kind)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// What the portal adds to an intake.
+pub(crate) struct Intake<'a> {
+    pub(crate) documents: &'a [Upload],
+}

@@ -19,7 +19,7 @@ use vow_store::{RequestRow, Tx};
 
 /// A code is kept as an HMAC under the request's own key: a copy of the database alone
 /// cannot be searched for the million possible codes.
-fn code_hash(key: &Key32, code: &str) -> [u8; 32] {
+pub(crate) fn code_hash(key: &Key32, code: &str) -> [u8; 32] {
     vow_crypto::hmac_sha256(
         key,
         format!("vow:v1:request-code:{}", code.trim()).as_bytes(),
@@ -27,7 +27,7 @@ fn code_hash(key: &Key32, code: &str) -> [u8; 32] {
 }
 
 /// A one-time code lives 15 minutes and allows 5 attempts.
-const CODE_LIFETIME_MS: i64 = 15 * 60 * 1000;
+pub(crate) const CODE_LIFETIME_MS: i64 = 15 * 60 * 1000;
 const MAX_CODE_ATTEMPTS: i64 = 5;
 
 impl Engine {
@@ -172,7 +172,7 @@ impl Engine {
 
     /// Compare a code in its own transaction, so a wrong attempt is counted even though
     /// the step it came with fails.
-    async fn check_code(&self, tenant: &str, id: &str, code: &str) -> Result<bool> {
+    pub(crate) async fn check_code(&self, tenant: &str, id: &str, code: &str) -> Result<bool> {
         let mut tx = self.store.write().await?;
         let Some((hash, expires, attempts)) = tx.code(id).await? else {
             return Ok(false);
@@ -220,62 +220,98 @@ impl Engine {
                     .into(),
             )
         })?;
-        let ids = tx.identifiers(tenant, &subject).await?;
-        let email_row = ids
-            .iter()
-            .find(|i| IdentifierKind::parse(&i.kind) == Some(IdentifierKind::Email))
+        let email = email_on_file(&mut tx, &keys, tenant, &subject)
+            .await?
             .ok_or_else(|| {
                 EngineError::Conflict("the matched person has no e-mail address on file".into())
             })?;
-        let skey = tx
-            .subject_key(tenant, &subject)
-            .await?
-            .ok_or(EngineError::NotFound("subject"))?;
-        let dek = crate::vault::keyring::open_subject_key(
-            &keys,
-            tenant,
-            &subject,
-            skey.kek_version,
-            &skey.wrapped,
-        )?;
-        let email = String::from_utf8_lossy(&open(
-            &dek,
-            &email_row.value,
-            &value_aad(
-                tenant,
-                &subject,
-                "identifier",
-                IdentifierKind::Email.as_str(),
-            ),
-        )?)
-        .to_string();
+        let queued = self
+            .issue_code(&mut tx, actor, &policy, &keys, &r, &email, true)
+            .await?;
+        tx.commit().await?;
+        self.mail(queued).await;
+        self.request(actor, tenant_id, id).await
+    }
+}
+
+impl Engine {
+    /// Make a one-time code for `r`, keep its hash, and queue the notice that carries
+    /// it to `to`. `real` false (the portal, when no one on file matched): the same
+    /// work and the same mail, but the hash kept is of another random value, so the
+    /// code mailed can never verify.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn issue_code(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        policy: &vow_core::Policy,
+        keys: &crate::vault::keyring::TenantKeys,
+        r: &RequestRow,
+        to: &str,
+        real: bool,
+    ) -> Result<Vec<(String, String, super::notices::Rendered)>> {
+        let tenant = r.tenant_id.as_str();
         let n = u32::from_be_bytes(vow_crypto::random_bytes::<4>()?) % 1_000_000;
         let code = format!("{n:06}");
+        let kept = if real {
+            code.clone()
+        } else {
+            vow_crypto::random_token()?
+        };
         let expires = self.now_ms() + CODE_LIFETIME_MS;
-        tx.put_code(
-            &r.id,
-            &code_hash(&self.request_key(&keys, tenant, &r)?, &code),
-            expires,
-        )
-        .await?;
-        let key = self.request_key(&keys, tenant, &r)?;
-        let cx_code = code.clone();
-        let (row, mail) =
-            self.notice_with_code(&policy, &r, &key, &email, &cx_code, at(expires))?;
-        let queued = queue_notice(&mut tx, row, mail).await?;
+        let key = self.request_key(keys, tenant, r)?;
+        tx.put_code(&r.id, &code_hash(&key, &kept), expires).await?;
+        let (row, mail) = self.notice_with_code(policy, r, &key, to, &code, at(expires))?;
+        let queued = queue_notice(tx, row, mail).await?;
         self.event(
-            &mut tx,
+            tx,
             actor,
-            &r,
+            r,
             "code_sent",
             Some(&r.state.clone()),
             json!({"expires_at": ts(expires)}),
         )
         .await?;
-        tx.commit().await?;
-        self.mail(queued).await;
-        self.request(actor, tenant_id, id).await
+        Ok(queued)
     }
+}
+
+/// The e-mail address on file of `subject` (opened under their key), if any.
+pub(crate) async fn email_on_file(
+    tx: &mut Tx,
+    keys: &crate::vault::keyring::TenantKeys,
+    tenant: &str,
+    subject: &str,
+) -> Result<Option<String>> {
+    let ids = tx.identifiers(tenant, subject).await?;
+    let Some(email_row) = ids
+        .iter()
+        .find(|i| IdentifierKind::parse(&i.kind) == Some(IdentifierKind::Email))
+    else {
+        return Ok(None);
+    };
+    let skey = tx
+        .subject_key(tenant, subject)
+        .await?
+        .ok_or(EngineError::NotFound("subject"))?;
+    let dek = crate::vault::keyring::open_subject_key(
+        keys,
+        tenant,
+        subject,
+        skey.kek_version,
+        &skey.wrapped,
+    )?;
+    let plain = open(
+        &dek,
+        &email_row.value,
+        &value_aad(
+            tenant,
+            subject,
+            "identifier",
+            IdentifierKind::Email.as_str(),
+        ),
+    )?;
+    Ok(Some(String::from_utf8_lossy(&plain).to_string()))
 }
 
 /// Whether whoever submitted may act: the person; an agent with a power of attorney, or

@@ -11,9 +11,17 @@ pub const PER_SOURCE: u32 = 10;
 pub const TOTAL: u32 = 120;
 /// Console sign-in attempts one address may make a minute.
 pub const SIGN_INS_PER_MINUTE: u32 = 5;
+/// The request portal: form posts and code checks a minute from one client address.
+pub const PORTAL_PER_ADDRESS: u32 = 20;
+/// The request portal: requests a minute naming one e-mail address.
+pub const PORTAL_PER_IDENTIFIER: u32 = 5;
+/// The request portal: how many addresses or identifiers one window tracks; beyond
+/// that, everyone waits for the next minute.
+pub const PORTAL_SOURCES: u32 = 20_000;
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// A fixed one-minute window of counts. Holds at most [`TOTAL`] sources.
+/// A fixed one-minute window of counts. Holds at most `total` sources ([`TOTAL`] for
+/// security events; the request portal's limiters are made with [`Limiter::new`]).
 pub(crate) struct Limiter {
     window: Mutex<Window>,
     per_source: u32,
@@ -21,7 +29,7 @@ pub(crate) struct Limiter {
 }
 
 impl Default for Limiter {
-    fn default() -> Limiter {
+    fn default() -> Self {
         Limiter::new(PER_SOURCE, TOTAL)
     }
 }
@@ -34,7 +42,7 @@ struct Window {
 }
 
 impl Limiter {
-    /// A limiter of `per_source` a minute from one source and `total` in all.
+    /// At most `per_source` a minute from one source and `total` in all.
     pub(crate) fn new(per_source: u32, total: u32) -> Limiter {
         Limiter {
             window: Mutex::default(),

@@ -34,6 +34,7 @@ mod notice_cache;
 mod operations;
 mod pages;
 mod policy_changes;
+mod portal;
 mod promises;
 mod readme;
 mod requests;
