@@ -31,6 +31,7 @@ mod pages;
 mod policy_changes;
 mod promises;
 mod readme;
+mod request_kinds;
 mod requests;
 mod retention;
 mod subjects_cli;
