@@ -98,6 +98,8 @@ pub struct Engine {
     pub(crate) policies: RwLock<HashMap<String, CachedPolicy>>,
     /// How many security events each source may still record this minute.
     pub(crate) security: crate::security::limit::Limiter,
+    /// How often the pages' link-mailing forms may be used, per address and identifier.
+    pub(crate) form_limits: crate::security::limit::FormLimits,
     /// The legal rule packs and holiday calendars deadlines are computed from.
     pub(crate) rules: vow_policy::rules::RuleBook,
     mailer: RwLock<Option<mail::Mailer>>,
@@ -181,6 +183,7 @@ impl Engine {
                 chain,
                 policies: RwLock::new(HashMap::new()),
                 security: Default::default(),
+                form_limits: Default::default(),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),

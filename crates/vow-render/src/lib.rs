@@ -14,6 +14,7 @@ pub mod breach;
 pub mod date;
 pub mod document;
 pub mod letter;
+pub mod prefs;
 mod render;
 mod text;
 pub mod web;

@@ -135,6 +135,9 @@ pub struct Chrome {
     pub site: String,
     pub style_href: String,
     pub switch: Vec<LangLink>,
+    /// A statement shown above the page's contents, e.g. that a Global Privacy
+    /// Control signal was honoured (`crate::prefs::PrefWords::gpc_honoured`).
+    pub banner: Option<String>,
 }
 
 impl Chrome {
@@ -162,6 +165,7 @@ impl Chrome {
                     current: l == lang,
                 })
                 .collect(),
+            banner: None,
         }
     }
 }

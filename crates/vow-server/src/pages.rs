@@ -107,7 +107,7 @@ pub fn language(asked: Option<&str>, headers: &HeaderMap) -> Lang {
 }
 
 /// An HTML page with the pages' headers.
-fn page(status: StatusCode, html: String) -> Response {
+pub fn page(status: StatusCode, html: String) -> Response {
     (
         status,
         [
@@ -123,13 +123,13 @@ fn page(status: StatusCode, html: String) -> Response {
 
 /// A page's frame: generic (`site` None) or for a tenant; its language switch
 /// links to `?lang=…` after `query` (the page's other query parameters).
-fn chrome(lang: Lang, site: Option<&str>, query: &str) -> Chrome {
+pub fn chrome(lang: Lang, site: Option<&str>, query: &str) -> Chrome {
     Chrome::new(lang, site, &STYLE_PATH, |l| {
         format!("?{query}lang={}", l.code())
     })
 }
 
-fn message(status: StatusCode, lang: Lang, m: Message, csrf: Option<String>) -> Response {
+pub fn message(status: StatusCode, lang: Lang, m: Message, csrf: Option<String>) -> Response {
     page(
         status,
         web::message_page(&mut chrome(lang, None, ""), m, csrf),
@@ -141,7 +141,7 @@ pub fn not_found_page(lang: Lang) -> Response {
     message(StatusCode::NOT_FOUND, lang, Message::NotFound, None)
 }
 
-fn error_page(lang: Lang, e: &EngineError) -> Response {
+pub fn error_page(lang: Lang, e: &EngineError) -> Response {
     match e {
         EngineError::NotFound(_) | EngineError::NoPolicy(_) => not_found_page(lang),
         _ => {
@@ -201,8 +201,14 @@ pub async fn notice(
     } else {
         format!("version={}&", n.version)
     };
+    let honoured = match crate::gpc::honour(&s, &tenant, &headers, "notice").await {
+        Ok(h) => h,
+        Err(e) => return error_page(lang, &e),
+    };
+    let mut frame = chrome(lang, Some(&n.tenant_name), &query);
+    frame.banner = honoured.as_ref().map(|_| crate::gpc::statement(lang));
     let html = web::notice_page(
-        &mut chrome(lang, Some(&n.tenant_name), &query),
+        &mut frame,
         &NoticePage {
             version: n.version,
             effective_date: &n.effective_date,
@@ -214,7 +220,7 @@ pub async fn notice(
             href_for: &href_for,
         },
     );
-    page(StatusCode::OK, html)
+    crate::gpc::with_cookie(page(StatusCode::OK, html), honoured)
 }
 
 /// The form cookie the browser sent, if it looks like one of ours.
@@ -235,7 +241,7 @@ fn form_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The form token for this browser, and the cookie to set when it had none.
-fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<HeaderValue>)> {
+pub fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<HeaderValue>)> {
     if let Some(c) = form_cookie(headers) {
         return Some((s.engine.form_token(&c), None));
     }
@@ -248,7 +254,7 @@ fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<Heade
 }
 
 /// Whether a form's body carries the token that matches the browser's cookie.
-fn form_ok(s: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
+pub fn form_ok(s: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
     let Some(cookie) = form_cookie(headers) else {
         return false;
     };

@@ -204,6 +204,18 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         )
         .route("/privacy/{t}", get(pages::notice))
         .route(
+            "/privacy/{t}/preferences",
+            get(crate::preferences::preferences).post(crate::preferences::ask_link),
+        )
+        .route(
+            "/privacy/{t}/preferences/link/{token}",
+            get(crate::preferences::follow_link),
+        )
+        .route(
+            "/privacy/{t}/preferences/change",
+            post(crate::preferences::change),
+        )
+        .route(
             "/u/{token}",
             get(pages::unsubscribe_page).post(pages::unsubscribe),
         )

@@ -18,6 +18,7 @@ mod consents;
 pub mod dialect;
 mod error;
 pub mod gate;
+mod gpc;
 mod imports;
 mod incidents;
 mod keys;

@@ -11,10 +11,38 @@ pub const PER_SOURCE: u32 = 10;
 pub const TOTAL: u32 = 120;
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// A fixed one-minute window of counts. Holds at most [`TOTAL`] sources.
+/// A fixed one-minute window of counts. Holds at most [`TOTAL`] sources (or the
+/// total it was made with, [`Limiter::new`]).
 #[derive(Default)]
 pub(crate) struct Limiter {
     window: Mutex<Window>,
+    /// (per source, total) a minute; (0, 0): [`PER_SOURCE`], [`TOTAL`].
+    limits: (u32, u32),
+}
+
+/// How often the pages' forms that mail a link may be used (the preference centre's
+/// "send me a link"): per client address and per identifier typed, a minute each.
+/// The keys are prefixed by the form's name, so that several forms share the window.
+pub(crate) struct FormLimits {
+    pub(crate) by_address: Limiter,
+    pub(crate) by_identifier: Limiter,
+}
+
+/// Posts a minute one address may make to one form.
+pub const FORM_PER_ADDRESS: u32 = 10;
+/// Posts a minute naming one identifier (an e-mail address) on one form.
+pub const FORM_PER_IDENTIFIER: u32 = 3;
+/// At most this many addresses or identifiers are counted a minute (a memory bound:
+/// beyond it, every post is refused until the minute ends).
+const FORM_TOTAL: u32 = 100_000;
+
+impl Default for FormLimits {
+    fn default() -> FormLimits {
+        FormLimits {
+            by_address: Limiter::new(FORM_PER_ADDRESS, FORM_TOTAL),
+            by_identifier: Limiter::new(FORM_PER_IDENTIFIER, FORM_TOTAL),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -25,6 +53,13 @@ struct Window {
 }
 
 impl Limiter {
+    pub(crate) fn new(per_source: u32, total: u32) -> Limiter {
+        Limiter {
+            window: Mutex::default(),
+            limits: (per_source, total),
+        }
+    }
+
     /// Whether one more event from `source` may be recorded now.
     pub(crate) fn admit(&self, source: &str) -> bool {
         self.admit_at(source, Instant::now())
@@ -40,11 +75,15 @@ impl Limiter {
                 ..Window::default()
             };
         }
-        if w.total >= TOTAL {
+        let (per_source, total) = match self.limits {
+            (0, 0) => (PER_SOURCE, TOTAL),
+            l => l,
+        };
+        if w.total >= total {
             return false;
         }
         let n = w.per_source.entry(source.to_string()).or_insert(0);
-        if *n >= PER_SOURCE {
+        if *n >= per_source {
             return false;
         }
         *n += 1;

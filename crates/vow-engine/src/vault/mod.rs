@@ -14,6 +14,7 @@ pub mod keys;
 pub(crate) mod lookup;
 pub mod notice;
 pub mod operator;
+pub mod preferences;
 pub(crate) mod reads;
 pub(crate) mod rotation;
 pub(crate) mod subjects;

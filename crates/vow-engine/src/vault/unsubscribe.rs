@@ -63,6 +63,9 @@ pub struct UnsubscribeLink {
     /// The `List-Unsubscribe-Post` header's value (RFC 8058): always
     /// `List-Unsubscribe=One-Click`.
     pub list_unsubscribe_post: String,
+    /// The person's preference centre (`/privacy/{t}/preferences/link/…`): opens a
+    /// 30-minute session with no other step. Valid 60 days.
+    pub preferences: String,
 }
 
 /// Links for a mailing.
@@ -247,7 +250,13 @@ impl Engine {
             };
             let token = vow_crypto::seal_link(&key, &link.encode()?, LINK_AAD)?;
             let url = format!("{base}/u/{token}");
+            let preferences = self.preference_url(
+                t,
+                &link.subject,
+                crate::vault::preferences::SENDER_LINK_SECS,
+            )?;
             links.push(UnsubscribeLink {
+                preferences,
                 subject: link.subject,
                 list_unsubscribe: format!("<{url}>"),
                 url,

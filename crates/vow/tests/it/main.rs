@@ -29,6 +29,7 @@ mod no_echo;
 mod operations;
 mod pages;
 mod policy_changes;
+mod preferences;
 mod promises;
 mod readme;
 mod request_kinds;
