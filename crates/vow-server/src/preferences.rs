@@ -74,16 +74,22 @@ fn finish(
     gpc::with_cookie(res, honoured)
 }
 
+/// The page's language, its tenant and the tenant's name.
+struct Site<'a> {
+    lang: Lang,
+    tenant: &'a TenantId,
+    name: &'a str,
+}
+
 async fn show(
     s: &AppState,
-    lang: Lang,
-    tenant: &TenantId,
-    name: &str,
+    site: Site<'_>,
     subject: &str,
     headers: &HeaderMap,
     saved: bool,
     honoured: Option<Honoured>,
 ) -> Response {
+    let Site { lang, tenant, name } = site;
     let Some((csrf, set)) = form_token(s, headers) else {
         return message(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -177,10 +183,12 @@ pub async fn preferences(
     match gpc::session_subject(&s, &tenant, &headers) {
         Some(subject) => {
             let saved = q.saved.as_deref() == Some("1");
-            show(
-                &s, lang, &tenant, &name, &subject, &headers, saved, honoured,
-            )
-            .await
+            let site = Site {
+                lang,
+                tenant: &tenant,
+                name: &name,
+            };
+            show(&s, site, &subject, &headers, saved, honoured).await
         }
         None => ask(&s, lang, &name, &headers, false, honoured),
     }
@@ -262,10 +270,12 @@ pub async fn follow_link(
         }
         None => None,
     };
-    let mut res = show(
-        &s, lang, &tenant, &name, &subject, &headers, false, honoured,
-    )
-    .await;
+    let site = Site {
+        lang,
+        tenant: &tenant,
+        name: &name,
+    };
+    let mut res = show(&s, site, &subject, &headers, false, honoured).await;
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={session}; Path=/; Max-Age={SESSION_SECS}; Secure; HttpOnly; SameSite=Strict"
     )) {
