@@ -40,6 +40,8 @@ pub struct PrefWords {
     /// The statement that a Global Privacy Control signal was honoured (California's
     /// display duty, 11 CCR §7025(c)(6)).
     pub gpc_honoured: &'static str,
+    /// The unsubscribe page's link to the preference centre.
+    pub other_choices: &'static str,
 }
 
 const EN: PrefWords = PrefWords {
@@ -69,6 +71,7 @@ const EN: PrefWords = PrefWords {
     none_to_change: "There is nothing here that needs your agreement.",
     session: "For your safety this page closes after 30 minutes; then ask for a new link.",
     gpc_honoured: "Opt-Out Request Honored: your browser sent a Global Privacy Control signal, and we have recorded it as a request not to sell or share your personal information.",
+    other_choices: "See and change your other privacy choices",
 };
 
 const FR: PrefWords = PrefWords {
@@ -98,6 +101,7 @@ const FR: PrefWords = PrefWords {
     none_to_change: "Rien ici ne demande votre accord.",
     session: "Pour votre sécurité, cette page se ferme après 30 minutes ; demandez alors un nouveau lien.",
     gpc_honoured: "Demande de retrait respectée : votre navigateur a envoyé un signal Global Privacy Control, que nous avons enregistré comme une demande de ne pas vendre ni partager vos renseignements personnels.",
+    other_choices: "Voir et modifier vos autres choix de confidentialité",
 };
 
 /// The preference pages' strings in `lang`.

@@ -273,6 +273,8 @@ struct MessageHtml<'a> {
     heading: &'a str,
     paras: &'a [&'a str],
     form: Option<OneButton>,
+    /// A link after the paragraphs: (text, address).
+    link: Option<(&'a str, &'a str)>,
 }
 
 /// Which short page.
@@ -317,5 +319,21 @@ pub fn message_page(chrome: &mut Chrome, m: Message, csrf: Option<String>) -> St
         heading,
         paras: &paras,
         form,
+        link: None,
+    })
+}
+
+/// The page after an unsubscribe, with a link to the tenant's preference centre when
+/// the link named one (`preferences`: its address).
+pub fn unsubscribed_page(chrome: &mut Chrome, preferences: Option<&str>) -> String {
+    let w = chrome.words;
+    chrome.title = w.unsubscribed_title.to_string();
+    let text = crate::prefs::words(chrome.lang).other_choices;
+    page(&MessageHtml {
+        chrome,
+        heading: w.unsubscribed_title,
+        paras: &[w.unsubscribed, w.unsubscribed_more],
+        form: None,
+        link: preferences.map(|href| (text, href)),
     })
 }

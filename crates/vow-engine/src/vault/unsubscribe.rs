@@ -280,6 +280,17 @@ impl Engine {
         })
     }
 
+    /// The tenant a valid, unexpired unsubscribe link names (for the page after it,
+    /// which links to that tenant's preference centre); None for any other token.
+    pub fn unsubscribe_tenant(&self, token: &str) -> Option<TenantId> {
+        let key = self.keys.derived(LINK_KEY);
+        let link = vow_crypto::open_link(&key, token, LINK_AAD).and_then(|p| Link::decode(&p))?;
+        if day_of(self.now()) > link.issued_day + LINK_VALID_DAYS {
+            return None;
+        }
+        TenantId::new(&link.tenant).ok()
+    }
+
     /// Follow an unsubscribe link: withdraw the consent it names, at once, through the
     /// ledger (with `consent.withdrawn` for the recipients). `source` (the client's
     /// address) only rate-limits the security event of a bad link; it is not stored.

@@ -462,4 +462,26 @@ async fn a_sending_system_gets_a_preference_link_with_each_unsubscribe_link() {
     let page = get(&s, path, &[]).await;
     assert!(page.cookie("__Host-vow-prefs").is_some());
     assert!(page.body.contains("Newsletters"));
+
+    // The page after an unsubscribe links on to the preference centre, by a relative
+    // link that names no tenant (the same page for every token).
+    let u = b["links"][0]["url"].as_str().unwrap();
+    let u_path = &u[u.find("/u/").unwrap()..];
+    let confirm = get(&s, u_path, &[]).await;
+    let form = confirm.cookie("__Host-vow-form").unwrap();
+    let done = post(&s, u_path, &form, &[("csrf", &confirm.csrf())]).await;
+    assert!(
+        done.body.contains("href=\"?then=preferences&amp;lang=en\""),
+        "{}",
+        done.body
+    );
+    let on = get(&s, &format!("{u_path}?then=preferences"), &[]).await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER);
+    assert_eq!(on.headers["location"], "/privacy/acme/preferences?lang=en");
+    let forged = get(&s, "/u/AAAA?then=preferences", &[]).await;
+    assert_eq!(
+        forged.status,
+        StatusCode::OK,
+        "a bad token: the confirmation page"
+    );
 }
