@@ -225,19 +225,7 @@ pub async fn notice(
 
 /// The form cookie the browser sent, if it looks like one of ours.
 fn form_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == FORM_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| {
-            v.len() == 43
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    crate::gpc::cookie(headers, FORM_COOKIE).filter(|v| v.len() == 43)
 }
 
 /// The form token for this browser, and the cookie to set when it had none.
