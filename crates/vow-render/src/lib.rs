@@ -18,6 +18,7 @@ pub mod prefs;
 mod render;
 mod text;
 pub mod web;
+pub mod web_appeal;
 
 pub use date::{Lang, long_date, long_date_time};
 pub use render::{HtmlEscaper, STYLE, escape_html};

@@ -323,17 +323,16 @@ pub fn message_page(chrome: &mut Chrome, m: Message, csrf: Option<String>) -> St
     })
 }
 
-/// The page after an unsubscribe, with a link to the tenant's preference centre when
-/// the link named one (`preferences`: its address).
-pub fn unsubscribed_page(chrome: &mut Chrome, preferences: Option<&str>) -> String {
+/// The page after an unsubscribe, with a link on (its text and address: the
+/// preference centre's, `crate::prefs::PrefWords::other_choices`).
+pub fn unsubscribed_page(chrome: &mut Chrome, link: Option<(&str, &str)>) -> String {
     let w = chrome.words;
     chrome.title = w.unsubscribed_title.to_string();
-    let text = crate::prefs::words(chrome.lang).other_choices;
     page(&MessageHtml {
         chrome,
         heading: w.unsubscribed_title,
         paras: &[w.unsubscribed, w.unsubscribed_more],
         form: None,
-        link: preferences.map(|href| (text, href)),
+        link,
     })
 }

@@ -11,6 +11,7 @@
 //! module names one above it.
 
 pub mod api;
+pub mod appeals;
 pub mod breaches;
 pub mod changes;
 pub mod extract;

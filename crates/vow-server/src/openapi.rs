@@ -2,7 +2,7 @@
 //! authentication, and the error answers every operation shares.
 
 use crate::problem::Problem;
-use crate::{api, breaches, changes, reports, retention, security, unsubscribe, webhooks};
+use crate::{api, appeals, breaches, changes, reports, retention, security, unsubscribe, webhooks};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -13,7 +13,7 @@ use utoipa::OpenApi;
         api::put_policy, api::get_policy, api::create_subject, api::lookup, api::list_imports, api::patch_subject,
         api::post_consent, api::get_consents, api::history, api::decisions, api::read, api::audit_verify,
         api::submit_request, api::list_requests, api::get_request, api::verify_request, api::extend_request,
-        api::deny_request, api::pause_request, api::resume_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
+        api::deny_request, api::pause_request, api::resume_request, appeals::appeal_request, api::fulfil_request, api::withdraw_request, api::request_export, api::download, api::create_hold, api::send_code, api::disclose, api::list_disclosures,
         reports::self_assessment, reports::sign_off,
         webhooks::put_endpoint, webhooks::rotate_secret, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
         changes::policy_versions, changes::policy_changes, changes::aggregate,

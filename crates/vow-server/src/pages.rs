@@ -107,7 +107,7 @@ pub fn language(asked: Option<&str>, headers: &HeaderMap) -> Lang {
 }
 
 /// An HTML page with the pages' headers.
-pub fn page(status: StatusCode, html: String) -> Response {
+pub(crate) fn page(status: StatusCode, html: String) -> Response {
     (
         status,
         [
@@ -123,13 +123,18 @@ pub fn page(status: StatusCode, html: String) -> Response {
 
 /// A page's frame: generic (`site` None) or for a tenant; its language switch
 /// links to `?lang=…` after `query` (the page's other query parameters).
-pub fn chrome(lang: Lang, site: Option<&str>, query: &str) -> Chrome {
+pub(crate) fn chrome(lang: Lang, site: Option<&str>, query: &str) -> Chrome {
     Chrome::new(lang, site, &STYLE_PATH, |l| {
         format!("?{query}lang={}", l.code())
     })
 }
 
-pub fn message(status: StatusCode, lang: Lang, m: Message, csrf: Option<String>) -> Response {
+pub(crate) fn message(
+    status: StatusCode,
+    lang: Lang,
+    m: Message,
+    csrf: Option<String>,
+) -> Response {
     page(
         status,
         web::message_page(&mut chrome(lang, None, ""), m, csrf),
@@ -141,7 +146,7 @@ pub fn not_found_page(lang: Lang) -> Response {
     message(StatusCode::NOT_FOUND, lang, Message::NotFound, None)
 }
 
-pub fn error_page(lang: Lang, e: &EngineError) -> Response {
+pub(crate) fn error_page(lang: Lang, e: &EngineError) -> Response {
     match e {
         EngineError::NotFound(_) | EngineError::NoPolicy(_) => not_found_page(lang),
         _ => {
@@ -229,7 +234,10 @@ fn form_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The form token for this browser, and the cookie to set when it had none.
-pub fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<HeaderValue>)> {
+pub(crate) fn form_token(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Option<(String, Option<HeaderValue>)> {
     if let Some(c) = form_cookie(headers) {
         return Some((s.engine.form_token(&c), None));
     }
@@ -242,7 +250,7 @@ pub fn form_token(s: &AppState, headers: &HeaderMap) -> Option<(String, Option<H
 }
 
 /// Whether a form's body carries the token that matches the browser's cookie.
-pub fn form_ok(s: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
+pub(crate) fn form_ok(s: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
     let Some(cookie) = form_cookie(headers) else {
         return false;
     };
@@ -337,7 +345,10 @@ pub async fn unsubscribe(
             let prefs = format!("?then=preferences&lang={}", lang.code());
             page(
                 StatusCode::OK,
-                web::unsubscribed_page(&mut chrome(lang, None, ""), Some(&prefs)),
+                web::unsubscribed_page(
+                    &mut chrome(lang, None, ""),
+                    Some((vow_render::prefs::words(lang).other_choices, &prefs)),
+                ),
             )
         }
         Err(e) => error_page(lang, &e),

@@ -7,7 +7,9 @@ use crate::problem::bare_errors_as_problems;
 use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
-use crate::{api, breaches, changes, pages, reports, retention, security, unsubscribe, webhooks};
+use crate::{
+    api, appeals, breaches, changes, pages, reports, retention, security, unsubscribe, webhooks,
+};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -106,6 +108,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             post(api::extend_request),
         )
         .route("/v1/tenants/{t}/requests/{r}/deny", post(api::deny_request))
+        .route(
+            "/v1/tenants/{t}/requests/{r}/appeal",
+            post(appeals::appeal_request),
+        )
         .route(
             "/v1/tenants/{t}/requests/{r}/pause",
             post(api::pause_request),
@@ -214,6 +220,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         .route(
             "/privacy/{t}/preferences/change",
             post(crate::preferences::change),
+        )
+        .route(
+            "/privacy/{t}/request/appeal/{token}",
+            get(appeals::appeal_form).post(appeals::appeal_post),
         )
         .route(
             "/u/{token}",

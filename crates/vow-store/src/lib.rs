@@ -13,6 +13,7 @@
 #![allow(clippy::type_complexity)]
 
 mod aggregates;
+mod appeals;
 mod audit;
 mod consents;
 pub mod dialect;

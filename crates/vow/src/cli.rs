@@ -5,6 +5,7 @@ use crate::audit::AuditCommand;
 use crate::breach::BreachCommand;
 use crate::common::{Init, actor, bad, open_engine, out};
 use crate::config::{Config, StoreArgs, WebhookArgs};
+use crate::dataset::DatasetCommand;
 use crate::disclosure::DisclosureCommand;
 use crate::import::ImportArgs;
 use crate::key::{KeyCommand, KeysCommand};
@@ -72,6 +73,13 @@ pub enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Check dataset manifests (fideslang) that describe the organisation's own
+    /// databases (no store needed).
+    #[command(after_help = "Example:\n  vow dataset check examples/shop/dataset.yml")]
+    Dataset {
+        #[command(subcommand)]
+        command: DatasetCommand,
     },
     /// Tenants: create (which makes the store if there is none), list, publish a
     /// policy, versions.
@@ -316,6 +324,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy { command } => crate::policy::run(command),
+        Command::Dataset { command } => crate::dataset::run(command),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "vow", &mut buf);

@@ -33,7 +33,7 @@ use hyper_util::server::conn::auto;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -148,10 +148,10 @@ pub async fn serve(
             let (slot, _alive) = (slot, alive);
             let limits = &slot.gate.limits;
             let Some(acceptor) = tls else {
-                return drive(tcp, app, reserve, limits, stop).await;
+                return drive(tcp, peer, app, reserve, limits, stop).await;
             };
             match tokio::time::timeout(limits.header_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => drive(stream, app, reserve, limits, stop).await,
+                Ok(Ok(stream)) => drive(stream, peer, app, reserve, limits, stop).await,
                 Ok(Err(_)) | Err(_) => closed("tls_handshake"),
             }
         });
@@ -325,6 +325,7 @@ fn raise_open_file_limit(_limits: &ConnectionConfig) {}
 /// it, or shutdown has drained it.
 async fn drive<T>(
     io: T,
+    peer: SocketAddr,
     app: Router,
     reserve: bool,
     limits: &ConnectionConfig,
@@ -344,6 +345,10 @@ async fn drive<T>(
             if reserve {
                 req.extensions_mut().insert(vow_server::FromReserve);
             }
+            // The client's address, for per-address limits and security events (the
+            // pages' forms, keyless attempts); never stored.
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let app = app.clone();
             async move {
                 let Ok(res) = app.oneshot(req.map(axum::body::Body::new)).await;

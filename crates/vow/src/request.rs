@@ -7,8 +7,8 @@ use clap::Subcommand;
 use comfy_table::Table;
 use std::process::ExitCode;
 use std::sync::Arc;
-use vow_core::TenantId;
-use vow_engine::requests::{DenialReason, NewRequest, Requester, Step};
+use vow_core::{Pii, TenantId};
+use vow_engine::requests::{DenialReason, NewAppeal, NewRequest, Requester, Step};
 use vow_engine::{Actor, Engine, RequestView};
 
 /// The tenant and the request every step names.
@@ -198,6 +198,23 @@ pub enum RequestCommand {
         #[arg(long = "reason", value_name = "CODE", required = true)]
         reasons: Vec<String>,
     },
+    /// Appeal a denial where a law that applied provides one (Virginia, Colorado,
+    /// Connecticut): files a new request with the appeal's own deadline, linked to the
+    /// denied one. Decide it with `fulfil` (the request is carried out after all) or
+    /// `deny` (final; the notice names the regulators).
+    #[command(
+        after_help = "Example:\n  vow request appeal --tenant acme 0192f3c4-… --statement \"I sent my ID on time\" --channel email"
+    )]
+    Appeal {
+        #[command(flatten)]
+        target: Target,
+        /// Why the person disagrees, in their words (kept sealed with the appeal).
+        #[arg(long)]
+        statement: Option<String>,
+        /// How the appeal arrived: web, email, phone, mail or api.
+        #[arg(long, default_value = "api")]
+        channel: String,
+    },
 }
 
 pub fn print_request(r: &RequestView, output: Output) -> Result<()> {
@@ -241,6 +258,12 @@ pub fn print_request(r: &RequestView, output: Output) -> Result<()> {
     );
     if let Some(o) = &r.outcome {
         outln!("  outcome:      {o}");
+    }
+    if let Some(of) = &r.appeal_of {
+        outln!("  appeal of:    {of}");
+    }
+    if let Some(by) = &r.appealed_by {
+        outln!("  appealed by:  {by}");
     }
     for e in &r.events {
         outln!(
@@ -432,6 +455,21 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: RequestCommand) -
                 ..Step::default()
             };
             let r = engine.deny_request(actor, &t.tenant, &t.id, &step).await?;
+            (r, t.output)
+        }
+        RequestCommand::Appeal {
+            target,
+            statement,
+            channel,
+        } => {
+            let t = checked(engine, actor, target).await?;
+            let appeal = NewAppeal {
+                statement: statement.map(Pii::new),
+                channel: Some(channel),
+            };
+            let r = engine
+                .appeal_request(actor, &t.tenant, &t.id, &appeal)
+                .await?;
             (r, t.output)
         }
     };

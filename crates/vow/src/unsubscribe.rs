@@ -2,7 +2,7 @@
 //! values for a mailing (R13, S8), as the API's `POST /v1/tenants/{t}/unsubscribe-links`
 //! gives them. Links use the configured `public_url`.
 
-use crate::common::{known_tenant, outln, print_json};
+use crate::common::{BadInput, known_tenant, outln, print_json};
 use anyhow::Result;
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -19,7 +19,8 @@ pub enum UnsubscribeCommand {
     /// `list_unsubscribe_post`; `json` prints one document with the validity. Links
     /// are valid 400 days and survive key rotation.
     #[command(
-        after_help = "Examples:\n  vow unsubscribe links --tenant acme --purpose marketing.email > links.jsonl\n  vow unsubscribe links --tenant acme --purpose marketing.email --subject 0192f3c4-… --output json"
+        visible_alias = "headers",
+        after_help = "Examples:\n  vow unsubscribe links --tenant acme --purpose marketing.email > links.jsonl\n  vow unsubscribe links --tenant acme --purpose marketing.email --subject 0192f3c4-… --output json\n  vow unsubscribe headers --tenant acme --purpose marketing.email --file ids.txt"
     )]
     Links {
         /// The tenant (see `vow tenant list`).
@@ -31,6 +32,9 @@ pub enum UnsubscribeCommand {
         /// Only this subject (repeat for several); default: everyone with live consent.
         #[arg(long = "subject", value_name = "SUBJECT_ID")]
         subjects: Vec<String>,
+        /// Subject ids from this file, one a line (blank lines skipped), with any --subject.
+        #[arg(long, value_name = "IDS")]
+        file: Option<std::path::PathBuf>,
         /// `jsonl` (one person a line) or `json`.
         #[arg(long, value_enum, default_value = "jsonl")]
         output: LinksOutput,
@@ -55,10 +59,25 @@ pub async fn run(
         UnsubscribeCommand::Links {
             tenant,
             purpose,
-            subjects,
+            mut subjects,
+            file,
             output,
         } => {
             known_tenant(engine, actor, &tenant).await?;
+            if let Some(file) = file {
+                let ids = std::fs::read_to_string(&file).map_err(|e| {
+                    BadInput(format!(
+                        "cannot read the subject list {}: {e}",
+                        file.display()
+                    ))
+                })?;
+                subjects.extend(
+                    ids.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string),
+                );
+            }
             let q = LinkRequest {
                 purpose,
                 subjects: (!subjects.is_empty()).then_some(subjects),

@@ -334,6 +334,7 @@ impl Engine {
             declaration,
             subject_confirmed: false,
             parent: None,
+            appeal_statement: None,
         };
         details.parent = self
             .parent_check(

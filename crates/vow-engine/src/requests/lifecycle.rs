@@ -257,18 +257,31 @@ impl Engine {
             json!({"codes": reasons.iter().map(|(c, _)| c).collect::<Vec<_>>()}),
         )
         .await?;
-        let appeal = self.packs_for(&r).iter().find_map(|p| {
-            RequestType::parse(&r.kind)
-                .and_then(|k| p.requests.get(&k))
-                .and_then(|rule| rule.appeal.as_ref())
-                .map(|_| format!("Under {} you may appeal this decision: reply to this message or contact us within the time the law allows, and we will answer your appeal in writing.", p.name))
-        });
+        // An appeal's denial is final: its notice names the regulators instead. A first
+        // denial under a law with appeals links to the appeal form.
+        let appeal_of = tx.appealed_request(tenant, id).await?;
+        let appeal = match appeal_of {
+            Some(_) => None,
+            None => match self.packs_for(&r).iter().find(|p| {
+                RequestType::parse(&r.kind)
+                    .and_then(|k| p.requests.get(&k))
+                    .is_some_and(|rule| rule.appeal.is_some())
+            }) {
+                Some(p) => Some(format!(
+                    "Under {} you may appeal this decision. Appeal online at {} or reply to this message, and we will decide your appeal in writing.",
+                    p.name,
+                    self.appeal_url(tenant, id)?
+                )),
+                None => None,
+            },
+        };
         let key = self.request_key(&keys, tenant, &r)?;
         let d = self.open_details(&key, tenant, &r)?;
         let to = contact(&d);
         let extra = Extra {
             denial_reasons: &reasons,
             appeal: appeal.as_deref(),
+            appeal_of: appeal_of.as_deref(),
             ..Extra::default()
         };
         let (row, mail) =

@@ -9,6 +9,7 @@
 //! `export` (the access package); the person is told at each step (`notify`, in the
 //! words of `notices`).
 
+mod appeals;
 mod erasure;
 mod erasure_ledger;
 mod export;
@@ -23,6 +24,7 @@ mod verification;
 mod views;
 
 pub use crate::engine::IntakeLimits;
+pub use appeals::{APPEAL_LINK_VALID_DAYS, AppealOutcome, MAX_STATEMENT, NewAppeal};
 pub use erasure_ledger::ErasureReconciliation;
 pub use export::render_html;
 pub(crate) use record::original_kind;

@@ -109,6 +109,9 @@ pub struct NoticeContext<'a> {
     pub code: Option<&'a str>,
     /// VerificationCode: when the code expires (Completion: when the download link expires).
     pub code_expires: Option<Timestamp>,
+    /// This request is an appeal of the decision on that request: the acknowledgement
+    /// says so, and a denial is final, naming only the regulators to complain to.
+    pub appeal_of: Option<&'a str>,
 }
 
 impl<'a> NoticeContext<'a> {
@@ -143,6 +146,7 @@ impl<'a> NoticeContext<'a> {
             controller: None,
             code: None,
             code_expires: None,
+            appeal_of: None,
         }
     }
 }
@@ -185,7 +189,10 @@ pub fn render(kind: NoticeKind, cx: &NoticeContext<'_>) -> Rendered {
     let id = cx.request_id;
     let (subject, body) = match kind {
         NoticeKind::Acknowledgement => (
-            format!("{org}: we have received your request (ref. {id})"),
+            match cx.appeal_of {
+                Some(_) => format!("{org}: we have received your appeal (ref. {id})"),
+                None => format!("{org}: we have received your request (ref. {id})"),
+            },
             acknowledgement(cx),
         ),
         NoticeKind::Extension => (
@@ -246,6 +253,25 @@ pub fn render(kind: NoticeKind, cx: &NoticeContext<'_>) -> Rendered {
 
 fn acknowledgement(cx: &NoticeContext<'_>) -> Vec<Block> {
     let org = cx.organisation.name.trim();
+    if let Some(original) = cx.appeal_of {
+        let mut b = vec![
+            para()
+                .t("We received your appeal of our decision on your request for ")
+                .t(request_phrase(cx.request_type))
+                .t(format!(" (ref. {original}) on {}.", day(cx.received_at))),
+            para().t(
+                "People who were not involved in the first decision will look at your \
+                 request again.",
+            ),
+            Block::Heading("When you will hear from us".into()),
+            para()
+                .t("We will decide your appeal and tell you in writing, with our reasons, by ")
+                .b(day(cx.response_due))
+                .t("."),
+        ];
+        b.extend(laws(cx));
+        return b;
+    }
     let mut b = vec![
         para()
             .t(format!(
@@ -613,23 +639,34 @@ fn recourse(cx: &NoticeContext<'_>) -> Vec<Block> {
             new
         })
         .collect();
-    match cx.appeal.map(str::trim).filter(|a| !a.is_empty()) {
-        Some(appeal) => {
-            b.extend(free_text(appeal));
-            if !authorities.is_empty() {
-                b.push(para().t(
-                    "If you are not satisfied with the outcome of your appeal, you can \
-                     complain to:",
-                ));
-            }
+    if cx.appeal_of.is_some() {
+        // The decision on an appeal is final here: what is left is the regulator.
+        b.push(para().t(
+            "This is our decision on your appeal. If you disagree with it, you can \
+             complain to:",
+        ));
+        if authorities.is_empty() {
+            b.push(para().t("the privacy regulator where you live."));
         }
-        None => {
-            b.push(para().t(
-                "If you think we are wrong, please tell our privacy team: we will look at \
+    } else {
+        match cx.appeal.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(appeal) => {
+                b.extend(free_text(appeal));
+                if !authorities.is_empty() {
+                    b.push(para().t(
+                        "If you are not satisfied with the outcome of your appeal, you can \
+                     complain to:",
+                    ));
+                }
+            }
+            None => {
+                b.push(para().t(
+                    "If you think we are wrong, please tell our privacy team: we will look at \
                  your request again.",
-            ));
-            if !authorities.is_empty() {
-                b.push(para().t("You also have the right to complain to:"));
+                ));
+                if !authorities.is_empty() {
+                    b.push(para().t("You also have the right to complain to:"));
+                }
             }
         }
     }

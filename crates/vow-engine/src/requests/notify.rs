@@ -23,6 +23,8 @@ pub(crate) struct Extra<'a> {
     pub(crate) download_url: Option<&'a str>,
     pub(crate) controller: Option<(&'a str, &'a str)>,
     pub(crate) link_expires: Option<Timestamp>,
+    /// This request appeals the decision on that request.
+    pub(crate) appeal_of: Option<&'a str>,
 }
 
 /// Plain words for the verification a rule asks.
@@ -79,6 +81,7 @@ impl Engine {
             controller: extra.controller,
             code: None,
             code_expires: extra.link_expires,
+            appeal_of: extra.appeal_of,
         };
         let rendered = super::notices::render(kind, &cx);
         let id = uuid::Uuid::now_v7().to_string();

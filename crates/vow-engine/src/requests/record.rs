@@ -37,6 +37,9 @@ pub(crate) struct Details {
     /// For a parent's request: what the store says about the child and the parent.
     #[serde(default)]
     pub(crate) parent: Option<ParentCheck>,
+    /// For an appeal: why the person disagrees with the decision, in their words.
+    #[serde(default)]
+    pub(crate) appeal_statement: Option<String>,
 }
 
 /// What the store says about a parent's authority over the person a request is about.

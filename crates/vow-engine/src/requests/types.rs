@@ -127,6 +127,10 @@ pub struct RequestView {
     pub closed_at: Option<String>,
     /// Overdue, or due within 3 days.
     pub flag: Option<String>,
+    /// This request is an appeal of the denial of that request.
+    pub appeal_of: Option<String>,
+    /// The appeal of this request's denial, once filed.
+    pub appealed_by: Option<String>,
     pub events: Vec<EventView>,
     pub notices: Vec<NoticeView>,
 }

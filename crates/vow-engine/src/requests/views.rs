@@ -7,10 +7,17 @@ use crate::engine::ts;
 use crate::error::Result;
 use crate::{Actor, Engine};
 use serde_json::Value;
+use std::collections::HashMap;
 use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_crypto::{Key32, open};
 use vow_store::{NoticeRow, RequestEventRow, RequestRow};
+
+/// A request's links to the request it appeals and to its appeal.
+struct Appeals {
+    of: Option<String>,
+    by: Option<String>,
+}
 
 impl Engine {
     pub async fn request(&self, actor: &Actor, tenant: &TenantId, id: &str) -> Result<RequestView> {
@@ -21,13 +28,17 @@ impl Engine {
         let r = load(&mut tx, tenant, id).await?;
         let events = tx.request_events(&r.id).await?;
         let notices = tx.notices(&r.id).await?;
+        let appeals = Appeals {
+            of: tx.appealed_request(tenant, &r.id).await?,
+            by: tx.appeal_for(tenant, &r.id).await?,
+        };
         let key = if show_text {
             let keys = self.keys.tenant(&mut tx, tenant).await?;
             Some(self.request_key(&keys, tenant, &r)?)
         } else {
             None
         };
-        Ok(self.view(&r, events, notices, key.as_ref()))
+        Ok(self.view(&r, events, notices, key.as_ref(), appeals))
     }
 
     pub async fn requests(
@@ -40,9 +51,24 @@ impl Engine {
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let mut tx = self.store.read().await?;
         let rows = tx.requests(tenant, include_closed, 10_000).await?;
+        let pairs = tx.appeals(tenant).await?;
+        let of: HashMap<&str, &str> = pairs
+            .iter()
+            .map(|(r, a)| (a.as_str(), r.as_str()))
+            .collect();
+        let by: HashMap<&str, &str> = pairs
+            .iter()
+            .map(|(r, a)| (r.as_str(), a.as_str()))
+            .collect();
         Ok(rows
             .iter()
-            .map(|r| self.view(r, Vec::new(), Vec::new(), None))
+            .map(|r| {
+                let appeals = Appeals {
+                    of: of.get(r.id.as_str()).map(|s| s.to_string()),
+                    by: by.get(r.id.as_str()).map(|s| s.to_string()),
+                };
+                self.view(r, Vec::new(), Vec::new(), None, appeals)
+            })
             .collect())
     }
 
@@ -52,6 +78,7 @@ impl Engine {
         events: Vec<RequestEventRow>,
         notices: Vec<NoticeRow>,
         key: Option<&Key32>,
+        appeals: Appeals,
     ) -> RequestView {
         let now = self.now_ms();
         let due = r.extended_due.unwrap_or(r.response_due);
@@ -92,6 +119,8 @@ impl Engine {
                 .and_then(|o| serde_json::from_str(o).ok()),
             closed_at: r.closed_at.map(ts),
             flag,
+            appeal_of: appeals.of,
+            appealed_by: appeals.by,
             events: events
                 .into_iter()
                 .map(|e| EventView {

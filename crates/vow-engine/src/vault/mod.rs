@@ -11,6 +11,7 @@ pub(crate) mod consents;
 pub mod import;
 pub(crate) mod keyring;
 pub mod keys;
+pub(crate) mod links;
 pub(crate) mod lookup;
 pub mod notice;
 pub mod operator;

@@ -13,12 +13,12 @@
 //! erased person or a consent already withdrawn changes nothing; the caller shows the
 //! same page whatever happened, so a link reveals nothing.
 
+use super::links::{self, day_of, start_of_day};
 use crate::engine::ts;
 use crate::error::{EngineError, Result};
 use crate::input::NewConsent;
 use crate::security::events::{SecurityAttempt, SecurityKind};
 use crate::{Actor, Engine};
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -34,9 +34,6 @@ pub const MAX_SUBJECTS: usize = 10_000;
 
 const LINK_KEY: &[u8] = b"vow:v1:unsubscribe-link";
 const LINK_AAD: &[u8] = b"vow:v1:unsubscribe";
-/// The payload's format byte: a later format can be told apart.
-const FORMAT: u8 = 1;
-const DAY_SECONDS: i64 = 86_400;
 
 /// For whom to make links.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -119,52 +116,22 @@ struct Link {
 
 impl Link {
     fn encode(&self) -> Result<Vec<u8>> {
-        let mut out = vec![FORMAT];
-        let day = u32::try_from(self.issued_day)
-            .map_err(|_| EngineError::Internal("link day out of range".into()))?;
-        out.extend_from_slice(&day.to_be_bytes());
-        for part in [&self.tenant, &self.subject] {
-            let n = u8::try_from(part.len())
-                .map_err(|_| EngineError::Internal("link part too long".into()))?;
-            out.push(n);
-            out.extend_from_slice(part.as_bytes());
-        }
-        out.extend_from_slice(self.purpose.as_bytes());
-        Ok(out)
+        links::encode(
+            self.issued_day,
+            &[&self.tenant, &self.subject, &self.purpose],
+        )
     }
 
     fn decode(b: &[u8]) -> Option<Link> {
-        let (&format, rest) = b.split_first()?;
-        if format != FORMAT {
-            return None;
-        }
-        let (day, mut rest) = rest.split_first_chunk::<4>()?;
-        let mut parts = Vec::new();
-        for _ in 0..2 {
-            let (&n, r) = rest.split_first()?;
-            let (part, r) = r.split_at_checked(usize::from(n))?;
-            parts.push(String::from_utf8(part.to_vec()).ok()?);
-            rest = r;
-        }
-        let purpose = String::from_utf8(rest.to_vec()).ok()?;
-        let subject = parts.pop()?;
-        let tenant = parts.pop()?;
+        let (issued_day, parts) = links::decode(b, 3)?;
+        let [tenant, subject, purpose] = <[String; 3]>::try_from(parts).ok()?;
         Some(Link {
             tenant,
             subject,
             purpose,
-            issued_day: i64::from(u32::from_be_bytes(*day)),
+            issued_day,
         })
     }
-}
-
-fn day_of(t: Timestamp) -> i64 {
-    t.as_second().div_euclid(DAY_SECONDS)
-}
-
-fn start_of_day(day: i64) -> Result<Timestamp> {
-    Timestamp::from_second(day * DAY_SECONDS)
-        .map_err(|_| EngineError::Internal("link day out of range".into()))
 }
 
 impl Engine {

@@ -680,3 +680,45 @@ async fn metrics_have_help_lines_route_histograms_and_may_require_a_key() {
     let mut child = s.child;
     assert!(stop(&mut child).success());
 }
+
+/// The listener hands each request its client's address: keyless failed attempts are
+/// limited per address, so one noisy client cannot silence the record of another.
+#[tokio::test]
+async fn keyless_attempts_are_recorded_per_client_address() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, admin, port) = spawn_serve(dir.path(), &[]);
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let url = format!("http://127.0.0.1:{port}/v1/tenants");
+    let one = from([127, 0, 0, 1]);
+    for _ in 0..15 {
+        let res = one.get(&url).bearer_auth("not-a-key").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let two = from([127, 0, 0, 2]);
+    let res = two.get(&url).bearer_auth("not-a-key").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let events: Value = one
+        .get(format!("http://127.0.0.1:{port}/v1/security-events"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let failed = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "authentication_failed")
+        .count();
+    // Ten a minute from the first address (PER_SOURCE), and the second's own.
+    assert_eq!(failed, 11, "{events}");
+    stop(&mut child);
+}

@@ -133,7 +133,9 @@ impl Server {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = vow_server::router(engine.clone());
+        // With the client's address, as `vow serve`'s listener gives it.
+        let app = vow_server::router(engine.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -9,6 +9,7 @@
 )]
 
 mod aggregates;
+mod appeals;
 mod assessment;
 mod audit_chain;
 mod backups;
@@ -17,6 +18,7 @@ mod cli;
 mod cli_store;
 mod connections;
 mod crash;
+mod datasets;
 mod errors;
 mod file_modes;
 mod harness;

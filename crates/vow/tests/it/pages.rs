@@ -23,14 +23,14 @@ fn mailing_policy() -> String {
 }
 
 /// A fetched page: status, headers, body.
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    async fn from(res: reqwest::Response) -> Page {
+    pub(crate) async fn from(res: reqwest::Response) -> Page {
         Page {
             status: res.status(),
             headers: res.headers().clone(),
@@ -46,7 +46,7 @@ impl Page {
     }
 
     /// Every page: HTML, the strict policy (no framing), no script, no referrer.
-    fn assert_safe(&self) {
+    pub(crate) fn assert_safe(&self) {
         assert!(self.header("content-type").starts_with("text/html"));
         assert_eq!(self.header("content-security-policy"), STRICT_CSP);
         assert_eq!(self.header("referrer-policy"), "no-referrer");
@@ -54,7 +54,7 @@ impl Page {
         assert!(self.body.starts_with("<!DOCTYPE html>"), "{}", self.body);
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self
             .body
             .find("name=\"csrf\" value=\"")
@@ -63,7 +63,7 @@ impl Page {
         self.body[at..].split('"').next().unwrap().to_string()
     }
 
-    fn cookie(&self) -> String {
+    pub(crate) fn cookie(&self) -> String {
         let set = self.header("set-cookie");
         assert!(
             set.starts_with("__Host-vow-form=")
@@ -77,7 +77,7 @@ impl Page {
     }
 }
 
-async fn get(s: &Server, path: &str, headers: &[(&'static str, &str)]) -> Page {
+pub(crate) async fn get(s: &Server, path: &str, headers: &[(&'static str, &str)]) -> Page {
     let mut req = s.client.get(format!("{}{path}", s.base));
     for (k, v) in headers {
         req = req.header(*k, HeaderValue::from_str(v).unwrap());
@@ -151,11 +151,11 @@ async fn reader(s: &Server, op: &str, tenant: &str, email: &str, recipient: &str
 }
 
 /// The same token with one character changed.
-fn forged(url: &str) -> String {
-    let (base, token) = url.rsplit_once("/u/").unwrap();
+pub(crate) fn forged(url: &str) -> String {
+    let (base, token) = url.rsplit_once('/').unwrap();
     let mut t: Vec<char> = token.chars().collect();
     t[20] = if t[20] == 'A' { 'B' } else { 'A' };
-    format!("{base}/u/{}", t.into_iter().collect::<String>())
+    format!("{base}/{}", t.into_iter().collect::<String>())
 }
 
 #[tokio::test]
@@ -614,6 +614,37 @@ fn the_cli_prints_the_headers_for_a_mailing() {
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["links"].as_array().unwrap().len(), 1, "{doc}");
     assert!(doc["expires_at"].is_string());
+    // `headers` (API.md's name) with the ids in a file, one a line.
+    let ids = dir.path().join("ids.txt");
+    std::fs::write(&ids, format!("{one}\n\n")).unwrap();
+    let o = vow(&[
+        "unsubscribe",
+        "headers",
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        "--purpose",
+        "research",
+        "--file",
+        ids.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+    let missing = dir.path().join("missing.txt");
+    let o = vow(&[
+        "unsubscribe",
+        "headers",
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        "--purpose",
+        "research",
+        "--file",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = vow(&[
         "unsubscribe",
         "links",
