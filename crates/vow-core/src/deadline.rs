@@ -77,17 +77,19 @@ pub fn applicable<'a>(
 }
 
 /// The days the policy promises for a request type, if any: `per_type[type]`, else
-/// for opt-outs `opt_out_days`, else `requests_days`.
+/// for opt-outs and unsubscribes `opt_out_days`, else `requests_days`.
 pub fn promised_days(promise: &ResponseTimes, request: RequestType) -> Option<u32> {
     promise
         .per_type
         .get(request.as_str())
         .copied()
-        .or(if request == RequestType::OptOut {
-            promise.opt_out_days
-        } else {
-            None
-        })
+        .or(
+            if matches!(request, RequestType::OptOut | RequestType::Unsubscribe) {
+                promise.opt_out_days
+            } else {
+                None
+            },
+        )
         .or(promise.requests_days)
 }
 

@@ -118,6 +118,23 @@ impl LegalBasis {
     }
 }
 
+/// Whether a purpose is marketing, by its name: `marketing` or `marketing.…`. An
+/// `unsubscribe` request withdraws these; so does an `opt_out`.
+pub fn is_marketing(purpose: &str) -> bool {
+    purpose.starts_with("marketing")
+}
+
+/// Whether a purpose is a sale or sharing of personal information (CCPA §1798.120,
+/// §1798.140(ah): sharing is cross-context behavioural advertising), by its name:
+/// `sale`, `sale.…`, `sharing`, `sharing.…` or `cross_context_advertising`. An
+/// `opt_out` request and a Global Privacy Control signal withdraw these.
+pub fn is_sale_or_sharing(purpose: &str) -> bool {
+    purpose == "sale"
+        || purpose.starts_with("sale.")
+        || purpose.starts_with("sharing")
+        || purpose == "cross_context_advertising"
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PurposeDef {

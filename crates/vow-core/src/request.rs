@@ -16,17 +16,21 @@ pub enum RequestType {
     Know,
     Delete,
     Correct,
-    /// Opt out of sale, sharing or marketing.
+    /// Opt out of the sale or sharing of personal information (CCPA §1798.120, the
+    /// state opt-outs, GDPR Art. 21 objection). Marketing e-mail is [`RequestType::Unsubscribe`].
     OptOut,
     /// Limit the use of sensitive personal information (California).
     LimitSensitive,
     /// A machine-readable copy to take elsewhere.
     Portability,
     WithdrawConsent,
+    /// Stop marketing e-mail (CAN-SPAM §7704(a)(4), CASL s.11(3)): a right of its own,
+    /// with its own deadlines, distinct from the opt-out of sale or sharing.
+    Unsubscribe,
 }
 
 impl RequestType {
-    pub const ALL: [RequestType; 8] = [
+    pub const ALL: [RequestType; 9] = [
         RequestType::Access,
         RequestType::Know,
         RequestType::Delete,
@@ -35,6 +39,7 @@ impl RequestType {
         RequestType::LimitSensitive,
         RequestType::Portability,
         RequestType::WithdrawConsent,
+        RequestType::Unsubscribe,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +52,7 @@ impl RequestType {
             RequestType::LimitSensitive => "limit_sensitive",
             RequestType::Portability => "portability",
             RequestType::WithdrawConsent => "withdraw_consent",
+            RequestType::Unsubscribe => "unsubscribe",
         }
     }
 

@@ -106,6 +106,8 @@ pub struct Engine {
     /// requests per identifier (each a minute).
     pub(crate) portal_addresses: crate::security::limit::Limiter,
     pub(crate) portal_identifiers: crate::security::limit::Limiter,
+    /// How often the pages' link-mailing forms may be used, per address and identifier.
+    pub(crate) form_limits: crate::security::limit::FormLimits,
     /// The legal rule packs and holiday calendars deadlines are computed from.
     pub(crate) rules: vow_policy::rules::RuleBook,
     mailer: RwLock<Option<mail::Mailer>>,
@@ -199,6 +201,7 @@ impl Engine {
                     crate::security::limit::PORTAL_PER_IDENTIFIER,
                     crate::security::limit::PORTAL_SOURCES,
                 ),
+                form_limits: Default::default(),
                 rules,
                 mailer: RwLock::new(None),
                 public_url: RwLock::new("http://127.0.0.1:8080".to_string()),

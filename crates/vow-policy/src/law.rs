@@ -193,8 +193,8 @@ fn individuals_breach_notice(p: &RulePack) -> Option<Term> {
         .within
 }
 
-fn opt_out(p: &RulePack) -> Option<Term> {
-    p.rule(RequestType::OptOut).map(|r| r.respond)
+fn unsubscribe(p: &RulePack) -> Option<Term> {
+    p.rule(RequestType::Unsubscribe).map(|r| r.respond)
 }
 
 const TIME_LAWS: &[TimeLaw] = &[
@@ -231,7 +231,7 @@ const TIME_LAWS: &[TimeLaw] = &[
         what: "for an unsubscribe to take effect",
         pack: "CA-CASL",
         listed: Listed::Country,
-        term: opt_out,
+        term: unsubscribe,
         cite: "CASL s.11(3)",
     },
     TimeLaw {
@@ -240,7 +240,7 @@ const TIME_LAWS: &[TimeLaw] = &[
         what: "for an unsubscribe to take effect",
         pack: "US-CANSPAM",
         listed: Listed::Country,
-        term: opt_out,
+        term: unsubscribe,
         cite: "CAN-SPAM (15 U.S.C. §7704(a)(4))",
     },
 ];

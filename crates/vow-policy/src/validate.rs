@@ -21,6 +21,7 @@ pub const REQUEST_TYPES: &[&str] = &[
     "limit_sensitive",
     "portability",
     "withdraw_consent",
+    "unsubscribe",
 ];
 
 /// Semantic checks on an already-built policy. Positions are unknown here (line and

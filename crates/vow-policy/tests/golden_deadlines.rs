@@ -167,7 +167,7 @@ const ROWS: &[Row] = &[
         &["US-CA"],
         N,
         Some("US-CA"),
-        OptOut,
+        Unsubscribe,
         "2026-11-21T09:00:00-08:00",
         None,
         "2026-12-07T23:59:59.999-05:00",
@@ -262,7 +262,7 @@ const ROWS: &[Row] = &[
         &["CA"],
         N,
         Some("CA-SK"),
-        OptOut,
+        Unsubscribe,
         "2026-12-23T14:00:00-05:00",
         None,
         "2027-01-11T23:59:59.999-05:00",
@@ -275,7 +275,7 @@ const ROWS: &[Row] = &[
         &["CA-QC"],
         N,
         Some("CA-QC"),
-        OptOut,
+        Unsubscribe,
         "2026-04-02T10:00:00-04:00",
         None,
         "2026-04-17T23:59:59.999-04:00",
@@ -287,7 +287,7 @@ const ROWS: &[Row] = &[
         &["CA"],
         N,
         Some("CA-BC"),
-        OptOut,
+        Unsubscribe,
         "2026-05-15T10:00:00-04:00",
         None,
         "2026-06-01T23:59:59.999-04:00",
@@ -299,7 +299,7 @@ const ROWS: &[Row] = &[
         &["CA"],
         N,
         Some("CA-AB"),
-        OptOut,
+        Unsubscribe,
         "2026-10-09T10:00:00-04:00",
         None,
         "2026-10-26T23:59:59.999-04:00",
@@ -313,7 +313,7 @@ const ROWS: &[Row] = &[
         &["US"],
         N,
         Some("US-NY"),
-        OptOut,
+        Unsubscribe,
         "2026-11-25T17:00:00-05:00",
         None,
         "2026-12-10T23:59:59.999-05:00",
@@ -326,7 +326,7 @@ const ROWS: &[Row] = &[
         &["US"],
         N,
         Some("US-TX"),
-        OptOut,
+        Unsubscribe,
         "2027-12-23T10:00:00-05:00",
         None,
         "2028-01-10T23:59:59.999-05:00",
@@ -339,7 +339,7 @@ const ROWS: &[Row] = &[
         &["US"],
         N,
         Some("US-WA"),
-        OptOut,
+        Unsubscribe,
         "2027-06-21T10:00:00-04:00",
         None,
         "2027-07-06T23:59:59.999-04:00",
@@ -378,7 +378,7 @@ const ROWS: &[Row] = &[
         &["US-VA"],
         N,
         Some("US-VA"),
-        OptOut,
+        Unsubscribe,
         "2026-07-03T10:00:00-04:00",
         None,
         "2026-07-17T23:59:59.999-04:00",
@@ -741,14 +741,14 @@ const ROWS: &[Row] = &[
         "policy",
         None,
     ),
-    // 51. Saskatchewan resident, opt-out, Wed 23 Dec 2026 14:00 ET (19:00 UTC):
+    // 51. Saskatchewan resident, unsubscribe, Wed 23 Dec 2026 14:00 ET (19:00 UTC):
     //     opt_out_days 10 → Sat 2 Jan 2027 UTC beats CASL (11 Jan); the 10-day ack
     //     falls on the same day.
     row(
         RESEARCH,
         R,
         Some("CA-SK"),
-        OptOut,
+        Unsubscribe,
         "2026-12-23T14:00:00-05:00",
         Some("2027-01-02T23:59:59.999Z"),
         "2027-01-02T23:59:59.999Z",
@@ -912,11 +912,19 @@ fn extension_notices_and_what_was_applied() {
         OptOut,
         ts("2026-11-21T09:00:00-08:00"),
     );
-    assert_eq!(d.applied, ["US-CA", "US-CANSPAM"]);
+    // The opt-out of sale or sharing is CCPA's alone; marketing e-mail is CAN-SPAM's.
+    assert_eq!(d.applied, ["US-CA"]);
     assert_eq!(
         d.verification.level,
         vow_core::deadline::VerificationLevel::None
     );
+    let d = book.due_dates(
+        &policy,
+        Some("US-CA"),
+        Unsubscribe,
+        ts("2026-11-21T09:00:00-08:00"),
+    );
+    assert_eq!(d.applied, ["US-CANSPAM"]);
 
     // UK: the clock may pause (the dates assume it did not).
     policy.jurisdictions = vec!["UK".into()];

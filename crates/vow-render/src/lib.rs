@@ -16,6 +16,7 @@ pub mod console;
 pub mod date;
 pub mod document;
 pub mod letter;
+pub mod prefs;
 mod render;
 mod text;
 pub mod web;

@@ -138,6 +138,9 @@ pub struct Chrome {
     pub site: String,
     pub style_href: String,
     pub switch: Vec<LangLink>,
+    /// A statement shown above the page's contents, e.g. that a Global Privacy
+    /// Control signal was honoured (`crate::prefs::PrefWords::gpc_honoured`).
+    pub banner: Option<String>,
 }
 
 impl Chrome {
@@ -165,6 +168,7 @@ impl Chrome {
                     current: l == lang,
                 })
                 .collect(),
+            banner: None,
         }
     }
 }
@@ -272,6 +276,8 @@ struct MessageHtml<'a> {
     heading: &'a str,
     paras: &'a [&'a str],
     form: Option<OneButton>,
+    /// A link after the paragraphs: (text, address).
+    link: Option<(&'a str, &'a str)>,
 }
 
 /// Which short page.
@@ -316,5 +322,20 @@ pub fn message_page(chrome: &mut Chrome, m: Message, csrf: Option<String>) -> St
         heading,
         paras: &paras,
         form,
+        link: None,
+    })
+}
+
+/// The page after an unsubscribe, with a link on (its text and address: the
+/// preference centre's, `crate::prefs::PrefWords::other_choices`).
+pub fn unsubscribed_page(chrome: &mut Chrome, link: Option<(&str, &str)>) -> String {
+    let w = chrome.words;
+    chrome.title = w.unsubscribed_title.to_string();
+    page(&MessageHtml {
+        chrome,
+        heading: w.unsubscribed_title,
+        paras: &[w.unsubscribed, w.unsubscribed_more],
+        form: None,
+        link,
     })
 }

@@ -206,8 +206,14 @@ pub async fn notice(
     } else {
         format!("version={}&", n.version)
     };
+    let honoured = match crate::gpc::honour(&s, &tenant, &headers, "notice").await {
+        Ok(h) => h,
+        Err(e) => return error_page(lang, &e),
+    };
+    let mut frame = chrome(lang, Some(&n.tenant_name), &query);
+    frame.banner = honoured.as_ref().map(|_| crate::gpc::statement(lang));
     let html = web::notice_page(
-        &mut chrome(lang, Some(&n.tenant_name), &query),
+        &mut frame,
         &NoticePage {
             version: n.version,
             effective_date: &n.effective_date,
@@ -219,7 +225,7 @@ pub async fn notice(
             href_for: &href_for,
         },
     );
-    page(StatusCode::OK, html)
+    crate::gpc::with_cookie(page(StatusCode::OK, html), honoured)
 }
 
 /// The form cookie the browser sent, if it looks like one of ours.
@@ -291,15 +297,30 @@ fn is_one_click(headers: &HeaderMap, body: &[u8]) -> bool {
     url::form_urlencoded::parse(body).any(|(k, v)| k == name && v == value)
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct UnsubscribeQuery {
+    pub lang: Option<String>,
+    /// `preferences`: the link of the page after an unsubscribe.
+    pub then: Option<String>,
+}
+
 /// `GET /u/{token}`: the confirmation page, with one button. Changes nothing (mail
 /// scanners fetch links). The same page for every token, valid or not.
+/// `?then=preferences` (the link of the page after it): `303` to the preference
+/// centre of a valid link's tenant; for any other token, the confirmation page.
 pub async fn unsubscribe_page(
     State(s): State<AppState>,
-    Path(_token): Path<String>,
-    Query(q): Query<PageQuery>,
+    Path(token): Path<String>,
+    Query(q): Query<UnsubscribeQuery>,
     headers: HeaderMap,
 ) -> Response {
     let lang = language(q.lang.as_deref(), &headers);
+    if q.then.as_deref() == Some("preferences")
+        && let Some(t) = s.engine.unsubscribe_tenant(&token)
+    {
+        let to = format!("/privacy/{t}/preferences?lang={}", lang.code());
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+    }
     let Some((csrf, set)) = form_token(&s, &headers) else {
         return message(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -336,7 +357,18 @@ pub async fn unsubscribe(
     };
     let source = connect.map(|c| c.0.0.ip().to_string());
     match s.engine.unsubscribe(&token, via, source).await {
-        Ok(_) => message(StatusCode::OK, lang, Message::Unsubscribed, None),
+        // The same page for every token: its link to the preference centre is
+        // relative (`?then=preferences`), so it names no tenant; following it finds one.
+        Ok(_) => {
+            let prefs = format!("?then=preferences&lang={}", lang.code());
+            page(
+                StatusCode::OK,
+                web::unsubscribed_page(
+                    &mut chrome(lang, None, ""),
+                    Some((vow_render::prefs::words(lang).other_choices, &prefs)),
+                ),
+            )
+        }
         Err(e) => error_page(lang, &e),
     }
 }

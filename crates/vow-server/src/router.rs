@@ -232,6 +232,18 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             get(documents::download),
         )
         .route(
+            "/privacy/{t}/preferences",
+            get(crate::preferences::preferences).post(crate::preferences::ask_link),
+        )
+        .route(
+            "/privacy/{t}/preferences/link/{token}",
+            get(crate::preferences::follow_link),
+        )
+        .route(
+            "/privacy/{t}/preferences/change",
+            post(crate::preferences::change),
+        )
+        .route(
             "/privacy/{t}/request/appeal/{token}",
             get(appeals::appeal_form).post(appeals::appeal_post),
         )

@@ -21,6 +21,7 @@ pub mod dialect;
 mod documents;
 mod error;
 pub mod gate;
+mod gpc;
 mod imports;
 mod incidents;
 mod keys;

@@ -58,7 +58,7 @@ pub enum RequestCommand {
         /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: TenantId,
-        /// access, know, delete, correct, opt_out, limit_sensitive, portability, withdraw_consent
+        /// access, know, delete, correct, opt_out (sale or sharing), limit_sensitive, portability, withdraw_consent, unsubscribe (marketing e-mail)
         #[arg(long = "type", value_name = "TYPE")]
         kind: String,
         /// How it arrived: web, email, phone, mail, api.

@@ -86,7 +86,10 @@ impl Engine {
             }
             (
                 Some(subject),
-                RequestType::OptOut | RequestType::WithdrawConsent | RequestType::LimitSensitive,
+                RequestType::OptOut
+                | RequestType::Unsubscribe
+                | RequestType::WithdrawConsent
+                | RequestType::LimitSensitive,
             ) => {
                 let purposes = self
                     .purposes_to_withdraw(
@@ -229,11 +232,9 @@ impl Engine {
             live.into_iter()
                 .filter(|p| match kind {
                     RequestType::OptOut => {
-                        p.starts_with("marketing")
-                            || p == "sale"
-                            || p == "cross_context_advertising"
-                            || p.starts_with("sharing")
+                        vow_core::policy::is_marketing(p) || vow_core::policy::is_sale_or_sharing(p)
                     }
+                    RequestType::Unsubscribe => vow_core::policy::is_marketing(p),
                     RequestType::LimitSensitive => policy.purposes.iter().any(|d| {
                         d.id.as_str() == p
                             && d.categories.iter().any(|c| {

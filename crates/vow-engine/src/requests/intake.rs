@@ -181,7 +181,7 @@ impl Engine {
         if kind.is_none() {
             errors.push(FieldError::new(
                 "/type",
-                "must be one of access, know, delete, correct, opt_out, limit_sensitive, portability, withdraw_consent",
+                "must be one of access, know, delete, correct, opt_out, limit_sensitive, portability, withdraw_consent, unsubscribe",
             ));
         }
         let channel = Channel::parse(&input.channel);
@@ -370,7 +370,10 @@ impl Engine {
             ),
             (
                 true,
-                RequestType::OptOut | RequestType::WithdrawConsent | RequestType::LimitSensitive,
+                RequestType::OptOut
+                | RequestType::Unsubscribe
+                | RequestType::WithdrawConsent
+                | RequestType::LimitSensitive,
             ) => (json!("none"), 0),
             (true, RequestType::Access | RequestType::Portability) => (json!("reasonable"), 2),
             (true, _) => (json!("reasonable"), 1),
@@ -498,6 +501,7 @@ impl Engine {
                 && matches!(
                     kind,
                     RequestType::OptOut
+                        | RequestType::Unsubscribe
                         | RequestType::WithdrawConsent
                         | RequestType::LimitSensitive
                 )

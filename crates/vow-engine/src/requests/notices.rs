@@ -809,6 +809,7 @@ pub fn request_phrase(t: RequestType) -> &'static str {
         RequestType::WithdrawConsent => {
             "the withdrawal of your consent to our use of your personal information"
         }
+        RequestType::Unsubscribe => "us to stop sending you marketing e-mails",
     }
 }
 
@@ -830,6 +831,7 @@ fn done_phrase(t: RequestType) -> &'static str {
         RequestType::WithdrawConsent => {
             "We have recorded the withdrawal of your consent, and we now act on it."
         }
+        RequestType::Unsubscribe => "We have stopped sending you marketing e-mails.",
     }
 }
 

@@ -33,7 +33,7 @@ pub struct Requester {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
-    /// access, know, delete, correct, opt_out, limit_sensitive, portability, withdraw_consent
+    /// access, know, delete, correct, opt_out (sale or sharing), limit_sensitive, portability, withdraw_consent, unsubscribe (marketing e-mail)
     #[serde(rename = "type")]
     pub kind: String,
     /// web, email, phone, mail, api
@@ -62,8 +62,9 @@ pub struct NewRequest {
     /// The request is filed as received then, and its deadlines may already have passed.
     #[serde(default)]
     pub backdated: bool,
-    /// For opt_out and withdraw_consent: the purposes (default: every marketing, sale
-    /// or sharing purpose for opt_out; every consent purpose for withdraw_consent).
+    /// For opt_out, unsubscribe and withdraw_consent: the purposes (default: every
+    /// marketing, sale or sharing purpose for opt_out; every marketing purpose for
+    /// unsubscribe; every consent purpose for withdraw_consent).
     #[serde(default)]
     pub purposes: Vec<String>,
     /// For correct: the values as they should be.

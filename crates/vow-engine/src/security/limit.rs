@@ -34,6 +34,31 @@ impl Default for Limiter {
     }
 }
 
+/// How often the pages' forms that mail a link may be used (the preference centre's
+/// "send me a link"): per client address and per identifier typed, a minute each.
+/// The keys are prefixed by the form's name, so that several forms share the window.
+pub(crate) struct FormLimits {
+    pub(crate) by_address: Limiter,
+    pub(crate) by_identifier: Limiter,
+}
+
+/// Posts a minute one address may make to one form.
+pub const FORM_PER_ADDRESS: u32 = 10;
+/// Posts a minute naming one identifier (an e-mail address) on one form.
+pub const FORM_PER_IDENTIFIER: u32 = 3;
+/// At most this many addresses or identifiers are counted a minute (a memory bound:
+/// beyond it, every post is refused until the minute ends).
+const FORM_TOTAL: u32 = 100_000;
+
+impl Default for FormLimits {
+    fn default() -> FormLimits {
+        FormLimits {
+            by_address: Limiter::new(FORM_PER_ADDRESS, FORM_TOTAL),
+            by_identifier: Limiter::new(FORM_PER_IDENTIFIER, FORM_TOTAL),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Window {
     started: Option<Instant>,

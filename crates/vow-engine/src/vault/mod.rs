@@ -16,6 +16,7 @@ pub(crate) mod lookup;
 pub mod notice;
 pub(crate) mod notice_cache;
 pub mod operator;
+pub mod preferences;
 pub(crate) mod reads;
 pub(crate) mod rotation;
 pub(crate) mod subjects;

@@ -60,6 +60,9 @@ pub struct UnsubscribeLink {
     /// The `List-Unsubscribe-Post` header's value (RFC 8058): always
     /// `List-Unsubscribe=One-Click`.
     pub list_unsubscribe_post: String,
+    /// The person's preference centre (`/privacy/{t}/preferences/link/…`): opens a
+    /// 30-minute session with no other step. Valid 60 days.
+    pub preferences: String,
 }
 
 /// Links for a mailing.
@@ -214,7 +217,13 @@ impl Engine {
             };
             let token = vow_crypto::seal_link(&key, &link.encode()?, LINK_AAD)?;
             let url = format!("{base}/u/{token}");
+            let preferences = self.preference_url(
+                t,
+                &link.subject,
+                crate::vault::preferences::SENDER_LINK_SECS,
+            )?;
             links.push(UnsubscribeLink {
+                preferences,
                 subject: link.subject,
                 list_unsubscribe: format!("<{url}>"),
                 url,
@@ -236,6 +245,17 @@ impl Engine {
             expires_at: ts(start_of_day(issued_day + LINK_VALID_DAYS)?.as_millisecond()),
             links,
         })
+    }
+
+    /// The tenant a valid, unexpired unsubscribe link names (for the page after it,
+    /// which links to that tenant's preference centre); None for any other token.
+    pub fn unsubscribe_tenant(&self, token: &str) -> Option<TenantId> {
+        let key = self.keys.derived(LINK_KEY);
+        let link = vow_crypto::open_link(&key, token, LINK_AAD).and_then(|p| Link::decode(&p))?;
+        if day_of(self.now()) > link.issued_day + LINK_VALID_DAYS {
+            return None;
+        }
+        TenantId::new(&link.tenant).ok()
     }
 
     /// Follow an unsubscribe link: withdraw the consent it names, at once, through the

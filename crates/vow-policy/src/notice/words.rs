@@ -156,6 +156,10 @@ pub(super) fn right_words(t: &str) -> (&'static str, &'static str) {
             "Opt out",
             "Stop marketing messages (for example with the unsubscribe link) and any sale or sharing",
         ),
+        "unsubscribe" => (
+            "Unsubscribe",
+            "Stop our marketing e-mails, with the link in each of them or on request",
+        ),
         "limit_sensitive" => (
             "Limit sensitive information",
             "Limit our use of your sensitive personal information to what is necessary",

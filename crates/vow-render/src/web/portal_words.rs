@@ -261,6 +261,10 @@ impl Lang {
                 "Stop the sale or sharing of my information",
                 "We stop selling or sharing your information, and stop the uses you choose.",
             ),
+            (Lang::En, Unsubscribe) => (
+                "Stop marketing e-mails",
+                "We stop sending you marketing e-mails.",
+            ),
             (Lang::En, LimitSensitive) => (
                 "Limit the use of my sensitive information",
                 "We use sensitive information only for what is needed to provide our service.",
@@ -292,6 +296,10 @@ impl Lang {
             (Lang::Fr, OptOut) => (
                 "Faire cesser la vente ou le partage de mes renseignements",
                 "Nous cessons de vendre ou de partager vos renseignements, et les utilisations que vous choisissez.",
+            ),
+            (Lang::Fr, Unsubscribe) => (
+                "Ne plus recevoir de courriels de marketing",
+                "Nous cessons de vous envoyer des courriels de marketing.",
             ),
             (Lang::Fr, LimitSensitive) => (
                 "Limiter l’utilisation de mes renseignements sensibles",
