@@ -27,6 +27,7 @@ const FILES: &[(&str, &[u8])] = &[
     file!("research-operator/policy.yaml"),
     file!("research-operator/subjects.jsonl"),
     file!("research-operator/tenants.json"),
+    file!("shop/dataset.yml"),
 ];
 
 /// Write the built-in examples under `dir` (owner-only, as everything under a data
