@@ -233,22 +233,10 @@ pub(crate) fn form_cookie(headers: &HeaderMap) -> Option<String> {
     cookie(headers, FORM_COOKIE)
 }
 
-/// A cookie of ours the browser sent (a random token: 43 base64url characters), if
-/// it looks like one.
+/// A cookie of ours the browser sent that holds a random token (43 base64url
+/// characters), if it looks like one. One reader for every cookie: [`crate::gpc::cookie`].
 pub fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| {
-            v.len() == 43
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    crate::gpc::cookie(headers, wanted).filter(|v| v.len() == 43)
 }
 
 /// The form token for this browser, and the cookie to set when it had none.
