@@ -170,10 +170,7 @@ async fn select(
         let Some(column) = coll.columns.iter().find(|c| c.name == col) else {
             continue;
         };
-        let typed: Vec<Value> = values
-            .iter()
-            .filter_map(|v| param(column, v))
-            .collect();
+        let typed: Vec<Value> = values.iter().filter_map(|v| param(column, v)).collect();
         if !typed.is_empty() {
             conditions.push((column, typed));
         }
@@ -192,12 +189,7 @@ async fn select(
     let total: usize = conditions.iter().map(|(_, v)| v.len()).sum();
     let mut groups: Vec<Vec<(&Column, &[Value])>> = Vec::new();
     if total <= CHUNK {
-        groups.push(
-            conditions
-                .iter()
-                .map(|(c, v)| (*c, v.as_slice()))
-                .collect(),
-        );
+        groups.push(conditions.iter().map(|(c, v)| (*c, v.as_slice())).collect());
     } else {
         for (c, v) in &conditions {
             for chunk in v.chunks(CHUNK) {
@@ -207,10 +199,7 @@ async fn select(
     }
     let mut out: Rows = Vec::new();
     let mut seen: BTreeSet<Vec<Option<String>>> = BTreeSet::new();
-    let key = coll
-        .pk
-        .as_ref()
-        .and_then(|pk| coll.column_index(&pk.name));
+    let key = coll.pk.as_ref().and_then(|pk| coll.column_index(&pk.name));
     for group in groups {
         let mut sql = head.clone();
         let mut params: Vec<Value> = Vec::new();
@@ -257,10 +246,7 @@ pub(crate) fn param(column: &Column, text: &str) -> Option<Value> {
 }
 
 fn found(coll: &PlanCollection, rows: &Rows, mine: &[usize]) -> FoundCollection {
-    let key_index = coll
-        .pk
-        .as_ref()
-        .and_then(|pk| coll.column_index(&pk.name));
+    let key_index = coll.pk.as_ref().and_then(|pk| coll.column_index(&pk.name));
     FoundCollection {
         collection: coll.name.clone(),
         key: coll.pk.as_ref().map(|c| c.name.clone()),
@@ -345,7 +331,11 @@ pub(crate) async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
                 }
             }
         }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     })
     .await;
     out.into_iter().flatten().collect()

@@ -72,9 +72,7 @@ impl ColumnKind {
         use ColumnKind::*;
         let numeric = |k| matches!(k, Integer | Decimal | Float);
         let textual = |k| matches!(k, Text | Uuid | Other);
-        self == other
-            || (numeric(self) && numeric(other))
-            || (textual(self) && textual(other))
+        self == other || (numeric(self) && numeric(other)) || (textual(self) && textual(other))
     }
 }
 
@@ -164,9 +162,7 @@ impl Db {
                 SqlitePoolOptions::new()
                     .max_connections(max_concurrency)
                     .acquire_timeout(timeout)
-                    .connect_lazy_with(
-                        SqliteConnectOptions::from_str(target.url()).map_err(bad)?,
-                    ),
+                    .connect_lazy_with(SqliteConnectOptions::from_str(target.url()).map_err(bad)?),
             ),
         };
         Ok(Db {
@@ -222,12 +218,10 @@ impl Db {
         sql: &str,
         params: &[Value],
     ) -> Result<Vec<Vec<Option<String>>>, ConnectError> {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ConnectError::new("unreachable", format!("{what}: the pool is closed")))?;
+        let _permit =
+            self.inner.permits.acquire().await.map_err(|_| {
+                ConnectError::new("unreachable", format!("{what}: the pool is closed"))
+            })?;
         self.inner.statements.fetch_add(1, Ordering::Relaxed);
         let err = |e: sqlx::Error| ConnectError::driver(what, &e);
         let rows = match &self.inner.pool {
@@ -262,12 +256,10 @@ impl Db {
         what: &str,
         statements: &[(String, Vec<Value>)],
     ) -> Result<u64, ConnectError> {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ConnectError::new("unreachable", format!("{what}: the pool is closed")))?;
+        let _permit =
+            self.inner.permits.acquire().await.map_err(|_| {
+                ConnectError::new("unreachable", format!("{what}: the pool is closed"))
+            })?;
         let err = |e: sqlx::Error| ConnectError::driver(what, &e);
         let mut changed = 0;
         macro_rules! run {
@@ -349,14 +341,21 @@ impl Db {
                     .await
                     .unwrap_or_default();
                 for r in rows {
-                    let [Some(table), Some(name), Some(data), Some(full), Some(nullable), length] =
-                        <[Option<String>; 6]>::try_from(r).unwrap_or_default()
+                    let [
+                        Some(table),
+                        Some(name),
+                        Some(data),
+                        Some(full),
+                        Some(nullable),
+                        length,
+                    ] = <[Option<String>; 6]>::try_from(r).unwrap_or_default()
                     else {
                         continue;
                     };
                     let json_check = format!("json_valid(`{name}`)");
                     let is_json = checks.iter().any(|c| {
-                        c.first().is_some_and(|t| t.as_deref() == Some(table.as_str()))
+                        c.first()
+                            .is_some_and(|t| t.as_deref() == Some(table.as_str()))
                             && c.get(1).is_some_and(|k| {
                                 k.as_deref().is_some_and(|k| k.contains(&json_check))
                             })
@@ -384,7 +383,10 @@ impl Db {
                         &[],
                     )
                     .await?;
-                for t in tables.into_iter().filter_map(|r| r.into_iter().next().flatten()) {
+                for t in tables
+                    .into_iter()
+                    .filter_map(|r| r.into_iter().next().flatten())
+                {
                     let cols = self
                         .fetch(
                             "schema",
@@ -406,8 +408,7 @@ impl Db {
                             name,
                             kind,
                             sql_type: declared,
-                            nullable: notnull.as_deref() != Some("1")
-                                && pk.as_deref() == Some("0"),
+                            nullable: notnull.as_deref() != Some("1") && pk.as_deref() == Some("0"),
                             max_length,
                         });
                     }
@@ -492,7 +493,14 @@ fn sqlite_kind(declared: &str) -> (ColumnKind, Option<u64>) {
     } else {
         ColumnKind::Other
     };
-    (kind, if kind == ColumnKind::Text { length } else { None })
+    (
+        kind,
+        if kind == ColumnKind::Text {
+            length
+        } else {
+            None
+        },
+    )
 }
 
 /// The SQL that reads column `q` (quoted) as text, by kind and driver.

@@ -45,17 +45,17 @@ impl ConnectError {
                 "unreachable",
                 format!("{what}: no connection to the database became free in time"),
             ),
-            sqlx::Error::Configuration(_) => {
-                ConnectError::new("bad_url", format!("{what}: the connection settings are not valid"))
-            }
+            sqlx::Error::Configuration(_) => ConnectError::new(
+                "bad_url",
+                format!("{what}: the connection settings are not valid"),
+            ),
             sqlx::Error::Protocol(_) => ConnectError::new(
                 "unreachable",
                 format!("{what}: the database answered in a way the driver does not understand"),
             ),
-            sqlx::Error::ColumnDecode { index, .. } => ConnectError::new(
-                "value",
-                format!("{what}: column {index} could not be read"),
-            ),
+            sqlx::Error::ColumnDecode { index, .. } => {
+                ConnectError::new("value", format!("{what}: column {index} could not be read"))
+            }
             _ => ConnectError::new("query", format!("{what}: the statement failed")),
         }
     }

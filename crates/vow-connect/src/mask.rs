@@ -159,11 +159,7 @@ pub fn erasure(
                     let member = match strategy.name.as_str() {
                         "null_rewrite" => serde_json::Value::Null,
                         _ => serde_json::Value::String(masked_text(
-                            strategy,
-                            f.length,
-                            &ff.value,
-                            secret,
-                            &seed,
+                            strategy, f.length, &ff.value, secret, &seed,
                         )),
                     };
                     let doc = docs.entry(f.column.name.clone()).or_insert_with(|| {
@@ -273,10 +269,15 @@ fn masked_text(
         "random_string_rewrite" => {
             let length = config("length")
                 .and_then(serde_json::Value::as_u64)
-                .map_or(RANDOM_LENGTH, |l| usize::try_from(l.clamp(1, 1024)).unwrap_or(RANDOM_LENGTH));
+                .map_or(RANDOM_LENGTH, |l| {
+                    usize::try_from(l.clamp(1, 1024)).unwrap_or(RANDOM_LENGTH)
+                });
             random_string(secret, seed, length)
         }
-        "hmac" => hex::encode(mac(secret, &[b"hmac", current.key_text().unwrap_or_default().as_bytes()])),
+        "hmac" => hex::encode(mac(
+            secret,
+            &[b"hmac", current.key_text().unwrap_or_default().as_bytes()],
+        )),
         _ => String::new(),
     };
     match limit.and_then(|l| usize::try_from(l).ok()) {
@@ -302,7 +303,10 @@ fn random_string(secret: &[u8; 32], seed: &str, length: usize) -> String {
     let mut out = String::with_capacity(length);
     let mut counter = 0u64;
     while out.len() < length {
-        for b in mac(secret, &[b"random", seed.as_bytes(), &counter.to_be_bytes()]) {
+        for b in mac(
+            secret,
+            &[b"random", seed.as_bytes(), &counter.to_be_bytes()],
+        ) {
             if out.len() == length {
                 break;
             }
@@ -407,7 +411,9 @@ fn convert(coll: &PlanCollection, f: &PlanField, text: &str) -> Result<Value, Co
             if let Some(l) = limit
                 && text.chars().count() as u64 > l
             {
-                return Err(bad(&format!("is longer than the {l} characters the column holds")));
+                return Err(bad(&format!(
+                    "is longer than the {l} characters the column holds"
+                )));
             }
             Value::Text(text.to_string())
         }
@@ -444,7 +450,11 @@ fn convert(coll: &PlanCollection, f: &PlanField, text: &str) -> Result<Value, Co
         ColumnKind::Uuid => {
             let ok = t.len() == 36
                 && t.chars().enumerate().all(|(i, c)| {
-                    if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() }
+                    if matches!(i, 8 | 13 | 18 | 23) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
                 });
             if !ok {
                 return Err(bad("is not a UUID"));
@@ -463,14 +473,21 @@ pub async fn apply(db: &Db, plan: &Plan, changes: &CollectionChanges) -> Result<
     let Some((_, coll)) = plan.collection(&changes.collection) else {
         return Err(ConnectError::new(
             "schema",
-            format!("{}: not a collection of dataset {}", changes.collection, plan.dataset()),
+            format!(
+                "{}: not a collection of dataset {}",
+                changes.collection,
+                plan.dataset()
+            ),
         ));
     };
     let pk = key_column(coll)?;
     if changes.key != pk.name {
         return Err(ConnectError::new(
             "schema",
-            format!("{}: the changes are keyed by another column than the primary key", coll.name),
+            format!(
+                "{}: the changes are keyed by another column than the primary key",
+                coll.name
+            ),
         ));
     }
     let kind = db.kind();
@@ -482,7 +499,10 @@ pub async fn apply(db: &Db, plan: &Plan, changes: &CollectionChanges) -> Result<
             for chunk in keys.chunks(ROWS_PER_STATEMENT) {
                 let mut params = Vec::new();
                 let list = in_list(kind, pk, chunk, &mut params);
-                statements.push((format!("DELETE FROM {table} WHERE {key} IN ({list})"), params));
+                statements.push((
+                    format!("DELETE FROM {table} WHERE {key} IN ({list})"),
+                    params,
+                ));
             }
         }
         Action::Update { rows } => {
@@ -541,7 +561,12 @@ pub async fn apply(db: &Db, plan: &Plan, changes: &CollectionChanges) -> Result<
     db.transaction(&coll.name, &statements).await
 }
 
-fn in_list(kind: crate::target::Kind, column: &Column, values: &[Value], params: &mut Vec<Value>) -> String {
+fn in_list(
+    kind: crate::target::Kind,
+    column: &Column,
+    values: &[Value],
+    params: &mut Vec<Value>,
+) -> String {
     values
         .iter()
         .map(|v| {

@@ -204,7 +204,9 @@ impl Plan {
             for (fi, f) in c.fields.iter().enumerate() {
                 let Some(m) = f.meta() else { continue };
                 for (ri, r) in m.references.iter().enumerate() {
-                    let rpath = format!("dataset[{di}].collections[{ci}].fields[{fi}].fides_meta.references[{ri}]");
+                    let rpath = format!(
+                        "dataset[{di}].collections[{ci}].fields[{fi}].fides_meta.references[{ri}]"
+                    );
                     if let Some(other) = &r.dataset
                         && other.value != dataset
                     {
@@ -224,7 +226,12 @@ impl Plan {
                         // A skipped or missing collection (the latter reported above).
                         continue;
                     };
-                    let Some(mine) = collections[me].columns.iter().find(|x| x.name == f.name.value).cloned() else {
+                    let Some(mine) = collections[me]
+                        .columns
+                        .iter()
+                        .find(|x| x.name == f.name.value)
+                        .cloned()
+                    else {
                         continue;
                     };
                     let Some(theirs) = schema.column(oc, ofield).cloned() else {
@@ -248,19 +255,35 @@ impl Plan {
                         ));
                         continue;
                     }
-                    if !collections[them].columns.iter().any(|x| x.name == theirs.name) {
+                    if !collections[them]
+                        .columns
+                        .iter()
+                        .any(|x| x.name == theirs.name)
+                    {
                         collections[them].columns.push(theirs.clone());
                     }
                     collections[me].join_columns.insert(mine.name.clone());
                     collections[them].join_columns.insert(theirs.name.clone());
                     let direction = r.direction.as_ref().map(|t| t.value.as_str());
                     if direction != Some("from") {
-                        edges.push(Edge { from: me, from_column: mine.name.clone(), to: them, to_column: theirs.name.clone() });
+                        edges.push(Edge {
+                            from: me,
+                            from_column: mine.name.clone(),
+                            to: them,
+                            to_column: theirs.name.clone(),
+                        });
                     }
                     if direction != Some("to") {
-                        edges.push(Edge { from: them, from_column: theirs.name.clone(), to: me, to_column: mine.name.clone() });
+                        edges.push(Edge {
+                            from: them,
+                            from_column: theirs.name.clone(),
+                            to: me,
+                            to_column: mine.name.clone(),
+                        });
                     }
-                    let is_pk = |i: usize, col: &str| collections[i].pk.as_ref().is_some_and(|p| p.name == col);
+                    let is_pk = |i: usize, col: &str| {
+                        collections[i].pk.as_ref().is_some_and(|p| p.name == col)
+                    };
                     if is_pk(them, &theirs.name) && !is_pk(me, &mine.name) {
                         fk.push((me, them));
                     } else if is_pk(me, &mine.name) && !is_pk(them, &theirs.name) {
@@ -269,7 +292,11 @@ impl Plan {
                 }
             }
             // `erase_after: [dataset.x]`: x is erased before this collection.
-            for after in c.meta().map(|m| m.erase_after.as_slice()).unwrap_or_default() {
+            for after in c
+                .meta()
+                .map(|m| m.erase_after.as_slice())
+                .unwrap_or_default()
+            {
                 if let Some((ds, name)) = after.value.split_once('.')
                     && ds == dataset
                     && let Some(&x) = index.get(name)
@@ -288,14 +315,19 @@ impl Plan {
             renumber[old] = new;
         }
         let mut slots: Vec<Option<PlanCollection>> = collections.into_iter().map(Some).collect();
-        let collections: Vec<PlanCollection> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        let collections: Vec<PlanCollection> =
+            order.iter().filter_map(|&i| slots[i].take()).collect();
         let stages = stages
             .into_iter()
             .map(|s| s.into_iter().map(|i| renumber[i]).collect())
             .collect();
         let edges = edges
             .into_iter()
-            .map(|e| Edge { from: renumber[e.from], to: renumber[e.to], ..e })
+            .map(|e| Edge {
+                from: renumber[e.from],
+                to: renumber[e.to],
+                ..e
+            })
             .collect();
         let fk: Vec<(usize, usize)> = fk
             .into_iter()
@@ -303,7 +335,14 @@ impl Plan {
             .map(|(a, b)| (renumber[a], renumber[b]))
             .collect();
         let erase_order = erase_order(collections.len(), &fk);
-        Ok(Plan { dataset: dataset.to_string(), collections, stages, edges, erase_order, warnings: out })
+        Ok(Plan {
+            dataset: dataset.to_string(),
+            collections,
+            stages,
+            edges,
+            erase_order,
+            warnings: out,
+        })
     }
 
     pub fn dataset(&self) -> &str {
@@ -319,13 +358,20 @@ impl Plan {
     pub fn stages(&self) -> Vec<Vec<String>> {
         self.stages
             .iter()
-            .map(|s| s.iter().map(|&i| self.collections[i].name.clone()).collect())
+            .map(|s| {
+                s.iter()
+                    .map(|&i| self.collections[i].name.clone())
+                    .collect()
+            })
             .collect()
     }
 
     /// Collections in the order rows are deleted: referencing before referenced.
     pub fn erase_order(&self) -> Vec<String> {
-        self.erase_order.iter().map(|&i| self.collections[i].name.clone()).collect()
+        self.erase_order
+            .iter()
+            .map(|&i| self.collections[i].name.clone())
+            .collect()
     }
 
     /// What the plan noted but does not stop for (`cross_dataset`).
@@ -334,7 +380,10 @@ impl Plan {
     }
 
     pub(crate) fn collection(&self, name: &str) -> Option<(usize, &PlanCollection)> {
-        self.collections.iter().enumerate().find(|(_, c)| c.name == name)
+        self.collections
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
     }
 }
 
@@ -354,10 +403,12 @@ fn members(f: &Field, column: &Column, path: &mut Vec<String>, into: &mut Vec<Pl
                 member: path.clone(),
                 categories: f.data_categories.iter().map(|c| c.value.clone()).collect(),
                 length: meta.and_then(|m| m.length),
-                strategy: meta.and_then(|m| m.masking_strategy_override.as_ref()).map(|m| Strategy {
-                    name: m.strategy.value.clone(),
-                    configuration: m.configuration.clone(),
-                }),
+                strategy: meta
+                    .and_then(|m| m.masking_strategy_override.as_ref())
+                    .map(|m| Strategy {
+                        name: m.strategy.value.clone(),
+                        configuration: m.configuration.clone(),
+                    }),
             });
             return;
         }
@@ -373,7 +424,10 @@ fn members(f: &Field, column: &Column, path: &mut Vec<String>, into: &mut Vec<Pl
 /// it has run; when that never happens (references both ways make cycles), the
 /// collections already reached by some value run and the edges from collections
 /// still waiting are dropped. Returns the stages, the walk order and the edges kept.
-fn stages(collections: &[PlanCollection], edges: Vec<Edge>) -> (Vec<Vec<usize>>, Vec<usize>, Vec<Edge>) {
+fn stages(
+    collections: &[PlanCollection],
+    edges: Vec<Edge>,
+) -> (Vec<Vec<usize>>, Vec<usize>, Vec<Edge>) {
     let n = collections.len();
     let mut done = vec![false; n];
     let mut stages: Vec<Vec<usize>> = Vec::new();
@@ -388,7 +442,13 @@ fn stages(collections: &[PlanCollection], edges: Vec<Edge>) -> (Vec<Vec<usize>>,
         let ready: Vec<usize> = pending
             .iter()
             .copied()
-            .filter(|&i| edges.iter().all(|e| e.to != i || e.from == i || done[e.from]))
+            .filter(|&i| {
+                // Collections holding an identity start the walk without waiting.
+                !collections[i].identities.is_empty()
+                    || edges
+                        .iter()
+                        .all(|e| e.to != i || e.from == i || done[e.from])
+            })
             .collect();
         let stage = if ready.is_empty() { pending } else { ready };
         for &i in &stage {

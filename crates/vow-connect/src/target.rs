@@ -74,9 +74,8 @@ impl Target {
                 redacted: format!("sqlite://{path}"),
             });
         }
-        let parsed = url::Url::parse(url).map_err(|e| {
-            ConnectError::new("bad_url", format!("not a valid database URL ({e})"))
-        })?;
+        let parsed = url::Url::parse(url)
+            .map_err(|e| ConnectError::new("bad_url", format!("not a valid database URL ({e})")))?;
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err(ConnectError::new("bad_url", "the URL names no host"));
         }
@@ -89,7 +88,10 @@ impl Target {
         }
         let mut shown = parsed.clone();
         if shown.password().is_some() && shown.set_password(Some("***")).is_err() {
-            return Err(ConnectError::new("bad_url", "the URL's credentials cannot be read"));
+            return Err(ConnectError::new(
+                "bad_url",
+                "the URL's credentials cannot be read",
+            ));
         }
         // sqlx knows MariaDB as mysql://.
         let url = match kind {

@@ -66,8 +66,9 @@ impl Value {
             ColumnKind::Date => Value::Date(t.to_string()),
             ColumnKind::Time => Value::Time(t.to_string()),
             ColumnKind::Timestamp => Value::Timestamp(iso_timestamp(t)),
-            ColumnKind::Json => serde_json::from_str(t)
-                .map_or_else(|_| Value::Text(t.to_string()), Value::Json),
+            ColumnKind::Json => {
+                serde_json::from_str(t).map_or_else(|_| Value::Text(t.to_string()), Value::Json)
+            }
             ColumnKind::Bytes => {
                 hex::decode(t).map_or_else(|_| Value::Text(t.to_string()), Value::Bytes)
             }
