@@ -49,32 +49,7 @@ pub struct Column {
     pub max_length: Option<u64>,
 }
 
-/// What a column holds, as far as reading, comparing and masking are concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ColumnKind {
-    Text,
-    Integer,
-    Float,
-    Decimal,
-    Bool,
-    Date,
-    Time,
-    Timestamp,
-    Json,
-    Bytes,
-    Uuid,
-    Other,
-}
-
-impl ColumnKind {
-    /// Whether values of the two kinds can be compared in a join.
-    pub fn comparable(self, other: ColumnKind) -> bool {
-        use ColumnKind::*;
-        let numeric = |k| matches!(k, Integer | Decimal | Float);
-        let textual = |k| matches!(k, Text | Uuid | Other);
-        self == other || (numeric(self) && numeric(other)) || (textual(self) && textual(other))
-    }
-}
+pub use crate::value::ColumnKind;
 
 #[derive(Debug)]
 enum Pool {

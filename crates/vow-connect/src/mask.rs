@@ -28,13 +28,7 @@ const ROWS_PER_STATEMENT: usize = 200;
 /// A random string's length when the strategy does not say.
 const RANDOM_LENGTH: usize = 30;
 
-/// A masking strategy (fideslang names): `null_rewrite`, `string_rewrite`,
-/// `random_string_rewrite`, `hmac`, or `delete`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Strategy {
-    pub name: String,
-    pub configuration: Option<serde_json::Value>,
-}
+pub use crate::plan::Strategy;
 
 /// What to change, collection by collection, in the order to apply them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -76,7 +70,7 @@ fn for_field<T>(field: &PlanField, ask: &dyn Fn(&str) -> Option<T>) -> Option<T>
     field
         .categories
         .iter()
-        .find_map(|c| within(c).find_map(|c| ask(c)))
+        .find_map(|c| within(c).find_map(ask))
 }
 
 fn never_changed(coll: &PlanCollection, field: &PlanField) -> bool {
@@ -86,7 +80,7 @@ fn never_changed(coll: &PlanCollection, field: &PlanField) -> bool {
         || coll.join_columns.contains(&field.column.name)
 }
 
-fn key_column<'p>(coll: &'p PlanCollection) -> Result<&'p Column, ConnectError> {
+fn key_column(coll: &PlanCollection) -> Result<&Column, ConnectError> {
     coll.pk.as_ref().ok_or_else(|| {
         ConnectError::new(
             "schema",

@@ -8,9 +8,17 @@
 
 use crate::db::{Column, ColumnKind, LiveSchema};
 use crate::manifest::{Collection, Field, Manifest, Text};
-use crate::mask::Strategy;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use vow_policy::{Diagnostic, Severity};
+
+/// A masking strategy (fideslang names): `null_rewrite`, `string_rewrite`,
+/// `random_string_rewrite`, `hmac`, or `delete`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Strategy {
+    pub name: String,
+    pub configuration: Option<serde_json::Value>,
+}
 
 /// A dataset ready to walk.
 #[derive(Debug, Clone)]
@@ -389,29 +397,27 @@ impl Plan {
 
 /// A field, or the leaf members of a document field, as plan fields.
 fn members(f: &Field, column: &Column, path: &mut Vec<String>, into: &mut Vec<PlanField>) {
-    if !path.is_empty() || f.fields.is_empty() {
-        if f.fields.is_empty() {
-            let meta = f.meta();
-            let mut name = column.name.clone();
-            for p in path.iter() {
-                name.push('.');
-                name.push_str(p);
-            }
-            into.push(PlanField {
-                name,
-                column: column.clone(),
-                member: path.clone(),
-                categories: f.data_categories.iter().map(|c| c.value.clone()).collect(),
-                length: meta.and_then(|m| m.length),
-                strategy: meta
-                    .and_then(|m| m.masking_strategy_override.as_ref())
-                    .map(|m| Strategy {
-                        name: m.strategy.value.clone(),
-                        configuration: m.configuration.clone(),
-                    }),
-            });
-            return;
+    if f.fields.is_empty() {
+        let meta = f.meta();
+        let mut name = column.name.clone();
+        for p in path.iter() {
+            name.push('.');
+            name.push_str(p);
         }
+        into.push(PlanField {
+            name,
+            column: column.clone(),
+            member: path.clone(),
+            categories: f.data_categories.iter().map(|c| c.value.clone()).collect(),
+            length: meta.and_then(|m| m.length),
+            strategy: meta
+                .and_then(|m| m.masking_strategy_override.as_ref())
+                .map(|m| Strategy {
+                    name: m.strategy.value.clone(),
+                    configuration: m.configuration.clone(),
+                }),
+        });
+        return;
     }
     for member in &f.fields {
         path.push(member.name.value.clone());

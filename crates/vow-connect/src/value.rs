@@ -2,7 +2,6 @@
 //! Every column is selected as text (or hex for bytes) so that the three drivers
 //! decode alike; the column's kind turns the text back into a typed [`Value`].
 
-use crate::db::ColumnKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,6 +38,33 @@ impl fmt::Debug for Value {
             Value::Timestamp(_) => "Timestamp",
             Value::Bytes(_) => "Bytes",
         })
+    }
+}
+
+/// What a column holds, as far as reading, comparing and masking are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ColumnKind {
+    Text,
+    Integer,
+    Float,
+    Decimal,
+    Bool,
+    Date,
+    Time,
+    Timestamp,
+    Json,
+    Bytes,
+    Uuid,
+    Other,
+}
+
+impl ColumnKind {
+    /// Whether values of the two kinds can be compared in a join.
+    pub fn comparable(self, other: ColumnKind) -> bool {
+        use ColumnKind::*;
+        let numeric = |k| matches!(k, Integer | Decimal | Float);
+        let textual = |k| matches!(k, Text | Uuid | Other);
+        self == other || (numeric(self) && numeric(other)) || (textual(self) && textual(other))
     }
 }
 

@@ -662,3 +662,47 @@ async fn an_unreachable_server_is_reported_without_the_password() {
     let e = db.ping().await.unwrap_err();
     assert_eq!(e.code, "auth", "{e}");
 }
+
+#[tokio::test]
+async fn a_failing_collection_is_named_and_nothing_half_written_survives() {
+    let s = shop(Kind::Postgres, 4).await;
+    let found = access(&s.db, &s.plan, &[by_email(1)]).await.unwrap();
+    // The live table changed after the plan was made.
+    testdb::query(&s.db, "ALTER TABLE logins RENAME COLUMN ip_address TO ip")
+        .await
+        .unwrap();
+    let e = access(&s.db, &s.plan, &[by_email(1)]).await.unwrap_err();
+    assert_eq!(e.code, "query");
+    assert!(e.message.starts_with("logins: "), "{}", e.message);
+    assert!(!e.message.contains("customer1@"), "{}", e.message);
+    // Changes naming a column Vow may not change are refused before any SQL.
+    let forged = vow_connect::CollectionChanges {
+        collection: "orders".into(),
+        key: "id".into(),
+        action: Action::Update {
+            rows: vec![(Value::Int(1), vec![("customer_id".into(), Value::Int(2))])],
+        },
+    };
+    assert_eq!(
+        apply(&s.db, &s.plan, &forged).await.unwrap_err().code,
+        "schema"
+    );
+    // One collection's update fails half-way: its transaction leaves nothing behind.
+    let before = testdb::snapshot(&s.db).await.unwrap();
+    let changes = erasure(&s.plan, &found[0], &policy, &SECRET).unwrap();
+    let logins = changes
+        .collections
+        .iter()
+        .find(|c| c.collection == "logins")
+        .unwrap();
+    // Logins without an address only get `at` masked: a first statement that succeeds.
+    let Action::Update { rows } = &logins.action else {
+        panic!()
+    };
+    let shapes: BTreeSet<usize> = rows.iter().map(|(_, sets)| sets.len()).collect();
+    assert_eq!(shapes, BTreeSet::from([1, 2]));
+    let e = apply(&s.db, &s.plan, logins).await.unwrap_err();
+    assert!(e.message.starts_with("logins: "), "{}", e.message);
+    assert_eq!(testdb::snapshot(&s.db).await.unwrap(), before);
+    s.t.drop_db().await.unwrap();
+}
