@@ -107,9 +107,17 @@ pub async fn access(
             rows[c] = result?;
             let coll = &plan.collections[c];
             for p in 0..people.len() {
-                let conditions: Vec<(usize, &BTreeSet<String>)> = reach[p][c]
+                let conditions: Vec<(usize, BTreeSet<String>)> = reach[p][c]
                     .iter()
-                    .filter_map(|(col, set)| Some((coll.column_index(col)?, set)))
+                    .filter_map(|(col, set)| {
+                        let i = coll.column_index(col)?;
+                        let set = if folds(db, coll.columns[i].kind) {
+                            set.iter().map(|v| v.to_lowercase()).collect()
+                        } else {
+                            set.clone()
+                        };
+                        Some((i, set))
+                    })
                     .collect();
                 if conditions.is_empty() {
                     continue;
@@ -119,9 +127,13 @@ pub async fn access(
                     .enumerate()
                     .filter(|(_, row)| {
                         conditions.iter().any(|(i, set)| {
-                            row.get(*i)
-                                .and_then(Option::as_ref)
-                                .is_some_and(|v| set.contains(v))
+                            row.get(*i).and_then(Option::as_ref).is_some_and(|v| {
+                                if folds(db, coll.columns[*i].kind) {
+                                    set.contains(&v.to_lowercase())
+                                } else {
+                                    set.contains(v)
+                                }
+                            })
                         })
                     })
                     .map(|(i, _)| i)
@@ -229,6 +241,12 @@ async fn select(
         }
     }
     Ok(out)
+}
+
+/// MySQL's default collations compare text without case: a row its `IN (…)` found
+/// for `Ada@x` belongs to the person who asked for `ada@x`.
+fn folds(db: &Db, kind: ColumnKind) -> bool {
+    db.kind() == crate::target::Kind::Mysql && kind == ColumnKind::Text
 }
 
 /// A reached value as a parameter for `column`, if it can be one (an identity that

@@ -172,7 +172,22 @@ impl Plan {
                         pc.pk = Some(column.clone());
                     }
                     if let Some(id) = &m.identity {
-                        pc.identities.push((id.value.clone(), column.name.clone()));
+                        // Identities are text (an external id may be a number).
+                        if ColumnKind::Text.comparable(column.kind)
+                            || column.kind == ColumnKind::Integer
+                        {
+                            pc.identities.push((id.value.clone(), column.name.clone()));
+                        } else {
+                            out.push(error(
+                                "incomparable",
+                                id,
+                                &format!("{fpath}.fides_meta.identity"),
+                                format!(
+                                    "an identity is text, but this column holds {:?}",
+                                    column.kind
+                                ),
+                            ));
+                        }
                     }
                 }
                 if !f.fields.is_empty() && column.kind != ColumnKind::Json {
