@@ -119,7 +119,8 @@ impl Db {
             ));
         }
         let bad = |_| ConnectError::new("bad_url", "the connection settings are not valid");
-        let timeout = Duration::from_secs(15);
+        // Connecting is retried until then: an unreachable server answers in this time.
+        let timeout = Duration::from_secs(5);
         let pool = match target.kind() {
             Kind::Postgres => Pool::Pg(
                 PgPoolOptions::new()

@@ -27,7 +27,15 @@ impl ConnectError {
             sqlx::Error::Database(db) => {
                 let code = db.code().map(|c| c.to_string()).unwrap_or_default();
                 let auth = matches!(code.as_str(), "28P01" | "28000" | "1045" | "1044");
-                let kind = if auth { "auth" } else { "query" };
+                // SQLite's SQLITE_CANTOPEN: no such file, or not allowed to open it.
+                let missing = code == "14";
+                let kind = if auth {
+                    "auth"
+                } else if missing {
+                    "unreachable"
+                } else {
+                    "query"
+                };
                 let table = db
                     .table()
                     .map(|t| format!(", table {t}"))

@@ -688,6 +688,15 @@ async fn an_unreachable_server_is_reported_without_the_password() {
     let e = db.ping().await.unwrap_err();
     assert_eq!(e.code, "unreachable", "{e}");
     assert!(!e.to_string().contains("s3cret"));
+    let dir = tempfile::tempdir().unwrap();
+    let missing = Target::parse(&format!("sqlite:{}/none.db", dir.path().display())).unwrap();
+    let e = Db::open(&missing, 1)
+        .await
+        .unwrap()
+        .ping()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "unreachable", "{e}");
     let bad_password = Target::parse(&format!(
         "{}x",
         testdb::PG_ADMIN_URL.replace("postgres@", "nobody_here:pw@")
