@@ -15,6 +15,7 @@
 mod aggregates;
 mod appeals;
 mod audit;
+mod connectors;
 mod consents;
 mod console;
 pub mod dialect;
@@ -38,6 +39,7 @@ mod webhooks;
 
 pub use aggregates::{AggregateField, AggregateSubject};
 pub use audit::{AuditCheckpointRow, AuditHead, AuditRow, NewAudit};
+pub use connectors::{ConnectionRow, DatasetRow, JobRow};
 pub use consents::ConsentRow;
 pub use console::{ConsoleSessionRow, MailingCount};
 pub use dialect::Backend;
