@@ -92,6 +92,39 @@ pub struct CategoryDef {
     /// Where this kind of data comes from (for the California "sources" table).
     #[serde(default)]
     pub sources: Vec<String>,
+    /// How an erasure removes this category from the organisation's own databases
+    /// (issue 11); a dataset field's `masking_strategy_override` wins. Absent: the
+    /// column is set to NULL, or to its type's neutral value when it cannot be NULL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masking: Option<Masking>,
+}
+
+/// The fideslang masking strategies Vow applies to external databases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Masking {
+    /// NULL, or the column type's neutral value (0, false, 1970-01-01, '') when NOT NULL.
+    NullRewrite,
+    /// A fixed text (`MASKED`); other types get their neutral value.
+    StringRewrite,
+    /// Random text of the column's length; other types get their neutral value.
+    RandomStringRewrite,
+    /// A keyed HMAC of the value (hex): rows stay joinable, the value is gone.
+    Hmac,
+    /// Delete the person's rows of the collection.
+    Delete,
+}
+
+impl Masking {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Masking::NullRewrite => "null_rewrite",
+            Masking::StringRewrite => "string_rewrite",
+            Masking::RandomStringRewrite => "random_string_rewrite",
+            Masking::Hmac => "hmac",
+            Masking::Delete => "delete",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

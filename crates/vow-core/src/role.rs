@@ -50,6 +50,9 @@ pub enum Capability {
     ReadAggregates,
     /// Run retention (destroy what is due) and read the record of runs.
     ManageRetention,
+    /// Register the organisation's own databases: connections (credentials sealed) and
+    /// the datasets describing them. Never reads a value by itself.
+    ManageConnections,
     /// List security events: failed authentication, forbidden and cross-tenant
     /// attempts (key ids, routes and reason codes; never a secret or a value).
     ReadSecurityEvents,
@@ -95,6 +98,7 @@ impl Role {
                     | ManageWebhooks
                     | ReadAggregates
                     | ManageIncidents
+                    | ManageConnections
             ),
             Role::Operator => matches!(
                 cap,
@@ -115,6 +119,7 @@ impl Role {
                     | ManageWebhooks
                     | ReadAggregates
                     | ManageRetention
+                    | ManageConnections
             ),
             Role::Ingest => matches!(
                 cap,
@@ -242,7 +247,7 @@ mod tests {
     use super::*;
 
     /// Every capability, so the table's invariant is checked over all of them.
-    const ALL_CAPS: [Capability; 20] = [
+    const ALL_CAPS: [Capability; 21] = [
         Capability::ManageTenants,
         Capability::ManageKeys,
         Capability::PublishPolicy,
@@ -263,6 +268,7 @@ mod tests {
         Capability::ReadAggregates,
         Capability::ManageRetention,
         Capability::ReadSecurityEvents,
+        Capability::ManageConnections,
     ];
 
     /// The principle the table must keep: what a role grants can do no more than the

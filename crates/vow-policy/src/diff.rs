@@ -213,6 +213,7 @@ pub fn diff(old: Option<&Policy>, new: &Policy) -> PolicyDiff {
                 ("sensitive", v(c.sensitive)),
                 ("description", v(&c.description)),
                 ("sources", v(&c.sources)),
+                ("masking", v(c.masking)),
             ]
         },
     );

@@ -27,18 +27,21 @@ fn policy() -> Policy {
                 description: "e".into(),
                 sensitive: false,
                 sources: vec![],
+                masking: None,
             },
             CategoryDef {
                 id: cat("user.name"),
                 description: "n".into(),
                 sensitive: false,
                 sources: vec![],
+                masking: None,
             },
             CategoryDef {
                 id: cat("user.health"),
                 description: "h".into(),
                 sensitive: true,
                 sources: vec![],
+                masking: None,
             },
         ],
         purposes: vec![
