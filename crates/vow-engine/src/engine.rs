@@ -121,6 +121,8 @@ pub struct Engine {
     pub(crate) intake: RwLock<IntakeLimits>,
     /// Where erasures are recorded apart from the store (`requests::erasure_ledger`).
     pub(crate) erasure_ledger: RwLock<Option<std::path::PathBuf>>,
+    /// Open pools on the organisation's own databases (`external`).
+    pub(crate) pools: crate::external::Pools,
 }
 
 #[derive(Clone)]
@@ -209,6 +211,7 @@ impl Engine {
                 webhook_lease_ms: std::sync::atomic::AtomicI64::new(vow_core::webhook::LEASE_MS),
                 intake: RwLock::new(Default::default()),
                 erasure_ledger: RwLock::new(None),
+                pools: Default::default(),
             }),
             created,
         ))

@@ -82,6 +82,11 @@ catalogue! {
     NoPolicy = "no_policy", 409, "No policy published";
     /// The policy has errors; the answer carries diagnostics.
     InvalidPolicy = "invalid_policy", 422, "The policy has errors";
+    /// A dataset manifest has errors, or does not match its database; the answer
+    /// carries diagnostics.
+    InvalidDataset = "invalid_dataset", 422, "The dataset has errors";
+    /// An external database could not be reached or refused a query.
+    ConnectorFailed = "connector_failed", 502, "External database failed";
     /// An aggregate named an identifying attribute.
     IdentifyingAttribute = "identifying_attribute", 422, "Identifying attributes are never aggregated";
     /// The audit entry could not be written, so nothing was returned.
@@ -197,6 +202,16 @@ pub enum EngineError {
     Policy(Vec<vow_policy::Diagnostic>),
     #[error("tenant {0} has no policy yet: publish one first")]
     NoPolicy(String),
+    #[error("the dataset has errors")]
+    Dataset(Vec<vow_policy::Diagnostic>),
+    /// An external database's failure: its code (`unreachable`, `auth`, `query`, …)
+    /// and a message that never carries a value.
+    #[error("connection {connection}: {message} ({code})")]
+    Connector {
+        connection: String,
+        code: &'static str,
+        message: String,
+    },
     #[error("key error: {0}")]
     Crypto(#[from] vow_crypto::CryptoError),
     #[error("storage error: {0}")]
@@ -238,6 +253,8 @@ impl EngineError {
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::Policy(_) => ErrorCode::InvalidPolicy,
             EngineError::NoPolicy(_) => ErrorCode::NoPolicy,
+            EngineError::Dataset(_) => ErrorCode::InvalidDataset,
+            EngineError::Connector { .. } => ErrorCode::ConnectorFailed,
             EngineError::Crypto(e) => ErrorCode::from(e),
             EngineError::Store(e) => ErrorCode::from(e),
             EngineError::Audit(_) => ErrorCode::AuditUnavailable,

@@ -10,6 +10,7 @@
 
 mod engine;
 mod error;
+pub mod external;
 pub mod input;
 pub mod mail;
 pub mod obligations;

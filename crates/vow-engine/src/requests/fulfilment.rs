@@ -7,6 +7,7 @@ use super::record::{contact, load, request_aad};
 use super::types::RequestView;
 use crate::engine::{at, ts};
 use crate::error::{EngineError, Result};
+use crate::external::jobs::{External, Gate};
 use crate::input::SubjectPatch;
 use crate::vault::keyring::{TenantKeys, value_aad};
 use crate::{Actor, Engine};
@@ -39,8 +40,40 @@ impl Engine {
             )));
         }
         let key = self.request_key(&keys, tenant, &r)?;
+        // The organisation's own databases first: while their jobs run the request
+        // stays in progress; the runner fulfils it when the last one finishes.
+        let details = self.open_details(&key, tenant, &r)?;
+        let external = match self
+            .connector_gate(&mut tx, actor, &r, &details, &keys, &key)
+            .await?
+        {
+            Gate::NotNeeded => None,
+            Gate::Waiting(n) => {
+                if state == RequestState::Verified {
+                    self.transition(
+                        &mut tx,
+                        actor,
+                        &mut r,
+                        RequestState::InProgress,
+                        json!({"connector_jobs": n}),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                return self.request(actor, tenant_id, id).await;
+            }
+            Gate::Finished(jobs) => Some(self.external_results(&mut tx, &key, &jobs).await?),
+        };
         let queued = self
-            .fulfil_in(&mut tx, actor, &mut r, &policy, &keys, &key)
+            .fulfil_in(
+                &mut tx,
+                actor,
+                &mut r,
+                &policy,
+                &keys,
+                &key,
+                external.as_ref(),
+            )
             .await?;
         let erased = r.kind == RequestType::Delete.as_str();
         tx.commit().await?;
@@ -64,7 +97,9 @@ impl Engine {
         self.request(actor, tenant_id, id).await
     }
 
-    /// Carry out a verified request inside `tx`; returns notices to mail after commit.
+    /// Carry out a verified request inside `tx`, with what the connectors did in the
+    /// organisation's own databases (if it has any); returns notices to mail after commit.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn fulfil_in(
         &self,
         tx: &mut Tx,
@@ -73,6 +108,7 @@ impl Engine {
         policy: &Policy,
         keys: &TenantKeys,
         key: &Key32,
+        external: Option<&External>,
     ) -> Result<Vec<(String, String, Rendered)>> {
         let d = self.open_details(key, &r.tenant_id, r)?;
         let kind = RequestType::parse(&r.kind)
@@ -80,7 +116,31 @@ impl Engine {
         let tenant = r.tenant_id.clone();
         // The person's own time-limited download link (access, portability, know).
         let mut link: Option<(String, i64)> = None;
-        let outcome: Value = match (&r.subject_id, kind) {
+        let mut outcome: Value = match (&r.subject_id, kind) {
+            // Not in the vault, but the connectors found the person elsewhere.
+            (None, _) if external.is_some_and(External::found_any) => {
+                let x = external.ok_or(EngineError::Internal("no connector results".into()))?;
+                match kind {
+                    RequestType::Delete => {
+                        json!({"done": "erased", "words": "We deleted or anonymised the information about you held in our systems."})
+                    }
+                    RequestType::Correct => {
+                        json!({"done": "corrected", "words": "We corrected the information you told us was wrong in our systems."})
+                    }
+                    _ => {
+                        let package = json!({
+                            "format": "vow-access/1",
+                            "type": kind.as_str(),
+                            "organisation": policy.organisation.name,
+                            "generated_at": vow_core::wire::time(self.now()),
+                            "external": x.found,
+                        });
+                        let (words, l) = self.keep_package(tx, key, &tenant, r, &package).await?;
+                        link = Some(l);
+                        words
+                    }
+                }
+            }
             (None, _) => {
                 json!({"done": "no_data", "words": "We hold no personal information that matches the details you gave."})
             }
@@ -110,7 +170,7 @@ impl Engine {
                        "words": format!("From now on we no longer use your information for: {}.", if purposes.is_empty() { "(nothing was in use)".to_string() } else { purposes.join(", ") })})
             }
             (Some(subject), RequestType::Access | RequestType::Portability | RequestType::Know) => {
-                let package = super::export::package(
+                let mut package = super::export::package(
                     self,
                     tx,
                     keys,
@@ -121,25 +181,12 @@ impl Engine {
                     at(r.received_at),
                 )
                 .await?;
-                let now = self.now_ms();
-                let expires = now + 30 * 24 * 3600 * 1000;
-                let sealed = seal(
-                    key,
-                    package.to_string().as_bytes(),
-                    &request_aad(&tenant, &r.id, "export"),
-                )?;
-                let token = vow_crypto::random_token()?;
-                tx.put_export(
-                    &r.id,
-                    now,
-                    expires,
-                    &sealed,
-                    &vow_crypto::sha256(token.as_bytes()),
-                )
-                .await?;
-                link = Some((format!("{}/exports/{token}", self.public_url()), expires));
-                json!({"done": "exported", "categories": package["summary"]["categories"], "expires_at": ts(expires),
-                       "words": "Your information is ready to download for 30 days."})
+                if let Some(x) = external {
+                    package["external"] = json!(x.found);
+                }
+                let (words, l) = self.keep_package(tx, key, &tenant, r, &package).await?;
+                link = Some(l);
+                words
             }
             (Some(subject), RequestType::Delete) => {
                 self.erase_in(tx, actor, keys, policy, &tenant, subject, &r.id)
@@ -165,6 +212,9 @@ impl Engine {
             self.transition(tx, actor, r, RequestState::InProgress, json!({}))
                 .await?;
         }
+        if let Some(x) = external {
+            outcome["external"] = json!(x.summary);
+        }
         // Lawful exceptions (legal holds) make it a compliance in part, and the person is
         // told what was kept and why.
         let exceptions: Vec<(String, String)> = outcome["kept"]
@@ -178,6 +228,15 @@ impl Engine {
                 )
             })
             .collect();
+        let mut exceptions = exceptions;
+        for (dataset, _) in external.map_or(&[][..], |x| &x.failures[..]) {
+            // The technical reason is in the outcome for the privacy team; the person
+            // is told plainly.
+            exceptions.push((
+                "system_unfinished".to_string(),
+                format!("We could not finish in one of our systems ({dataset}); our privacy team has been told and will complete it."),
+            ));
+        }
         let done = if exceptions.is_empty() {
             RequestState::Fulfilled
         } else {
@@ -198,6 +257,37 @@ impl Engine {
         let (row, mail) =
             self.notice(NoticeKind::Completion, policy, r, key, to.as_deref(), extra)?;
         queue_notice(tx, row, mail).await
+    }
+
+    /// Keep an access package for download (30 days) and give the outcome and link.
+    async fn keep_package(
+        &self,
+        tx: &mut Tx,
+        key: &Key32,
+        tenant: &str,
+        r: &RequestRow,
+        package: &Value,
+    ) -> Result<(Value, (String, i64))> {
+        let now = self.now_ms();
+        let expires = now + 30 * 24 * 3600 * 1000;
+        let sealed = seal(
+            key,
+            package.to_string().as_bytes(),
+            &request_aad(tenant, &r.id, "export"),
+        )?;
+        let token = vow_crypto::random_token()?;
+        tx.put_export(
+            &r.id,
+            now,
+            expires,
+            &sealed,
+            &vow_crypto::sha256(token.as_bytes()),
+        )
+        .await?;
+        let link = (format!("{}/exports/{token}", self.public_url()), expires);
+        let words = json!({"done": "exported", "categories": package["summary"]["categories"], "expires_at": ts(expires),
+                           "words": "Your information is ready to download for 30 days."});
+        Ok((words, link))
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -507,7 +507,7 @@ impl Engine {
                 )
             {
                 let mut q = self
-                    .fulfil_in(&mut tx, actor, &mut r, &policy, &keys, &key)
+                    .fulfil_in(&mut tx, actor, &mut r, &policy, &keys, &key, None)
                     .await?;
                 queued.append(&mut q);
             }

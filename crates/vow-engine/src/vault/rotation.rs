@@ -46,7 +46,9 @@ async fn rewrap_page(
     }
     // Endpoint signing secrets are sealed under the KEK too.
     let secrets = crate::obligations::endpoints::reseal_secrets(tx, keys, tenant, to).await?;
-    Ok((page.len() + requests.len()) as u64 + secrets)
+    // And the URLs (with credentials) of connections to the organisation's databases.
+    let urls = crate::external::connections::reseal_urls(tx, keys, tenant, to).await?;
+    Ok((page.len() + requests.len()) as u64 + secrets + urls)
 }
 
 impl Engine {

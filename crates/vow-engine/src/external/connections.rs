@@ -1,0 +1,311 @@
+//! Connections to the organisation's own databases. The URL, with its credentials, is
+//! sealed under the tenant's KEK (re-sealed when the KEK rotates) and opened only to
+//! connect; what is shown and audited is the URL with the password replaced.
+
+use crate::engine::ts;
+use crate::error::{EngineError, FieldError, Result};
+use crate::vault::keyring::TenantKeys;
+use crate::{Actor, Engine};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::Arc;
+use utoipa::ToSchema;
+use vow_connect::{Db, Target};
+use vow_core::role::Capability;
+use vow_core::{Pii, TenantId};
+use vow_crypto::{aad, open, seal};
+use vow_store::{ConnectionRow, Tx};
+
+/// Concurrent statements on one connection when none is given, and the most allowed.
+pub const DEFAULT_CONCURRENCY: u32 = 4;
+pub const MAX_CONCURRENCY: u32 = 64;
+
+fn url_aad(tenant: &str, id: &str, version: i64) -> Vec<u8> {
+    aad(
+        "vow:v1:connection-url",
+        &[tenant.as_bytes(), id.as_bytes(), &version.to_be_bytes()],
+    )
+}
+
+/// A connection as shown: never its password.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectionView {
+    pub id: String,
+    /// `postgres`, `mysql` or `sqlite`.
+    pub kind: String,
+    /// The URL with its password replaced by `***`.
+    pub url: String,
+    pub max_concurrency: u32,
+    /// The datasets registered with it.
+    pub datasets: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What a test of a connection found: the server answered, the tables it has, and
+/// whether each dataset registered with it still matches its live schema.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectionCheck {
+    pub id: String,
+    pub kind: String,
+    /// The database server's own version string.
+    pub server_version: String,
+    pub tables: usize,
+    pub datasets: Vec<DatasetDrift>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DatasetDrift {
+    pub fides_key: String,
+    /// True when the dataset still matches the live schema.
+    pub ok: bool,
+    /// What no longer matches, each with its manifest line.
+    #[schema(value_type = Vec<Object>)]
+    pub diagnostics: Vec<vow_policy::Diagnostic>,
+}
+
+/// A connection id: what the CLI and the API name it by.
+pub(crate) fn check_id(id: &str) -> std::result::Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("an id is 1 to 64 letters, digits, '_' and '-', starting with a letter or digit".into())
+    }
+}
+
+fn view(row: &ConnectionRow, datasets: Vec<String>) -> ConnectionView {
+    ConnectionView {
+        id: row.id.clone(),
+        kind: row.kind.clone(),
+        url: row.redacted.clone(),
+        max_concurrency: u32::try_from(row.max_concurrency).unwrap_or(DEFAULT_CONCURRENCY),
+        datasets,
+        created_at: ts(row.created_at),
+        updated_at: ts(row.updated_at),
+    }
+}
+
+pub(crate) fn connector_error(connection: &str, e: vow_connect::ConnectError) -> EngineError {
+    EngineError::Connector {
+        connection: connection.to_string(),
+        code: e.code,
+        message: e.message,
+    }
+}
+
+impl Engine {
+    /// Add a connection, or replace its URL and limit. The URL is checked for shape
+    /// (not reached: `test_connection` does that) and sealed under the tenant's KEK.
+    pub async fn put_connection(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+        url: &Pii<String>,
+        max_concurrency: Option<u32>,
+    ) -> Result<ConnectionView> {
+        let tenant = tenant.as_str();
+        self.authorize(actor, Capability::ManageConnections, tenant)?;
+        let mut errors = Vec::new();
+        if let Err(e) = check_id(id) {
+            errors.push(FieldError::new("/id", e));
+        }
+        let target = Target::parse(url.expose())
+            .map_err(|e| errors.push(FieldError::new("/url", e.message)))
+            .ok();
+        let limit = max_concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if !(1..=MAX_CONCURRENCY).contains(&limit) {
+            errors.push(FieldError::new(
+                "/max_concurrency",
+                format!("from 1 to {MAX_CONCURRENCY} statements at once"),
+            ));
+        }
+        let (true, Some(target)) = (errors.is_empty(), target) else {
+            return Err(EngineError::Invalid(errors));
+        };
+        let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let now = self.now_ms();
+        let existing = tx.connection(tenant, id).await?;
+        let row = ConnectionRow {
+            tenant_id: tenant.to_string(),
+            id: id.to_string(),
+            kind: target.kind().as_str().to_string(),
+            redacted: target.redacted(),
+            kek_version: keys.current,
+            url_sealed: seal(
+                keys.current_kek()?,
+                target.url().as_bytes(),
+                &url_aad(tenant, id, keys.current),
+            )?,
+            max_concurrency: i64::from(limit),
+            created_at: existing.as_ref().map_or(now, |c| c.created_at),
+            // Strictly later than before, so pools opened on the old URL are not reused.
+            updated_at: existing.as_ref().map_or(now, |c| now.max(c.updated_at + 1)),
+        };
+        tx.put_connection(&row).await?;
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            if existing.is_some() {
+                "connection.replace"
+            } else {
+                "connection.add"
+            },
+            None,
+            None,
+            json!({"connection": id, "kind": row.kind, "url": row.redacted, "max_concurrency": limit}),
+        );
+        self.chain.append(&mut tx, &[entry]).await?;
+        let datasets = datasets_of(&mut tx, tenant, id).await?;
+        tx.commit().await?;
+        self.pools.forget(tenant, id);
+        Ok(view(&row, datasets))
+    }
+
+    pub async fn connections(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+    ) -> Result<Vec<ConnectionView>> {
+        let tenant = tenant.as_str();
+        self.authorize(actor, Capability::ManageConnections, tenant)?;
+        let mut tx = self.store.read().await?;
+        let rows = tx.connections(tenant).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(view(r, datasets_of(&mut tx, tenant, &r.id).await?));
+        }
+        Ok(out)
+    }
+
+    /// Reach the database: a round trip, its tables, and each registered dataset
+    /// checked against them again (a column dropped since registration shows here).
+    pub async fn test_connection(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<ConnectionCheck> {
+        let tenant_s = tenant.as_str();
+        self.authorize(actor, Capability::ManageConnections, tenant_s)?;
+        let (row, db) = self.open_connection(tenant_s, id).await?;
+        let info = db.ping().await.map_err(|e| connector_error(id, e))?;
+        let schema = db.schema().await.map_err(|e| connector_error(id, e))?;
+        let mut tx = self.store.write().await?;
+        let mut datasets = Vec::new();
+        for d in tx.datasets(tenant_s).await? {
+            if d.connection_id != id {
+                continue;
+            }
+            let diagnostics = match super::datasets::plan_for(&d, &schema) {
+                Ok(_) => Vec::new(),
+                Err(diagnostics) => diagnostics,
+            };
+            datasets.push(DatasetDrift {
+                fides_key: d.fides_key,
+                ok: !diagnostics.iter().any(vow_policy::Diagnostic::is_error),
+                diagnostics,
+            });
+        }
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant_s),
+            "connection.test",
+            None,
+            None,
+            json!({"connection": id, "tables": schema.tables.len(),
+                   "datasets_ok": datasets.iter().filter(|d| d.ok).count(),
+                   "datasets_drifted": datasets.iter().filter(|d| !d.ok).count()}),
+        );
+        self.chain.append(&mut tx, &[entry]).await?;
+        tx.commit().await?;
+        Ok(ConnectionCheck {
+            id: id.to_string(),
+            kind: row.kind,
+            server_version: info.version,
+            tables: schema.tables.len(),
+            datasets,
+        })
+    }
+
+    /// The connection's row and an open pool on it (reused while it is unchanged).
+    pub(crate) async fn open_connection(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<(ConnectionRow, Arc<Db>)> {
+        let mut tx = self.store.read().await?;
+        let row = tx
+            .connection(tenant, id)
+            .await?
+            .ok_or(EngineError::NotFound("connection"))?;
+        if let Some(db) = self.pools.get(tenant, id, row.updated_at) {
+            return Ok((row, db));
+        }
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        drop(tx);
+        let target = open_target(&keys, tenant, &row)?;
+        let limit = u32::try_from(row.max_concurrency).unwrap_or(DEFAULT_CONCURRENCY);
+        let db = Arc::new(
+            Db::open(&target, limit)
+                .await
+                .map_err(|e| connector_error(id, e))?,
+        );
+        self.pools.put(tenant, id, row.updated_at, db.clone());
+        Ok((row, db))
+    }
+}
+
+fn open_target(keys: &TenantKeys, tenant: &str, row: &ConnectionRow) -> Result<Target> {
+    let kek = keys
+        .keks
+        .get(&row.kek_version)
+        .ok_or(EngineError::Internal(
+            "a connection refers to an unknown key version".into(),
+        ))?;
+    let plain = open(
+        kek,
+        &row.url_sealed,
+        &url_aad(tenant, &row.id, row.kek_version),
+    )?;
+    let url = std::str::from_utf8(&plain)
+        .map_err(|_| EngineError::Internal("a sealed connection URL is not UTF-8".into()))?;
+    Target::parse(url).map_err(|e| connector_error(&row.id, e))
+}
+
+async fn datasets_of(tx: &mut Tx, tenant: &str, connection: &str) -> Result<Vec<String>> {
+    Ok(tx
+        .datasets(tenant)
+        .await?
+        .into_iter()
+        .filter(|d| d.connection_id == connection)
+        .map(|d| d.fides_key)
+        .collect())
+}
+
+/// Re-seal every connection URL sealed under a KEK older than `to` (key rotation).
+pub(crate) async fn reseal_urls(
+    tx: &mut Tx,
+    keys: &TenantKeys,
+    tenant: &str,
+    to: i64,
+) -> Result<u64> {
+    let below = tx.connections_below(tenant, to).await?;
+    let kek = keys.current_kek()?;
+    for c in &below {
+        let old = keys.keks.get(&c.kek_version).ok_or(EngineError::Internal(
+            "a connection refers to an unknown key version".into(),
+        ))?;
+        let plain = open(old, &c.url_sealed, &url_aad(tenant, &c.id, c.kek_version))?;
+        let sealed = seal(kek, &plain, &url_aad(tenant, &c.id, to))?;
+        tx.reseal_connection(tenant, &c.id, to, &sealed).await?;
+    }
+    Ok(below.len() as u64)
+}
