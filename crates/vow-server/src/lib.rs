@@ -15,6 +15,7 @@ pub mod api_docs;
 pub mod appeals;
 pub mod breaches;
 pub mod changes;
+pub mod connections;
 pub mod console;
 pub mod documents;
 pub mod extract;

@@ -3,7 +3,8 @@
 
 use crate::problem::Problem;
 use crate::{
-    api, appeals, breaches, changes, documents, reports, retention, security, unsubscribe, webhooks,
+    api, appeals, breaches, changes, connections, documents, reports, retention, security,
+    unsubscribe, webhooks,
 };
 use utoipa::OpenApi;
 
@@ -23,7 +24,10 @@ use utoipa::OpenApi;
         retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map,
         security::list_all, security::list_tenant,
         unsubscribe::links,
-        documents::list, documents::download
+        documents::list, documents::download,
+        connections::put_connection, connections::list_connections, connections::test_connection,
+        connections::register_datasets, connections::list_datasets, connections::request_jobs,
+        connections::run_jobs, connections::retry_jobs, connections::dry_run
     ),
     components(schemas(Problem)),
     modifiers(&Security, &CommonResponses)

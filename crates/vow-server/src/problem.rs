@@ -97,7 +97,10 @@ impl ApiError {
         match self {
             ApiError::Http { detail, .. } => p.detail = detail.into_owned(),
             ApiError::Engine(e) => {
-                p.detail = if code.is_server_error() {
+                // An external database's failure is the operator's to fix, and its
+                // message names the connection and the kind of failure, never a value.
+                p.detail = if code.is_server_error() && !matches!(e, EngineError::Connector { .. })
+                {
                     // Internal details go to the log (with the request id), not to the caller.
                     tracing::error!(code = code.as_str(), error = %e, "request failed");
                     "the server could not complete the request; the log has details under this request's id"
@@ -110,7 +113,7 @@ impl ApiError {
                         p.errors = errors
                     }
                     EngineError::Refused(d) => p.reasons = d.reasons,
-                    EngineError::Policy(d) => p.diagnostics = d,
+                    EngineError::Policy(d) | EngineError::Dataset(d) => p.diagnostics = d,
                     _ => {}
                 }
             }

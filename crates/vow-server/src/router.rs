@@ -8,8 +8,8 @@ use crate::reserve::health_only;
 use crate::state::AppState;
 use crate::telemetry::{MetricsKey, metrics_handle, record_request};
 use crate::{
-    api, api_docs, appeals, breaches, changes, console, documents, pages, portal, reports,
-    retention, security, unsubscribe, webhooks,
+    api, api_docs, appeals, breaches, changes, connections, console, documents, pages, portal,
+    reports, retention, security, unsubscribe, webhooks,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -145,6 +145,38 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         .route(
             "/v1/tenants/{t}/reports/self-assessment/sign-off",
             post(reports::sign_off),
+        )
+        .route(
+            "/v1/tenants/{t}/connections",
+            get(connections::list_connections),
+        )
+        .route(
+            "/v1/tenants/{t}/connections/{c}",
+            axum::routing::put(connections::put_connection),
+        )
+        .route(
+            "/v1/tenants/{t}/connections/{c}/test",
+            post(connections::test_connection),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/connector-jobs",
+            get(connections::request_jobs),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/connector-jobs/retry",
+            post(connections::retry_jobs),
+        )
+        .route(
+            "/v1/tenants/{t}/requests/{r}/connector-dry-run",
+            post(connections::dry_run),
+        )
+        .route(
+            "/v1/tenants/{t}/connector-jobs/run",
+            post(connections::run_jobs),
+        )
+        .route(
+            "/v1/tenants/{t}/datasets",
+            get(connections::list_datasets).post(connections::register_datasets),
         )
         .route("/v1/tenants/{t}/recipients", get(webhooks::list_recipients))
         .route(

@@ -5,6 +5,7 @@ use crate::audit::AuditCommand;
 use crate::breach::BreachCommand;
 use crate::common::{Init, actor, bad, open_engine, out};
 use crate::config::{Config, StoreArgs, WebhookArgs};
+use crate::connection::ConnectionCommand;
 use crate::dataset::DatasetCommand;
 use crate::disclosure::DisclosureCommand;
 use crate::import::ImportArgs;
@@ -74,12 +75,23 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
-    /// Check dataset manifests (fideslang) that describe the organisation's own
-    /// databases (no store needed).
+    /// Dataset manifests (fideslang) that describe the organisation's own databases:
+    /// check one (no store needed), register it with a connection, list them.
     #[command(after_help = "Example:\n  vow dataset check examples/shop/dataset.yml")]
     Dataset {
         #[command(subcommand)]
         command: DatasetCommand,
+    },
+    /// Connections to the organisation's own databases (credentials sealed): add,
+    /// test, list.
+    #[command(
+        after_help = "Example:\n  vow connection add --tenant shop --id orders --url sqlite:/srv/shop/shop.db"
+    )]
+    Connection {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: ConnectionCommand,
     },
     /// Tenants: create (which makes the store if there is none), list, publish a
     /// policy, versions.
@@ -324,7 +336,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy { command } => crate::policy::run(command),
-        Command::Dataset { command } => crate::dataset::run(command),
+        Command::Dataset { command } => match &command {
+            DatasetCommand::Register { store, .. } | DatasetCommand::List { store, .. } => {
+                let store = store.clone();
+                session(&store, &none, must, |e, _| async move {
+                    crate::dataset::run_stored(&e, &me, command).await
+                })
+                .await
+            }
+            DatasetCommand::Check { .. } => crate::dataset::run(command),
+        },
+        Command::Connection { store, command } => {
+            session(&store, &none, must, |e, _| async move {
+                crate::connection::run(&e, &me, command).await
+            })
+            .await
+        }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "vow", &mut buf);

@@ -42,6 +42,7 @@ pub fn exit_code_for(e: &anyhow::Error) -> u8 {
             EngineError::Invalid(_)
             | EngineError::Identifying(_)
             | EngineError::Policy(_)
+            | EngineError::Dataset(_)
             | EngineError::Conflict(_)
             | EngineError::NotFound(_)
             | EngineError::NoPolicy(_)
@@ -116,7 +117,7 @@ pub fn whoami() -> String {
 /// The policy diagnostics behind an engine error: they are not in its message, which
 /// `main` prints once.
 pub fn report_policy_error(e: &EngineError) {
-    if let EngineError::Policy(d) = e {
+    if let EngineError::Policy(d) | EngineError::Dataset(d) = e {
         for x in d {
             eprintln!("{x}");
         }

@@ -1,10 +1,16 @@
-//! `vow dataset check`: a fideslang dataset manifest on its own, no store.
+//! `vow dataset`: check a fideslang dataset manifest on its own (no store), register
+//! it with a connection (checked against the live schema), list what is registered.
 
-use crate::common::{Output, outln, print_json, read_file};
+use crate::common::{Output, known_tenant, outln, print_json, read_file};
+use crate::config::StoreArgs;
 use anyhow::Result;
 use clap::Subcommand;
+use comfy_table::Table;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use vow_core::TenantId;
+use vow_engine::{Actor, Engine};
 use vow_policy::Severity;
 
 #[derive(Subcommand)]
@@ -27,10 +33,122 @@ pub enum DatasetCommand {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// Register the datasets of a manifest with a connection. The manifest is checked
+    /// as `check` does (categories against the tenant's policy) and against the live
+    /// schema of the connection's database; on any error nothing is registered and
+    /// each problem is printed with its line. Exits 2 on errors.
+    #[command(after_help = "Example:
+  vow dataset register --tenant shop --connection orders examples/shop/dataset.yml")]
+    Register {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant (see `vow tenant list`).
+        #[arg(long)]
+        tenant: TenantId,
+        /// The connection whose database the manifest describes (see `vow connection list`).
+        #[arg(long)]
+        connection: String,
+        /// The manifest (YAML).
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// The datasets registered for a tenant.
+    #[command(after_help = "Example:\n  vow dataset list --tenant shop")]
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
+/// `register` and `list`, which need the store.
+pub async fn run_stored(
+    engine: &Arc<Engine>,
+    actor: &Actor,
+    command: DatasetCommand,
+) -> Result<ExitCode> {
+    match command {
+        DatasetCommand::Register {
+            tenant,
+            connection,
+            file,
+            output,
+            ..
+        } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let text = read_file(&file)?;
+            let name = file.display().to_string();
+            let registered = match engine
+                .register_datasets(actor, &tenant, &connection, &text, &name)
+                .await
+            {
+                Ok(r) => r,
+                Err(vow_engine::EngineError::Dataset(d)) if output == Output::Json => {
+                    print_json(&serde_json::json!({"ok": false, "diagnostics": d}))?;
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if output == Output::Json {
+                print_json(&serde_json::json!({"ok": true, "datasets": registered}))?;
+            } else {
+                for d in &registered {
+                    for w in &d.warnings {
+                        eprintln!("{w}");
+                    }
+                }
+                for d in &registered {
+                    outln!(
+                        "dataset {} registered with connection {}: {} collection(s), visited in this order: {}",
+                        d.fides_key,
+                        d.connection,
+                        d.collections.len(),
+                        d.collections.join(", ")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DatasetCommand::List { tenant, output, .. } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let list = engine.datasets(actor, &tenant).await?;
+            if output == Output::Json {
+                print_json(&list)?;
+            } else {
+                let mut t = Table::new();
+                t.set_header([
+                    "dataset",
+                    "connection",
+                    "collections",
+                    "registered",
+                    "updated",
+                ]);
+                for d in list {
+                    t.add_row([
+                        d.fides_key,
+                        d.connection,
+                        d.collections.len().to_string(),
+                        d.registered_at,
+                        d.updated_at,
+                    ]);
+                }
+                outln!("{t}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DatasetCommand::Check { .. } => run(command),
+    }
 }
 
 pub fn run(command: DatasetCommand) -> Result<ExitCode> {
     match command {
+        DatasetCommand::Register { .. } | DatasetCommand::List { .. } => {
+            Err(crate::common::bad("this dataset command needs the store"))
+        }
         DatasetCommand::Check {
             file,
             policy,

@@ -11,6 +11,7 @@ mod changes;
 mod cli;
 mod common;
 mod config;
+mod connection;
 mod dataset;
 mod demo;
 mod disclosure;

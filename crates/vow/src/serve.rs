@@ -120,6 +120,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
     };
     let webhooks = crate::webhooks::spawn_worker(engine.clone(), &cfg)?;
     let retention = crate::retention::spawn_sweeper(engine.clone(), cfg.retention_interval);
+    let connectors = crate::connection::spawn_runner(engine.clone());
     let checkpoints = crate::audit::spawn_checkpointer(engine.clone(), &cfg.audit)?;
     // Bind before announcing, so "listening" means connections are accepted.
     let listener =
@@ -143,6 +144,7 @@ pub async fn serve(cfg: Config) -> Result<()> {
     sweeper.abort();
     webhooks.abort();
     retention.abort();
+    connectors.abort();
     // In-flight requests have finished: a last checkpoint of where the chain stopped,
     // then flush the audit writer and close the store.
     checkpoints.finish(&engine).await;

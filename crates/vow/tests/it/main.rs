@@ -22,6 +22,7 @@ mod console;
 mod crash;
 mod datasets;
 mod errors;
+mod external;
 mod file_modes;
 mod harness;
 mod help;

@@ -1,0 +1,364 @@
+//! `vow connection`: the organisation's own databases, reached by the connectors.
+
+use crate::common::{Output, bad, known_tenant, outln, print_json, read_file};
+use anyhow::Result;
+use clap::Subcommand;
+use comfy_table::Table;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use vow_core::{Pii, TenantId};
+use vow_engine::{Actor, Engine};
+
+#[derive(Subcommand)]
+pub enum ConnectionCommand {
+    /// Add a connection to one of the organisation's databases (PostgreSQL,
+    /// MySQL/MariaDB or SQLite), or replace its URL. The URL, credentials and all,
+    /// is sealed under the tenant's key. It is checked for shape here; `vow
+    /// connection test` reaches it.
+    #[command(
+        after_help = "Examples:\n  vow connection add --tenant shop --id orders --url sqlite:/srv/shop/shop.db\n  vow connection add --tenant shop --id orders --url-file /etc/vow/orders.url --max-concurrency 8\n\nA URL with a password belongs in a file (--url-file) or VOW_CONNECTION_URL:\non the command line other users of the machine can read it."
+    )]
+    Add {
+        /// The tenant (see `vow tenant list`).
+        #[arg(long)]
+        tenant: TenantId,
+        /// The connection's id: letters, digits, '_' and '-'.
+        #[arg(long)]
+        id: String,
+        /// `postgres://user@host/db`, `mysql://…`, `mariadb://…` or `sqlite:PATH`,
+        /// without a password.
+        #[arg(long, conflicts_with = "url_file", env = "VOW_CONNECTION_URL")]
+        url: Option<String>,
+        /// A file whose first line is the URL (it may hold a password).
+        #[arg(long, value_name = "FILE")]
+        url_file: Option<PathBuf>,
+        /// Statements at once on this database, across all servers (1 to 64, default 4).
+        #[arg(long)]
+        max_concurrency: Option<u32>,
+        /// `table` or `json`.
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Reach a connection's database: its version, its tables, and whether each
+    /// dataset registered with it still matches the live schema. Exits 1 when the
+    /// database cannot be reached, 2 when a dataset no longer matches.
+    #[command(after_help = "Example:\n  vow connection test --tenant shop --id orders")]
+    Test {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Run the tenant's due connector jobs now (`vow serve` runs them every few
+    /// seconds): the access, erasure and correction work of requests in progress.
+    /// Requests whose last job finishes are fulfilled.
+    #[command(after_help = "Example:\n  vow connection run --tenant shop")]
+    Run {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// A request's connector jobs: per dataset its state, and per collection the rows
+    /// found or changed (counts only).
+    #[command(after_help = "Example:\n  vow connection jobs --tenant shop --request 0193…")]
+    Jobs {
+        #[arg(long)]
+        tenant: TenantId,
+        /// The request's id (see `vow request list`).
+        #[arg(long)]
+        request: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Put a request's failed connector jobs back to run, after fixing what failed. An
+    /// erasure resumes where it stopped.
+    #[command(after_help = "Example:\n  vow connection retry --tenant shop --request 0193…")]
+    Retry {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        request: String,
+    },
+    /// What an erasure or correction request would change in each registered dataset
+    /// (per collection: rows, and the columns an update sets), changing nothing.
+    #[command(after_help = "Example:\n  vow connection dry-run --tenant shop --request 0193…")]
+    DryRun {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        request: String,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// The tenant's connections (passwords replaced by ***).
+    #[command(after_help = "Example:\n  vow connection list --tenant shop")]
+    List {
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+}
+
+/// Whether a URL carries a password (`scheme://user:password@…`).
+fn has_password(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""))
+        .and_then(|authority| authority.rsplit_once('@'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+pub async fn run(
+    engine: &Arc<Engine>,
+    actor: &Actor,
+    command: ConnectionCommand,
+) -> Result<ExitCode> {
+    match command {
+        ConnectionCommand::Add {
+            tenant,
+            id,
+            url,
+            url_file,
+            max_concurrency,
+            output,
+        } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let url = match (url, url_file) {
+                (_, Some(file)) => read_file(&file)?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+                (Some(url), None) => {
+                    if has_password(&url) && std::env::var_os("VOW_CONNECTION_URL").is_none() {
+                        return Err(bad(
+                            "--url: the URL carries a password, which other users can read on the command line; put it in a file and use --url-file, or in VOW_CONNECTION_URL",
+                        ));
+                    }
+                    url
+                }
+                (None, None) => return Err(bad("give --url or --url-file")),
+            };
+            let c = engine
+                .put_connection(actor, &tenant, &id, &Pii::new(url), max_concurrency)
+                .await?;
+            if output == Output::Json {
+                print_json(&c)?;
+            } else {
+                outln!(
+                    "connection {} ({}) set to {}, {} statement(s) at once",
+                    c.id,
+                    c.kind,
+                    c.url,
+                    c.max_concurrency
+                );
+                outln!(
+                    "reach it with: vow connection test --tenant {tenant} --id {}",
+                    c.id
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConnectionCommand::Test { tenant, id, output } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let c = engine.test_connection(actor, &tenant, &id).await?;
+            let drifted = c.datasets.iter().any(|d| !d.ok);
+            if output == Output::Json {
+                print_json(&c)?;
+            } else {
+                outln!(
+                    "connection {} ({}): reached; {}; {} table(s)",
+                    c.id,
+                    c.kind,
+                    c.server_version,
+                    c.tables
+                );
+                for d in &c.datasets {
+                    if d.ok {
+                        outln!("  dataset {}: matches the live schema", d.fides_key);
+                    } else {
+                        outln!(
+                            "  dataset {}: no longer matches the live schema",
+                            d.fides_key
+                        );
+                    }
+                    for x in &d.diagnostics {
+                        eprintln!("    {x}");
+                    }
+                }
+            }
+            Ok(if drifted {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        ConnectionCommand::Run { tenant, output } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let r = engine
+                .run_connector_jobs(actor, &tenant, &engine.runner_name())
+                .await?;
+            if output == Output::Json {
+                print_json(&r)?;
+            } else {
+                outln!(
+                    "{} job(s) run: {} done, {} failed; {} request(s) fulfilled",
+                    r.claimed,
+                    r.done,
+                    r.failed,
+                    r.requests_completed
+                );
+            }
+            Ok(if r.failed > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        ConnectionCommand::Jobs {
+            tenant,
+            request,
+            output,
+        } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let jobs = engine.connector_jobs(actor, &tenant, &request).await?;
+            if output == Output::Json {
+                print_json(&jobs)?;
+            } else {
+                let mut t = Table::new();
+                t.set_header(["dataset", "kind", "state", "collection", "rows", "error"]);
+                for j in jobs {
+                    if j.collections.is_empty() {
+                        t.add_row([
+                            j.dataset.clone(),
+                            j.kind.clone(),
+                            j.state.clone(),
+                            "-".into(),
+                            "-".into(),
+                            j.error.clone().unwrap_or_default(),
+                        ]);
+                    }
+                    for c in &j.collections {
+                        t.add_row([
+                            j.dataset.clone(),
+                            j.kind.clone(),
+                            j.state.clone(),
+                            c.collection.clone(),
+                            c.rows.to_string(),
+                            j.error.clone().unwrap_or_default(),
+                        ]);
+                    }
+                }
+                outln!("{t}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConnectionCommand::Retry { tenant, request } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let n = engine
+                .retry_connector_jobs(actor, &tenant, &request)
+                .await?;
+            outln!(
+                "{n} failed job(s) put back; run them with: vow connection run --tenant {tenant}"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ConnectionCommand::DryRun {
+            tenant,
+            request,
+            output,
+        } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let planned = engine.connector_dry_run(actor, &tenant, &request).await?;
+            if output == Output::Json {
+                print_json(&planned)?;
+            } else {
+                let mut t = Table::new();
+                t.set_header(["dataset", "collection", "action", "rows", "columns"]);
+                for c in planned {
+                    t.add_row([
+                        c.dataset,
+                        c.collection,
+                        c.action,
+                        c.rows.to_string(),
+                        c.columns.join(", "),
+                    ]);
+                }
+                outln!("{t}");
+                outln!("(a dry run: nothing was changed)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConnectionCommand::List { tenant, output } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let list = engine.connections(actor, &tenant).await?;
+            if output == Output::Json {
+                print_json(&list)?;
+            } else {
+                let mut t = Table::new();
+                t.set_header(["id", "kind", "url", "at once", "datasets", "updated"]);
+                for c in list {
+                    t.add_row([
+                        c.id,
+                        c.kind,
+                        c.url,
+                        c.max_concurrency.to_string(),
+                        c.datasets.join(", "),
+                        c.updated_at,
+                    ]);
+                }
+                outln!("{t}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `vow serve`'s runner: every few seconds, each tenant's due connector jobs.
+pub fn spawn_runner(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let actor = Actor::local("connector-runner");
+        let owner = engine.runner_name();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let Ok(tenants) = engine.tenants(&actor).await else {
+                continue;
+            };
+            for t in tenants {
+                let Ok(id) = TenantId::new(t.id.as_str()) else {
+                    continue;
+                };
+                match engine.run_connector_jobs(&actor, &id, &owner).await {
+                    Ok(r) if r.claimed == 0 => {}
+                    Ok(r) => tracing::info!(
+                        tenant = %t.id, claimed = r.claimed, done = r.done, failed = r.failed,
+                        fulfilled = r.requests_completed, "connector jobs run"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(tenant = %t.id, code = e.code(), "connector jobs failed")
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_password;
+
+    #[test]
+    fn passwords_in_urls_are_seen() {
+        assert!(has_password("postgres://u:secret@db/x"));
+        assert!(has_password("mysql://u:p@h:3306/x?ssl=true"));
+        assert!(!has_password("postgres://u@db/x"));
+        assert!(!has_password("postgres://db:5432/x"));
+        assert!(!has_password("sqlite:/srv/shop.db"));
+    }
+}

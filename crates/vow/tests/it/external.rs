@@ -1,0 +1,460 @@
+//! The organisation's own databases (issue 11) through the public API: connections
+//! with sealed credentials, datasets checked against the live schema, and access,
+//! erasure and correction requests that reach the shop's database through connector
+//! jobs, with per-collection results and an audit trail of counts.
+
+use crate::harness::Server;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vow_connect::Kind;
+use vow_connect::testdb::{self, TestDb};
+
+const SHOP_POLICY: &str = include_str!("../../../../examples/shop/policy.yaml");
+
+/// A shop tenant whose database (SQLite or a real server) holds `customers` people,
+/// registered as connection `orders`. Returns the operator key and the database.
+async fn shop(s: &Server, kind: Kind, customers: u64) -> (String, TestDb) {
+    let op = s.tenant_with("shop", "controller", SHOP_POLICY).await;
+    let db = TestDb::shop(kind, customers, 7)
+        .await
+        .expect("the shop database");
+    let (st, c) = s
+        .call(
+            reqwest::Method::PUT,
+            &op,
+            "/v1/tenants/shop/connections/orders",
+            Some(json!({"url": db.target.url(), "max_concurrency": 4})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    let (st, d) = register(s, &op, &testdb::shop_dataset()).await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    assert_eq!(d[0]["fides_key"], "shop");
+    assert_eq!(d[0]["collections"].as_array().map(Vec::len), Some(8), "{d}");
+    (op, db)
+}
+
+async fn register(s: &Server, key: &str, yaml: &str) -> (StatusCode, Value) {
+    let res = s
+        .client
+        .post(format!(
+            "{}/v1/tenants/shop/datasets?connection=orders",
+            s.base
+        ))
+        .bearer_auth(key)
+        .header("content-type", "application/yaml")
+        .body(yaml.to_string())
+        .send()
+        .await
+        .expect("request");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A person the shop's vault knows, by e-mail: requests about them are verified by
+/// matching what is held.
+async fn customer_in_vault(s: &Server, key: &str, email: &str) {
+    let (st, b) = s
+        .post(
+            key,
+            "/v1/tenants/shop/subjects",
+            json!({"identifiers": {"email": email},
+                   "fields": [{"category": "user.contact.email", "value": email, "purposes": ["orders"], "source": "checkout"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+}
+
+/// Submit a request and fulfil it: it waits on its connector jobs.
+async fn submit_and_fulfil(s: &Server, key: &str, body: Value) -> String {
+    let (st, r) = s.post(key, "/v1/tenants/shop/requests", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let (st, r) = s
+        .post(
+            key,
+            &format!("/v1/tenants/shop/requests/{id}/fulfil"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(
+        r["state"], "in_progress",
+        "waits on its connector jobs: {r}"
+    );
+    id
+}
+
+async fn run_jobs(s: &Server, key: &str) -> Value {
+    let (st, r) = s
+        .post(key, "/v1/tenants/shop/connector-jobs/run", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    r
+}
+
+async fn jobs(s: &Server, key: &str, id: &str) -> Value {
+    let (st, j) = s
+        .get(
+            key,
+            &format!("/v1/tenants/shop/requests/{id}/connector-jobs"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{j}");
+    j
+}
+
+type Snapshot =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<i64, Vec<Option<String>>>>;
+
+async fn snapshot(db: &TestDb) -> Snapshot {
+    let conn = vow_connect::Db::open(&db.target, 2).await.unwrap();
+    testdb::snapshot(&conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn connections_are_sealed_and_shown_without_their_password() {
+    let s = Server::start().await;
+    let op = s.tenant_with("shop", "controller", SHOP_POLICY).await;
+    let (st, c) = s
+        .call(
+            reqwest::Method::PUT,
+            &op,
+            "/v1/tenants/shop/connections/crm",
+            Some(json!({"url": "postgres://vow:Sup3r-s3cret-pw@127.0.0.1:1/crm"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(c["kind"], "postgres");
+    assert!(!c.to_string().contains("Sup3r-s3cret-pw"), "{c}");
+    assert!(c["url"].as_str().unwrap().contains("***"), "{c}");
+    let (_, list) = s.get(&op, "/v1/tenants/shop/connections").await;
+    assert!(!list.to_string().contains("Sup3r-s3cret-pw"), "{list}");
+    // At rest the URL is sealed: the store's bytes do not hold the password.
+    s.engine.shutdown().await;
+    let mut raw = Vec::new();
+    for f in ["vow.db", "vow.db-wal"] {
+        if let Ok(b) = std::fs::read(s.data_dir().join(f)) {
+            raw.extend(b);
+        }
+    }
+    assert!(!raw.is_empty());
+    assert!(
+        !raw.windows(15).any(|w| w == b"Sup3r-s3cret-pw"),
+        "the password is not in the store file"
+    );
+}
+
+#[tokio::test]
+async fn bad_connections_and_unreachable_databases_get_precise_problems() {
+    let s = Server::start().await;
+    let op = s.tenant_with("shop", "controller", SHOP_POLICY).await;
+    let (st, p) = s
+        .call(
+            reqwest::Method::PUT,
+            &op,
+            "/v1/tenants/shop/connections/crm",
+            Some(json!({"url": "oracle://u:secret-x@h/db", "max_concurrency": 0})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    let pointers: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, ["/url", "/max_concurrency"], "{p}");
+    assert!(!p.to_string().contains("secret-x"), "{p}");
+    // A port nothing listens on: reached only when tested, with the kind of failure.
+    let (st, _) = s
+        .call(
+            reqwest::Method::PUT,
+            &op,
+            "/v1/tenants/shop/connections/crm",
+            Some(json!({"url": "postgres://vow:secret-y@127.0.0.1:1/crm"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, p) = s
+        .post(&op, "/v1/tenants/shop/connections/crm/test", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::BAD_GATEWAY, "{p}");
+    assert_eq!(p["code"], "connector_failed");
+    assert!(p["detail"].as_str().unwrap().contains("crm"), "{p}");
+    assert!(!p.to_string().contains("secret-y"), "{p}");
+    let (st, p) = s
+        .post(&op, "/v1/tenants/shop/connections/nope/test", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{p}");
+}
+
+#[tokio::test]
+async fn datasets_are_checked_against_the_live_schema_before_anything_is_stored() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 3).await;
+    // A column the database does not have, named at its line.
+    let good = testdb::shop_dataset();
+    let bad = good.replacen("- name: postal_code", "- name: post_code", 1);
+    let line = bad.lines().position(|l| l.contains("post_code")).unwrap() + 1;
+    let (st, p) = register(&s, &op, &bad).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(p["code"], "invalid_dataset");
+    let d = &p["diagnostics"][0];
+    assert_eq!(d["code"], "unknown_column", "{p}");
+    assert_eq!(d["line"], line, "{p}");
+    // The earlier registration stands.
+    let (_, list) = s.get(&op, "/v1/tenants/shop/datasets").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    // The test sees the database as it is, and every registered dataset matches it.
+    let (st, t) = s
+        .post(&op, "/v1/tenants/shop/connections/orders/test", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!(t["datasets"][0]["ok"], true, "{t}");
+    assert!(t["tables"].as_u64().unwrap() >= 8, "{t}");
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn r11_access_package_includes_what_the_shops_database_holds() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 6).await;
+    let email = testdb::email(3);
+    customer_in_vault(&s, &op, &email).await;
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "access", "channel": "web", "identifiers": {"email": email}}),
+    )
+    .await;
+    let j = jobs(&s, &op, &id).await;
+    assert_eq!(j[0]["state"], "pending", "{j}");
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["done"], 1, "{report}");
+    assert_eq!(report["requests_completed"], 1, "{report}");
+    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(r["state"], "fulfilled", "{r}");
+    assert_eq!(r["outcome"]["external"][0]["dataset"], "shop", "{r}");
+    let (st, p) = s
+        .get(&op, &format!("/v1/tenants/shop/requests/{id}/export"))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let shop = &p["external"][0];
+    assert_eq!(shop["dataset"], "shop", "{p}");
+    let customers = shop["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["collection"] == "customers")
+        .expect("the customers collection");
+    let row = &customers["rows"][0];
+    let email_field = row
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "email")
+        .unwrap();
+    assert_eq!(email_field["value"], email);
+    assert_eq!(email_field["categories"], json!(["user.contact.email"]));
+    // Per collection counts, and an audit entry of counts (never values).
+    let j = jobs(&s, &op, &id).await;
+    assert_eq!(j[0]["state"], "done");
+    assert!(
+        j[0]["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["collection"] == "orders" && c["rows"].as_i64().unwrap() > 0),
+        "{j}"
+    );
+    let mut tx = s.store().read().await.unwrap();
+    let audit = tx.audit_page(0, 100_000).await.unwrap();
+    let access = audit
+        .iter()
+        .find(|a| a.entry.action == "connector.access")
+        .expect("the walk is audited");
+    let detail = access.entry.detail.to_string();
+    assert!(detail.contains(&id), "{detail}");
+    assert!(!detail.contains(&email), "counts, not values");
+    drop(tx);
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 6).await;
+    let email = testdb::email(2);
+    customer_in_vault(&s, &op, &email).await;
+    let before = snapshot(&db).await;
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}),
+    )
+    .await;
+    // A dry run first: what would change, nothing changed.
+    let (st, plan) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/shop/requests/{id}/connector-dry-run"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{plan}");
+    let cards = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["collection"] == "payment_cards")
+        .expect("payment cards are planned");
+    assert_eq!(
+        cards["action"], "delete",
+        "the policy deletes user.financial: {plan}"
+    );
+    assert!(!plan.to_string().contains(&email));
+    assert_eq!(snapshot(&db).await, before, "a dry run changes nothing");
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["done"], 1, "{report}");
+    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(r["state"], "fulfilled", "{r}");
+    assert_eq!(r["outcome"]["done"], "erased", "{r}");
+    // The person's e-mail is nowhere in the shop's database any more; other
+    // customers' rows are as they were.
+    let after = snapshot(&db).await;
+    assert!(!format!("{after:?}").contains(&email));
+    let other = testdb::email(5);
+    let count = |snap: &Snapshot| format!("{snap:?}").matches(other.as_str()).count();
+    assert_eq!(count(&after), count(&before));
+    let j = jobs(&s, &op, &id).await;
+    assert!(
+        j[0]["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["collection"] == "customers" && c["rows"] == 1),
+        "{j}"
+    );
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 4).await;
+    let email = testdb::email(1);
+    customer_in_vault(&s, &op, &email).await;
+    // The shop's database refuses changes to customers for now.
+    let conn = vow_connect::Db::open(&db.target, 1).await.unwrap();
+    testdb::query(
+        &conn,
+        "CREATE TRIGGER hold_customers BEFORE UPDATE ON customers BEGIN SELECT RAISE(ABORT, 'locked'); END",
+    )
+    .await
+    .unwrap();
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}),
+    )
+    .await;
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["failed"], 1, "{report}");
+    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(r["state"], "partially_fulfilled", "{r}");
+    let j = jobs(&s, &op, &id).await;
+    assert_eq!(j[0]["state"], "failed");
+    let error = j[0]["error"].as_str().unwrap();
+    assert!(error.contains("customers"), "names the collection: {j}");
+    assert!(!error.contains(&email));
+    let finished: Vec<String> = j[0]["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["collection"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!finished.contains(&"customers".to_string()));
+    // Fixed, retried: it resumes, touching only what was left.
+    testdb::query(&conn, "DROP TRIGGER hold_customers")
+        .await
+        .unwrap();
+    let (st, b) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/shop/requests/{id}/connector-jobs/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["done"], 1, "{report}");
+    let j = jobs(&s, &op, &id).await;
+    assert_eq!(j[0]["state"], "done", "{j}");
+    let after = snapshot(&db).await;
+    assert!(!format!("{after:?}").contains(&email));
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn r12_a_correction_reaches_the_shops_database() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 3).await;
+    let email = testdb::email(2);
+    customer_in_vault(&s, &op, &email).await;
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "correct", "channel": "web", "identifiers": {"email": email},
+               "corrections": [{"category": "user.name", "value": "Corrected Name", "purposes": ["orders"]}]}),
+    )
+    .await;
+    run_jobs(&s, &op).await;
+    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(r["state"], "fulfilled", "{r}");
+    let after = snapshot(&db).await;
+    assert!(format!("{after:?}").contains("Corrected Name"));
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_email_finds_nothing_and_changes_nothing() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 3).await;
+    customer_in_vault(&s, &op, "nobody@elsewhere.test").await;
+    let before = snapshot(&db).await;
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "delete", "channel": "web", "identifiers": {"email": "nobody@elsewhere.test"}}),
+    )
+    .await;
+    run_jobs(&s, &op).await;
+    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(r["state"], "fulfilled", "{r}");
+    assert_eq!(snapshot(&db).await, before);
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn postgres_and_mariadb_shops_are_reached_the_same_way() {
+    for kind in [Kind::Postgres, Kind::Mysql] {
+        let s = Server::start().await;
+        let (op, db) = shop(&s, kind, 5).await;
+        let email = testdb::email(4);
+        customer_in_vault(&s, &op, &email).await;
+        let id = submit_and_fulfil(
+            &s,
+            &op,
+            json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}),
+        )
+        .await;
+        let report = run_jobs(&s, &op).await;
+        assert_eq!(report["done"], 1, "{kind:?}: {report}");
+        let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
+        assert_eq!(r["state"], "fulfilled", "{kind:?}: {r}");
+        let after = snapshot(&db).await;
+        assert!(!format!("{after:?}").contains(&email), "{kind:?}");
+        db.drop_db().await.unwrap();
+    }
+}
