@@ -481,12 +481,21 @@ impl Tx {
         .await?)
     }
 
-    /// Counts of jobs by kind and state for a tenant (the self-assessment).
-    pub async fn job_counts(&mut self, tenant_id: &str) -> Result<Vec<(String, String, i64)>> {
+    /// Counts of a tenant's jobs made in `[from, to)`, by kind and state (the
+    /// self-assessment).
+    pub async fn job_counts(
+        &mut self,
+        tenant_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, String, i64)>> {
         Ok(sqlx::query_as(
-            "SELECT kind, state, COUNT(*) FROM connector_jobs WHERE tenant_id = $1 GROUP BY kind, state ORDER BY kind, state",
+            "SELECT kind, state, COUNT(*) FROM connector_jobs WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3
+             GROUP BY kind, state ORDER BY kind, state",
         )
         .bind(tenant_id)
+        .bind(from)
+        .bind(to)
         .fetch_all(&mut *self.inner)
         .await?)
     }

@@ -28,6 +28,7 @@ const FILES: &[(&str, &[u8])] = &[
     file!("research-operator/subjects.jsonl"),
     file!("research-operator/tenants.json"),
     file!("shop/dataset.yml"),
+    file!("shop/policy.yaml"),
 ];
 
 /// Write the built-in examples under `dir` (owner-only, as everything under a data

@@ -39,6 +39,9 @@ pub struct SelfAssessment {
     pub incidents: Vec<IncidentLine>,
     /// Events for recipients created in the year, by delivery state (R12).
     pub deliveries: Vec<DeliveryLine>,
+    /// Connector jobs of requests in the year, in the organisation's own databases,
+    /// by kind (access, erasure, correction) and state (R11, R12, R14).
+    pub connector_jobs: Vec<ConnectorLine>,
     pub audit: AuditSection,
     /// What a reviewer should look at, in plain words: each names the promise it bears on.
     pub findings: Vec<Finding>,
@@ -138,6 +141,14 @@ pub struct DeliveryLine {
     pub delivered: i64,
     pub pending: i64,
     pub dead: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectorLine {
+    pub kind: String,
+    pub done: i64,
+    pub failed: i64,
+    pub pending: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -380,6 +391,21 @@ impl Engine {
             }
         }
         let deliveries: Vec<DeliveryLine> = deliveries.into_values().collect();
+        let mut connector_jobs: BTreeMap<String, ConnectorLine> = BTreeMap::new();
+        for (kind, state, n) in tx.job_counts(tenant, from, to).await? {
+            let line = connector_jobs.entry(kind.clone()).or_insert(ConnectorLine {
+                kind,
+                done: 0,
+                failed: 0,
+                pending: 0,
+            });
+            match state.as_str() {
+                "done" => line.done += n,
+                "failed" => line.failed += n,
+                _ => line.pending += n,
+            }
+        }
+        let connector_jobs: Vec<ConnectorLine> = connector_jobs.into_values().collect();
 
         let actions: BTreeMap<String, i64> = tx
             .audit_counts(tenant, from, to)
@@ -423,6 +449,7 @@ impl Engine {
             &retention,
             &incidents,
             &deliveries,
+            &connector_jobs,
         );
 
         let mut report = SelfAssessment {
@@ -440,6 +467,7 @@ impl Engine {
             retention,
             incidents,
             deliveries,
+            connector_jobs,
             audit,
             findings,
             hash: String::new(),
@@ -530,6 +558,7 @@ fn findings(
     retention: &RetentionSection,
     incidents: &[IncidentLine],
     deliveries: &[DeliveryLine],
+    connector_jobs: &[ConnectorLine],
 ) -> Vec<Finding> {
     let f = |level: &str, promises: &[&str], text: String| Finding {
         level: level.into(),
@@ -640,6 +669,16 @@ fn findings(
             &["R12", "R14"],
             format!(
                 "{dead} events for recipients (corrections, erasures, withdrawals) were never delivered; see the dead letters."
+            ),
+        ));
+    }
+    let failed: i64 = connector_jobs.iter().map(|c| c.failed).sum();
+    if failed > 0 {
+        out.push(f(
+            "attention",
+            &["R11", "R12", "R14"],
+            format!(
+                "{failed} connector jobs in the organisation's own databases failed and were not retried to completion; their requests were only partly fulfilled."
             ),
         ));
     }

@@ -25,6 +25,20 @@ pub struct DataMap {
     /// Live fields per category × store × purpose, as stored.
     pub cells: Vec<Cell>,
     pub flags: Vec<Flag>,
+    /// What the registered datasets say the organisation's own databases hold: per
+    /// dataset and collection, each category and the fields that hold it.
+    pub external: Vec<ExternalRow>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExternalRow {
+    pub dataset: String,
+    pub connection: String,
+    pub collection: String,
+    pub category: String,
+    pub fields: Vec<String>,
+    /// False when the policy in force no longer defines the category.
+    pub in_policy: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -278,6 +292,7 @@ pub fn build(
             })
             .collect(),
         flags,
+        external: Vec::new(),
     }
 }
 
@@ -441,6 +456,41 @@ pub fn document(m: &DataMap) -> Document {
                 .collect(),
         ));
     }
+    if !m.external.is_empty() {
+        blocks.push(Block::Heading(2, "The organisation's own databases".into()));
+        blocks.push(Block::Para(text(
+            "From the datasets registered with Vow's connectors: what each database holds, by collection and category. Requests reach these too.",
+        )));
+        blocks.push(Block::Table {
+            caption: "Datasets × collections × categories".into(),
+            head: [
+                "dataset (connection)",
+                "collection",
+                "category",
+                "fields",
+                "in the policy",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: m
+                .external
+                .iter()
+                .map(|e| {
+                    vec![
+                        text(format!("{} ({})", e.dataset, e.connection)),
+                        code(&e.collection),
+                        code(&e.category),
+                        text(e.fields.join(", ")),
+                        text(if e.in_policy {
+                            "yes"
+                        } else {
+                            "no: not defined"
+                        }),
+                    ]
+                })
+                .collect(),
+        });
+    }
     Document {
         title: format!("Data map: {}", m.tenant),
         blocks,
@@ -463,14 +513,16 @@ impl Engine {
             .into_iter()
             .map(|r| (r.category, r.store, r.purposes, r.count))
             .collect();
+        let datasets = tx.datasets(tenant).await?;
         drop(tx);
-        let map = build(
+        let mut map = build(
             tenant,
             &policy,
             version,
             vow_core::wire::time(self.now()),
             &counts,
         );
+        map.external = external_rows(&policy, &datasets);
         let entry = self.audit_entry(
             actor,
             Some(tenant),
@@ -482,6 +534,56 @@ impl Engine {
         self.audit.record(vec![entry]).await?;
         Ok(map)
     }
+}
+
+/// Each registered dataset's categories, per collection, with the fields holding them.
+fn external_rows(policy: &Policy, datasets: &[vow_store::DatasetRow]) -> Vec<ExternalRow> {
+    let mut out = Vec::new();
+    for d in datasets {
+        let Ok(checked) = vow_connect::check(&d.manifest, &d.fides_key, None) else {
+            continue;
+        };
+        for ds in checked
+            .manifest
+            .dataset
+            .iter()
+            .filter(|x| x.fides_key.value == d.fides_key)
+        {
+            for c in &ds.collections {
+                let mut by_category: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                let mut stack: Vec<(String, &vow_connect::manifest::Field)> =
+                    c.fields.iter().map(|f| (f.name.value.clone(), f)).collect();
+                while let Some((name, f)) = stack.pop() {
+                    for cat in &f.data_categories {
+                        by_category
+                            .entry(cat.value.clone())
+                            .or_default()
+                            .push(name.clone());
+                    }
+                    for m in &f.fields {
+                        stack.push((format!("{name}.{}", m.name.value), m));
+                    }
+                }
+                for (category, mut fields) in by_category {
+                    if !category.starts_with("user") {
+                        continue;
+                    }
+                    fields.sort();
+                    let in_policy =
+                        vow_core::Category::new(&category).is_ok_and(|c| policy.knows_category(&c));
+                    out.push(ExternalRow {
+                        dataset: d.fides_key.clone(),
+                        connection: d.connection_id.clone(),
+                        collection: c.name.value.clone(),
+                        category,
+                        fields,
+                        in_policy,
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The data map as Markdown.

@@ -336,6 +336,20 @@ async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done
             .any(|c| c["collection"] == "customers" && c["rows"] == 1),
         "{j}"
     );
+    // The data map shows what the shop's database holds (R9).
+    let (st, m) = s.get(&op, "/v1/tenants/shop/reports/data-map").await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    assert!(
+        m["external"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["collection"] == "customers"
+                && e["category"] == "user.contact.email"
+                && e["fields"] == json!(["email"])
+                && e["in_policy"] == true),
+        "{m}"
+    );
     db.drop_db().await.unwrap();
 }
 
@@ -365,6 +379,27 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     assert_eq!(r["state"], "partially_fulfilled", "{r}");
     let j = jobs(&s, &op, &id).await;
     assert_eq!(j[0]["state"], "failed");
+    // The self-assessment counts the failure and says what it means.
+    let year = crate::harness::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .year();
+    let (st, a) = s
+        .get(
+            &op,
+            &format!("/v1/tenants/shop/reports/self-assessment?year={year}"),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(a["connector_jobs"][0]["kind"], "erasure", "{a}");
+    assert_eq!(a["connector_jobs"][0]["failed"], 1, "{a}");
+    assert!(
+        a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["text"].as_str().unwrap().contains("connector jobs")),
+        "{a}"
+    );
     let error = j[0]["error"].as_str().unwrap();
     assert!(error.contains("customers"), "names the collection: {j}");
     assert!(!error.contains(&email));

@@ -232,6 +232,23 @@ pub fn document(r: &SelfAssessment) -> Document {
             })
             .collect(),
     ));
+    if !r.connector_jobs.is_empty() {
+        b.push(h2("The organisation's own databases"));
+        b.push(table(
+            &["work", "done", "failed", "pending"],
+            r.connector_jobs
+                .iter()
+                .map(|c| {
+                    vec![
+                        text(&c.kind),
+                        text(c.done.to_string()),
+                        text(c.failed.to_string()),
+                        text(c.pending.to_string()),
+                    ]
+                })
+                .collect(),
+        ));
+    }
     b.push(h2("Security"));
     let mut chain = vec![Inline::Text(format!(
         "Audit chain: {} ({} entries",
