@@ -545,6 +545,13 @@ async fn a_fides_format_dataset_loads_unchanged_and_walks(kind: Kind) {
         !plan.collections().contains(&"payment_cards".to_string()),
         "skip_processing"
     );
+    // `after`: the visits wait for the customers, though both hold an identity.
+    assert_eq!(plan.stages()[0], ["customers"]);
+    assert!(
+        plan.stages()[1].contains(&"visits".to_string()),
+        "{:?}",
+        plan.stages()
+    );
     let found = access(&s.db, &plan, &[by_email(4)]).await.unwrap();
     let mut want = truth(&s.db, 4).await;
     want.remove("payment_cards");
