@@ -757,3 +757,22 @@ async fn a_failing_collection_is_named_and_nothing_half_written_survives() {
     assert_eq!(testdb::snapshot(&s.db).await.unwrap(), before);
     s.t.drop_db().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_reference_to_another_dataset_is_a_warning_and_one_connection_is_enough() {
+    let t = TestDb::shop(Kind::Sqlite, 3, SEED).await.unwrap();
+    // One connection: the stages still run, one statement at a time.
+    let db = Db::open(&t.target, 1).await.unwrap();
+    let source = testdb::shop_dataset().replacen(
+        "          - name: page\n",
+        "          - name: page\n            fides_meta:\n              references:\n                - dataset: crm\n                  field: contacts.page\n                  direction: to\n",
+        1,
+    ) + "  - fides_key: crm\n    collections:\n      - name: contacts\n        fields:\n          - name: email\n            data_categories: [user.contact.email]\n            fides_meta:\n              identity: email\n          - name: page\n            data_categories: [system.operations]\n";
+    let manifest = check(&source, "shop.yml", None).unwrap().manifest;
+    let plan = Plan::build(&manifest, "shop", &db.schema().await.unwrap()).unwrap();
+    let codes: Vec<&str> = plan.warnings().iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["cross_dataset"]);
+    let found = access(&db, &plan, &[by_email(2)]).await.unwrap();
+    assert_eq!(keys(&found[0]), truth(&db, 2).await);
+    t.drop_db().await.unwrap();
+}
