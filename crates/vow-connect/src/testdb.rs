@@ -6,13 +6,6 @@
 //! defaulting to the local servers; SQLite: a temporary file), dropped by
 //! [`TestDb::drop_db`].
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "a test fixture"
-)]
-
 use crate::db::{Column, ColumnKind, Db, placeholder};
 use crate::error::ConnectError;
 use crate::target::{Kind, Target};
