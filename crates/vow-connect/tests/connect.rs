@@ -460,6 +460,33 @@ async fn apply_twice_is_idempotent_and_a_killed_run_resumes(kind: Kind) {
     b.t.drop_db().await.unwrap();
 }
 
+async fn a_merged_batch_of_erasures_equals_one_by_one(kind: Kind) {
+    let people: Vec<Identities> = [2, 3, 5].into_iter().map(by_email).collect();
+    let a = shop(kind, 8).await;
+    let found = access(&a.db, &a.plan, &people).await.unwrap();
+    let each: Vec<Changes> = found
+        .iter()
+        .map(|f| erasure(&a.plan, f, &policy, &SECRET).unwrap())
+        .collect();
+    for changes in &each {
+        for c in &changes.collections {
+            apply(&a.db, &a.plan, c).await.unwrap();
+        }
+    }
+    let b = shop(kind, 8).await;
+    let merged = vow_connect::merge(&b.plan, &each);
+    assert!(merged.collections.len() < each.iter().map(|c| c.collections.len()).sum());
+    for c in &merged.collections {
+        apply(&b.db, &b.plan, c).await.unwrap();
+    }
+    assert_eq!(
+        testdb::snapshot(&b.db).await.unwrap(),
+        testdb::snapshot(&a.db).await.unwrap()
+    );
+    a.t.drop_db().await.unwrap();
+    b.t.drop_db().await.unwrap();
+}
+
 async fn unknown_email_finds_nothing_and_changes_nothing(kind: Kind) {
     let s = shop(kind, 6).await;
     let before = testdb::snapshot(&s.db).await.unwrap();
@@ -571,6 +598,7 @@ each_driver!(
     access_equals_ground_truth,
     erasure_changes_exactly_the_targeted_columns_of_the_persons_rows,
     apply_twice_is_idempotent_and_a_killed_run_resumes,
+    a_merged_batch_of_erasures_equals_one_by_one,
     unknown_email_finds_nothing_and_changes_nothing,
     statements_do_not_grow_with_the_batch,
     a_correction_sets_the_named_categories_in_their_types,
