@@ -27,7 +27,7 @@ pub use check::{Checked, Summary, check};
 pub use db::{Column, ColumnKind, Db, LiveSchema, ServerInfo};
 pub use error::ConnectError;
 pub use manifest::Manifest;
-pub use mask::{Action, Changes, CollectionChanges, Strategy, apply, correction, erasure};
+pub use mask::{Action, Changes, CollectionChanges, Strategy, apply, correction, erasure, merge};
 pub use plan::Plan;
 pub use target::{Kind, Target};
 pub use value::{Identities, Value};

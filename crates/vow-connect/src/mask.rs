@@ -21,7 +21,7 @@ use crate::value::Value;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Rows changed in one statement at most.
 const ROWS_PER_STATEMENT: usize = 200;
@@ -457,6 +457,56 @@ fn convert(coll: &PlanCollection, f: &PlanField, text: &str) -> Result<Value, Co
         }
         ColumnKind::Bytes => return Err(bad("cannot be written to a binary column")),
     })
+}
+
+/// Several people's changes as one, collection by collection in apply order, each
+/// row once (people who share a row would set it to the same value): a batch of
+/// erasures then costs one transaction per collection instead of one per person.
+pub fn merge(plan: &Plan, all: &[Changes]) -> Changes {
+    let mut out = Changes::default();
+    for &ci in &plan.erase_order {
+        let coll = &plan.collections[ci];
+        let mut seen_update = BTreeSet::new();
+        let mut seen_delete = BTreeSet::new();
+        let mut updates = Vec::new();
+        let mut deletes = Vec::new();
+        let mut key = None;
+        for c in all
+            .iter()
+            .flat_map(|c| &c.collections)
+            .filter(|c| c.collection == coll.name)
+        {
+            key.get_or_insert_with(|| c.key.clone());
+            match &c.action {
+                Action::Update { rows } => updates.extend(
+                    rows.iter()
+                        .filter(|(k, _)| seen_update.insert(k.key_text()))
+                        .cloned(),
+                ),
+                Action::Delete { keys } => deletes.extend(
+                    keys.iter()
+                        .filter(|k| seen_delete.insert(k.key_text()))
+                        .cloned(),
+                ),
+            }
+        }
+        let Some(key) = key else { continue };
+        if !deletes.is_empty() {
+            out.collections.push(CollectionChanges {
+                collection: coll.name.clone(),
+                key: key.clone(),
+                action: Action::Delete { keys: deletes },
+            });
+        }
+        if !updates.is_empty() {
+            out.collections.push(CollectionChanges {
+                collection: coll.name.clone(),
+                key,
+                action: Action::Update { rows: updates },
+            });
+        }
+    }
+    out
 }
 
 /// Apply one collection's changes in one transaction, in batched statements

@@ -223,6 +223,7 @@ impl Plan {
         // References, both ends checked; each becomes one or two edges.
         let mut edges = Vec::new();
         let mut fk: Vec<(usize, usize)> = Vec::new(); // (child, parent)
+        let mut waits: Vec<(usize, usize)> = Vec::new(); // (first, then)
         for (me, (ci, c)) in sources.iter().enumerate() {
             for (fi, f) in c.fields.iter().enumerate() {
                 let Some(m) = f.meta() else { continue };
@@ -314,6 +315,15 @@ impl Plan {
                     }
                 }
             }
+            // `after: [dataset.x]`: x is visited before this collection.
+            for after in c.meta().map(|m| m.after.as_slice()).unwrap_or_default() {
+                if let Some((ds, name)) = after.value.split_once('.')
+                    && ds == dataset
+                    && let Some(&x) = index.get(name)
+                {
+                    waits.push((x, me));
+                }
+            }
             // `erase_after: [dataset.x]`: x is erased before this collection.
             for after in c
                 .meta()
@@ -331,7 +341,7 @@ impl Plan {
         if out.iter().any(Diagnostic::is_error) {
             return Err(out);
         }
-        let (stages, order, edges) = stages(&collections, edges);
+        let (stages, order, edges) = stages(&collections, edges, &waits);
         // Renumber collections in walk order.
         let mut renumber = vec![usize::MAX; collections.len()];
         for (new, &old) in order.iter().enumerate() {
@@ -448,6 +458,7 @@ fn members(f: &Field, column: &Column, path: &mut Vec<String>, into: &mut Vec<Pl
 fn stages(
     collections: &[PlanCollection],
     edges: Vec<Edge>,
+    waits: &[(usize, usize)],
 ) -> (Vec<Vec<usize>>, Vec<usize>, Vec<Edge>) {
     let n = collections.len();
     let mut done = vec![false; n];
@@ -464,11 +475,13 @@ fn stages(
             .iter()
             .copied()
             .filter(|&i| {
-                // Collections holding an identity start the walk without waiting.
-                !collections[i].identities.is_empty()
+                // `after`: wait for the collections named.
+                waits.iter().all(|&(first, then)| then != i || first == i || done[first])
+                    // Collections holding an identity start the walk without waiting.
+                    && (!collections[i].identities.is_empty()
                     || edges
                         .iter()
-                        .all(|e| e.to != i || e.from == i || done[e.from])
+                        .all(|e| e.to != i || e.from == i || done[e.from]))
             })
             .collect();
         let stage = if ready.is_empty() { pending } else { ready };

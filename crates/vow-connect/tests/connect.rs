@@ -460,6 +460,33 @@ async fn apply_twice_is_idempotent_and_a_killed_run_resumes(kind: Kind) {
     b.t.drop_db().await.unwrap();
 }
 
+async fn a_merged_batch_of_erasures_equals_one_by_one(kind: Kind) {
+    let people: Vec<Identities> = [2, 3, 5].into_iter().map(by_email).collect();
+    let a = shop(kind, 8).await;
+    let found = access(&a.db, &a.plan, &people).await.unwrap();
+    let each: Vec<Changes> = found
+        .iter()
+        .map(|f| erasure(&a.plan, f, &policy, &SECRET).unwrap())
+        .collect();
+    for changes in &each {
+        for c in &changes.collections {
+            apply(&a.db, &a.plan, c).await.unwrap();
+        }
+    }
+    let b = shop(kind, 8).await;
+    let merged = vow_connect::merge(&b.plan, &each);
+    assert!(merged.collections.len() < each.iter().map(|c| c.collections.len()).sum());
+    for c in &merged.collections {
+        apply(&b.db, &b.plan, c).await.unwrap();
+    }
+    assert_eq!(
+        testdb::snapshot(&b.db).await.unwrap(),
+        testdb::snapshot(&a.db).await.unwrap()
+    );
+    a.t.drop_db().await.unwrap();
+    b.t.drop_db().await.unwrap();
+}
+
 async fn unknown_email_finds_nothing_and_changes_nothing(kind: Kind) {
     let s = shop(kind, 6).await;
     let before = testdb::snapshot(&s.db).await.unwrap();
@@ -545,6 +572,13 @@ async fn a_fides_format_dataset_loads_unchanged_and_walks(kind: Kind) {
         !plan.collections().contains(&"payment_cards".to_string()),
         "skip_processing"
     );
+    // `after`: the visits wait for the customers, though both hold an identity.
+    assert_eq!(plan.stages()[0], ["customers"]);
+    assert!(
+        plan.stages()[1].contains(&"visits".to_string()),
+        "{:?}",
+        plan.stages()
+    );
     let found = access(&s.db, &plan, &[by_email(4)]).await.unwrap();
     let mut want = truth(&s.db, 4).await;
     want.remove("payment_cards");
@@ -564,6 +598,7 @@ each_driver!(
     access_equals_ground_truth,
     erasure_changes_exactly_the_targeted_columns_of_the_persons_rows,
     apply_twice_is_idempotent_and_a_killed_run_resumes,
+    a_merged_batch_of_erasures_equals_one_by_one,
     unknown_email_finds_nothing_and_changes_nothing,
     statements_do_not_grow_with_the_batch,
     a_correction_sets_the_named_categories_in_their_types,
@@ -749,4 +784,23 @@ async fn a_failing_collection_is_named_and_nothing_half_written_survives() {
     assert!(e.message.starts_with("logins: "), "{}", e.message);
     assert_eq!(testdb::snapshot(&s.db).await.unwrap(), before);
     s.t.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reference_to_another_dataset_is_a_warning_and_one_connection_is_enough() {
+    let t = TestDb::shop(Kind::Sqlite, 3, SEED).await.unwrap();
+    // One connection: the stages still run, one statement at a time.
+    let db = Db::open(&t.target, 1).await.unwrap();
+    let source = testdb::shop_dataset().replacen(
+        "          - name: page\n",
+        "          - name: page\n            fides_meta:\n              references:\n                - dataset: crm\n                  field: contacts.page\n                  direction: to\n",
+        1,
+    ) + "  - fides_key: crm\n    collections:\n      - name: contacts\n        fields:\n          - name: email\n            data_categories: [user.contact.email]\n            fides_meta:\n              identity: email\n          - name: page\n            data_categories: [system.operations]\n";
+    let manifest = check(&source, "shop.yml", None).unwrap().manifest;
+    let plan = Plan::build(&manifest, "shop", &db.schema().await.unwrap()).unwrap();
+    let codes: Vec<&str> = plan.warnings().iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["cross_dataset"]);
+    let found = access(&db, &plan, &[by_email(2)]).await.unwrap();
+    assert_eq!(keys(&found[0]), truth(&db, 2).await);
+    t.drop_db().await.unwrap();
 }
