@@ -125,24 +125,7 @@ impl TestDb {
     /// The shop schema filled with `customers` people, deterministic from `seed`.
     pub async fn shop(kind: Kind, customers: u64, seed: u64) -> Result<TestDb, ConnectError> {
         let t = TestDb::create(kind).await?;
-        let db = Db::open(&t.target, 2).await?;
-        create_schema(&db).await?;
-        if kind == Kind::Postgres {
-            fill_pg(&db, customers, seed).await?;
-        } else {
-            fill(&db, customers, seed).await?;
-        }
-        // Indexes after the rows: faster than keeping them up to date row by row.
-        for (table, column) in INDEXES {
-            let sql = format!("CREATE INDEX {table}_{column} ON {table} ({column})");
-            db.transaction("fixture", &[(sql, Vec::new())]).await?;
-        }
-        if kind == Kind::Postgres {
-            for (table, _) in TABLES {
-                db.fetch("fixture", &format!("ANALYZE {table}"), &[])
-                    .await?;
-            }
-        }
+        fill_shop(&t.target, customers, seed).await?;
         Ok(t)
     }
 
@@ -668,6 +651,31 @@ async fn fill_pg(db: &Db, customers: u64, seed: u64) -> Result<(), ConnectError>
     ];
     for sql in statements {
         db.transaction("fixture", &[(sql, Vec::new())]).await?;
+    }
+    Ok(())
+}
+
+/// Make the shop's schema in the (empty) database `target` names and fill it with
+/// `customers` people, deterministic from `seed`: for [`TestDb::shop`] and the demo.
+pub async fn fill_shop(target: &Target, customers: u64, seed: u64) -> Result<(), ConnectError> {
+    let kind = target.kind();
+    let db = Db::open(target, 2).await?;
+    create_schema(&db).await?;
+    if kind == Kind::Postgres {
+        fill_pg(&db, customers, seed).await?;
+    } else {
+        fill(&db, customers, seed).await?;
+    }
+    // Indexes after the rows: faster than keeping them up to date row by row.
+    for (table, column) in INDEXES {
+        let sql = format!("CREATE INDEX {table}_{column} ON {table} ({column})");
+        db.transaction("fixture", &[(sql, Vec::new())]).await?;
+    }
+    if kind == Kind::Postgres {
+        for (table, _) in TABLES {
+            db.fetch("fixture", &format!("ANALYZE {table}"), &[])
+                .await?;
+        }
     }
     Ok(())
 }

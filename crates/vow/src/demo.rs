@@ -40,7 +40,7 @@ fn step(title: &str) {
     outln!("\n== {title}");
 }
 
-fn say(line: impl AsRef<str>) {
+pub(crate) fn say(line: impl AsRef<str>) {
     outln!("   {}", line.as_ref());
 }
 
@@ -539,6 +539,11 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     step("10d. A new policy version (S5) and de-identified counts (R10, S9)");
     crate::changes::demo(engine, &admin, &cfg.data).await?;
     crate::breach::demo(engine, &admin, examples, &cfg.data).await?;
+
+    step(
+        "10e. The shop's own database (R11, R14): requests reach it through connectors, batched and resumable",
+    );
+    crate::connection::demo(engine, &admin, examples, &cfg.data).await?;
 
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine

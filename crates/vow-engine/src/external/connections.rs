@@ -79,6 +79,29 @@ pub(crate) fn check_id(id: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// A SQLite connection names a database file that exists: Vow reads and changes the
+/// organisation's databases, it never makes one (nor a file anywhere it may write).
+fn existing_sqlite_file(t: &Target) -> std::result::Result<(), String> {
+    if t.kind() != vow_connect::Kind::Sqlite {
+        return Ok(());
+    }
+    let rest = t.url().trim_start_matches("sqlite://");
+    let (file, options) = rest.split_once('?').unwrap_or((rest, ""));
+    if options
+        .split('&')
+        .any(|o| o.eq_ignore_ascii_case("mode=rwc") || o.eq_ignore_ascii_case("mode=memory"))
+    {
+        return Err(
+            "a SQLite connection opens an existing file: mode=rwc and mode=memory are not allowed"
+                .into(),
+        );
+    }
+    if !std::path::Path::new(file).is_file() {
+        return Err("no SQLite database file at this path on the server".into());
+    }
+    Ok(())
+}
+
 fn view(row: &ConnectionRow, datasets: Vec<String>) -> ConnectionView {
     ConnectionView {
         id: row.id.clone(),
@@ -119,6 +142,11 @@ impl Engine {
         let target = Target::parse(url.expose())
             .map_err(|e| errors.push(FieldError::new("/url", e.message)))
             .ok();
+        if let Some(t) = &target
+            && let Err(e) = existing_sqlite_file(t)
+        {
+            errors.push(FieldError::new("/url", e));
+        }
         let limit = max_concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if !(1..=MAX_CONCURRENCY).contains(&limit) {
             errors.push(FieldError::new(

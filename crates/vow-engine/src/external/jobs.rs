@@ -143,6 +143,48 @@ pub(crate) struct External {
 }
 
 impl External {
+    /// Add the categories the connectors found to a package's summary (`[{code,
+    /// means, sensitive}]`), each explained by the policy, each once.
+    pub(crate) fn explain_categories(&self, policy: &Policy, summary: &mut Json) {
+        let mut codes: std::collections::BTreeSet<String> = summary
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["code"].as_str().map(str::to_string))
+            .collect();
+        let mut found = std::collections::BTreeSet::new();
+        for d in &self.found {
+            for c in d["collections"].as_array().into_iter().flatten() {
+                for row in c["rows"].as_array().into_iter().flatten() {
+                    for f in row.as_array().into_iter().flatten() {
+                        for cat in f["categories"].as_array().into_iter().flatten() {
+                            if let Some(cat) = cat.as_str()
+                                && cat.starts_with("user")
+                            {
+                                found.insert(cat.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let Some(list) = summary.as_array_mut() else {
+            return;
+        };
+        for cat in found {
+            if codes.insert(cat.clone()) {
+                list.push(
+                    policy
+                        .categories
+                        .iter()
+                        .find(|d| d.id.as_str() == cat)
+                        .map(|d| json!({"code": cat, "means": d.description, "sensitive": d.sensitive}))
+                        .unwrap_or_else(|| json!({"code": cat})),
+                );
+            }
+        }
+    }
+
     /// Whether any connector found a row of the person.
     pub(crate) fn found_any(&self) -> bool {
         self.summary.iter().any(|s| {

@@ -128,13 +128,15 @@ impl Engine {
                         json!({"done": "corrected", "words": "We corrected the information you told us was wrong in our systems."})
                     }
                     _ => {
-                        let package = json!({
+                        let mut package = json!({
                             "format": "vow-access/1",
                             "type": kind.as_str(),
                             "organisation": policy.organisation.name,
                             "generated_at": vow_core::wire::time(self.now()),
+                            "summary": {"categories": []},
                             "external": x.found,
                         });
+                        x.explain_categories(policy, &mut package["summary"]["categories"]);
                         let (words, l) = self.keep_package(tx, key, &tenant, r, &package).await?;
                         link = Some(l);
                         words
@@ -183,6 +185,7 @@ impl Engine {
                 .await?;
                 if let Some(x) = external {
                     package["external"] = json!(x.found);
+                    x.explain_categories(policy, &mut package["summary"]["categories"]);
                 }
                 let (words, l) = self.keep_package(tx, key, &tenant, r, &package).await?;
                 link = Some(l);

@@ -23,7 +23,8 @@ async fn shop(s: &Server, kind: Kind, customers: u64) -> (String, TestDb) {
             reqwest::Method::PUT,
             &op,
             "/v1/tenants/shop/connections/orders",
-            Some(json!({"url": db.target.url(), "max_concurrency": 4})),
+            // The fixture made the file; Vow opens it as it is.
+            Some(json!({"url": db.target.url().replace("?mode=rwc", ""), "max_concurrency": 4})),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{c}");
@@ -166,6 +167,24 @@ async fn bad_connections_and_unreachable_databases_get_precise_problems() {
         .collect();
     assert_eq!(pointers, ["/url", "/max_concurrency"], "{p}");
     assert!(!p.to_string().contains("secret-x"), "{p}");
+    // Vow never makes a database file on the server.
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        format!("sqlite:{}/absent.db", dir.path().display()),
+        format!("sqlite:{}/new.db?mode=rwc", dir.path().display()),
+    ] {
+        let (st, p) = s
+            .call(
+                reqwest::Method::PUT,
+                &op,
+                "/v1/tenants/shop/connections/local",
+                Some(json!({"url": url})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+        assert_eq!(p["errors"][0]["pointer"], "/url", "{p}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     // A port nothing listens on: reached only when tested, with the kind of failure.
     let (st, _) = s
         .call(
@@ -257,6 +276,17 @@ async fn r11_access_package_includes_what_the_shops_database_holds() {
         .unwrap();
     assert_eq!(email_field["value"], email);
     assert_eq!(email_field["categories"], json!(["user.contact.email"]));
+    // The categories found in the shop's database are explained like the vault's.
+    let explained = p["summary"]["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "user.behavior")
+        .unwrap_or_else(|| panic!("user.behavior is explained: {p}"));
+    assert!(
+        explained["means"].as_str().unwrap().contains("sign in"),
+        "{p}"
+    );
     // Per collection counts, and an audit entry of counts (never values).
     let j = jobs(&s, &op, &id).await;
     assert_eq!(j[0]["state"], "done");
