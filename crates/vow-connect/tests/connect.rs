@@ -733,6 +733,7 @@ fn values_are_never_printed() {
 async fn an_unreachable_server_is_reported_without_the_password() {
     let t = Target::parse("postgres://vow:s3cret@127.0.0.1:1/shop").unwrap();
     let db = Db::open(&t, 1).await.unwrap();
+    assert!(!format!("{db:?}").contains("s3cret"));
     let e = db.ping().await.unwrap_err();
     assert_eq!(e.code, "unreachable", "{e}");
     assert!(!e.to_string().contains("s3cret"));
