@@ -51,14 +51,12 @@ pub struct Column {
 
 pub use crate::value::ColumnKind;
 
-#[derive(Debug)]
 enum Pool {
     Pg(PgPool),
     My(MySqlPool),
     Lite(SqlitePool),
 }
 
-#[derive(Debug)]
 struct Inner {
     kind: Kind,
     pool: Pool,
@@ -67,9 +65,19 @@ struct Inner {
 }
 
 /// A connection pool to one database. Cloning shares the pool, limit and counter.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Db {
     inner: Arc<Inner>,
+}
+
+/// The kind and the count only: nothing of the connection's settings.
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("kind", &self.inner.kind)
+            .field("statements", &self.statements())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Bind every value of `params` to a sqlx query, by the value's type.

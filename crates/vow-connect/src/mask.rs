@@ -142,7 +142,28 @@ pub fn erasure(
                 let Some(policy) = for_field(f, targeted) else {
                     continue;
                 };
-                let strategy = f.strategy.as_ref().unwrap_or(&policy);
+                let chosen = f.strategy.as_ref().unwrap_or(&policy);
+                // A policy's `delete` deletes rows only where the collection says so;
+                // elsewhere the field is nulled like `null_rewrite`.
+                let nulled = Strategy {
+                    name: "null_rewrite".to_string(),
+                    configuration: None,
+                };
+                let strategy = match chosen.name.as_str() {
+                    "delete" => &nulled,
+                    name if crate::check::FIELD_STRATEGIES.contains(&name) => chosen,
+                    _ => {
+                        return Err(ConnectError::new(
+                            "value",
+                            format!(
+                                "{}.{}: Vow masks with one of {} or delete",
+                                coll.name,
+                                f.name,
+                                crate::check::FIELD_STRATEGIES.join(", ")
+                            ),
+                        ));
+                    }
+                };
                 let seed = format!("{}\u{1f}{}\u{1f}{:?}", coll.name, f.name, key.key_text());
                 if f.member.is_empty() {
                     let new = masked(coll, f, strategy, &ff.value, secret, &seed)?;

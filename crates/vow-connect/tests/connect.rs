@@ -271,6 +271,19 @@ async fn erasure_changes_exactly_the_targeted_columns_of_the_persons_rows(kind: 
     let before = testdb::snapshot(&s.db).await.unwrap();
     let found = access(&s.db, &s.plan, &[by_email(person)]).await.unwrap();
     let changes = erasure(&s.plan, &found[0], &policy, &SECRET).unwrap();
+    // A strategy Vow does not know is refused, naming the field.
+    let odd = |c: &str| {
+        (c == "user.name").then(|| Strategy {
+            name: "rot13".into(),
+            configuration: None,
+        })
+    };
+    let e = erasure(&s.plan, &found[0], &odd, &SECRET).unwrap_err();
+    assert_eq!(
+        (e.code, e.message.starts_with("customers.name: ")),
+        ("value", true),
+        "{e}"
+    );
     // Planning twice gives the same changes (random strings are seeded).
     assert_eq!(
         changes,
@@ -720,6 +733,7 @@ fn values_are_never_printed() {
 async fn an_unreachable_server_is_reported_without_the_password() {
     let t = Target::parse("postgres://vow:s3cret@127.0.0.1:1/shop").unwrap();
     let db = Db::open(&t, 1).await.unwrap();
+    assert!(!format!("{db:?}").contains("s3cret"));
     let e = db.ping().await.unwrap_err();
     assert_eq!(e.code, "unreachable", "{e}");
     assert!(!e.to_string().contains("s3cret"));
