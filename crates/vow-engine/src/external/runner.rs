@@ -13,7 +13,7 @@ use crate::requests::record::load;
 use crate::{Actor, Engine};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use vow_connect::{Db, Plan};
+use vow_connect::{Action, Changes, CollectionChanges, Db, Plan};
 use vow_core::role::Capability;
 use vow_core::{Policy, RequestState, TenantId};
 use vow_crypto::Key32;
@@ -204,12 +204,16 @@ impl Engine {
                 return Ok(());
             }
         };
-        for (w, found) in work.iter_mut().zip(found) {
+        // One transaction records the whole batch: findings sealed per job, rows per
+        // collection, and one audit entry per request (counts only).
+        let now = self.now_ms();
+        let mut tx = self.store.write().await?;
+        let mut entries = Vec::new();
+        let mut finished = Vec::new();
+        for (i, (w, found)) in work.iter_mut().zip(found).enumerate() {
             w.data.found = Some(found_json(&found));
             let sealed = seal_data(&w.key, &w.job, &w.data)?;
-            let now = self.now_ms();
             let counts = rows_in(&found);
-            let mut tx = self.store.write().await?;
             if !tx.set_job_sealed(&w.job.id, owner, &sealed, now).await? {
                 w.over = true;
                 continue;
@@ -218,7 +222,7 @@ impl Engine {
                 tx.step_done(&w.job.id, c, *n, now).await?;
             }
             tx.finish_job(&w.job.id, owner, "done", None, now).await?;
-            let entry = self.audit_entry(
+            entries.push(self.audit_entry(
                 actor,
                 Some(tenant),
                 "connector.access",
@@ -226,10 +230,13 @@ impl Engine {
                 None,
                 json!({"request": w.job.request_id, "dataset": w.job.dataset,
                        "collections": counts.iter().map(|(c, n)| json!({"collection": c, "rows": n})).collect::<Vec<_>>()}),
-            );
-            self.chain.append(&mut tx, &[entry]).await?;
-            tx.commit().await?;
-            w.job.state = "done".into();
+            ));
+            finished.push(i);
+        }
+        self.chain.append(&mut tx, &entries).await?;
+        tx.commit().await?;
+        for i in finished {
+            work[i].job.state = "done".into();
         }
         Ok(())
     }
@@ -263,6 +270,7 @@ impl Engine {
                     }
                 }
                 Ok(found) => {
+                    let mut sealed = Vec::new();
                     for (i, found) in unplanned.iter().zip(found) {
                         let w = &mut work[*i];
                         let changes = if kind == ERASURE {
@@ -281,100 +289,161 @@ impl Engine {
                             Err(e) => self.fail(actor, tenant, owner, w, &e.message).await?,
                             Ok(changes) => {
                                 w.data.changes = Some(changes);
-                                let sealed = seal_data(&w.key, &w.job, &w.data)?;
-                                let mut tx = self.store.write().await?;
-                                if !tx
-                                    .set_job_sealed(&w.job.id, owner, &sealed, self.now_ms())
-                                    .await?
-                                {
-                                    w.over = true;
-                                }
-                                tx.commit().await?;
+                                sealed.push((*i, seal_data(&w.key, &w.job, &w.data)?));
                             }
                         }
                     }
+                    // The plans are kept before anything is applied: a resumed job
+                    // applies the same changes, never a fresh (smaller) walk's.
+                    let now = self.now_ms();
+                    let mut tx = self.store.write().await?;
+                    for (i, blob) in &sealed {
+                        if !tx
+                            .set_job_sealed(&work[*i].job.id, owner, blob, now)
+                            .await?
+                        {
+                            work[*i].over = true;
+                        }
+                    }
+                    tx.commit().await?;
                 }
             }
         }
-        // 2. Apply, collection by collection, skipping what earlier runs finished.
+        // 2. Apply, collection by collection, for the whole batch at once: each
+        //    collection's changes of every job that has not done it yet, merged into
+        //    one transaction, then recorded as done for each of those jobs.
         let action = if kind == ERASURE {
             "connector.erase"
         } else {
             "connector.correct"
         };
-        for w in work.iter_mut() {
-            if w.over {
-                continue;
+        let mut done: Vec<BTreeSet<String>> = Vec::with_capacity(work.len());
+        {
+            let mut tx = self.store.read().await?;
+            for w in work.iter() {
+                done.push(
+                    tx.job_steps(&w.job.id)
+                        .await?
+                        .into_iter()
+                        .map(|(c, _, _)| c)
+                        .collect(),
+                );
             }
-            let Some(changes) = w.data.changes.take() else {
-                continue;
-            };
-            let done: BTreeSet<String> = {
-                let mut tx = self.store.read().await?;
-                tx.job_steps(&w.job.id)
-                    .await?
-                    .into_iter()
-                    .map(|(c, _, _)| c)
-                    .collect()
-            };
-            let mut failed = None;
-            for cc in &changes.collections {
-                if done.contains(&cc.collection) {
+        }
+        let planned: Vec<Changes> = work
+            .iter()
+            .filter(|w| !w.over)
+            .filter_map(|w| w.data.changes.clone())
+            .collect();
+        let order: Vec<String> = vow_connect::merge(plan, &planned)
+            .collections
+            .into_iter()
+            .map(|c| c.collection)
+            .fold(Vec::new(), |mut v, c| {
+                if !v.contains(&c) {
+                    v.push(c);
+                }
+                v
+            });
+        for collection in &order {
+            // The jobs with changes here still to make, and each one's own changes.
+            let mut part: Vec<(usize, Changes, i64)> = Vec::new();
+            for (i, w) in work.iter().enumerate() {
+                if w.over || done[i].contains(collection) {
                     continue;
                 }
-                let mut tx = self.store.write().await?;
-                let held = tx
-                    .renew_jobs(
-                        std::slice::from_ref(&w.job.id),
-                        owner,
-                        self.now_ms() + LEASE_MS,
-                    )
-                    .await?;
-                tx.commit().await?;
-                if held == 0 {
-                    w.over = true;
-                    break;
+                let mine: Vec<CollectionChanges> = w
+                    .data
+                    .changes
+                    .iter()
+                    .flat_map(|c| &c.collections)
+                    .filter(|c| &c.collection == collection)
+                    .cloned()
+                    .collect();
+                if mine.is_empty() {
+                    continue;
                 }
-                match vow_connect::apply(db, plan, cc).await {
-                    Err(e) => {
-                        failed = Some(e.message);
-                        break;
-                    }
-                    Ok(rows) => {
-                        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
-                        let mut tx = self.store.write().await?;
-                        tx.step_done(&w.job.id, &cc.collection, rows, self.now_ms())
-                            .await?;
-                        let entry = self.audit_entry(
-                            actor,
-                            Some(tenant),
-                            action,
-                            None,
-                            None,
-                            json!({"request": w.job.request_id, "dataset": w.job.dataset,
-                                   "collection": cc.collection, "rows": rows}),
-                        );
-                        self.chain.append(&mut tx, &[entry]).await?;
-                        tx.commit().await?;
-                    }
-                }
+                let rows = mine.iter().map(planned_rows).sum();
+                part.push((i, Changes { collections: mine }, rows));
             }
-            if w.over {
+            if part.is_empty() {
                 continue;
             }
-            if let Some(why) = failed {
-                self.fail(actor, tenant, owner, w, &why).await?;
-                continue;
-            }
+            let ids: Vec<String> = part
+                .iter()
+                .map(|(i, _, _)| work[*i].job.id.clone())
+                .collect();
             let mut tx = self.store.write().await?;
-            if tx
-                .finish_job(&w.job.id, owner, "done", None, self.now_ms())
-                .await?
-            {
-                w.job.state = "done".into();
+            let until = self.now_ms() + LEASE_MS;
+            let mut held = Vec::new();
+            for (k, id) in ids.iter().enumerate() {
+                if tx
+                    .renew_jobs(std::slice::from_ref(id), owner, until)
+                    .await?
+                    == 1
+                {
+                    held.push(k);
+                }
             }
             tx.commit().await?;
+            // A job whose lease was lost belongs to another runner now.
+            for (k, (i, _, _)) in part.iter().enumerate() {
+                if !held.contains(&k) {
+                    work[*i].over = true;
+                }
+            }
+            let part: Vec<(usize, Changes, i64)> = part
+                .into_iter()
+                .enumerate()
+                .filter(|(k, _)| held.contains(k))
+                .map(|(_, p)| p)
+                .collect();
+            let merged = vow_connect::merge(
+                plan,
+                &part.iter().map(|(_, c, _)| c.clone()).collect::<Vec<_>>(),
+            );
+            let mut failed = None;
+            for cc in &merged.collections {
+                if let Err(e) = vow_connect::apply(db, plan, cc).await {
+                    failed = Some(e.message);
+                    break;
+                }
+            }
+            if let Some(why) = failed {
+                for (i, _, _) in &part {
+                    self.fail(actor, tenant, owner, &mut work[*i], &why).await?;
+                }
+                continue;
+            }
+            let now = self.now_ms();
+            let mut tx = self.store.write().await?;
+            for (i, _, rows) in &part {
+                tx.step_done(&work[*i].job.id, collection, *rows, now)
+                    .await?;
+            }
+            let entry = self.audit_entry(
+                actor,
+                Some(tenant),
+                action,
+                None,
+                None,
+                json!({"dataset": work.first().map(|w| w.job.dataset.clone()), "collection": collection,
+                       "requests": part.iter().map(|(i, _, rows)| json!({"request": work[*i].job.request_id, "rows": rows})).collect::<Vec<_>>()}),
+            );
+            self.chain.append(&mut tx, &[entry]).await?;
+            tx.commit().await?;
         }
+        let now = self.now_ms();
+        let mut tx = self.store.write().await?;
+        for w in work.iter_mut() {
+            if w.over || w.data.changes.is_none() {
+                continue;
+            }
+            if tx.finish_job(&w.job.id, owner, "done", None, now).await? {
+                w.job.state = "done".into();
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -408,4 +477,13 @@ impl Engine {
         tracing::warn!(dataset = %w.job.dataset, kind = %w.job.kind, error = why, "connector job failed");
         Ok(())
     }
+}
+
+/// The rows a collection's planned changes touch.
+fn planned_rows(c: &CollectionChanges) -> i64 {
+    let n = match &c.action {
+        Action::Update { rows } => rows.len(),
+        Action::Delete { keys } => keys.len(),
+    };
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -523,3 +523,84 @@ async fn postgres_and_mariadb_shops_are_reached_the_same_way() {
         db.drop_db().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_batch_of_erasures_walks_and_applies_together() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 8).await;
+    let mut ids = Vec::new();
+    for i in 1..=3 {
+        let email = testdb::email(i);
+        customer_in_vault(&s, &op, &email).await;
+        ids.push(
+            submit_and_fulfil(
+                &s,
+                &op,
+                json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}),
+            )
+            .await,
+        );
+    }
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["claimed"], 3, "{report}");
+    assert_eq!(report["done"], 3, "{report}");
+    assert_eq!(report["requests_completed"], 3, "{report}");
+    let after = format!("{:?}", snapshot(&db).await);
+    for i in 1..=3 {
+        assert!(!after.contains(&testdb::email(i)));
+    }
+    assert!(after.contains(&testdb::email(4)), "others are untouched");
+    // One audit entry per collection for the batch, naming each request and its rows.
+    let mut tx = s.store().read().await.unwrap();
+    let audit = tx.audit_page(0, 100_000).await.unwrap();
+    let customers = audit
+        .iter()
+        .filter(|a| a.entry.action == "connector.erase")
+        .find(|a| a.entry.detail.contains("\"customers\""))
+        .expect("the customers collection is audited");
+    for id in &ids {
+        assert!(
+            customers.entry.detail.contains(id.as_str()),
+            "{}",
+            customers.entry.detail
+        );
+    }
+    drop(tx);
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_killed_runners_jobs_are_taken_up_when_its_lease_ends() {
+    let (s, clock) = Server::start_clocked("2026-03-02T10:00:00Z").await;
+    let (op, db) = shop(&s, Kind::Sqlite, 4).await;
+    let email = testdb::email(2);
+    customer_in_vault(&s, &op, &email).await;
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}),
+    )
+    .await;
+    // Another server claims the job, then dies holding it.
+    let now = vow_core::Clock::now(clock.as_ref()).as_millisecond();
+    let mut tx = s.store().write().await.unwrap();
+    let claimed = tx
+        .claim_jobs(Some("shop"), "dead-server", now, now + 300_000, 50)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    // While its lease runs, nobody else takes the job (nor any job of that database).
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["claimed"], 0, "{report}");
+    // When the lease ends, the next runner takes it up and finishes the request.
+    clock.advance(jiff::SignedDuration::from_mins(6));
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["done"], 1, "{report}");
+    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(r["state"], "fulfilled", "{r}");
+    let j = jobs(&s, &op, &id).await;
+    assert_eq!(j[0]["attempts"], 2, "{j}");
+    assert!(!format!("{:?}", snapshot(&db).await).contains(&email));
+    db.drop_db().await.unwrap();
+}
