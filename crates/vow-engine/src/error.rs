@@ -239,6 +239,15 @@ impl EngineError {
         EngineError::Invalid(vec![FieldError::new(pointer, detail)])
     }
 
+    /// An external database's failure on `connection` (its message carries no value).
+    pub fn connector(connection: &str, e: vow_connect::ConnectError) -> Self {
+        EngineError::Connector {
+            connection: connection.to_string(),
+            code: e.code,
+            message: e.message,
+        }
+    }
+
     /// The error's entry in the catalogue: exactly one for each variant.
     pub fn error_code(&self) -> ErrorCode {
         match self {

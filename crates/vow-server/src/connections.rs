@@ -65,10 +65,10 @@ pub async fn list_connections(
 
 /// Reach the database: the server's version, its tables, and whether each dataset
 /// registered with it still matches the live schema. A database that cannot be
-/// reached answers `502 connector_failed` naming the kind of failure.
+/// reached is a result of the test (`reachable: false`, with the kind of failure).
 #[utoipa::path(post, path = "/v1/tenants/{t}/connections/{c}/test", tag = "datasets",
     params(("t" = String, Path), ("c" = String, Path)),
-    responses((status = 200, body = ConnectionCheck), (status = 404, body = Problem), (status = 502, body = Problem)),
+    responses((status = 200, body = ConnectionCheck), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn test_connection(
     State(s): State<AppState>,

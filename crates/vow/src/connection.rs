@@ -36,7 +36,7 @@ pub enum ConnectionCommand {
         /// Statements at once on this database, across all servers (1 to 64, default 4).
         #[arg(long)]
         max_concurrency: Option<u32>,
-        /// `table` or `json`.
+        /// `table` for people, `json` for programs.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -45,10 +45,13 @@ pub enum ConnectionCommand {
     /// database cannot be reached, 2 when a dataset no longer matches.
     #[command(after_help = "Example:\n  vow connection test --tenant shop --id orders")]
     Test {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: TenantId,
+        /// The connection (see `vow connection list`).
         #[arg(long)]
         id: String,
+        /// `table` for people, `json` for programs.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -57,8 +60,10 @@ pub enum ConnectionCommand {
     /// Requests whose last job finishes are fulfilled.
     #[command(after_help = "Example:\n  vow connection run --tenant shop")]
     Run {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: TenantId,
+        /// `table` for people, `json` for programs.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -66,11 +71,13 @@ pub enum ConnectionCommand {
     /// found or changed (counts only).
     #[command(after_help = "Example:\n  vow connection jobs --tenant shop --request 0193…")]
     Jobs {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: TenantId,
         /// The request's id (see `vow request list`).
         #[arg(long)]
         request: String,
+        /// `table` for people, `json` for programs.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -78,8 +85,10 @@ pub enum ConnectionCommand {
     /// erasure resumes where it stopped.
     #[command(after_help = "Example:\n  vow connection retry --tenant shop --request 0193…")]
     Retry {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: TenantId,
+        /// The request's id (see `vow request list`).
         #[arg(long)]
         request: String,
     },
@@ -87,18 +96,23 @@ pub enum ConnectionCommand {
     /// (per collection: rows, and the columns an update sets), changing nothing.
     #[command(after_help = "Example:\n  vow connection dry-run --tenant shop --request 0193…")]
     DryRun {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: TenantId,
+        /// The request's id (see `vow request list`).
         #[arg(long)]
         request: String,
+        /// `table` for people, `json` for programs.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
     /// The tenant's connections (passwords replaced by ***).
     #[command(after_help = "Example:\n  vow connection list --tenant shop")]
     List {
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: TenantId,
+        /// `table` for people, `json` for programs.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -170,12 +184,17 @@ pub async fn run(
             let drifted = c.datasets.iter().any(|d| !d.ok);
             if output == Output::Json {
                 print_json(&c)?;
+            } else if let Some(e) = &c.error {
+                eprintln!(
+                    "connection {} ({}): not reached: {} ({})",
+                    c.id, c.kind, e.message, e.code
+                );
             } else {
                 outln!(
                     "connection {} ({}): reached; {}; {} table(s)",
                     c.id,
                     c.kind,
-                    c.server_version,
+                    c.server_version.as_deref().unwrap_or(""),
                     c.tables
                 );
                 for d in &c.datasets {
@@ -192,7 +211,9 @@ pub async fn run(
                     }
                 }
             }
-            Ok(if drifted {
+            Ok(if !c.reachable {
+                ExitCode::FAILURE
+            } else if drifted {
                 ExitCode::from(2)
             } else {
                 ExitCode::SUCCESS
@@ -372,8 +393,9 @@ pub async fn demo(
     examples: &std::path::Path,
     data: &std::path::Path,
 ) -> Result<()> {
-    use crate::demo::say;
     use serde_json::json;
+    // The demo's narration style (`demo::say`), here to keep the two modules apart.
+    let say = |line: String| outln!("   {line}");
     use vow_connect::testdb;
     use vow_core::RequestState;
     let tenant = TenantId::new("lantern-goods")?;
@@ -388,6 +410,9 @@ pub async fn demo(
         .inspect_err(crate::common::report_policy_error)?;
     // The shop's database: 20 customers, about 50 rows each, in a file of its own.
     let file = data.join("shop.db");
+    // Owner-only from the start, like everything under a data directory; SQLite
+    // gives its journal files the database file's mode.
+    vow_crypto::files::create_private_file(&file)?;
     let make = format!("sqlite://{}?mode=rwc", file.display());
     testdb::fill_shop(&vow_connect::Target::parse(&make)?, 20, 1).await?;
     let url = format!("sqlite://{}", file.display());

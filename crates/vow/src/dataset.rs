@@ -50,6 +50,7 @@ pub enum DatasetCommand {
         connection: String,
         /// The manifest (YAML).
         file: PathBuf,
+        /// `table` prints the problems and what was registered; `json` prints {"ok", "datasets" or "diagnostics"}.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -58,8 +59,10 @@ pub enum DatasetCommand {
     List {
         #[command(flatten)]
         store: StoreArgs,
+        /// The tenant (see `vow tenant list`).
         #[arg(long)]
         tenant: TenantId,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },

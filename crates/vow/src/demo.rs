@@ -40,7 +40,7 @@ fn step(title: &str) {
     outln!("\n== {title}");
 }
 
-pub(crate) fn say(line: impl AsRef<str>) {
+fn say(line: impl AsRef<str>) {
     outln!("   {}", line.as_ref());
 }
 

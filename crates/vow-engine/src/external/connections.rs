@@ -42,16 +42,27 @@ pub struct ConnectionView {
     pub updated_at: String,
 }
 
-/// What a test of a connection found: the server answered, the tables it has, and
-/// whether each dataset registered with it still matches its live schema.
+/// What a test of a connection found: whether the server answered (and if not, the
+/// kind of failure), the tables it has, and whether each dataset registered with it
+/// still matches its live schema.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConnectionCheck {
     pub id: String,
     pub kind: String,
+    pub reachable: bool,
+    /// Why it could not be reached or read: a code (`unreachable`, `auth`, `bad_url`,
+    /// `query`, …) and a message that never carries a password or a value.
+    pub error: Option<ConnectorFailure>,
     /// The database server's own version string.
-    pub server_version: String,
+    pub server_version: Option<String>,
     pub tables: usize,
     pub datasets: Vec<DatasetDrift>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectorFailure {
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -111,14 +122,6 @@ fn view(row: &ConnectionRow, datasets: Vec<String>) -> ConnectionView {
         datasets,
         created_at: ts(row.created_at),
         updated_at: ts(row.updated_at),
-    }
-}
-
-pub(crate) fn connector_error(connection: &str, e: vow_connect::ConnectError) -> EngineError {
-    EngineError::Connector {
-        connection: connection.to_string(),
-        code: e.code,
-        message: e.message,
     }
 }
 
@@ -223,9 +226,53 @@ impl Engine {
     ) -> Result<ConnectionCheck> {
         let tenant_s = tenant.as_str();
         self.authorize(actor, Capability::ManageConnections, tenant_s)?;
-        let (row, db) = self.open_connection(tenant_s, id).await?;
-        let info = db.ping().await.map_err(|e| connector_error(id, e))?;
-        let schema = db.schema().await.map_err(|e| connector_error(id, e))?;
+        let reached = match self.open_connection(tenant_s, id).await {
+            Ok((row, db)) => match db.ping().await {
+                Ok(info) => match db.schema().await {
+                    Ok(schema) => Ok((row, info, schema)),
+                    Err(e) => Err((row.kind, e.code, e.message)),
+                },
+                Err(e) => Err((row.kind, e.code, e.message)),
+            },
+            Err(EngineError::Connector { code, message, .. }) => {
+                let mut tx = self.store.read().await?;
+                let kind = tx
+                    .connection(tenant_s, id)
+                    .await?
+                    .map(|c| c.kind)
+                    .unwrap_or_default();
+                Err((kind, code, message))
+            }
+            Err(e) => return Err(e),
+        };
+        let (row, info, schema) = match reached {
+            Ok(x) => x,
+            Err((kind, code, message)) => {
+                let mut tx = self.store.write().await?;
+                let entry = self.audit_entry(
+                    actor,
+                    Some(tenant_s),
+                    "connection.test",
+                    None,
+                    None,
+                    json!({"connection": id, "reachable": false, "error": code}),
+                );
+                self.chain.append(&mut tx, &[entry]).await?;
+                tx.commit().await?;
+                return Ok(ConnectionCheck {
+                    id: id.to_string(),
+                    kind,
+                    reachable: false,
+                    error: Some(ConnectorFailure {
+                        code: code.to_string(),
+                        message,
+                    }),
+                    server_version: None,
+                    tables: 0,
+                    datasets: Vec::new(),
+                });
+            }
+        };
         let mut tx = self.store.write().await?;
         let mut datasets = Vec::new();
         for d in tx.datasets(tenant_s).await? {
@@ -248,7 +295,7 @@ impl Engine {
             "connection.test",
             None,
             None,
-            json!({"connection": id, "tables": schema.tables.len(),
+            json!({"connection": id, "reachable": true, "tables": schema.tables.len(),
                    "datasets_ok": datasets.iter().filter(|d| d.ok).count(),
                    "datasets_drifted": datasets.iter().filter(|d| !d.ok).count()}),
         );
@@ -257,7 +304,9 @@ impl Engine {
         Ok(ConnectionCheck {
             id: id.to_string(),
             kind: row.kind,
-            server_version: info.version,
+            reachable: true,
+            error: None,
+            server_version: Some(info.version),
             tables: schema.tables.len(),
             datasets,
         })
@@ -284,7 +333,7 @@ impl Engine {
         let db = Arc::new(
             Db::open(&target, limit)
                 .await
-                .map_err(|e| connector_error(id, e))?,
+                .map_err(|e| EngineError::connector(id, e))?,
         );
         self.pools.put(tenant, id, row.updated_at, db.clone());
         Ok((row, db))
@@ -305,7 +354,7 @@ fn open_target(keys: &TenantKeys, tenant: &str, row: &ConnectionRow) -> Result<T
     )?;
     let url = std::str::from_utf8(&plain)
         .map_err(|_| EngineError::Internal("a sealed connection URL is not UTF-8".into()))?;
-    Target::parse(url).map_err(|e| connector_error(&row.id, e))
+    Target::parse(url).map_err(|e| EngineError::connector(&row.id, e))
 }
 
 async fn datasets_of(tx: &mut Tx, tenant: &str, connection: &str) -> Result<Vec<String>> {

@@ -3,7 +3,6 @@
 //! then against the live schema of the connection's database: tables and columns
 //! that do not exist are refused with their manifest line, before anything is stored.
 
-use super::connections::connector_error;
 use crate::engine::ts;
 use crate::error::{EngineError, Result};
 use crate::{Actor, Engine};
@@ -76,7 +75,7 @@ impl Engine {
         let schema = db
             .schema()
             .await
-            .map_err(|e| connector_error(connection, e))?;
+            .map_err(|e| EngineError::connector(connection, e))?;
         let mut plans = Vec::new();
         let mut problems = Vec::new();
         for d in &checked.manifest.dataset {

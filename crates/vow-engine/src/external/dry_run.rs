@@ -3,7 +3,6 @@
 //! person's rows (audited, like any read); the answer holds counts and column names,
 //! never a value.
 
-use super::connections::connector_error;
 use super::datasets::plan_for;
 use super::jobs::{JobData, identities_of, targeted};
 use crate::error::{EngineError, Result};
@@ -76,11 +75,11 @@ impl Engine {
             let schema = db
                 .schema()
                 .await
-                .map_err(|e| connector_error(&ds.connection_id, e))?;
+                .map_err(|e| EngineError::connector(&ds.connection_id, e))?;
             let plan = plan_for(ds, &schema).map_err(EngineError::Dataset)?;
             let found = vow_connect::access(&db, &plan, std::slice::from_ref(&data.identities))
                 .await
-                .map_err(|e| connector_error(&ds.connection_id, e))?;
+                .map_err(|e| EngineError::connector(&ds.connection_id, e))?;
             let Some(found) = found.into_iter().next() else {
                 continue;
             };
@@ -95,7 +94,7 @@ impl Engine {
             } else {
                 vow_connect::correction(&plan, &found, &|c| data.corrections.get(c).cloned())
             }
-            .map_err(|e| connector_error(&ds.connection_id, e))?;
+            .map_err(|e| EngineError::connector(&ds.connection_id, e))?;
             for c in changes.collections {
                 let (action, rows, columns) = match &c.action {
                     Action::Update { rows } => {

@@ -11,7 +11,7 @@ mod dry_run;
 pub mod jobs;
 mod runner;
 
-pub use connections::{ConnectionCheck, ConnectionView, DatasetDrift};
+pub use connections::{ConnectionCheck, ConnectionView, ConnectorFailure, DatasetDrift};
 pub use datasets::DatasetView;
 pub use dry_run::PlannedChange;
 pub use jobs::{CollectionResult, JobView, JobsReport};

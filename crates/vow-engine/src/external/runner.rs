@@ -2,7 +2,6 @@
 //! one dataset together (one walk, one query per collection for all of them), then
 //! fulfils each request whose last job has finished.
 
-use super::connections::connector_error;
 use super::datasets::plan_for;
 use super::jobs::{
     ACCESS, BATCH, ERASURE, JobData, JobsReport, LEASE_MS, found_json, open_data, rows_in,
@@ -149,7 +148,7 @@ impl Engine {
             Some(row) => match self.open_connection(tenant, &row.connection_id).await {
                 Err(e) => Err(e.to_string()),
                 Ok((_, db)) => match db.schema().await {
-                    Err(e) => Err(connector_error(&row.connection_id, e).to_string()),
+                    Err(e) => Err(EngineError::connector(&row.connection_id, e).to_string()),
                     Ok(schema) => match plan_for(&row, &schema) {
                         Ok(plan) => Ok((db, plan)),
                         Err(d) => Err(format!(

@@ -198,8 +198,32 @@ async fn bad_connections_and_unreachable_databases_get_precise_problems() {
     let (st, p) = s
         .post(&op, "/v1/tenants/shop/connections/crm/test", json!({}))
         .await;
-    assert_eq!(st, StatusCode::BAD_GATEWAY, "{p}");
-    assert_eq!(p["code"], "connector_failed");
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(p["reachable"], false, "{p}");
+    assert_eq!(p["error"]["code"], "unreachable", "{p}");
+    assert!(!p.to_string().contains("secret-y"), "{p}");
+    // Registering against it needs the live schema: 502, naming the connection.
+    let (st, p) = register(&s, &op, &testdb::shop_dataset()).await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "no connection `orders` here: {p}"
+    );
+    let res = s
+        .client
+        .post(format!(
+            "{}/v1/tenants/shop/datasets?connection=crm",
+            s.base
+        ))
+        .bearer_auth(&op)
+        .header("content-type", "application/yaml")
+        .body(testdb::shop_dataset())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+    let p: Value = res.json().await.unwrap();
+    assert_eq!(p["code"], "connector_failed", "{p}");
     assert!(p["detail"].as_str().unwrap().contains("crm"), "{p}");
     assert!(!p.to_string().contains("secret-y"), "{p}");
     let (st, p) = s
