@@ -23,7 +23,7 @@ use utoipa::OpenApi;
         retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map,
         security::list_all, security::list_tenant,
         unsubscribe::links,
-        documents::list, documents::download
+        documents::list, documents::download, documents::review
     ),
     components(schemas(Problem)),
     modifiers(&Security, &CommonResponses)

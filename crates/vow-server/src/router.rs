@@ -232,6 +232,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             get(documents::download),
         )
         .route(
+            "/v1/tenants/{t}/requests/{r}/documents/{d}/review",
+            post(documents::review),
+        )
+        .route(
             "/privacy/{t}/preferences",
             get(crate::preferences::preferences).post(crate::preferences::ask_link),
         )
@@ -257,6 +261,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         .route("/console/audit", get(console::audit))
         .route("/console/t/{t}/requests", get(console::queue))
         .route("/console/t/{t}/requests/{r}", get(console::request))
+        .route(
+            "/console/t/{t}/requests/{r}/documents/{d}",
+            get(console::document),
+        )
         .route(
             "/console/t/{t}/requests/{r}/{action}",
             post(console::action),

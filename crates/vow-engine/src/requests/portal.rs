@@ -140,6 +140,10 @@ pub struct DocumentView {
     pub kind: String,
     pub size: i64,
     pub uploaded_at: String,
+    /// `pending` (awaiting review: the request cannot be fulfilled), `accepted` or
+    /// `rejected`.
+    pub review: String,
+    pub reviewed_at: Option<String>,
 }
 
 /// A document's bytes and type.
@@ -467,6 +471,8 @@ impl Engine {
                 size: i64::try_from(d.bytes.len()).unwrap_or(i64::MAX),
                 sealed,
                 created_at: self.now_ms(),
+                review: "pending".to_string(),
+                reviewed_at: None,
             })
             .await?;
         }
@@ -493,6 +499,8 @@ impl Engine {
                 kind: d.kind,
                 size: d.size,
                 uploaded_at: ts(d.created_at),
+                review: d.review,
+                reviewed_at: d.reviewed_at.map(ts),
             })
             .collect())
     }

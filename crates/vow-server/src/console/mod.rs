@@ -10,9 +10,11 @@
 //! - `obligations.rs`: incidents (and mailing their notices), retention, reports, the
 //!   audit chain's status.
 
+mod documents;
 mod obligations;
 mod requests;
 
+pub use documents::document;
 pub use obligations::{
     audit, incident, incidents, report, reports, retention, retention_run, send_notices,
 };

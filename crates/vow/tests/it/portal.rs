@@ -984,3 +984,161 @@ async fn the_portal_pages_honour_gpc() {
     // The request itself is unaffected by the signal.
     assert_eq!(requests(&s, &op).await.len(), 1);
 }
+
+/// An agent files an access request with a power of attorney on the portal.
+async fn agent_request(s: &Server, op: &str, dir: &Path) -> (String, String, String) {
+    let before = requests(s, op).await.len();
+    let mut b = Browser::new(s);
+    let form = b.get("/privacy/acme/request/access?as=agent").await;
+    let csrf = form.input("csrf");
+    let sent = b
+        .post_multipart(
+            "/privacy/acme/request/access?as=agent",
+            &[
+                ("csrf", &csrf),
+                ("email", "ada@example.org"),
+                ("region", "CA"),
+                ("name", "Alex Agent"),
+                ("requester_email", "agent@example.net"),
+                ("authority", "power_of_attorney"),
+            ],
+            Some(("poa.pdf", PDF)),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let list = requests(s, op).await;
+    assert_eq!(list.len(), before + 1);
+    let id = list
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .max()
+        .unwrap();
+    let (_, docs) = s
+        .get(op, &format!("/v1/tenants/acme/requests/{id}/documents"))
+        .await;
+    let doc = docs[0]["id"].as_str().unwrap().to_string();
+    // The person confirms with the code mailed to their own address.
+    let code = code_of(
+        mails(dir)
+            .iter()
+            .rev()
+            .find(|m| m.subject.contains("verification code") && m.to == "ada@example.org")
+            .unwrap(),
+    );
+    let ok = b
+        .post(
+            "/privacy/acme/request/verify",
+            &[
+                ("csrf", &sent.input("csrf")),
+                ("ref", &sent.input("ref")),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    (id, doc, code)
+}
+
+/// An agent's document is not taken as authority until the privacy team reviews it:
+/// fulfilment is refused (409) while it awaits review; accepting lets the request be
+/// fulfilled; rejecting denies it (agent_not_authorised) and the denial tells why.
+#[tokio::test]
+async fn an_agents_document_awaits_review_before_fulfilment() {
+    let s = Server::start_at(TODAY).await;
+    let (op, dir) = portal_server(&s, POLICY).await;
+    let (id, doc, _) = agent_request(&s, &op, &dir).await;
+    let path = format!("/v1/tenants/acme/requests/{id}");
+    let (_, r) = s.get(&op, &path).await;
+    assert_eq!(r["state"], "verified", "{r}");
+    let (_, docs) = s.get(&op, &format!("{path}/documents")).await;
+    assert_eq!(docs[0]["review"], "pending", "{docs}");
+    assert!(docs[0]["reviewed_at"].is_null());
+
+    let (st, p) = s.post(&op, &format!("{path}/fulfil"), json!({})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("await review"),
+        "{p}"
+    );
+    let review = format!("{path}/documents/{doc}/review");
+    // Bad reviews: a decision that is neither, a rejection without a reason, a
+    // document of no one.
+    let (st, p) = s.post(&op, &review, json!({"decision": "maybe"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p.to_string().contains("/decision"), "{p}");
+    let (st, p) = s.post(&op, &review, json!({"decision": "reject"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p.to_string().contains("/reason"), "{p}");
+    let (st, _) = s
+        .post(
+            &op,
+            &format!("{path}/documents/nope/review"),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let ingest = s.key("acme", "ingest", None).await;
+    let (st, _) = s
+        .post(&ingest, &review, json!({"decision": "accept"}))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    let (st, r) = s
+        .post(
+            &op,
+            &review,
+            json!({"decision": "accept", "reason": "signed and dated"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert!(
+        r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "document_accepted"),
+        "{r}"
+    );
+    let (_, docs) = s.get(&op, &format!("{path}/documents")).await;
+    assert_eq!(docs[0]["review"], "accepted");
+    assert!(docs[0]["reviewed_at"].is_string());
+    let (st, p) = s
+        .post(&op, &review, json!({"decision": "reject", "reason": "x"}))
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "reviewed once: {p}");
+    let (st, r) = s.post(&op, &format!("{path}/fulfil"), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["state"], "fulfilled");
+
+    // Another request: its document rejected, the request denied, the agent told why.
+    let (id, doc, _) = agent_request(&s, &op, &dir).await;
+    let path = format!("/v1/tenants/acme/requests/{id}");
+    let (st, r) = s
+        .post(
+            &op,
+            &format!("{path}/documents/{doc}/review"),
+            json!({"decision": "reject", "reason": "The power of attorney is not signed."}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["state"], "denied", "{r}");
+    assert_eq!(r["outcome"]["denied"][0]["code"], "agent_not_authorised");
+    let events: Vec<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"document_rejected"), "{events:?}");
+    let denial = mails(&dir)
+        .into_iter()
+        .filter(|m| m.to == "agent@example.net")
+        .find(|m| m.body.contains("The power of attorney is not signed."))
+        .expect("the denial tells the agent why");
+    assert!(denial.body.contains("was not accepted"), "{}", denial.body);
+    let (_, docs) = s.get(&op, &format!("{path}/documents")).await;
+    assert_eq!(docs[0]["review"], "rejected");
+    // The audit chain has both reviews under the operator's key.
+    let (_, audit) = s.get(&op, "/v1/audit/verify").await;
+    assert_eq!(audit["ok"], true, "{audit}");
+}
