@@ -92,6 +92,13 @@ pub enum Field {
         name: String,
         label: String,
     },
+    /// Several lines of text (a notice's body).
+    Area {
+        name: String,
+        label: String,
+        value: String,
+        required: bool,
+    },
     Select {
         name: String,
         label: String,

@@ -14,7 +14,7 @@ use crate::{
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::request_id::{
@@ -193,6 +193,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             "/v1/tenants/{t}/incidents/{i}/notices/individuals/send",
             post(breaches::send_individual_notices),
         )
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/notices/individuals/draft",
+            put(breaches::edit_individual_notice),
+        )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))
         .route("/v1/tenants/{t}/subjects/{s}/holds", post(api::create_hold))
@@ -274,6 +278,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         .route(
             "/console/t/{t}/incidents/{i}/send",
             post(console::send_notices),
+        )
+        .route(
+            "/console/t/{t}/incidents/{i}/draft",
+            post(console::edit_notice),
         )
         .route(
             "/console/t/{t}/retention",

@@ -173,8 +173,8 @@ impl Engine {
         (parts.pop()? == tenant).then_some(id)
     }
 
-    /// The signed address of a request's status page.
-    pub(crate) fn status_url(&self, tenant: &TenantId, id: &str) -> Result<String> {
+    /// The signed address of a request's status page (public for the page benchmark).
+    pub fn status_url(&self, tenant: &TenantId, id: &str) -> Result<String> {
         let token = self.portal_token(PortalLink::Status, tenant.as_str(), id)?;
         Ok(format!(
             "{}/privacy/{}/request/status/{token}",

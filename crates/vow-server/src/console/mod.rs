@@ -16,7 +16,8 @@ mod requests;
 
 pub use documents::document;
 pub use obligations::{
-    audit, incident, incidents, report, reports, retention, retention_run, send_notices,
+    audit, edit_notice, incident, incidents, report, reports, retention, retention_run,
+    send_notices,
 };
 pub use requests::{action, queue, request};
 

@@ -521,6 +521,114 @@ async fn mailing(s: Server) {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(emls().len(), before);
 
+    // The generated draft has placeholders: nothing is mailed until the team
+    // completes it; the refusal names what is left.
+    let refused = b.submit(&page, &format!("{path}/send"), &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body.contains("placeholder")
+            && refused
+                .body
+                .contains("[The privacy team completes this section before sending.]"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(emls().len(), before);
+    // The team's text must keep every heading the laws require.
+    let (_, imp) = s
+        .get(&op, &format!("/v1/tenants/prairie/incidents/{id}/impact"))
+        .await;
+    let draft = imp["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["audience"] == "individuals" && n["tenant"] == "prairie")
+        .unwrap()
+        .clone();
+    let contents: Vec<String> = draft["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_string())
+        .collect();
+    assert!(!contents.is_empty(), "{draft}");
+    assert!(
+        page.body.contains("Edit the notice to individuals"),
+        "{}",
+        page.body
+    );
+    let short = b
+        .submit(
+            &page,
+            &format!("{path}/draft"),
+            &[("subject", "Notice"), ("body", "We are sorry.")],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST, "{}", short.body);
+    assert!(
+        short.body.contains(&contents[0]),
+        "names the missing heading: {}",
+        short.body
+    );
+    let (st, p) = s
+        .call(
+            reqwest::Method::PUT,
+            &op,
+            &format!("/v1/tenants/prairie/incidents/{id}/notices/individuals/draft"),
+            Some(json!({"subject": "Notice", "body": "We are sorry."})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p.to_string().contains("/body"), "{p}");
+    // Complete but for one placeholder: saved, still not mailed.
+    let text: String = contents
+        .iter()
+        .map(|h| format!("{h}\r\nAbout {h}: what we know now.\r\n\r\n"))
+        .collect();
+    let saved = b
+        .submit(
+            &page,
+            &format!("{path}/draft"),
+            &[
+                ("subject", "Prairie Research: a breach of your data"),
+                ("body", &format!("{text}Contact {{phone}}")),
+            ],
+        )
+        .await;
+    assert_eq!(saved.location(), format!("{path}?edited=1"));
+    let refused = b.submit(&page, &format!("{path}/send"), &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("{phone}"), "{}", refused.body);
+    assert!(
+        !refused.body.contains("privacy team completes"),
+        "{}",
+        refused.body
+    );
+    let saved = b
+        .submit(
+            &page,
+            &format!("{path}/draft"),
+            &[
+                ("subject", "Prairie Research: a breach of your data"),
+                ("body", &format!("{text}Contact us at 306-555-0100.")),
+            ],
+        )
+        .await;
+    assert_eq!(saved.location(), format!("{path}?edited=1"));
+    let page = b.get(&format!("{path}?edited=1")).await;
+    assert!(
+        page.body.contains("The notice&#39;s text is saved")
+            || page.body.contains("The notice's text is saved"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Last edited"), "{}", page.body);
+    assert!(
+        page.body.contains("306-555-0100"),
+        "the edited text is shown"
+    );
+    assert_eq!(emls().len(), before);
+
     let sent = b.submit(&page, &format!("{path}/send"), &[]).await;
     assert_eq!(
         sent.location(),
@@ -540,6 +648,13 @@ async fn mailing(s: Server) {
     assert_eq!(to("a@example.org"), 1, "{breach_mails:?}");
     assert_eq!(to("b@example.org"), 1);
     assert_eq!(to("c@example.org"), 0, "the erased person is not mailed");
+    assert!(
+        breach_mails.iter().all(
+            |m| m.contains("Subject: Prairie Research: a breach of your data")
+                && m.contains("306-555-0100")
+        ),
+        "the edited text is mailed: {breach_mails:?}"
+    );
     assert_eq!(to("d@example.org"), 0, "outside the incident");
     let mailed = emls().len();
 
