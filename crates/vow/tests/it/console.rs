@@ -726,3 +726,81 @@ async fn console_retention_reports_and_audit_pages() {
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
     assert!(audit.body.contains("The chain verifies"), "{}", audit.body);
 }
+
+/// The console in French: `?lang=fr` (or `Accept-Language`) puts every page's words in
+/// French, and its links and forms keep the language; data stays as it is.
+#[tokio::test]
+async fn console_pages_in_french() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+    let id = submit_request(&s, &op, "access", "ada@example.org", 1).await;
+    let mut b = Browser::new(&s);
+    b.sign_in(&op).await;
+    let q = b.get("/console/t/acme/requests?lang=fr").await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.body);
+    q.assert_safe();
+    assert!(q.body.contains("<html lang=\"fr\""), "{}", q.body);
+    for fr in [
+        "Demandes · acme",
+        "Se déconnecter",
+        "Conservation",
+        "Chaîne d&#39;audit",
+        "Tous les types",
+        "Filtrer",
+        "Échéance",
+        &format!("Ouvrir {id}"),
+    ] {
+        assert!(q.body.contains(fr), "{fr}: {}", q.body);
+    }
+    for en in [
+        "Sign out",
+        "Every type",
+        "Include closed requests",
+        ">Requests<",
+    ] {
+        assert!(!q.body.contains(en), "{en} left in English: {}", q.body);
+    }
+    // Links and the filter keep the language.
+    assert!(
+        q.body
+            .contains(&format!("href=\"/console/t/acme/requests/{id}?lang=fr\"")),
+        "{}",
+        q.body
+    );
+    assert!(q.body.contains("name=\"lang\" value=\"fr\""), "{}", q.body);
+    let r = b
+        .get(&format!("/console/t/acme/requests/{id}?lang=fr"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    for fr in [
+        "Historique",
+        "Vérifier",
+        "Prolonger",
+        "Ouvrir les preuves",
+        "Retour à la file",
+        &format!("Demande {id}"),
+    ] {
+        assert!(r.body.contains(fr), "{fr}: {}", r.body);
+    }
+    assert!(r.body.contains(&format!(
+        "action=\"/console/t/acme/requests/{id}/verify?lang=fr\""
+    )));
+    // Accept-Language chooses too; English without either.
+    let req = b
+        .client
+        .get(format!("{}/console/t/acme/requests", s.base))
+        .header("accept-language", "fr-CA,fr;q=0.9");
+    let accepted = b.send(req).await;
+    assert!(
+        accepted.body.contains("Se déconnecter"),
+        "{}",
+        accepted.body
+    );
+    let en = b.get("/console/t/acme/requests").await;
+    assert!(en.body.contains("Sign out") && !en.body.contains("Se déconnecter"));
+    // The sign-in page too.
+    let mut other = Browser::new(&s);
+    let sign_in = other.get("/console?lang=fr").await;
+    assert!(sign_in.body.contains("Clé d&#39;API"), "{}", sign_in.body);
+}
