@@ -35,6 +35,16 @@ export default async function console_(ctx) {
   assert.match(page.url(), new RegExp(`/console/t/${t}/requests$`));
   await ctx.axe(page);
   await ctx.screenshot(page, 'queue');
+  // The same queue in French, from the footer's switch; its links keep the language.
+  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Français' }).click()]);
+  assert.match(await page.locator('main').innerText(), /Demandes · /);
+  await ctx.axe(page);
+  await ctx.screenshot(page, 'queue-fr');
+  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: `Ouvrir ${request.id}` }).click()]);
+  assert.match(await page.locator('main').innerText(), /Historique/);
+  await ctx.axe(page);
+  await ctx.screenshot(page, 'request-fr');
+  await ctx.visit(page, `/console/t/${t}/requests?lang=en`);
 
   // From the queue to the request, then verify and fulfil with the forms.
   await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: `Open ${request.id}` }).click()]);
