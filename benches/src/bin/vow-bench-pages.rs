@@ -38,14 +38,30 @@ fn policy() -> String {
     )
 }
 
-/// Answer `path` `n` times in process; the latencies in µs and the last body.
-async fn time_page(app: &axum::Router, path: &str, n: usize) -> (Vec<u64>, String) {
+/// Answer `path` `n` times in process (with `cookie` if given); the latencies in µs
+/// and the last body. A page that is not the one asked for (a redirect, an error)
+/// stops the run, so no number measures the wrong page.
+async fn time_page(
+    app: &axum::Router,
+    path: &str,
+    cookie: Option<&str>,
+    n: usize,
+) -> (Vec<u64>, String) {
     let mut samples = Vec::with_capacity(n);
     let mut body = String::new();
     for _ in 0..n {
-        let req = Request::get(path).body(Body::empty()).unwrap();
+        let mut req = Request::get(path);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let req = req.body(Body::empty()).unwrap();
         let started = Instant::now();
         let res = app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        assert!(
+            status.is_success() || path.contains("nobody"),
+            "{path}: {status}"
+        );
         let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
             .await
             .unwrap();
@@ -154,14 +170,82 @@ async fn main() -> Result<()> {
     let app = vow_server::router(engine.clone());
     let style = vow_render::STYLE.len();
     let token = links.links[0].url.rsplit_once("/u/").unwrap().1.to_string();
+    // The portal's status page of a request, and an operator's console session.
+    let request: vow_engine::requests::NewRequest = serde_json::from_value(json!({
+        "type": "access", "channel": "web",
+        "identifiers": {"email": fixtures::email(11, 0)}
+    }))?;
+    let request = engine.submit_request(&admin, &tenant, &request).await?;
+    let status = engine.status_url(&tenant, &request.id)?;
+    let status = format!("/privacy/{}", status.split_once("/privacy/").unwrap().1);
+    let key = engine
+        .create_key(
+            &admin,
+            &vow_engine::vault::keys::NewKey {
+                tenant: Some(tenant.clone()),
+                role: vow_core::role::Role::Operator,
+                purposes: None,
+                label: Some("bench console".into()),
+                expires_at: None,
+                expires_in: None,
+            },
+        )
+        .await?;
+    let console = match engine.console_sign_in(&key.key, "bench").await {
+        Ok(signed) => format!("__Host-vow-console={}", signed.token),
+        Err(_) => anyhow::bail!("console sign-in refused"),
+    };
+    // A preference session, from the sending system's preference link.
+    let prefs_link = &links.links[1].preferences;
+    let prefs_link = format!("/privacy/{}", prefs_link.split_once("/privacy/").unwrap().1);
+    let res = app
+        .clone()
+        .oneshot(Request::get(&prefs_link).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let prefs = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-vow-prefs="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .expect("a preference session");
     let mut pages = Vec::new();
-    for (name, path) in [
-        ("notice", "/privacy/acme".to_string()),
-        ("unsubscribe confirm", format!("/u/{token}")),
-        ("404", "/privacy/nobody".to_string()),
+    for (name, path, cookie) in [
+        ("notice", "/privacy/acme".to_string(), None),
+        ("unsubscribe confirm", format!("/u/{token}"), None),
+        ("404", "/privacy/nobody".to_string(), None),
+        ("portal index", "/privacy/acme/request".to_string(), None),
+        (
+            "portal form",
+            "/privacy/acme/request/access".to_string(),
+            None,
+        ),
+        ("portal status", status.clone(), None),
+        (
+            "preference centre",
+            "/privacy/acme/preferences".to_string(),
+            Some(prefs.as_str()),
+        ),
+        (
+            "appeal form",
+            "/privacy/acme/request/appeal/x".to_string(),
+            None,
+        ),
+        (
+            "console queue",
+            "/console/t/acme/requests".to_string(),
+            Some(console.as_str()),
+        ),
+        (
+            "console request",
+            format!("/console/t/acme/requests/{}", request.id),
+            Some(console.as_str()),
+        ),
     ] {
-        let _ = time_page(&app, &path, 50).await;
-        let (samples, body) = time_page(&app, &path, 1000).await;
+        let _ = time_page(&app, &path, cookie, 50).await;
+        let (samples, body) = time_page(&app, &path, cookie, 1000).await;
         let s = summarize(samples);
         println!(
             "{name:22} html {:6} B + css {style} B = {:6} B; server p50 {} µs p99 {} µs",

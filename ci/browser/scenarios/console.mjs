@@ -1,7 +1,8 @@
 // The privacy team's console (issue 10): sign in with an operator key, the queue, a
 // request from the queue to fulfilment through the forms (audited under the key), the
-// evidence opened on demand; then an incident's page and mailing its notice to the
-// affected people: each mailed once, the erased never, pressing again mails nobody.
+// evidence opened on demand; then an incident's page, the notice's text edited (the
+// generated draft's placeholders completed) and mailed to the affected people: each
+// mailed once, the erased never, pressing again mails nobody.
 
 const WINDOW = { from: '2026-08-01T00:00:00Z', to: '2026-10-31T23:59:59Z' };
 
@@ -34,6 +35,16 @@ export default async function console_(ctx) {
   assert.match(page.url(), new RegExp(`/console/t/${t}/requests$`));
   await ctx.axe(page);
   await ctx.screenshot(page, 'queue');
+  // The same queue in French, from the footer's switch; its links keep the language.
+  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Français' }).click()]);
+  assert.match(await page.locator('main').innerText(), /Demandes · /);
+  await ctx.axe(page);
+  await ctx.screenshot(page, 'queue-fr');
+  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: `Ouvrir ${request.id}` }).click()]);
+  assert.match(await page.locator('main').innerText(), /Historique/);
+  await ctx.axe(page);
+  await ctx.screenshot(page, 'request-fr');
+  await ctx.visit(page, `/console/t/${t}/requests?lang=en`);
 
   // From the queue to the request, then verify and fulfil with the forms.
   await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: `Open ${request.id}` }).click()]);
@@ -81,12 +92,22 @@ export default async function console_(ctx) {
   await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: `Open ${impact.id}` }).click()]);
   await ctx.axe(page);
   await ctx.screenshot(page, 'incident');
+  // The generated draft has placeholders: the team writes its own text (keeping the
+  // headings the laws require) before it can be mailed.
+  const draft = impact.notices.find((n) => n.audience === 'individuals' && n.tenant === t);
+  const title = 'Prairie Research: a breach of your data';
+  const text = draft.contents.map((h) => `${h}\nAbout ${h}: what we know now.`).join('\n\n');
+  await page.getByLabel('Subject', { exact: true }).fill(title);
+  await page.getByLabel('Text', { exact: true }).fill(`${text}\n\nCall us at 306-555-0100.`);
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: "Save the notice's text" }).click()]);
+  assert.match(await page.locator('[role=status]').innerText(), /text is saved/);
+  await ctx.axe(page);
+  await ctx.screenshot(page, 'notice-edited');
   const send = page.getByRole('button', { name: 'Mail the notice to the affected people' });
   await Promise.all([page.waitForNavigation(), send.click()]);
   assert.match(await page.locator('[role=status]').innerText(), /Mailed 2 people\. Not mailed: 1 erased/);
   await ctx.axe(page);
   await ctx.screenshot(page, 'mailed');
-  const title = impact.notices.find((n) => n.audience === 'individuals' && n.tenant === t).title;
   for (const email of people.slice(0, 2)) {
     await ctx.waitForMail(email, (m) => m.subject === title);
   }

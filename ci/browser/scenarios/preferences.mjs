@@ -57,6 +57,10 @@ export default async function preferences(ctx) {
   await ctx.visit(gpc, `/privacy/${tenant}`);
   assert.match(await main(gpc), /Opt-Out Request Honored/);
   await ctx.screenshot(gpc, 'gpc-notice', { fullPage: false });
+  // The request portal honours it the same way.
+  await ctx.visit(gpc, `/privacy/${tenant}/request`);
+  assert.match(await main(gpc), /Opt-Out Request Honored/);
+  await ctx.screenshot(gpc, 'gpc-portal', { fullPage: false });
   // And the person, through their session: the page says so again.
   await page.setExtraHTTPHeaders({ 'Sec-GPC': '1' });
   await ctx.visit(page, `/privacy/${tenant}/preferences`);

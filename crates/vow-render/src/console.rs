@@ -92,6 +92,13 @@ pub enum Field {
         name: String,
         label: String,
     },
+    /// Several lines of text (a notice's body).
+    Area {
+        name: String,
+        label: String,
+        value: String,
+        required: bool,
+    },
     Select {
         name: String,
         label: String,
@@ -134,6 +141,9 @@ pub struct Session {
     /// The tenants the key spans, when more than one (the switcher).
     pub tenants: Vec<Link>,
     pub sign_out: Form,
+    /// The words "Key" (before the key's id) and "Tenants" (the switcher's label).
+    pub key_label: String,
+    pub tenants_label: String,
 }
 
 #[derive(Debug, Clone, Default)]

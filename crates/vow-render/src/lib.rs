@@ -13,6 +13,7 @@ pub mod access;
 pub mod api_docs;
 pub mod breach;
 pub mod console;
+pub mod console_words;
 pub mod date;
 pub mod document;
 pub mod letter;

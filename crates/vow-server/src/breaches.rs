@@ -9,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use vow_engine::obligations::breaches::{
-    ImpactView, IncidentView, IndividualMailing, NewIncident, NewNotification,
+    DraftEdit, ImpactView, IncidentView, IndividualMailing, NewIncident, NewNotification,
+    NoticeDraft,
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -82,10 +83,30 @@ pub async fn notify_incident(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
+/// Replace the text of the incident's notice to individuals with the privacy team's
+/// own (subject and body). The body must keep every heading in the draft's
+/// `contents` (what the applicable laws require); placeholders (`[…]`, `{…}`) may stay
+/// in it, but the notice is not mailed until none is left. Audited.
+#[utoipa::path(put, path = "/v1/tenants/{t}/incidents/{i}/notices/individuals/draft", tag = "breaches", params(("t" = String, Path), ("i" = String, Path)),
+    request_body = DraftEdit,
+    responses((status = 200, body = NoticeDraft), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn edit_individual_notice(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Path((t, i)): Path<(String, String)>,
+    Body(b): Body<DraftEdit>,
+) -> Result<Json<NoticeDraft>> {
+    let t = tenant(&t)?;
+    Ok(Json(
+        s.engine.edit_individual_notice(&actor, &t, &i, &b).await?,
+    ))
+}
+
 /// Mail the incident's notice to individuals to every affected person of the tenant
 /// at their e-mail address on file: once per person however often it is called;
 /// people erased since, or with no address, are not mailed. Records a notification to
-/// `individuals` with the counts when someone was mailed.
+/// `individuals` with the counts when someone was mailed. Refused (409, naming them)
+/// while the notice has placeholders left.
 #[utoipa::path(post, path = "/v1/tenants/{t}/incidents/{i}/notices/individuals/send", tag = "breaches", params(("t" = String, Path), ("i" = String, Path)),
     responses((status = 200, body = IndividualMailing), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn send_individual_notices(

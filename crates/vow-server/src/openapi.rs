@@ -20,11 +20,11 @@ use utoipa::OpenApi;
         reports::self_assessment, reports::sign_off,
         webhooks::put_endpoint, webhooks::rotate_secret, webhooks::list_recipients, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
         changes::policy_versions, changes::policy_changes, changes::aggregate,
-        breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident, breaches::send_individual_notices,
+        breaches::create_incident, breaches::list_incidents, breaches::get_incident, breaches::incident_impact, breaches::notify_incident, breaches::send_individual_notices, breaches::edit_individual_notice,
         retention::run_retention, retention::retention_runs, retention::relationship_end, retention::data_map,
         security::list_all, security::list_tenant,
         unsubscribe::links,
-        documents::list, documents::download,
+        documents::list, documents::download, documents::review,
         connections::put_connection, connections::list_connections, connections::test_connection,
         connections::register_datasets, connections::list_datasets, connections::request_jobs,
         connections::run_jobs, connections::retry_jobs, connections::dry_run

@@ -84,21 +84,59 @@ fn base(t: &TenantId) -> String {
 
 fn with_cookie(mut res: Response, set: Option<HeaderValue>) -> Response {
     if let Some(set) = set {
-        res.headers_mut().insert(header::SET_COOKIE, set);
+        res.headers_mut().append(header::SET_COOKIE, set);
     }
     res
+}
+
+/// A `Sec-GPC: 1` signal honoured on a portal page, as on the notice and the
+/// preference pages (`gpc::honour`, evidence page `portal`): the banner the frame
+/// shows and the browser cookie to set.
+#[derive(Default)]
+struct Signal {
+    banner: Option<String>,
+    cookie: Option<HeaderValue>,
+}
+
+impl Signal {
+    async fn honour(
+        s: &AppState,
+        tenant: &TenantId,
+        headers: &HeaderMap,
+        lang: Lang,
+    ) -> Result<Signal, Response> {
+        match crate::gpc::honour(s, tenant, headers, "portal").await {
+            Ok(h) => Ok(Signal {
+                banner: h.as_ref().map(|_| crate::gpc::statement(lang)),
+                cookie: h.and_then(|h| h.set_cookie),
+            }),
+            // Never a page that says the signal was honoured when it was not.
+            Err(e) => Err(error_page(lang, &e)),
+        }
+    }
+
+    /// The tenant's frame, with the banner when the signal was honoured.
+    fn chrome(&self, lang: Lang, site: &str, query: &str) -> vow_render::web::Chrome {
+        let mut c = chrome(lang, Some(site), query);
+        c.banner = self.banner.clone();
+        c
+    }
+
+    fn finish(self, res: Response) -> Response {
+        with_cookie(res, self.cookie)
+    }
 }
 
 fn address(connect: Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
     connect.map_or_else(|| "-".to_string(), |c| c.0.0.ip().to_string())
 }
 
-fn busy(lang: Lang, site: &str) -> Response {
+fn busy(lang: Lang, site: &str, sig: &Signal) -> Response {
     let w = lang.portal();
     page(
         StatusCode::TOO_MANY_REQUESTS,
         code_page(
-            &mut chrome(lang, Some(site), ""),
+            &mut sig.chrome(lang, site, ""),
             w.busy_title,
             &[w.busy.to_string()],
             None,
@@ -157,6 +195,10 @@ pub async fn index(
         Ok(o) => o,
         Err(e) => return error_page(lang, &e),
     };
+    let sig = match Signal::honour(&s, &tenant, &headers, lang).await {
+        Ok(sig) => sig,
+        Err(res) => return res,
+    };
     let types: Vec<TypeLink> = offer
         .types
         .iter()
@@ -169,10 +211,8 @@ pub async fn index(
             }
         })
         .collect();
-    page(
-        StatusCode::OK,
-        index_page(&mut chrome(lang, Some(&offer.tenant_name), ""), &types),
-    )
+    let html = index_page(&mut sig.chrome(lang, &offer.tenant_name, ""), &types);
+    sig.finish(page(StatusCode::OK, html))
 }
 
 /// A problem with a field: the field's name and the words for it.
@@ -223,6 +263,7 @@ fn form(
     input: &Input,
     errors: &[(&str, &str)],
     csrf: String,
+    sig: &Signal,
 ) -> String {
     let w = lang.portal();
     let err = |name: &str| {
@@ -389,7 +430,7 @@ fn form(
         }
     }
     form_page(
-        &mut chrome(lang, Some(&offer.tenant_name), who.query()),
+        &mut sig.chrome(lang, &offer.tenant_name, who.query()),
         &FormPage {
             heading: label.into(),
             intro: description.into(),
@@ -441,11 +482,25 @@ pub async fn form_get(
         Ok(r) => r,
         Err(res) => return res,
     };
+    let sig = match Signal::honour(&s, &tenant, &headers, lang).await {
+        Ok(sig) => sig,
+        Err(res) => return res,
+    };
     let Some((csrf, set)) = form_token(&s, &headers) else {
         return internal(lang);
     };
-    let html = form(lang, &tenant, &offer, &o, who, &Input::default(), &[], csrf);
-    with_cookie(page(StatusCode::OK, html), set)
+    let html = form(
+        lang,
+        &tenant,
+        &offer,
+        &o,
+        who,
+        &Input::default(),
+        &[],
+        csrf,
+        &sig,
+    );
+    sig.finish(with_cookie(page(StatusCode::OK, html), set))
 }
 
 /// Check the form; the request and its documents, or the errors by field.
@@ -628,14 +683,39 @@ pub async fn form_post(
         Ok(r) => r,
         Err(res) => return res,
     };
+    let sig = match Signal::honour(&s, &tenant, &headers, lang).await {
+        Ok(sig) => sig,
+        Err(res) => return res,
+    };
+    let res = filed(
+        &s, lang, &tenant, &offer, &o, who, connect, &headers, body, &sig,
+    )
+    .await;
+    sig.finish(res)
+}
+
+/// `form_post` once the tenant, type and path are known and a signal honoured.
+#[allow(clippy::too_many_arguments)]
+async fn filed(
+    s: &AppState,
+    lang: Lang,
+    tenant: &TenantId,
+    offer: &PortalOffer,
+    o: &PortalType,
+    who: Who,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    sig: &Signal,
+) -> Response {
     if !s.engine.portal_admit_address(&address(connect)) {
-        return busy(lang, &offer.tenant_name);
+        return busy(lang, &offer.tenant_name, sig);
     }
-    let Some((csrf, set)) = form_token(&s, &headers) else {
+    let Some((csrf, set)) = form_token(s, headers) else {
         return internal(lang);
     };
     let invalid = |input: &Input, errors: &[(&str, &str)], csrf: String| {
-        let html = form(lang, &tenant, &offer, &o, who, input, errors, csrf);
+        let html = form(lang, tenant, offer, o, who, input, errors, csrf, sig);
         with_cookie(page(StatusCode::UNPROCESSABLE_ENTITY, html), set.clone())
     };
     let Ok(body) = body else {
@@ -646,29 +726,29 @@ pub async fn form_post(
             csrf,
         );
     };
-    let Some(p) = parts(&headers, &body) else {
+    let Some(p) = parts(headers, &body) else {
         return forbidden(lang);
     };
-    if !token_ok(&s, &headers, &p) {
+    if !token_ok(s, headers, &p) {
         return forbidden(lang);
     }
     let input = Input::from(&p);
-    let (request, uploads) = match check(lang, &offer, &o, who, &input, &p) {
+    let (request, uploads) = match check(lang, offer, o, who, &input, &p) {
         Ok(r) => r,
         Err(errors) => return invalid(&input, &errors, csrf),
     };
     if !s.engine.portal_admit_identifier(&input.email) {
-        return busy(lang, &offer.tenant_name);
+        return busy(lang, &offer.tenant_name, sig);
     }
-    match s.engine.portal_submit(&tenant, &request, &uploads).await {
+    match s.engine.portal_submit(tenant, &request, &uploads).await {
         Ok(code_ref) => {
             let w = lang.portal();
             let html = code_page(
-                &mut chrome(lang, Some(&offer.tenant_name), who.query()),
+                &mut sig.chrome(lang, &offer.tenant_name, who.query()),
                 w.sent_title,
                 &w.sent.map(str::to_string),
                 Some(&CodeForm {
-                    action: format!("{}/verify?lang={}", base(&tenant), lang.code()),
+                    action: format!("{}/verify?lang={}", base(tenant), lang.code()),
                     csrf,
                     code_ref,
                     error: None,
@@ -696,47 +776,55 @@ pub async fn verify(
         Ok(k) => k,
         Err(res) => return res,
     };
-    if !s.engine.portal_admit_address(&address(connect)) {
-        return busy(lang, &site);
-    }
-    let Some(p) = parts(&headers, &body) else {
-        return forbidden(lang);
+    let sig = match Signal::honour(&s, &tenant, &headers, lang).await {
+        Ok(sig) => sig,
+        Err(res) => return res,
     };
-    if !token_ok(&s, &headers, &p) {
-        return forbidden(lang);
-    }
-    let code_ref = field(&p, "ref");
-    let code = field(&p, "code");
-    let w = lang.portal();
-    match s.engine.portal_verify(&tenant, &code_ref, &code).await {
-        Ok(true) => page(
-            StatusCode::OK,
-            code_page(
-                &mut chrome(lang, Some(&site), ""),
-                w.verified_title,
-                &[w.verified.to_string()],
-                None,
-            ),
-        ),
-        Ok(false) => {
-            let Some((csrf, set)) = form_token(&s, &headers) else {
-                return internal(lang);
-            };
-            let html = code_page(
-                &mut chrome(lang, Some(&site), ""),
-                w.sent_title,
-                &[w.sent[1].to_string()],
-                Some(&CodeForm {
-                    action: format!("{}/verify?lang={}", base(&tenant), lang.code()),
-                    csrf,
-                    code_ref,
-                    error: Some(w.code_wrong.into()),
-                }),
-            );
-            with_cookie(page(StatusCode::UNPROCESSABLE_ENTITY, html), set)
+    let res = async {
+        if !s.engine.portal_admit_address(&address(connect)) {
+            return busy(lang, &site, &sig);
         }
-        Err(e) => error_page(lang, &e),
+        let Some(p) = parts(&headers, &body) else {
+            return forbidden(lang);
+        };
+        if !token_ok(&s, &headers, &p) {
+            return forbidden(lang);
+        }
+        let code_ref = field(&p, "ref");
+        let code = field(&p, "code");
+        let w = lang.portal();
+        match s.engine.portal_verify(&tenant, &code_ref, &code).await {
+            Ok(true) => page(
+                StatusCode::OK,
+                code_page(
+                    &mut sig.chrome(lang, &site, ""),
+                    w.verified_title,
+                    &[w.verified.to_string()],
+                    None,
+                ),
+            ),
+            Ok(false) => {
+                let Some((csrf, set)) = form_token(&s, &headers) else {
+                    return internal(lang);
+                };
+                let html = code_page(
+                    &mut sig.chrome(lang, &site, ""),
+                    w.sent_title,
+                    &[w.sent[1].to_string()],
+                    Some(&CodeForm {
+                        action: format!("{}/verify?lang={}", base(&tenant), lang.code()),
+                        csrf,
+                        code_ref,
+                        error: Some(w.code_wrong.into()),
+                    }),
+                );
+                with_cookie(page(StatusCode::UNPROCESSABLE_ENTITY, html), set)
+            }
+            Err(e) => error_page(lang, &e),
+        }
     }
+    .await;
+    sig.finish(res)
 }
 
 /// `GET /privacy/{t}/request/status/{token}`: where the request stands. A token that
@@ -753,18 +841,20 @@ pub async fn status(
         Ok(k) => k,
         Err(res) => return res,
     };
+    let sig = match Signal::honour(&s, &tenant, &headers, lang).await {
+        Ok(sig) => sig,
+        Err(res) => return res,
+    };
     let st = match s.engine.portal_status(&tenant, &token).await {
         Ok(Some(st)) => st,
         Ok(None) => {
-            return page(
-                StatusCode::NOT_FOUND,
-                code_page(
-                    &mut chrome(lang, Some(&site), ""),
-                    w.status_not_found_title,
-                    &[w.status_not_found.to_string()],
-                    None,
-                ),
+            let html = code_page(
+                &mut sig.chrome(lang, &site, ""),
+                w.status_not_found_title,
+                &[w.status_not_found.to_string()],
+                None,
             );
+            return sig.finish(page(StatusCode::NOT_FOUND, html));
         }
         Err(e) => return error_page(lang, &e),
     };
@@ -803,11 +893,6 @@ pub async fn status(
             .clone()
             .map(|href| (w.status_appeal.to_string(), href)),
     };
-    with_cookie(
-        page(
-            StatusCode::OK,
-            status_page(&mut chrome(lang, Some(&site), ""), &model),
-        ),
-        set,
-    )
+    let html = status_page(&mut sig.chrome(lang, &site, ""), &model);
+    sig.finish(with_cookie(page(StatusCode::OK, html), set))
 }

@@ -14,7 +14,7 @@ use crate::{
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::request_id::{
@@ -225,6 +225,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             "/v1/tenants/{t}/incidents/{i}/notices/individuals/send",
             post(breaches::send_individual_notices),
         )
+        .route(
+            "/v1/tenants/{t}/incidents/{i}/notices/individuals/draft",
+            put(breaches::edit_individual_notice),
+        )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/exports/{token}", get(api::download))
         .route("/v1/tenants/{t}/subjects/{s}/holds", post(api::create_hold))
@@ -264,6 +268,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             get(documents::download),
         )
         .route(
+            "/v1/tenants/{t}/requests/{r}/documents/{d}/review",
+            post(documents::review),
+        )
+        .route(
             "/privacy/{t}/preferences",
             get(crate::preferences::preferences).post(crate::preferences::ask_link),
         )
@@ -290,6 +298,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         .route("/console/t/{t}/requests", get(console::queue))
         .route("/console/t/{t}/requests/{r}", get(console::request))
         .route(
+            "/console/t/{t}/requests/{r}/documents/{d}",
+            get(console::document),
+        )
+        .route(
             "/console/t/{t}/requests/{r}/{action}",
             post(console::action),
         )
@@ -298,6 +310,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
         .route(
             "/console/t/{t}/incidents/{i}/send",
             post(console::send_notices),
+        )
+        .route(
+            "/console/t/{t}/incidents/{i}/draft",
+            post(console::edit_notice),
         )
         .route(
             "/console/t/{t}/retention",

@@ -345,3 +345,58 @@ impl Tx {
             .collect())
     }
 }
+
+/// The privacy team's text of an incident's notice to one audience (migration 0017).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeEditRow {
+    pub incident_id: String,
+    pub tenant_id: String,
+    pub audience: String,
+    pub subject: String,
+    pub body: String,
+    pub edited_at: i64,
+    pub edited_by: String,
+}
+
+impl Tx {
+    /// Keep (or replace) the edited text of a notice.
+    pub async fn put_notice_edit(&mut self, e: &NoticeEditRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO incident_notice_edits (incident_id, tenant_id, audience, subject, body, edited_at, edited_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (incident_id, tenant_id, audience) DO UPDATE SET subject = excluded.subject, body = excluded.body, edited_at = excluded.edited_at, edited_by = excluded.edited_by",
+        )
+        .bind(&e.incident_id)
+        .bind(&e.tenant_id)
+        .bind(&e.audience)
+        .bind(&e.subject)
+        .bind(&e.body)
+        .bind(e.edited_at)
+        .bind(&e.edited_by)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// The edited notices of an incident.
+    pub async fn notice_edits(&mut self, incident_id: &str) -> Result<Vec<NoticeEditRow>> {
+        let rows: Vec<(String, String, String, String, i64, String)> = sqlx::query_as(
+            "SELECT tenant_id, audience, subject, body, edited_at, edited_by FROM incident_notice_edits WHERE incident_id = $1 ORDER BY tenant_id, audience",
+        )
+        .bind(incident_id)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| NoticeEditRow {
+                incident_id: incident_id.to_string(),
+                tenant_id: r.0,
+                audience: r.1,
+                subject: r.2,
+                body: r.3,
+                edited_at: r.4,
+                edited_by: r.5,
+            })
+            .collect())
+    }
+}

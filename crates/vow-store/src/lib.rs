@@ -46,7 +46,7 @@ pub use dialect::Backend;
 pub use documents::DocumentRow;
 pub use error::StoreError;
 pub use imports::{IMPORTING, ImportRow};
-pub use incidents::{CategoryCount, IncidentNotificationRow, IncidentRow};
+pub use incidents::{CategoryCount, IncidentNotificationRow, IncidentRow, NoticeEditRow};
 pub use keys::{ApiKeyRow, KekRow, SubjectKeyRow};
 pub use policies::PolicyRow;
 pub use policy_changes::{PolicyChangeRow, PolicyNoticeRow};

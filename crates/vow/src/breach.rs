@@ -84,6 +84,30 @@ pub enum BreachCommand {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// Replace the text of the incident's notice to individuals with your own before
+    /// it is mailed (`send-notices` refuses a notice with placeholders like `[…]`).
+    /// The body must keep every heading the applicable laws require (`show --output
+    /// json` lists them as the draft's `contents`).
+    #[command(
+        name = "edit-notice",
+        after_help = "Example:\n  vow breach edit-notice --tenant acme 0192f3c4-… \\\n    --subject \"Notice of a personal data breach\" --body-file notice.txt"
+    )]
+    EditNotice {
+        /// The tenant (see `vow tenant list`).
+        #[arg(long)]
+        tenant: TenantId,
+        /// The incident's id, as `vow breach list` shows it.
+        id: String,
+        /// The mail's subject.
+        #[arg(long)]
+        subject: String,
+        /// A UTF-8 text file with the mail's body.
+        #[arg(long, value_name = "FILE")]
+        body_file: PathBuf,
+        /// `table` prints the notice; `json` the API's draft view.
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
     /// Mail the notice to individuals to every affected person at their e-mail address
     /// on file: once per person however often it is run; people erased since, or with
     /// no address, are not mailed. Records the notification with the counts.
@@ -334,6 +358,30 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: BreachCommand) ->
                 )
                 .await?;
             print_incident(&i, output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BreachCommand::EditNotice {
+            tenant,
+            id,
+            subject,
+            body_file,
+            output,
+        } => {
+            known_tenant(engine, actor, &tenant).await?;
+            let body = std::fs::read_to_string(&body_file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", body_file.display()))?;
+            let draft = engine
+                .edit_individual_notice(
+                    actor,
+                    &tenant,
+                    &id,
+                    &vow_engine::obligations::breaches::DraftEdit { subject, body },
+                )
+                .await?;
+            if output == Output::Json {
+                return print_json(&draft).map(|()| ExitCode::SUCCESS);
+            }
+            outln!("Subject: {}\n\n{}", draft.title, draft.text);
             Ok(ExitCode::SUCCESS)
         }
         BreachCommand::SendNotices { tenant, id, output } => {

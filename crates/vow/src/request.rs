@@ -8,7 +8,7 @@ use comfy_table::Table;
 use std::process::ExitCode;
 use std::sync::Arc;
 use vow_core::{Pii, TenantId};
-use vow_engine::requests::{DenialReason, NewAppeal, NewRequest, Requester, Step};
+use vow_engine::requests::{DenialReason, DocumentReview, NewAppeal, NewRequest, Requester, Step};
 use vow_engine::{Actor, Engine, RequestView};
 
 /// The tenant and the request every step names.
@@ -197,6 +197,27 @@ pub enum RequestCommand {
         /// agent_not_authorised, duplicate or other (repeatable).
         #[arg(long = "reason", value_name = "CODE", required = true)]
         reasons: Vec<String>,
+    },
+    /// Accept or reject a document an agent or a parent uploaded as authority (list
+    /// them with the API's `GET …/requests/{r}/documents`). Until it is accepted the
+    /// request cannot be fulfilled; rejecting it denies the request
+    /// (agent_not_authorised) and tells the person the reason.
+    #[command(
+        name = "review-document",
+        after_help = "Example:\n  vow request review-document --tenant acme 0192f3c4-… --document 0192f3c5-… \\\n    --decision reject --reason \"the permission is not signed\""
+    )]
+    ReviewDocument {
+        #[command(flatten)]
+        target: Target,
+        /// The document's id.
+        #[arg(long)]
+        document: String,
+        /// accept or reject.
+        #[arg(long)]
+        decision: String,
+        /// Why (required to reject: the person is told it).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Appeal a denial where a law that applied provides one (Virginia, Colorado,
     /// Connecticut): files a new request with the appeal's own deadline, linked to the
@@ -455,6 +476,19 @@ pub async fn run(engine: &Arc<Engine>, actor: &Actor, command: RequestCommand) -
                 ..Step::default()
             };
             let r = engine.deny_request(actor, &t.tenant, &t.id, &step).await?;
+            (r, t.output)
+        }
+        RequestCommand::ReviewDocument {
+            target,
+            document,
+            decision,
+            reason,
+        } => {
+            let t = checked(engine, actor, target).await?;
+            let review = DocumentReview { decision, reason };
+            let r = engine
+                .review_document(actor, &t.tenant, &t.id, &document, &review)
+                .await?;
             (r, t.output)
         }
         RequestCommand::Appeal {

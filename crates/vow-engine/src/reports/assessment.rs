@@ -550,6 +550,7 @@ fn report_hash(r: &SelfAssessment) -> String {
     hex::encode(vow_crypto::sha256(v.to_string().as_bytes()))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn findings(
     policies: &[PolicyInForce],
     requests: &RequestsSection,

@@ -39,6 +39,12 @@ impl Engine {
                 "a request that is {state} cannot be fulfilled: it must be verified first"
             )));
         }
+        let pending = tx.documents_pending(&r.id).await?;
+        if pending > 0 {
+            return Err(EngineError::Conflict(format!(
+                "{pending} document(s) sent as the requester's authority await review: accept or reject them first (POST …/requests/{{r}}/documents/{{d}}/review)"
+            )));
+        }
         let key = self.request_key(&keys, tenant, &r)?;
         // The organisation's own databases first: while their jobs run the request
         // stays in progress; the runner fulfils it when the last one finishes.

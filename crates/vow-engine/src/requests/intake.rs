@@ -496,8 +496,11 @@ impl Engine {
             queued.append(&mut queue_notice(&mut tx, row, mail).await?);
             self.try_verify(&mut tx, actor, &mut r, &details, false)
                 .await?;
-            // Opt-outs and withdrawals take effect at once where the law asks no verification.
+            // Opt-outs and withdrawals take effect at once where the law asks no
+            // verification, but not while an uploaded document awaits review.
+            let awaiting = portal.as_ref().is_some_and(|p| !p.documents.is_empty());
             if r.state == RequestState::Verified.as_str()
+                && !awaiting
                 && matches!(
                     kind,
                     RequestType::OptOut

@@ -245,12 +245,28 @@ impl Engine {
             reasons.push((reason.code.clone(), detail));
         }
         let mut tx = self.store.write().await?;
-        let keys = self.keys.tenant(&mut tx, tenant).await?;
-        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
-        let mut r = load(&mut tx, tenant, id).await?;
+        let queued = self.deny_in(&mut tx, actor, tenant, id, &reasons).await?;
+        tx.commit().await?;
+        self.mail(queued).await;
+        self.request(actor, tenant_id, id).await
+    }
+
+    /// Deny a request inside `tx` for checked reasons (code, words); returns the notice
+    /// to mail after commit.
+    pub(crate) async fn deny_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        reasons: &[(String, String)],
+    ) -> Result<Vec<(String, String, super::notices::Rendered)>> {
+        let keys = self.keys.tenant(tx, tenant).await?;
+        let (policy, _) = self.policy_for(tx, tenant).await?;
+        let mut r = load(tx, tenant, id).await?;
         r.outcome = Some(json!({"denied": reasons.iter().map(|(c, d)| json!({"code": c, "detail": d})).collect::<Vec<_>>()}).to_string());
         self.transition(
-            &mut tx,
+            tx,
             actor,
             &mut r,
             RequestState::Denied,
@@ -279,17 +295,14 @@ impl Engine {
         let d = self.open_details(&key, tenant, &r)?;
         let to = contact(&d);
         let extra = Extra {
-            denial_reasons: &reasons,
+            denial_reasons: reasons,
             appeal: appeal.as_deref(),
             appeal_of: appeal_of.as_deref(),
             ..Extra::default()
         };
         let (row, mail) =
             self.notice(NoticeKind::Denial, &policy, &r, &key, to.as_deref(), extra)?;
-        let queued = queue_notice(&mut tx, row, mail).await?;
-        tx.commit().await?;
-        self.mail(queued).await;
-        self.request(actor, tenant_id, id).await
+        queue_notice(tx, row, mail).await
     }
 
     pub async fn withdraw_request(

@@ -21,6 +21,7 @@ pub mod notices;
 mod notify;
 pub mod portal;
 pub(crate) mod record;
+mod review;
 mod types;
 mod verification;
 mod views;
@@ -30,6 +31,7 @@ pub use appeals::{APPEAL_LINK_VALID_DAYS, AppealOutcome, MAX_STATEMENT, NewAppea
 pub use erasure_ledger::ErasureReconciliation;
 pub use export::render_html;
 pub(crate) use record::original_kind;
+pub use review::DocumentReview;
 pub use types::{
     DENIAL_CODES, DenialReason, DueView, EventView, HoldView, NewHold, NewRequest, NoticeView,
     RequestView, Requester, Step,

@@ -140,6 +140,10 @@ pub struct DocumentView {
     pub kind: String,
     pub size: i64,
     pub uploaded_at: String,
+    /// `pending` (awaiting review: the request cannot be fulfilled), `accepted` or
+    /// `rejected`.
+    pub review: String,
+    pub reviewed_at: Option<String>,
 }
 
 /// A document's bytes and type.
@@ -169,8 +173,8 @@ impl Engine {
         (parts.pop()? == tenant).then_some(id)
     }
 
-    /// The signed address of a request's status page.
-    pub(crate) fn status_url(&self, tenant: &TenantId, id: &str) -> Result<String> {
+    /// The signed address of a request's status page (public for the page benchmark).
+    pub fn status_url(&self, tenant: &TenantId, id: &str) -> Result<String> {
         let token = self.portal_token(PortalLink::Status, tenant.as_str(), id)?;
         Ok(format!(
             "{}/privacy/{}/request/status/{token}",
@@ -467,6 +471,8 @@ impl Engine {
                 size: i64::try_from(d.bytes.len()).unwrap_or(i64::MAX),
                 sealed,
                 created_at: self.now_ms(),
+                review: "pending".to_string(),
+                reviewed_at: None,
             })
             .await?;
         }
@@ -493,6 +499,8 @@ impl Engine {
                 kind: d.kind,
                 size: d.size,
                 uploaded_at: ts(d.created_at),
+                review: d.review,
+                reviewed_at: d.reviewed_at.map(ts),
             })
             .collect())
     }

@@ -10,11 +10,14 @@
 //! - `obligations.rs`: incidents (and mailing their notices), retention, reports, the
 //!   audit chain's status.
 
+mod documents;
 mod obligations;
 mod requests;
 
+pub use documents::document;
 pub use obligations::{
-    audit, incident, incidents, report, reports, retention, retention_run, send_notices,
+    audit, edit_notice, incident, incidents, report, reports, retention, retention_run,
+    send_notices,
 };
 pub use requests::{action, queue, request};
 
@@ -156,6 +159,8 @@ impl Ctx {
                 Vec::new(),
                 "Sign out",
             ),
+            key_label: "Key".into(),
+            tenants_label: "Tenants".into(),
         }
     }
 
@@ -209,6 +214,9 @@ pub fn refusal(e: &EngineError) -> (StatusCode, String) {
 }
 
 fn render(status: StatusCode, lang: Lang, p: &ConsolePage) -> Response {
+    let mut p = p.clone();
+    vow_render::console_words::translate(&mut p, lang);
+    let p = &p;
     let html = vow_render::console::console_page(&mut pages::chrome(lang, Some(SITE), ""), p);
     pages::page(status, html)
 }

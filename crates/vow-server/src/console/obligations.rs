@@ -106,6 +106,8 @@ pub struct IncidentQuery {
     pub erased: Option<i64>,
     pub no_email: Option<i64>,
     pub failed: Option<i64>,
+    /// The notice's text was just saved.
+    pub edited: Option<String>,
 }
 
 /// `GET /console/t/{t}/incidents/{i}`: deadlines (promise and law), notifications,
@@ -157,14 +159,18 @@ pub async fn incident(
             ]
         })
         .collect();
-    let message = q.sent.map(|sent| {
+    let edited = q
+        .edited
+        .is_some()
+        .then(|| "The notice's text is saved; it is what will be mailed.".to_string());
+    let message = edited.or(q.sent.map(|sent| {
         format!(
             "Mailed {sent} people. Not mailed: {} erased, {} without an e-mail address; {} failed (sending again tries them).",
             q.erased.unwrap_or(0),
             q.no_email.unwrap_or(0),
             q.failed.unwrap_or(0)
         )
-    });
+    }));
     let mut sections = vec![
         Section {
             links: vec![Link::new(
@@ -205,6 +211,45 @@ pub async fn incident(
         .notices
         .iter()
         .any(|n| n.audience == "individuals" && n.tenant == t);
+    let draft = impact
+        .notices
+        .iter()
+        .find(|n| n.audience == "individuals" && n.tenant == t);
+    if let Some(n) = draft {
+        sections.push(Section {
+            heading: "Edit the notice to individuals".into(),
+            paras: vec![
+                format!(
+                    "The text keeps every heading the law requires ({}). It is mailed only once no placeholder like [\u{2026}] or {{\u{2026}}} is left.",
+                    n.contents.join("; ")
+                ),
+                match (&n.edited_at, &n.edited_by) {
+                    (Some(at), Some(by)) => format!("Last edited {} by key {by}.", lang.moment_of(at)),
+                    _ => "This is the generated draft.".to_string(),
+                },
+            ],
+            forms: vec![c.form(
+                "draft",
+                format!("/console/t/{t}/incidents/{i}/draft"),
+                vec![
+                    Field::Text {
+                        name: "subject".into(),
+                        label: "Subject".into(),
+                        value: n.title.clone(),
+                        required: true,
+                    },
+                    Field::Area {
+                        name: "body".into(),
+                        label: "Text".into(),
+                        value: n.text.clone(),
+                        required: true,
+                    },
+                ],
+                "Save the notice's text",
+            )],
+            ..Section::default()
+        });
+    }
     if individuals {
         sections.push(Section {
             heading: "Tell the affected people".into(),
@@ -237,6 +282,36 @@ pub async fn incident(
             ..ConsolePage::default()
         },
     )
+}
+
+/// `POST /console/t/{t}/incidents/{i}/draft`: save the team's text of the notice to
+/// individuals (`Engine::edit_individual_notice`), then back to the incident.
+pub async fn edit_notice(
+    State(s): State<AppState>,
+    Path((t, i)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let c = signed_in!(s, headers, q.lang.as_deref());
+    if !crate::pages::form_ok(&s, &headers, &body) {
+        return forbidden(c.lang);
+    }
+    let tid = tenant_or_404!(c, t);
+    let mut f = super::fields(&body);
+    let edit = vow_engine::obligations::breaches::DraftEdit {
+        subject: f.remove("subject").unwrap_or_default(),
+        // Browsers send a textarea's line breaks as CR LF.
+        body: f.remove("body").unwrap_or_default().replace("\r\n", "\n"),
+    };
+    match s
+        .engine
+        .edit_individual_notice(&c.actor, &tid, &i, &edit)
+        .await
+    {
+        Ok(_) => see_other(&format!("/console/t/{t}/incidents/{i}?edited=1")),
+        Err(e) => c.error(Some(&t), &e),
+    }
 }
 
 /// `POST /console/t/{t}/incidents/{i}/send`: mail the notice to the affected people.

@@ -228,6 +228,8 @@ fn done_words(action: &str) -> Option<&'static str> {
         "extend" => "The deadline is extended.",
         "fulfil" => "The request is fulfilled.",
         "deny" => "The request is denied.",
+        "review-accept" => "The document is accepted.",
+        "review-reject" => "The document is rejected and the request denied.",
         _ => return None,
     })
 }
@@ -438,12 +440,17 @@ async fn show(
             ..Section::default()
         },
         evidence_section,
-        Section {
-            heading: "History".into(),
-            table: Some(history),
-            ..Section::default()
-        },
     ];
+    match super::documents::section(s, c, &tid, r).await {
+        Ok(Some(docs)) => sections.insert(2, docs),
+        Ok(None) => {}
+        Err(e) => return c.error(Some(t), &e),
+    }
+    sections.extend([Section {
+        heading: "History".into(),
+        table: Some(history),
+        ..Section::default()
+    }]);
     sections.extend(notices);
     c.page(
         status,
@@ -532,6 +539,10 @@ pub async fn action(
             e.extend_request(a, &tid, &r, &step).await
         }
         "fulfil" => e.fulfil_request(a, &tid, &r).await,
+        "review-accept" | "review-reject" => {
+            let accept = action == "review-accept";
+            super::documents::review(&s, &c, &tid, &r, &f, accept).await
+        }
         "deny" => {
             let step = Step {
                 reasons: vec![DenialReason {

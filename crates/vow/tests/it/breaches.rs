@@ -696,6 +696,17 @@ fn cli_breach_assess_prints_impact_and_drafts() {
         assert!(std::path::Path::new(f.as_str().unwrap()).is_file());
     }
     let id = v["id"].as_str().unwrap();
+    let contents: Vec<String> = v["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["audience"] == "individuals")
+        .expect("a notice to individuals")["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_string())
+        .collect();
     let o = vow(&[
         "breach",
         "notify",
@@ -738,6 +749,43 @@ fn cli_breach_assess_prints_impact_and_drafts() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice::<Value>(&o.stdout).unwrap()
     };
+    // The generated draft has placeholders: refused, naming them, until edited.
+    let o = vow(&[
+        "breach",
+        "send-notices",
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        id,
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("placeholder") && err.contains("[The privacy team"),
+        "{err}"
+    );
+    let body = dir.path().join("notice.txt");
+    let text: String = contents
+        .iter()
+        .map(|h| format!("{h}\nAbout {h}: what we know.\n\n"))
+        .collect();
+    std::fs::write(&body, text).unwrap();
+    let o = vow(&[
+        "breach",
+        "edit-notice",
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        id,
+        "--subject",
+        "Acme: a breach of your data",
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Subject: Acme: a breach of your data"));
     let mails = || std::fs::read_dir(dir.path().join("mail")).unwrap().count();
     assert_eq!(send()["sent"], 2);
     let mailed = mails();

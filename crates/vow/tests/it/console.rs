@@ -521,6 +521,114 @@ async fn mailing(s: Server) {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(emls().len(), before);
 
+    // The generated draft has placeholders: nothing is mailed until the team
+    // completes it; the refusal names what is left.
+    let refused = b.submit(&page, &format!("{path}/send"), &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body.contains("placeholder")
+            && refused
+                .body
+                .contains("[The privacy team completes this section before sending.]"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(emls().len(), before);
+    // The team's text must keep every heading the laws require.
+    let (_, imp) = s
+        .get(&op, &format!("/v1/tenants/prairie/incidents/{id}/impact"))
+        .await;
+    let draft = imp["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["audience"] == "individuals" && n["tenant"] == "prairie")
+        .unwrap()
+        .clone();
+    let contents: Vec<String> = draft["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_string())
+        .collect();
+    assert!(!contents.is_empty(), "{draft}");
+    assert!(
+        page.body.contains("Edit the notice to individuals"),
+        "{}",
+        page.body
+    );
+    let short = b
+        .submit(
+            &page,
+            &format!("{path}/draft"),
+            &[("subject", "Notice"), ("body", "We are sorry.")],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST, "{}", short.body);
+    assert!(
+        short.body.contains(&contents[0]),
+        "names the missing heading: {}",
+        short.body
+    );
+    let (st, p) = s
+        .call(
+            reqwest::Method::PUT,
+            &op,
+            &format!("/v1/tenants/prairie/incidents/{id}/notices/individuals/draft"),
+            Some(json!({"subject": "Notice", "body": "We are sorry."})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p.to_string().contains("/body"), "{p}");
+    // Complete but for one placeholder: saved, still not mailed.
+    let text: String = contents
+        .iter()
+        .map(|h| format!("{h}\r\nAbout {h}: what we know now.\r\n\r\n"))
+        .collect();
+    let saved = b
+        .submit(
+            &page,
+            &format!("{path}/draft"),
+            &[
+                ("subject", "Prairie Research: a breach of your data"),
+                ("body", &format!("{text}Contact {{phone}}")),
+            ],
+        )
+        .await;
+    assert_eq!(saved.location(), format!("{path}?edited=1"));
+    let refused = b.submit(&page, &format!("{path}/send"), &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("{phone}"), "{}", refused.body);
+    assert!(
+        !refused.body.contains("privacy team completes"),
+        "{}",
+        refused.body
+    );
+    let saved = b
+        .submit(
+            &page,
+            &format!("{path}/draft"),
+            &[
+                ("subject", "Prairie Research: a breach of your data"),
+                ("body", &format!("{text}Contact us at 306-555-0100.")),
+            ],
+        )
+        .await;
+    assert_eq!(saved.location(), format!("{path}?edited=1"));
+    let page = b.get(&format!("{path}?edited=1")).await;
+    assert!(
+        page.body.contains("The notice&#39;s text is saved")
+            || page.body.contains("The notice's text is saved"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Last edited"), "{}", page.body);
+    assert!(
+        page.body.contains("306-555-0100"),
+        "the edited text is shown"
+    );
+    assert_eq!(emls().len(), before);
+
     let sent = b.submit(&page, &format!("{path}/send"), &[]).await;
     assert_eq!(
         sent.location(),
@@ -540,6 +648,13 @@ async fn mailing(s: Server) {
     assert_eq!(to("a@example.org"), 1, "{breach_mails:?}");
     assert_eq!(to("b@example.org"), 1);
     assert_eq!(to("c@example.org"), 0, "the erased person is not mailed");
+    assert!(
+        breach_mails.iter().all(
+            |m| m.contains("Subject: Prairie Research: a breach of your data")
+                && m.contains("306-555-0100")
+        ),
+        "the edited text is mailed: {breach_mails:?}"
+    );
     assert_eq!(to("d@example.org"), 0, "outside the incident");
     let mailed = emls().len();
 
@@ -610,4 +725,82 @@ async fn console_retention_reports_and_audit_pages() {
     let audit = b.get("/console/audit").await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
     assert!(audit.body.contains("The chain verifies"), "{}", audit.body);
+}
+
+/// The console in French: `?lang=fr` (or `Accept-Language`) puts every page's words in
+/// French, and its links and forms keep the language; data stays as it is.
+#[tokio::test]
+async fn console_pages_in_french() {
+    let s = Server::start().await;
+    let op = s.tenant("acme").await;
+    s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+    let id = submit_request(&s, &op, "access", "ada@example.org", 1).await;
+    let mut b = Browser::new(&s);
+    b.sign_in(&op).await;
+    let q = b.get("/console/t/acme/requests?lang=fr").await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.body);
+    q.assert_safe();
+    assert!(q.body.contains("<html lang=\"fr\""), "{}", q.body);
+    for fr in [
+        "Demandes · acme",
+        "Se déconnecter",
+        "Conservation",
+        "Chaîne d&#39;audit",
+        "Tous les types",
+        "Filtrer",
+        "Échéance",
+        &format!("Ouvrir {id}"),
+    ] {
+        assert!(q.body.contains(fr), "{fr}: {}", q.body);
+    }
+    for en in [
+        "Sign out",
+        "Every type",
+        "Include closed requests",
+        ">Requests<",
+    ] {
+        assert!(!q.body.contains(en), "{en} left in English: {}", q.body);
+    }
+    // Links and the filter keep the language.
+    assert!(
+        q.body
+            .contains(&format!("href=\"/console/t/acme/requests/{id}?lang=fr\"")),
+        "{}",
+        q.body
+    );
+    assert!(q.body.contains("name=\"lang\" value=\"fr\""), "{}", q.body);
+    let r = b
+        .get(&format!("/console/t/acme/requests/{id}?lang=fr"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    for fr in [
+        "Historique",
+        "Vérifier",
+        "Prolonger",
+        "Ouvrir les preuves",
+        "Retour à la file",
+        &format!("Demande {id}"),
+    ] {
+        assert!(r.body.contains(fr), "{fr}: {}", r.body);
+    }
+    assert!(r.body.contains(&format!(
+        "action=\"/console/t/acme/requests/{id}/verify?lang=fr\""
+    )));
+    // Accept-Language chooses too; English without either.
+    let req = b
+        .client
+        .get(format!("{}/console/t/acme/requests", s.base))
+        .header("accept-language", "fr-CA,fr;q=0.9");
+    let accepted = b.send(req).await;
+    assert!(
+        accepted.body.contains("Se déconnecter"),
+        "{}",
+        accepted.body
+    );
+    let en = b.get("/console/t/acme/requests").await;
+    assert!(en.body.contains("Sign out") && !en.body.contains("Se déconnecter"));
+    // The sign-in page too.
+    let mut other = Browser::new(&s);
+    let sign_in = other.get("/console?lang=fr").await;
+    assert!(sign_in.body.contains("Clé d&#39;API"), "{}", sign_in.body);
 }

@@ -42,11 +42,20 @@ impl Page {
 struct Browser<'a> {
     s: &'a Server,
     cookie: Option<String>,
+    /// The Global Privacy Control browser id, once the server set one.
+    gpc_cookie: Option<String>,
+    /// Whether it sends `Sec-GPC: 1`.
+    gpc: bool,
 }
 
 impl<'a> Browser<'a> {
     fn new(s: &'a Server) -> Self {
-        Browser { s, cookie: None }
+        Browser {
+            s,
+            cookie: None,
+            gpc_cookie: None,
+            gpc: false,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -58,10 +67,15 @@ impl<'a> Browser<'a> {
     }
 
     async fn read(&mut self, res: reqwest::Response) -> Page {
-        if let Some(set) = res.headers().get("set-cookie") {
+        for set in res.headers().get_all("set-cookie") {
             let set = set.to_str().unwrap();
-            assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
-            self.cookie = Some(set.split(';').next().unwrap().to_string());
+            let pair = Some(set.split(';').next().unwrap().to_string());
+            if set.starts_with("__Host-vow-gpc=") {
+                self.gpc_cookie = pair;
+            } else {
+                assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
+                self.cookie = pair;
+            }
         }
         Page {
             status: res.status(),
@@ -75,9 +89,20 @@ impl<'a> Browser<'a> {
     }
 
     fn with_cookie(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
+        let cookies: Vec<&str> = [&self.cookie, &self.gpc_cookie]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let req = if self.gpc {
+            req.header("sec-gpc", "1")
+        } else {
+            req
+        };
+        if cookies.is_empty() {
+            req
+        } else {
+            req.header("cookie", cookies.join("; "))
         }
     }
 
@@ -874,4 +899,246 @@ async fn a_denial_that_can_be_appealed_links_to_the_appeal_form() {
     let href = &page.body[page.body[..at].rfind("href=\"").unwrap() + 6..at];
     assert!(href.contains("/privacy/acme/request/appeal/"), "{href}");
     page.assert_safe();
+}
+
+const HONOURED: &str = "Opt-Out Request Honored";
+
+/// Every portal page honours `Sec-GPC: 1` as the notice and the preference pages do:
+/// the browser is recorded once (the same cookie and store row) and each page says
+/// that the signal was honoured; without the signal no page says so.
+#[tokio::test]
+async fn the_portal_pages_honour_gpc() {
+    let s = Server::start().await;
+    let (op, dir) = portal_server(&s, POLICY).await;
+    let tenant = vow_core::TenantId::new("acme").unwrap();
+    let mut plain = Browser::new(&s);
+    let index = plain.get("/privacy/acme/request").await;
+    assert!(!index.body.contains(HONOURED));
+    assert!(plain.gpc_cookie.is_none());
+
+    let mut b = Browser::new(&s);
+    b.gpc = true;
+    let index = b.get("/privacy/acme/request").await;
+    assert_eq!(index.status, StatusCode::OK);
+    index.assert_safe();
+    assert!(index.body.contains(HONOURED), "{}", index.body);
+    let browser = b.gpc_cookie.clone().expect("a browser id");
+    let id = browser.split_once('=').unwrap().1.to_string();
+    let when = s.engine.gpc_browser_recorded(&tenant, &id).await.unwrap();
+    assert!(when.is_some(), "the browser is recorded");
+
+    // The form, the form posted, the code page and the status page: the banner each
+    // time, the browser recorded once.
+    let form = b.get("/privacy/acme/request/access").await;
+    assert!(form.body.contains(HONOURED));
+    let fr = b.get("/privacy/acme/request/access?lang=fr").await;
+    assert!(
+        fr.body.contains("Demande de retrait respectée"),
+        "{}",
+        fr.body
+    );
+    let sent = b
+        .ask(
+            "/privacy/acme/request/access",
+            &form.input("csrf"),
+            "ada@example.org",
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(sent.body.contains(HONOURED));
+    let m = mails(&dir);
+    let code = code_of(
+        m.iter()
+            .find(|x| x.subject.contains("verification code"))
+            .unwrap(),
+    );
+    let bad_code = if code == "000000" { "111111" } else { "000000" };
+    let wrong = b
+        .post(
+            "/privacy/acme/request/verify",
+            &[
+                ("csrf", &sent.input("csrf")),
+                ("ref", &sent.input("ref")),
+                ("code", bad_code),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains(HONOURED));
+    let ack = m
+        .iter()
+        .find(|x| x.subject.contains("we have received"))
+        .expect("an acknowledgement");
+    let status = b.get(&status_link(ack)).await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert!(status.body.contains(HONOURED));
+    let unknown = b.get("/privacy/acme/request/status/not-a-token").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.body.contains(HONOURED));
+    assert_eq!(b.gpc_cookie.as_deref(), Some(browser.as_str()), "one id");
+    assert_eq!(
+        s.engine.gpc_browser_recorded(&tenant, &id).await.unwrap(),
+        when,
+        "recorded once"
+    );
+    // The request itself is unaffected by the signal.
+    assert_eq!(requests(&s, &op).await.len(), 1);
+}
+
+/// An agent files an access request with a power of attorney on the portal.
+async fn agent_request(s: &Server, op: &str, dir: &Path) -> (String, String, String) {
+    let before = requests(s, op).await.len();
+    let mut b = Browser::new(s);
+    let form = b.get("/privacy/acme/request/access?as=agent").await;
+    let csrf = form.input("csrf");
+    let sent = b
+        .post_multipart(
+            "/privacy/acme/request/access?as=agent",
+            &[
+                ("csrf", &csrf),
+                ("email", "ada@example.org"),
+                ("region", "CA"),
+                ("name", "Alex Agent"),
+                ("requester_email", "agent@example.net"),
+                ("authority", "power_of_attorney"),
+            ],
+            Some(("poa.pdf", PDF)),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let list = requests(s, op).await;
+    assert_eq!(list.len(), before + 1);
+    let id = list
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .max()
+        .unwrap();
+    let (_, docs) = s
+        .get(op, &format!("/v1/tenants/acme/requests/{id}/documents"))
+        .await;
+    let doc = docs[0]["id"].as_str().unwrap().to_string();
+    // The person confirms with the code mailed to their own address.
+    let code = code_of(
+        mails(dir)
+            .iter()
+            .rev()
+            .find(|m| m.subject.contains("verification code") && m.to == "ada@example.org")
+            .unwrap(),
+    );
+    let ok = b
+        .post(
+            "/privacy/acme/request/verify",
+            &[
+                ("csrf", &sent.input("csrf")),
+                ("ref", &sent.input("ref")),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    (id, doc, code)
+}
+
+/// An agent's document is not taken as authority until the privacy team reviews it:
+/// fulfilment is refused (409) while it awaits review; accepting lets the request be
+/// fulfilled; rejecting denies it (agent_not_authorised) and the denial tells why.
+#[tokio::test]
+async fn an_agents_document_awaits_review_before_fulfilment() {
+    let s = Server::start_at(TODAY).await;
+    let (op, dir) = portal_server(&s, POLICY).await;
+    let (id, doc, _) = agent_request(&s, &op, &dir).await;
+    let path = format!("/v1/tenants/acme/requests/{id}");
+    let (_, r) = s.get(&op, &path).await;
+    assert_eq!(r["state"], "verified", "{r}");
+    let (_, docs) = s.get(&op, &format!("{path}/documents")).await;
+    assert_eq!(docs[0]["review"], "pending", "{docs}");
+    assert!(docs[0]["reviewed_at"].is_null());
+
+    let (st, p) = s.post(&op, &format!("{path}/fulfil"), json!({})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("await review"),
+        "{p}"
+    );
+    let review = format!("{path}/documents/{doc}/review");
+    // Bad reviews: a decision that is neither, a rejection without a reason, a
+    // document of no one.
+    let (st, p) = s.post(&op, &review, json!({"decision": "maybe"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p.to_string().contains("/decision"), "{p}");
+    let (st, p) = s.post(&op, &review, json!({"decision": "reject"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p.to_string().contains("/reason"), "{p}");
+    let (st, _) = s
+        .post(
+            &op,
+            &format!("{path}/documents/nope/review"),
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let ingest = s.key("acme", "ingest", None).await;
+    let (st, _) = s
+        .post(&ingest, &review, json!({"decision": "accept"}))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    let (st, r) = s
+        .post(
+            &op,
+            &review,
+            json!({"decision": "accept", "reason": "signed and dated"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert!(
+        r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "document_accepted"),
+        "{r}"
+    );
+    let (_, docs) = s.get(&op, &format!("{path}/documents")).await;
+    assert_eq!(docs[0]["review"], "accepted");
+    assert!(docs[0]["reviewed_at"].is_string());
+    let (st, p) = s
+        .post(&op, &review, json!({"decision": "reject", "reason": "x"}))
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "reviewed once: {p}");
+    let (st, r) = s.post(&op, &format!("{path}/fulfil"), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["state"], "fulfilled");
+
+    // Another request: its document rejected, the request denied, the agent told why.
+    let (id, doc, _) = agent_request(&s, &op, &dir).await;
+    let path = format!("/v1/tenants/acme/requests/{id}");
+    let (st, r) = s
+        .post(
+            &op,
+            &format!("{path}/documents/{doc}/review"),
+            json!({"decision": "reject", "reason": "The power of attorney is not signed."}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["state"], "denied", "{r}");
+    assert_eq!(r["outcome"]["denied"][0]["code"], "agent_not_authorised");
+    let events: Vec<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"document_rejected"), "{events:?}");
+    let denial = mails(&dir)
+        .into_iter()
+        .filter(|m| m.to == "agent@example.net")
+        .find(|m| m.body.contains("The power of attorney is not signed."))
+        .expect("the denial tells the agent why");
+    assert!(denial.body.contains("was not accepted"), "{}", denial.body);
+    let (_, docs) = s.get(&op, &format!("{path}/documents")).await;
+    assert_eq!(docs[0]["review"], "rejected");
+    // The audit chain has both reviews under the operator's key.
+    let (_, audit) = s.get(&op, "/v1/audit/verify").await;
+    assert_eq!(audit["ok"], true, "{audit}");
 }

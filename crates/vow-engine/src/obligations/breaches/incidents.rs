@@ -369,7 +369,9 @@ impl Engine {
             let (p, _) = self.policy_for(&mut tx, &t.tenant).await?;
             policies.insert(t.tenant.clone(), p);
         }
-        self.impact_of(&row, &notes, &policies)
+        let mut impact = self.impact_of(&row, &notes, &policies)?;
+        self.apply_notice_edits(&mut tx, &mut impact).await?;
+        Ok(impact)
     }
 
     /// Record that an audience was told; returns the incident with its deadlines'

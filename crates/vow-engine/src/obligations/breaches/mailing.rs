@@ -79,6 +79,18 @@ impl Engine {
                 )
             })?
             .clone();
+        // Never a notice with blanks: the team completes the draft first.
+        let left = super::edits::placeholders(&format!("{}\n{}", draft.title, draft.text));
+        if !left.is_empty() {
+            return Err(EngineError::Conflict(format!(
+                "the notice to individuals still has {} placeholder(s) to complete before it is mailed: {}; edit it first (PUT …/incidents/{{i}}/notices/individuals/draft)",
+                left.len(),
+                left.iter()
+                    .map(|p| format!("\"{p}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         let todo = {
             let mut tx = self.store.read().await?;
             tx.incident_subjects_to_mail(id, t, i64::MAX).await?

@@ -246,9 +246,12 @@ pub(crate) fn drafts(
                 audience: audience.as_str().to_string(),
                 to,
                 rules: owed.iter().map(|d| d.rule.clone()).collect(),
+                contents: headings.clone(),
                 title,
                 text,
                 html,
+                edited_at: None,
+                edited_by: None,
             });
         }
     }

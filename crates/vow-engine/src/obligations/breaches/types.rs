@@ -171,9 +171,17 @@ pub struct NoticeDraft {
     pub to: Vec<String>,
     /// The packs whose contents it carries.
     pub rules: Vec<String>,
+    /// The headings the notice must contain (the packs' lists, RULES.md), which an
+    /// edited text must keep.
+    pub contents: Vec<String>,
     pub title: String,
     pub text: String,
     pub html: String,
+    /// When the privacy team last edited the text (`PUT …/notices/individuals/draft`);
+    /// null: the generated draft.
+    pub edited_at: Option<String>,
+    /// The key that edited it.
+    pub edited_by: Option<String>,
 }
 
 /// An incident in the register.
