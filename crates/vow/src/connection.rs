@@ -370,20 +370,6 @@ pub fn spawn_runner(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::has_password;
-
-    #[test]
-    fn passwords_in_urls_are_seen() {
-        assert!(has_password("postgres://u:secret@db/x"));
-        assert!(has_password("mysql://u:p@h:3306/x?ssl=true"));
-        assert!(!has_password("postgres://u@db/x"));
-        assert!(!has_password("postgres://db:5432/x"));
-        assert!(!has_password("sqlite:/srv/shop.db"));
-    }
-}
-
 /// The demo's step on the organisation's own databases (issue 11): a small shop in
 /// SQLite under the data directory, its dataset registered, then an access and an
 /// erasure request that reach it through connector jobs.
@@ -509,4 +495,18 @@ pub async fn demo(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_password;
+
+    #[test]
+    fn passwords_in_urls_are_seen() {
+        assert!(has_password("postgres://u:secret@db/x"));
+        assert!(has_password("mysql://u:p@h:3306/x?ssl=true"));
+        assert!(!has_password("postgres://u@db/x"));
+        assert!(!has_password("postgres://db:5432/x"));
+        assert!(!has_password("sqlite:/srv/shop.db"));
+    }
 }
