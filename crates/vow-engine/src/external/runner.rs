@@ -13,7 +13,7 @@ use crate::requests::record::load;
 use crate::{Actor, Engine};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use vow_connect::{Db, Plan};
+use vow_connect::{Action, Changes, CollectionChanges, Db, Plan};
 use vow_core::role::Capability;
 use vow_core::{Policy, RequestState, TenantId};
 use vow_crypto::Key32;
@@ -204,12 +204,16 @@ impl Engine {
                 return Ok(());
             }
         };
-        for (w, found) in work.iter_mut().zip(found) {
+        // One store transaction for the whole batch: its commit, not the walk, was
+        // most of an access request's time.
+        let now = self.now_ms();
+        let mut tx = self.store.write().await?;
+        let mut entries = Vec::with_capacity(work.len());
+        let mut finished = Vec::with_capacity(work.len());
+        for (i, (w, found)) in work.iter_mut().zip(found).enumerate() {
             w.data.found = Some(found_json(&found));
             let sealed = seal_data(&w.key, &w.job, &w.data)?;
-            let now = self.now_ms();
             let counts = rows_in(&found);
-            let mut tx = self.store.write().await?;
             if !tx.set_job_sealed(&w.job.id, owner, &sealed, now).await? {
                 w.over = true;
                 continue;
@@ -218,7 +222,7 @@ impl Engine {
                 tx.step_done(&w.job.id, c, *n, now).await?;
             }
             tx.finish_job(&w.job.id, owner, "done", None, now).await?;
-            let entry = self.audit_entry(
+            entries.push(self.audit_entry(
                 actor,
                 Some(tenant),
                 "connector.access",
@@ -226,10 +230,13 @@ impl Engine {
                 None,
                 json!({"request": w.job.request_id, "dataset": w.job.dataset,
                        "collections": counts.iter().map(|(c, n)| json!({"collection": c, "rows": n})).collect::<Vec<_>>()}),
-            );
-            self.chain.append(&mut tx, &[entry]).await?;
-            tx.commit().await?;
-            w.job.state = "done".into();
+            ));
+            finished.push(i);
+        }
+        self.chain.append(&mut tx, &entries).await?;
+        tx.commit().await?;
+        for i in finished {
+            work[i].job.state = "done".into();
         }
         Ok(())
     }
@@ -263,6 +270,7 @@ impl Engine {
                     }
                 }
                 Ok(found) => {
+                    let mut planned = Vec::with_capacity(unplanned.len());
                     for (i, found) in unplanned.iter().zip(found) {
                         let w = &mut work[*i];
                         let changes = if kind == ERASURE {
@@ -281,99 +289,171 @@ impl Engine {
                             Err(e) => self.fail(actor, tenant, owner, w, &e.message).await?,
                             Ok(changes) => {
                                 w.data.changes = Some(changes);
-                                let sealed = seal_data(&w.key, &w.job, &w.data)?;
-                                let mut tx = self.store.write().await?;
-                                if !tx
-                                    .set_job_sealed(&w.job.id, owner, &sealed, self.now_ms())
-                                    .await?
-                                {
-                                    w.over = true;
-                                }
-                                tx.commit().await?;
+                                planned.push((*i, seal_data(&w.key, &w.job, &w.data)?));
                             }
                         }
                     }
+                    // The batch's plans kept in one store transaction.
+                    let now = self.now_ms();
+                    let mut tx = self.store.write().await?;
+                    for (i, sealed) in &planned {
+                        if !tx
+                            .set_job_sealed(&work[*i].job.id, owner, sealed, now)
+                            .await?
+                        {
+                            work[*i].over = true;
+                        }
+                    }
+                    tx.commit().await?;
                 }
             }
         }
-        // 2. Apply, collection by collection, skipping what earlier runs finished.
+        // 2. Apply collection by collection in erase order, the changes of every job
+        //    of the batch merged (one transaction of the external database per
+        //    collection, not per person; one store transaction to record it), skipping
+        //    what an earlier run recorded for a job.
         let action = if kind == ERASURE {
             "connector.erase"
         } else {
             "connector.correct"
         };
-        for w in work.iter_mut() {
+        let erase_order = plan.erase_order();
+        let order: BTreeSet<&str> = erase_order.iter().map(String::as_str).collect();
+        let mut pending: Vec<(usize, Changes)> = Vec::new();
+        for (i, w) in work.iter_mut().enumerate() {
             if w.over {
                 continue;
             }
-            let Some(changes) = w.data.changes.take() else {
-                continue;
-            };
-            let done: BTreeSet<String> = {
-                let mut tx = self.store.read().await?;
-                tx.job_steps(&w.job.id)
-                    .await?
-                    .into_iter()
-                    .map(|(c, _, _)| c)
-                    .collect()
-            };
-            let mut failed = None;
-            for cc in &changes.collections {
-                if done.contains(&cc.collection) {
+            if let Some(changes) = w.data.changes.take() {
+                pending.push((i, changes));
+            }
+        }
+        let mut failed: Vec<Option<String>> = vec![None; pending.len()];
+        let mut done: Vec<BTreeSet<String>> = Vec::with_capacity(pending.len());
+        {
+            let mut tx = self.store.read().await?;
+            for (p, (i, changes)) in pending.iter().enumerate() {
+                done.push(
+                    tx.job_steps(&work[*i].job.id)
+                        .await?
+                        .into_iter()
+                        .map(|(c, _, _)| c)
+                        .collect(),
+                );
+                // Every change must be applied below, in erase order: never skipped.
+                if let Some(c) = changes
+                    .collections
+                    .iter()
+                    .find(|c| !order.contains(c.collection.as_str()))
+                {
+                    failed[p] = Some(format!("{}: not a collection of the plan", c.collection));
+                }
+            }
+        }
+        for name in &erase_order {
+            let name = name.as_str();
+            // The jobs with changes here not yet recorded: their part, and its rows.
+            let mut part: Vec<(usize, Changes, i64)> = Vec::new();
+            for (p, (i, changes)) in pending.iter().enumerate() {
+                if work[*i].over || failed[p].is_some() || done[p].contains(name) {
                     continue;
                 }
-                let mut tx = self.store.write().await?;
-                let held = tx
-                    .renew_jobs(
-                        std::slice::from_ref(&w.job.id),
-                        owner,
-                        self.now_ms() + LEASE_MS,
-                    )
-                    .await?;
-                tx.commit().await?;
-                if held == 0 {
-                    w.over = true;
-                    break;
+                let mine: Vec<CollectionChanges> = changes
+                    .collections
+                    .iter()
+                    .filter(|c| c.collection == name)
+                    .cloned()
+                    .collect();
+                if mine.is_empty() {
+                    continue;
                 }
-                match vow_connect::apply(db, plan, cc).await {
-                    Err(e) => {
-                        failed = Some(e.message);
-                        break;
-                    }
-                    Ok(rows) => {
-                        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
-                        let mut tx = self.store.write().await?;
-                        tx.step_done(&w.job.id, &cc.collection, rows, self.now_ms())
-                            .await?;
-                        let entry = self.audit_entry(
-                            actor,
-                            Some(tenant),
-                            action,
-                            None,
-                            None,
-                            json!({"request": w.job.request_id, "dataset": w.job.dataset,
-                                   "collection": cc.collection, "rows": rows}),
-                        );
-                        self.chain.append(&mut tx, &[entry]).await?;
-                        tx.commit().await?;
-                    }
-                }
+                let rows = mine
+                    .iter()
+                    .map(|c| match &c.action {
+                        Action::Update { rows } => rows.len(),
+                        Action::Delete { keys } => keys.len(),
+                    })
+                    .sum::<usize>();
+                let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+                part.push((p, Changes { collections: mine }, rows));
             }
-            if w.over {
+            if part.is_empty() {
                 continue;
             }
-            if let Some(why) = failed {
-                self.fail(actor, tenant, owner, w, &why).await?;
-                continue;
-            }
+            // Leases renewed in one transaction; a job whose lease was lost drops out.
+            let until = self.now_ms() + LEASE_MS;
+            let mut held = Vec::with_capacity(part.len());
             let mut tx = self.store.write().await?;
-            if tx
-                .finish_job(&w.job.id, owner, "done", None, self.now_ms())
-                .await?
-            {
-                w.job.state = "done".into();
+            for (p, changes, rows) in part {
+                let i = pending[p].0;
+                let id = std::slice::from_ref(&work[i].job.id);
+                if tx.renew_jobs(id, owner, until).await? == 1 {
+                    held.push((p, changes, rows));
+                } else {
+                    work[i].over = true;
+                }
             }
             tx.commit().await?;
+            if held.is_empty() {
+                continue;
+            }
+            let all: Vec<Changes> = held.iter().map(|(_, c, _)| c.clone()).collect();
+            let mut error = None;
+            for cc in &vow_connect::merge(plan, &all).collections {
+                if let Err(e) = vow_connect::apply(db, plan, cc).await {
+                    error = Some(e.message);
+                    break;
+                }
+            }
+            if let Some(why) = error {
+                for (p, _, _) in &held {
+                    failed[*p] = Some(why.clone());
+                }
+                continue;
+            }
+            let now = self.now_ms();
+            let mut tx = self.store.write().await?;
+            let mut entries = Vec::with_capacity(held.len());
+            for (p, _, rows) in &held {
+                let w = &work[pending[*p].0];
+                tx.step_done(&w.job.id, name, *rows, now).await?;
+                entries.push(self.audit_entry(
+                    actor,
+                    Some(tenant),
+                    action,
+                    None,
+                    None,
+                    json!({"request": w.job.request_id, "dataset": w.job.dataset,
+                           "collection": name, "rows": rows}),
+                ));
+            }
+            self.chain.append(&mut tx, &entries).await?;
+            tx.commit().await?;
+        }
+        let now = self.now_ms();
+        let mut finished = Vec::new();
+        let mut tx = self.store.write().await?;
+        for (p, (i, _)) in pending.iter().enumerate() {
+            if work[*i].over || failed[p].is_some() {
+                continue;
+            }
+            if tx
+                .finish_job(&work[*i].job.id, owner, "done", None, now)
+                .await?
+            {
+                finished.push(*i);
+            }
+        }
+        tx.commit().await?;
+        for i in finished {
+            work[i].job.state = "done".into();
+        }
+        for (p, (i, _)) in pending.iter().enumerate() {
+            if let Some(why) = &failed[p]
+                && !work[*i].over
+            {
+                self.fail(actor, tenant, owner, &mut work[*i], why).await?;
+            }
         }
         Ok(())
     }
