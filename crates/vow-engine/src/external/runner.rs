@@ -204,8 +204,7 @@ impl Engine {
                 return Ok(());
             }
         };
-        // One store transaction for the whole batch: its commit, not the walk, was
-        // most of an access request's time.
+        // One store transaction (one commit) for the whole batch, not one per job.
         let now = self.now_ms();
         let mut tx = self.store.write().await?;
         let mut entries = Vec::with_capacity(work.len());
