@@ -257,13 +257,18 @@ impl Mailer {
             .map_err(build_error)?;
         match &self.inner.transport {
             Transport::File(dir) => {
-                let path = dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
+                let id = uuid::Uuid::now_v7();
+                let path = dir.join(format!("{id}.eml"));
+                // Written under another name and renamed when complete, so that whoever
+                // picks the mails up never reads half a message.
+                let part = dir.join(format!("{id}.eml.part"));
                 let bytes = message.formatted();
                 tokio::task::spawn_blocking(move || {
                     use std::io::Write as _;
-                    let mut file = vow_crypto::files::create_private_file(&path)?;
+                    let mut file = vow_crypto::files::create_private_file(&part)?;
                     file.write_all(&bytes)?;
-                    file.sync_all()
+                    file.sync_all()?;
+                    std::fs::rename(&part, &path)
                 })
                 .await
                 .map_err(|_| MailError::File(std::io::ErrorKind::Other))?

@@ -115,7 +115,9 @@ async fn post(s: &Server, path: &str, cookie: &str, body: &[(&str, &str)]) -> Pa
 fn mails(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
-            d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .map(|p| std::fs::read_to_string(p).unwrap())
                 .collect()
         })
         .unwrap_or_default()
