@@ -423,7 +423,7 @@ pub async fn demo(
         .inspect_err(crate::common::report_policy_error)?;
     for d in &registered {
         say(format!(
-            "dataset {} registered, checked against the live schema: visits {}",
+            "dataset {} registered, checked against the live schema; a request walks {}",
             d.fides_key,
             d.collections.join(" → ")
         ));
