@@ -177,33 +177,64 @@ pub fn erasure(
                             strategy, f.length, &ff.value, secret, &seed,
                         )),
                     };
-                    let doc = docs.entry(f.column.name.clone()).or_insert_with(|| {
-                        row.documents
-                            .get(&f.column.name)
-                            .cloned()
-                            .unwrap_or(serde_json::Value::Null)
-                    });
-                    set_member(doc, &f.member, member);
+                    put_member(&mut docs, row, f, member);
                 }
             }
-            for (col, doc) in docs {
-                if row.documents.get(&col) != Some(&doc) {
-                    sets.insert(col, Value::Json(doc));
-                }
-            }
-            if !sets.is_empty() {
-                rows.push((key, sets.into_iter().collect()));
-            }
+            finish_row(row, key, sets, docs, &mut rows);
         }
-        if !rows.is_empty() {
-            out.collections.push(CollectionChanges {
-                collection: coll.name.clone(),
-                key: pk.name.clone(),
-                action: Action::Update { rows },
-            });
-        }
+        push_updates(&mut out, coll, &pk.name, rows);
     }
     Ok(out)
+}
+
+/// Set a member of a row's document column, starting from the document as it was read.
+fn put_member(
+    docs: &mut BTreeMap<String, serde_json::Value>,
+    row: &crate::access::FoundRow,
+    f: &PlanField,
+    member: serde_json::Value,
+) {
+    let doc = docs.entry(f.column.name.clone()).or_insert_with(|| {
+        row.documents
+            .get(&f.column.name)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    });
+    set_member(doc, &f.member, member);
+}
+
+/// A row's changed columns and documents as one update, when anything changed.
+fn finish_row(
+    row: &crate::access::FoundRow,
+    key: Value,
+    mut sets: BTreeMap<String, Value>,
+    docs: BTreeMap<String, serde_json::Value>,
+    rows: &mut Vec<(Value, Vec<(String, Value)>)>,
+) {
+    for (col, doc) in docs {
+        if row.documents.get(&col) != Some(&doc) {
+            sets.insert(col, Value::Json(doc));
+        }
+    }
+    if !sets.is_empty() {
+        rows.push((key, sets.into_iter().collect()));
+    }
+}
+
+/// A collection's row updates, when there are any.
+fn push_updates(
+    out: &mut Changes,
+    coll: &PlanCollection,
+    key: &str,
+    rows: Vec<(Value, Vec<(String, Value)>)>,
+) {
+    if !rows.is_empty() {
+        out.collections.push(CollectionChanges {
+            collection: coll.name.clone(),
+            key: key.to_string(),
+            action: Action::Update { rows },
+        });
+    }
 }
 
 fn set_member(doc: &mut serde_json::Value, path: &[String], value: serde_json::Value) {
@@ -375,31 +406,12 @@ pub fn correction(
                         Value::Text(s) => serde_json::Value::String(s.clone()),
                         _ => continue,
                     };
-                    let doc = docs.entry(f.column.name.clone()).or_insert_with(|| {
-                        row.documents
-                            .get(&f.column.name)
-                            .cloned()
-                            .unwrap_or(serde_json::Value::Null)
-                    });
-                    set_member(doc, &f.member, member);
+                    put_member(&mut docs, row, f, member);
                 }
             }
-            for (col, doc) in docs {
-                if row.documents.get(&col) != Some(&doc) {
-                    sets.insert(col, Value::Json(doc));
-                }
-            }
-            if !sets.is_empty() {
-                rows.push((key, sets.into_iter().collect()));
-            }
+            finish_row(row, key, sets, docs, &mut rows);
         }
-        if !rows.is_empty() {
-            out.collections.push(CollectionChanges {
-                collection: coll.name.clone(),
-                key: pk.name.clone(),
-                action: Action::Update { rows },
-            });
-        }
+        push_updates(&mut out, coll, &pk.name, rows);
     }
     Ok(out)
 }
