@@ -8,7 +8,10 @@
 //! fulfil them: their jobs start; run the connector jobs: they complete), then
 //! `--erasures` erasure requests (default 200) the same way; then `--small` access
 //! requests and a fifth as many erasures in batches of 10 and of 1, to show the
-//! statements per request falling as the batch grows.
+//! statements per request falling as the batch grows. Last, `--streamed` access
+//! requests (default 500) and a fifth as many erasures as `vow serve` meets them: 50
+//! clients at a time each file a request and have it fulfilled while a runner loop
+//! works whatever is due, woken when jobs start.
 //!
 //! Latency is a request's time in its batch: from its fulfil call to the end of the
 //! run that fulfilled it. CPU: this process (`/proc/self/stat`) and the PostgreSQL
@@ -246,6 +249,106 @@ async fn phase(cx: &Ctx, kind: &str, people: &[u64], batch: usize) -> Result<()>
     Ok(())
 }
 
+/// Requests as `vow serve` meets them: `clients` people at a time each file a request
+/// and have it fulfilled (the fulfil call starts its jobs and wakes the runner), while
+/// one runner loop, as `vow serve` runs it, works whatever is due when it looks (up to
+/// 50 jobs at once). Latency: from a request's fulfil call until the runner fulfilled it.
+async fn streamed(cx: &Arc<Ctx>, kind: &str, people: &[u64], clients: usize) -> Result<()> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::sync::{Semaphore, oneshot};
+    type Waiting = Arc<Mutex<HashMap<String, oneshot::Sender<Instant>>>>;
+    let (shop0, store0, me0) = cx.probe.snap().await?;
+    let waiting: Waiting = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let runner = {
+        let (cx, waiting, stop) = (cx.clone(), waiting.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut passes = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                tokio::select! {
+                    () = cx.engine.connector_jobs_due() => {}
+                    () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+                let report = cx
+                    .engine
+                    .run_connector_jobs(&cx.admin, &cx.tenant, &cx.owner)
+                    .await
+                    .expect("runner pass");
+                assert_eq!(report.failed, 0, "a job failed");
+                if report.claimed > 0 {
+                    passes += 1;
+                }
+                let now = Instant::now();
+                let mut w = waiting.lock().expect("waiting");
+                for id in report.fulfilled {
+                    if let Some(tx) = w.remove(&id) {
+                        let _ = tx.send(now);
+                    }
+                }
+            }
+            passes
+        })
+    };
+    let gate = Arc::new(Semaphore::new(clients));
+    let mut set = tokio::task::JoinSet::new();
+    let started = Instant::now();
+    for k in people {
+        let permit = gate.clone().acquire_owned().await?;
+        let (cx, waiting, kind, k) = (cx.clone(), waiting.clone(), kind.to_string(), *k);
+        set.spawn(async move {
+            let _permit = permit;
+            let email = testdb::email(customer(k, cx.customers));
+            let r = cx
+                .engine
+                .submit_request(&cx.admin, &cx.tenant, &request(&kind, email))
+                .await
+                .expect("submit");
+            assert_eq!(r.state, "verified");
+            let (tx, rx) = oneshot::channel();
+            waiting.lock().expect("waiting").insert(r.id.clone(), tx);
+            let t = Instant::now();
+            let v = cx
+                .engine
+                .fulfil_request(&cx.admin, &cx.tenant, &r.id)
+                .await
+                .expect("fulfil");
+            assert_eq!(v.state, "in_progress");
+            rx.await.expect("fulfilled") - t
+        });
+    }
+    let mut latencies = Vec::with_capacity(people.len());
+    while let Some(l) = set.join_next().await {
+        latencies.push(l?);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let passes = runner.await?;
+    let me1 = ticks("self").unwrap_or(0);
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let (shop1, store1, _) = cx.probe.snap().await?;
+    latencies.sort();
+    let n = people.len() as f64;
+    let process = (me1.saturating_sub(me0)) as f64 / TICKS;
+    let shop_cpu = backend_secs(&shop0, &shop1);
+    let store_cpu = backend_secs(&store0, &store1);
+    println!(
+        "{kind:<6} streamed, {clients} clients: n={:<5} p50={:>7.1} ms p95={:>7.1} ms p99={:>7.1} ms | {:>7.0} req/min all in ({:.1} s, {passes} runner passes) | CPU/req: vow {:.4} s, store backends {:.4} s, shop backends {:.4} s, total {:.4} s | shop DB per request: {:.2} transactions",
+        people.len(),
+        pct(&latencies, 0.50).as_secs_f64() * 1e3,
+        pct(&latencies, 0.95).as_secs_f64() * 1e3,
+        pct(&latencies, 0.99).as_secs_f64() * 1e3,
+        n / wall * 60.0,
+        wall,
+        process / n,
+        store_cpu / n,
+        shop_cpu / n,
+        (process + store_cpu + shop_cpu) / n,
+        (shop1.xacts - shop0.xacts) as f64 / n,
+    );
+    Ok(())
+}
+
 /// The find walk alone (no engine), statements counted by the pool: per batch size.
 async fn walk_statements(target: &Target, customers: u64, from: u64) -> Result<()> {
     let db = Db::open(target, 4).await?;
@@ -291,6 +394,7 @@ async fn main() -> Result<()> {
     let access_n = arg("--access", 1000);
     let erase_n = arg("--erasures", 200);
     let small = arg("--small", 100);
+    let stream_n = arg("--streamed", 500);
     let sqlite = text("--store", "pg") == "sqlite";
     let shop_url = text("--shop-url", "");
     println!("load before: {}", load());
@@ -363,7 +467,7 @@ async fn main() -> Result<()> {
 
     // The people asked about, in the vault.
     let small_erase = small / 5;
-    let total = access_n + erase_n + 2 * (small + small_erase);
+    let total = access_n + erase_n + 2 * (small + small_erase) + stream_n + stream_n / 5;
     ensure!(
         total < customers,
         "{total} people asked about, {customers} customers"
@@ -409,14 +513,14 @@ async fn main() -> Result<()> {
         shop: shop_name,
         store: store_name,
     };
-    let cx = Ctx {
+    let cx = Arc::new(Ctx {
         owner: engine.runner_name(),
         engine,
         admin,
         tenant,
         probe,
         customers,
-    };
+    });
     let people: Vec<u64> = (0..total).collect();
     let (a, rest) = people.split_at(access_n as usize);
     let (e, rest) = rest.split_at(erase_n as usize);
@@ -431,6 +535,10 @@ async fn main() -> Result<()> {
         phase(&cx, "access", a, batch).await?;
         phase(&cx, "delete", e, batch).await?;
     }
+    let (a, r) = rest.split_at(stream_n as usize);
+    let (e, _) = r.split_at((stream_n / 5) as usize);
+    streamed(&cx, "access", a, 50).await?;
+    streamed(&cx, "delete", e, 50).await?;
     println!("load at end: {}", load());
     walk_statements(&target, customers, total).await?;
     println!("peak memory (VmHWM): {} MiB", peak_kib() / 1024);

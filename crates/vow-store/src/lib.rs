@@ -160,6 +160,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
+            head: None,
             _turn: turn,
         })
     }
@@ -170,6 +171,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
+            head: None,
             _turn: None,
         })
     }
@@ -230,11 +232,18 @@ pub struct Tx {
     // Declared before the turn: dropped (rolled back) first, then the turn is passed on.
     inner: Transaction<'static, Any>,
     backend: Backend,
+    /// The audit chain's head as this transaction has it, once read (and locked, on
+    /// PostgreSQL), and whether entries appended since still have to be written to
+    /// the head row: it is written once, at commit, however many appends there were.
+    head: Option<(audit::AuditHead, bool)>,
     _turn: Option<gate::Turn>,
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        if let Some((head, true)) = self.head.take() {
+            self.write_audit_head(&head).await?;
+        }
         self.inner.commit().await?;
         Ok(())
     }

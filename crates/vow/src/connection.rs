@@ -347,7 +347,12 @@ pub fn spawn_runner(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
         let owner = engine.runner_name();
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         loop {
-            tick.tick().await;
+            // Every few seconds (jobs started by other servers, leases run out), and at
+            // once when this server started jobs.
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = engine.connector_jobs_due() => {}
+            }
             let Ok(tenants) = engine.tenants(&actor).await else {
                 continue;
             };

@@ -120,6 +120,8 @@ pub struct JobsReport {
     pub failed: usize,
     /// Requests fulfilled because their last job finished.
     pub requests_completed: usize,
+    /// Their ids.
+    pub fulfilled: Vec<String>,
 }
 
 /// Where fulfilment stands with a request's connector work.
@@ -537,6 +539,7 @@ impl Engine {
         );
         self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
+        self.pools.wake();
         Ok(retried.len())
     }
 }

@@ -24,13 +24,20 @@ use vow_connect::Db;
 /// and the pool.
 type Open = HashMap<(String, String), (i64, Arc<Db>)>;
 
-/// Open pools, one per connection, reused while the connection is unchanged.
+/// Open pools, one per connection, reused while the connection is unchanged; and the
+/// signal that wakes this process's runner when jobs were started or put back.
 #[derive(Default)]
 pub(crate) struct Pools {
     open: Mutex<Open>,
+    due: tokio::sync::Notify,
 }
 
 impl Pools {
+    /// Jobs were committed: wake the runner (one wake-up is kept if it is busy).
+    pub(crate) fn wake(&self) {
+        self.due.notify_one();
+    }
+
     /// The pool of `(tenant, connection)` opened for its version `updated_at`.
     pub(crate) fn get(&self, tenant: &str, id: &str, updated_at: i64) -> Option<Arc<Db>> {
         let open = self.open.lock().ok()?;
@@ -51,5 +58,14 @@ impl Pools {
         if let Ok(mut open) = self.open.lock() {
             open.remove(&(tenant.to_string(), id.to_string()));
         }
+    }
+}
+
+impl crate::Engine {
+    /// Resolves when this process started or put back connector jobs since the runner
+    /// last looked, so that `vow serve` runs them at once instead of at its next tick.
+    /// Jobs started by another server are found at the tick.
+    pub async fn connector_jobs_due(&self) {
+        self.pools.due.notified().await;
     }
 }

@@ -82,16 +82,81 @@ impl Engine {
                 report.done += done;
                 report.failed += failed;
             }
-            for request in touched {
-                if self.complete_after_jobs(actor, tenant, &request).await? {
-                    report.requests_completed += 1;
-                }
-            }
+            let fulfilled = self.complete_requests(actor, tenant, &touched).await?;
+            report.requests_completed += fulfilled.len();
+            report.fulfilled.extend(fulfilled);
             if (claimed as i64) < BATCH {
                 break;
             }
         }
         Ok(report)
+    }
+
+    /// Fulfil the requests of a batch whose jobs have all finished, in one store
+    /// transaction (one commit, one append to the audit chain's head, where one per
+    /// request cost more than the connector work itself). If that fails, each is
+    /// tried on its own, so one request that cannot be fulfilled holds up no other.
+    async fn complete_requests(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        requests: &BTreeSet<String>,
+    ) -> Result<Vec<String>> {
+        match self.complete_together(actor, tenant, requests).await {
+            Ok(ids) => return Ok(ids),
+            Err(e) => tracing::warn!(
+                code = e.code(),
+                "fulfilling a batch of requests together failed; fulfilling each on its own"
+            ),
+        }
+        let mut completed = Vec::new();
+        let mut first_error = None;
+        for request in requests {
+            match self.complete_after_jobs(actor, tenant, request).await {
+                Ok(true) => completed.push(request.clone()),
+                Ok(false) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(completed),
+        }
+    }
+
+    async fn complete_together(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        requests: &BTreeSet<String>,
+    ) -> Result<Vec<String>> {
+        let mut tx = self.store.write().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        let mut done = Vec::new();
+        let mut ids = Vec::new();
+        for id in requests {
+            let mut r = load(&mut tx, tenant, id).await?;
+            if r.state == RequestState::PartiallyFulfilled.as_str() {
+                self.finished_later(&mut tx, actor, &keys, &mut r).await?;
+                continue;
+            }
+            if r.state != RequestState::InProgress.as_str() {
+                continue;
+            }
+            if let Some(f) = self
+                .fulfil_loaded(&mut tx, actor, &keys, &policy, &mut r)
+                .await?
+            {
+                done.push(f);
+                ids.push(id.clone());
+            }
+        }
+        tx.commit().await?;
+        self.after_fulfilment(tenant, done).await;
+        Ok(ids)
     }
 
     /// Fulfil a request whose jobs have all finished; false if some still run or it
@@ -103,9 +168,16 @@ impl Engine {
         request: &str,
     ) -> Result<bool> {
         let mut tx = self.store.read().await?;
-        let r = load(&mut tx, tenant, request).await?;
+        let mut r = load(&mut tx, tenant, request).await?;
         let jobs = tx.request_jobs(tenant, request).await?;
         drop(tx);
+        if r.state == RequestState::PartiallyFulfilled.as_str() {
+            let mut tx = self.store.write().await?;
+            let keys = self.keys.tenant(&mut tx, tenant).await?;
+            self.finished_later(&mut tx, actor, &keys, &mut r).await?;
+            tx.commit().await?;
+            return Ok(false);
+        }
         if r.state != RequestState::InProgress.as_str() || jobs.iter().any(|j| j.state == "pending")
         {
             return Ok(false);
@@ -114,6 +186,56 @@ impl Engine {
             .map_err(|_| EngineError::Internal("a stored tenant id is malformed".into()))?;
         let view = self.fulfil_request(actor, &t, request).await?;
         Ok(view.state != RequestState::InProgress.as_str())
+    }
+
+    /// A request partially fulfilled because a connector job failed, whose failed jobs
+    /// were retried: once none is left running, its outcome says what the connectors
+    /// did in the end, and an event records that the remaining systems were finished.
+    /// Its state stays final (`partially_fulfilled` was what the person was told).
+    async fn finished_later(
+        &self,
+        tx: &mut vow_store::Tx,
+        actor: &Actor,
+        keys: &crate::vault::keyring::TenantKeys,
+        r: &mut vow_store::RequestRow,
+    ) -> Result<()> {
+        let jobs = tx.request_jobs(&r.tenant_id, &r.id).await?;
+        if jobs.is_empty() || jobs.iter().any(|j| j.state == "pending") {
+            return Ok(());
+        }
+        let key = self.request_key(keys, &r.tenant_id, r)?;
+        let x = self.external_results(tx, &key, &jobs).await?;
+        let mut outcome: serde_json::Value = r
+            .outcome
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok())
+            .unwrap_or_else(|| json!({}));
+        if outcome["external"] == json!(x.summary) {
+            return Ok(());
+        }
+        outcome["external"] = json!(x.summary);
+        let finished = x.failures.is_empty();
+        if finished {
+            outcome["external_finished_at"] = json!(crate::engine::ts(self.now_ms()));
+        }
+        r.outcome = Some(outcome.to_string());
+        r.updated_at = self.now_ms();
+        tx.update_request(r).await?;
+        let event = if finished {
+            "connectors_finished"
+        } else {
+            "connectors_retried"
+        };
+        let state = r.state.clone();
+        self.event(
+            tx,
+            actor,
+            r,
+            event,
+            Some(&state),
+            json!({"failed": x.failures.iter().map(|(d, _)| d).collect::<Vec<_>>()}),
+        )
+        .await
     }
 
     /// Run one dataset's jobs of one kind; returns (done, failed).

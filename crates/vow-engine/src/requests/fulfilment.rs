@@ -18,6 +18,14 @@ use vow_core::{ConsentState, Policy, RequestState, RequestType};
 use vow_crypto::{Key32, seal};
 use vow_store::{RequestRow, Tx};
 
+/// What is left to do once the transaction that fulfilled a request has committed.
+pub(crate) struct Fulfilled {
+    /// Notices to mail.
+    queued: Vec<(String, String, Rendered)>,
+    /// An erasure: its WAL is flushed, and the person noted in the erasure ledger.
+    erased: Option<Option<String>>,
+}
+
 impl Engine {
     pub async fn fulfil_request(
         &self,
@@ -32,6 +40,29 @@ impl Engine {
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
         let mut r = load(&mut tx, tenant, id).await?;
+        let done = self
+            .fulfil_loaded(&mut tx, actor, &keys, &policy, &mut r)
+            .await?;
+        tx.commit().await?;
+        match done {
+            Some(done) => self.after_fulfilment(tenant, vec![done]).await,
+            None => self.pools.wake(),
+        }
+        self.request(actor, tenant_id, id).await
+    }
+
+    /// Fulfil a loaded request inside `tx`. None when it waits for its connector jobs:
+    /// they were started (or are still running) and the runner fulfils it when the
+    /// last one finishes.
+    pub(crate) async fn fulfil_loaded(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        keys: &TenantKeys,
+        policy: &Policy,
+        r: &mut RequestRow,
+    ) -> Result<Option<Fulfilled>> {
+        let tenant = r.tenant_id.clone();
         let state =
             RequestState::parse(&r.state).ok_or(EngineError::Internal("unknown state".into()))?;
         if !matches!(state, RequestState::Verified | RequestState::InProgress) {
@@ -45,46 +76,47 @@ impl Engine {
                 "{pending} document(s) sent as the requester's authority await review: accept or reject them first (POST …/requests/{{r}}/documents/{{d}}/review)"
             )));
         }
-        let key = self.request_key(&keys, tenant, &r)?;
+        let key = self.request_key(keys, &tenant, r)?;
         // The organisation's own databases first: while their jobs run the request
         // stays in progress; the runner fulfils it when the last one finishes.
-        let details = self.open_details(&key, tenant, &r)?;
+        let details = self.open_details(&key, &tenant, r)?;
         let external = match self
-            .connector_gate(&mut tx, actor, &r, &details, &keys, &key)
+            .connector_gate(tx, actor, r, &details, keys, &key)
             .await?
         {
             Gate::NotNeeded => None,
             Gate::Waiting(n) => {
                 if state == RequestState::Verified {
                     self.transition(
-                        &mut tx,
+                        tx,
                         actor,
-                        &mut r,
+                        r,
                         RequestState::InProgress,
                         json!({"connector_jobs": n}),
                     )
                     .await?;
                 }
-                tx.commit().await?;
-                return self.request(actor, tenant_id, id).await;
+                return Ok(None);
             }
-            Gate::Finished(jobs) => Some(self.external_results(&mut tx, &key, &jobs).await?),
+            Gate::Finished(jobs) => Some(self.external_results(tx, &key, &jobs).await?),
         };
         let queued = self
-            .fulfil_in(
-                &mut tx,
-                actor,
-                &mut r,
-                &policy,
-                &keys,
-                &key,
-                external.as_ref(),
-            )
+            .fulfil_in(tx, actor, r, policy, keys, &key, external.as_ref())
             .await?;
-        let erased = r.kind == RequestType::Delete.as_str();
-        tx.commit().await?;
-        if erased && let Some(subject) = &r.subject_id {
-            self.note_erasure(tenant, subject, self.now_ms(), true);
+        let erased = (r.kind == RequestType::Delete.as_str()).then(|| r.subject_id.clone());
+        Ok(Some(Fulfilled { queued, erased }))
+    }
+
+    /// After the commit: note erasures in the ledger, flush SQLite's WAL once, mail.
+    pub(crate) async fn after_fulfilment(&self, tenant: &str, done: Vec<Fulfilled>) {
+        let mut erased = false;
+        for f in &done {
+            if let Some(subject) = &f.erased {
+                erased = true;
+                if let Some(subject) = subject {
+                    self.note_erasure(tenant, subject, self.now_ms(), true);
+                }
+            }
         }
         if erased {
             // Push the erased rows out of SQLite's WAL so no copy of the key lingers there;
@@ -99,8 +131,9 @@ impl Engine {
                 }
             });
         }
-        self.mail(queued).await;
-        self.request(actor, tenant_id, id).await
+        for f in done {
+            self.mail(f.queued).await;
+        }
     }
 
     /// Carry out a verified request inside `tx`, with what the connectors did in the

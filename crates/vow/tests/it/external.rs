@@ -482,6 +482,20 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     assert_eq!(j[0]["state"], "done", "{j}");
     let after = snapshot(&db).await;
     assert!(!format!("{after:?}").contains(&email));
+    // The request stays as the person was told, but its outcome now says the
+    // remaining system was finished, and its history records when.
+    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(r["state"], "partially_fulfilled", "{r}");
+    assert_eq!(r["outcome"]["external"][0]["state"], "done", "{r}");
+    assert!(r["outcome"]["external_finished_at"].is_string(), "{r}");
+    assert!(
+        r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "connectors_finished"),
+        "{r}"
+    );
     db.drop_db().await.unwrap();
 }
 
