@@ -382,7 +382,7 @@ pub async fn demo(
     use serde_json::json;
     // The demo's narration style (`demo::say`), here to keep the two modules apart.
     let say = |line: String| outln!("   {line}");
-    use vow_connect::testdb;
+    use vow_connect::shop;
     use vow_core::RequestState;
     let tenant = TenantId::new("lantern-goods")?;
     engine
@@ -400,7 +400,7 @@ pub async fn demo(
     // gives its journal files the database file's mode.
     vow_crypto::files::create_private_file(&file)?;
     let make = format!("sqlite://{}?mode=rwc", file.display());
-    testdb::fill_shop(&vow_connect::Target::parse(&make)?, 20, 1).await?;
+    shop::fill_shop(&vow_connect::Target::parse(&make)?, 20, 1).await?;
     let url = format!("sqlite://{}", file.display());
     say(format!(
         "the shop's own database: {} (20 customers, 8 tables)",
@@ -431,7 +431,7 @@ pub async fn demo(
     // Two customers the shop's vault knows by e-mail, so their requests verify.
     let rows = (1..=2u64)
         .map(|i| {
-            let email = testdb::email(i);
+            let email = shop::email(i);
             json!({"identifiers": {"email": email},
                    "fields": [{"category": "user.contact.email", "value": email, "purposes": ["orders"], "source": "checkout"}]})
             .to_string()
@@ -446,7 +446,7 @@ pub async fn demo(
     for (i, kind) in [(1u64, "access"), (2, "delete")] {
         let ask: vow_engine::NewRequest = serde_json::from_value(json!({
             "type": kind, "channel": "web", "jurisdiction": "CA",
-            "identifiers": {"email": testdb::email(i)},
+            "identifiers": {"email": shop::email(i)},
         }))?;
         let r = engine.submit_request(admin, &tenant, &ask).await?;
         if kind == "delete" {

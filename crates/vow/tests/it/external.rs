@@ -7,7 +7,7 @@ use crate::harness::Server;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vow_connect::Kind;
-use vow_connect::testdb::{self, TestDb};
+use vow_connect::shop::{self, TestDb};
 
 const SHOP_POLICY: &str = include_str!("../../../../examples/shop/policy.yaml");
 
@@ -28,7 +28,7 @@ async fn shop(s: &Server, kind: Kind, customers: u64) -> (String, TestDb) {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{c}");
-    let (st, d) = register(s, &op, &testdb::shop_dataset()).await;
+    let (st, d) = register(s, &op, &shop::shop_dataset()).await;
     assert_eq!(st, StatusCode::CREATED, "{d}");
     assert_eq!(d[0]["fides_key"], "shop");
     assert_eq!(d[0]["collections"].as_array().map(Vec::len), Some(8), "{d}");
@@ -110,7 +110,7 @@ type Snapshot =
 
 async fn snapshot(db: &TestDb) -> Snapshot {
     let conn = vow_connect::Db::open(&db.target, 2).await.unwrap();
-    testdb::snapshot(&conn).await.unwrap()
+    shop::snapshot(&conn).await.unwrap()
 }
 
 #[tokio::test]
@@ -203,7 +203,7 @@ async fn bad_connections_and_unreachable_databases_get_precise_problems() {
     assert_eq!(p["error"]["code"], "unreachable", "{p}");
     assert!(!p.to_string().contains("secret-y"), "{p}");
     // Registering against it needs the live schema: 502, naming the connection.
-    let (st, p) = register(&s, &op, &testdb::shop_dataset()).await;
+    let (st, p) = register(&s, &op, &shop::shop_dataset()).await;
     assert_eq!(
         st,
         StatusCode::NOT_FOUND,
@@ -217,7 +217,7 @@ async fn bad_connections_and_unreachable_databases_get_precise_problems() {
         ))
         .bearer_auth(&op)
         .header("content-type", "application/yaml")
-        .body(testdb::shop_dataset())
+        .body(shop::shop_dataset())
         .send()
         .await
         .unwrap();
@@ -237,7 +237,7 @@ async fn datasets_are_checked_against_the_live_schema_before_anything_is_stored(
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 3).await;
     // A column the database does not have, named at its line.
-    let good = testdb::shop_dataset();
+    let good = shop::shop_dataset();
     let bad = good.replacen("- name: postal_code", "- name: post_code", 1);
     let line = bad.lines().position(|l| l.contains("post_code")).unwrap() + 1;
     let (st, p) = register(&s, &op, &bad).await;
@@ -263,7 +263,7 @@ async fn datasets_are_checked_against_the_live_schema_before_anything_is_stored(
 async fn r11_access_package_includes_what_the_shops_database_holds() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 6).await;
-    let email = testdb::email(3);
+    let email = shop::email(3);
     customer_in_vault(&s, &op, &email).await;
     let id = submit_and_fulfil(
         &s,
@@ -339,7 +339,7 @@ async fn r11_access_package_includes_what_the_shops_database_holds() {
 async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 6).await;
-    let email = testdb::email(2);
+    let email = shop::email(2);
     customer_in_vault(&s, &op, &email).await;
     let before = snapshot(&db).await;
     let id = submit_and_fulfil(
@@ -378,7 +378,7 @@ async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done
     // customers' rows are as they were.
     let after = snapshot(&db).await;
     assert!(!format!("{after:?}").contains(&email));
-    let other = testdb::email(5);
+    let other = shop::email(5);
     let count = |snap: &Snapshot| format!("{snap:?}").matches(other.as_str()).count();
     assert_eq!(count(&after), count(&before));
     let j = jobs(&s, &op, &id).await;
@@ -411,11 +411,11 @@ async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done
 async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 4).await;
-    let email = testdb::email(1);
+    let email = shop::email(1);
     customer_in_vault(&s, &op, &email).await;
     // The shop's database refuses changes to customers for now.
     let conn = vow_connect::Db::open(&db.target, 1).await.unwrap();
-    testdb::query(
+    shop::query(
         &conn,
         "CREATE TRIGGER hold_customers BEFORE UPDATE ON customers BEGIN SELECT RAISE(ABORT, 'locked'); END",
     )
@@ -465,7 +465,7 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
         .collect();
     assert!(!finished.contains(&"customers".to_string()));
     // Fixed, retried: it resumes, touching only what was left.
-    testdb::query(&conn, "DROP TRIGGER hold_customers")
+    shop::query(&conn, "DROP TRIGGER hold_customers")
         .await
         .unwrap();
     let (st, b) = s
@@ -489,7 +489,7 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
 async fn r12_a_correction_reaches_the_shops_database() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 3).await;
-    let email = testdb::email(2);
+    let email = shop::email(2);
     customer_in_vault(&s, &op, &email).await;
     let id = submit_and_fulfil(
         &s,
@@ -530,7 +530,7 @@ async fn postgres_and_mariadb_shops_are_reached_the_same_way() {
     for kind in [Kind::Postgres, Kind::Mysql] {
         let s = Server::start().await;
         let (op, db) = shop(&s, kind, 5).await;
-        let email = testdb::email(4);
+        let email = shop::email(4);
         customer_in_vault(&s, &op, &email).await;
         let id = submit_and_fulfil(
             &s,
@@ -554,7 +554,7 @@ async fn a_batch_of_erasures_walks_and_applies_together() {
     let (op, db) = shop(&s, Kind::Sqlite, 8).await;
     let mut ids = Vec::new();
     for i in 1..=3 {
-        let email = testdb::email(i);
+        let email = shop::email(i);
         customer_in_vault(&s, &op, &email).await;
         ids.push(
             submit_and_fulfil(
@@ -571,9 +571,9 @@ async fn a_batch_of_erasures_walks_and_applies_together() {
     assert_eq!(report["requests_completed"], 3, "{report}");
     let after = format!("{:?}", snapshot(&db).await);
     for i in 1..=3 {
-        assert!(!after.contains(&testdb::email(i)));
+        assert!(!after.contains(&shop::email(i)));
     }
-    assert!(after.contains(&testdb::email(4)), "others are untouched");
+    assert!(after.contains(&shop::email(4)), "others are untouched");
     // One audit entry per collection for the batch, naming each request and its rows.
     let mut tx = s.store().read().await.unwrap();
     let audit = tx.audit_page(0, 100_000).await.unwrap();
@@ -597,7 +597,7 @@ async fn a_batch_of_erasures_walks_and_applies_together() {
 async fn a_killed_runners_jobs_are_taken_up_when_its_lease_ends() {
     let (s, clock) = Server::start_clocked("2026-03-02T10:00:00Z").await;
     let (op, db) = shop(&s, Kind::Sqlite, 4).await;
-    let email = testdb::email(2);
+    let email = shop::email(2);
     customer_in_vault(&s, &op, &email).await;
     let id = submit_and_fulfil(
         &s,
