@@ -94,15 +94,41 @@ async fn run_jobs(s: &Server, key: &str) -> Value {
     r
 }
 
-async fn jobs(s: &Server, key: &str, id: &str) -> Value {
-    let (st, j) = s
+/// A request and its connector jobs as the API shows them.
+#[derive(Debug)]
+struct Seen {
+    /// `GET …/requests/{id}`.
+    request: Value,
+    /// `GET …/requests/{id}/connector-jobs`.
+    jobs: Value,
+}
+
+impl Seen {
+    /// The request's state and each job's state, to check in one assertion.
+    fn states(&self) -> (&str, Vec<&str>) {
+        let jobs = self.jobs.as_array().map_or(&[][..], Vec::as_slice);
+        (
+            self.request["state"].as_str().unwrap_or_default(),
+            jobs.iter()
+                .map(|j| j["state"].as_str().unwrap_or_default())
+                .collect(),
+        )
+    }
+}
+
+/// Fetch a request and its connector jobs.
+async fn state_of(s: &Server, key: &str, id: &str) -> Seen {
+    let (st, request) = s.get(key, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(st, StatusCode::OK, "{request}");
+    let (st, jobs) = s
         .get(
             key,
             &format!("/v1/tenants/shop/requests/{id}/connector-jobs"),
         )
         .await;
-    assert_eq!(st, StatusCode::OK, "{j}");
-    j
+    assert_eq!(st, StatusCode::OK, "{jobs}");
+    assert!(jobs.is_array(), "{jobs}");
+    Seen { request, jobs }
 }
 
 type Snapshot =
@@ -271,13 +297,14 @@ async fn r11_access_package_includes_what_the_shops_database_holds() {
         json!({"type": "access", "channel": "web", "identifiers": {"email": email}}),
     )
     .await;
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["state"], "pending", "{j}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("in_progress", vec!["pending"]), "{seen:?}");
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
     assert_eq!(report["requests_completed"], 1, "{report}");
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
+    let r = &seen.request;
     assert_eq!(r["outcome"]["external"][0]["dataset"], "shop", "{r}");
     let (st, p) = s
         .get(&op, &format!("/v1/tenants/shop/requests/{id}/export"))
@@ -312,8 +339,7 @@ async fn r11_access_package_includes_what_the_shops_database_holds() {
         "{p}"
     );
     // Per collection counts, and an audit entry of counts (never values).
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["state"], "done");
+    let j = &seen.jobs;
     assert!(
         j[0]["collections"]
             .as_array()
@@ -371,9 +397,9 @@ async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done
     assert_eq!(snapshot(&db).await, before, "a dry run changes nothing");
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
-    assert_eq!(r["outcome"]["done"], "erased", "{r}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
+    assert_eq!(seen.request["outcome"]["done"], "erased", "{seen:?}");
     // The person's e-mail is nowhere in the shop's database any more; other
     // customers' rows are as they were.
     let after = snapshot(&db).await;
@@ -381,7 +407,7 @@ async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done
     let other = shop::email(5);
     let count = |snap: &Snapshot| format!("{snap:?}").matches(other.as_str()).count();
     assert_eq!(count(&after), count(&before));
-    let j = jobs(&s, &op, &id).await;
+    let j = &seen.jobs;
     assert!(
         j[0]["collections"]
             .as_array()
@@ -429,10 +455,13 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     .await;
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["failed"], 1, "{report}");
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "partially_fulfilled", "{r}");
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["state"], "failed");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(
+        seen.states(),
+        ("partially_fulfilled", vec!["failed"]),
+        "{seen:?}"
+    );
+    let j = &seen.jobs;
     // The self-assessment counts the failure and says what it means.
     let year = crate::harness::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
@@ -478,8 +507,8 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     assert_eq!(st, StatusCode::OK, "{b}");
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["state"], "done", "{j}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states().1, ["done"], "{seen:?}");
     let after = snapshot(&db).await;
     assert!(!format!("{after:?}").contains(&email));
     db.drop_db().await.unwrap();
@@ -499,8 +528,8 @@ async fn r12_a_correction_reaches_the_shops_database() {
     )
     .await;
     run_jobs(&s, &op).await;
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
     let after = snapshot(&db).await;
     assert!(format!("{after:?}").contains("Corrected Name"));
     db.drop_db().await.unwrap();
@@ -519,8 +548,8 @@ async fn an_unknown_email_finds_nothing_and_changes_nothing() {
     )
     .await;
     run_jobs(&s, &op).await;
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
     assert_eq!(snapshot(&db).await, before);
     db.drop_db().await.unwrap();
 }
@@ -540,8 +569,12 @@ async fn postgres_and_mariadb_shops_are_reached_the_same_way() {
         .await;
         let report = run_jobs(&s, &op).await;
         assert_eq!(report["done"], 1, "{kind:?}: {report}");
-        let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-        assert_eq!(r["state"], "fulfilled", "{kind:?}: {r}");
+        let seen = state_of(&s, &op, &id).await;
+        assert_eq!(
+            seen.states(),
+            ("fulfilled", vec!["done"]),
+            "{kind:?}: {seen:?}"
+        );
         let after = snapshot(&db).await;
         assert!(!format!("{after:?}").contains(&email), "{kind:?}");
         db.drop_db().await.unwrap();
@@ -621,10 +654,9 @@ async fn a_killed_runners_jobs_are_taken_up_when_its_lease_ends() {
     clock.advance(jiff::SignedDuration::from_mins(6));
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["attempts"], 2, "{j}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
+    assert_eq!(seen.jobs[0]["attempts"], 2, "{seen:?}");
     assert!(!format!("{:?}", snapshot(&db).await).contains(&email));
     db.drop_db().await.unwrap();
 }
