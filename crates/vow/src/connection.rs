@@ -371,13 +371,14 @@ pub fn spawn_runner(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
 }
 
 /// The demo's step on the organisation's own databases (issue 11): a small shop in
-/// SQLite under the data directory, its dataset registered, then an access and an
-/// erasure request that reach it through connector jobs.
+/// SQLite in `dir` (outside the data directory: a SQLite connection may not open a
+/// file in it), its dataset registered, then an access and an erasure request that
+/// reach it through connector jobs.
 pub async fn demo(
     engine: &Arc<Engine>,
     admin: &Actor,
     examples: &std::path::Path,
-    data: &std::path::Path,
+    dir: &std::path::Path,
 ) -> Result<()> {
     use serde_json::json;
     // The demo's narration style (`demo::say`), here to keep the two modules apart.
@@ -395,8 +396,8 @@ pub async fn demo(
         .await
         .inspect_err(crate::common::report_policy_error)?;
     // The shop's database: 20 customers, about 50 rows each, in a file of its own.
-    let file = data.join("shop.db");
-    // Owner-only from the start, like everything under a data directory; SQLite
+    let file = dir.join("shop.db");
+    // Owner-only from the start, like everything in a data directory; SQLite
     // gives its journal files the database file's mode.
     vow_crypto::files::create_private_file(&file)?;
     let make = format!("sqlite://{}?mode=rwc", file.display());

@@ -660,3 +660,85 @@ async fn a_killed_runners_jobs_are_taken_up_when_its_lease_ends() {
     assert!(!format!("{:?}", snapshot(&db).await).contains(&email));
     db.drop_db().await.unwrap();
 }
+
+/// PUT a SQLite connection `local` at `path`: the status and the answer.
+async fn put_sqlite(s: &Server, key: &str, path: &std::path::Path) -> (StatusCode, Value) {
+    s.call(
+        reqwest::Method::PUT,
+        key,
+        "/v1/tenants/shop/connections/local",
+        Some(json!({"url": format!("sqlite:{}", path.display())})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn sqlite_connections_never_open_vows_own_files_and_keep_to_the_allowed_dirs() {
+    let s = Server::start().await;
+    let op = s.tenant_with("shop", "controller", SHOP_POLICY).await;
+    let refused = |st: StatusCode, p: &Value, why: &str| {
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+        assert_eq!(p["errors"][0]["pointer"], "/url", "{p}");
+        let detail = p["errors"][0]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(why), "{p}");
+        // No path but the one sent: not the store's, not the data directory's.
+        assert!(!detail.contains(&s.data_dir().display().to_string()), "{p}");
+    };
+    // The store itself, by its path, by a path through `..`, and by a symbolic link
+    // from elsewhere: canonical paths are compared.
+    let store = s.data_dir().join("vow.db");
+    let (st, p) = put_sqlite(&s, &op, &store).await;
+    refused(st, &p, "Vow's own store");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let around = s.data_dir().join("mail/../vow.db");
+    std::fs::create_dir_all(s.data_dir().join("mail")).unwrap();
+    let (st, p) = put_sqlite(&s, &op, &around).await;
+    refused(st, &p, "Vow's own store");
+    let link = elsewhere.path().join("innocent.db");
+    std::os::unix::fs::symlink(&store, &link).unwrap();
+    let (st, p) = put_sqlite(&s, &op, &link).await;
+    refused(st, &p, "Vow's own store");
+    // Anything in the data directory, once the engine knows it (`vow serve` tells it).
+    let inside = s.data_dir().join("other.db");
+    std::fs::write(&inside, b"").unwrap();
+    let (st, _) = put_sqlite(&s, &op, &inside).await;
+    assert_eq!(st, StatusCode::OK, "the data directory is not known yet");
+    s.engine.set_data_dir(s.data_dir());
+    let (st, p) = put_sqlite(&s, &op, &inside).await;
+    refused(st, &p, "Vow's data directory");
+    // A connection put before the fence narrowed is refused when it is opened.
+    let (st, t) = s
+        .post(&op, "/v1/tenants/shop/connections/local/test", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!(t["reachable"], false, "{t}");
+    assert_eq!(t["error"]["code"], "fenced", "{t}");
+    // With allowed directories (`--sqlite-connection-dir`): only files in them.
+    let allowed = tempfile::tempdir().unwrap();
+    let shop_file = allowed.path().join("shop.db");
+    std::fs::write(&shop_file, b"").unwrap();
+    let outside = elsewhere.path().join("crm.db");
+    std::fs::write(&outside, b"").unwrap();
+    let (st, _) = put_sqlite(&s, &op, &outside).await;
+    assert_eq!(st, StatusCode::OK, "no directory is listed yet");
+    s.engine
+        .set_sqlite_connection_dirs(vec![allowed.path().to_path_buf()]);
+    let (st, p) = put_sqlite(&s, &op, &outside).await;
+    refused(st, &p, "outside the directories");
+    // Out of an allowed directory through `..`.
+    let climb = allowed
+        .path()
+        .join("..")
+        .join(elsewhere.path().file_name().unwrap())
+        .join("crm.db");
+    let (st, p) = put_sqlite(&s, &op, &climb).await;
+    refused(st, &p, "outside the directories");
+    let (st, c) = put_sqlite(&s, &op, &shop_file).await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(c["kind"], "sqlite", "{c}");
+    let (st, t) = s
+        .post(&op, "/v1/tenants/shop/connections/local/test", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!(t["reachable"], true, "{t}");
+}
