@@ -13,7 +13,7 @@ const SHOP_POLICY: &str = include_str!("../../../../examples/shop/policy.yaml");
 
 /// A shop tenant whose database (SQLite or a real server) holds `customers` people,
 /// registered as connection `orders`. Returns the operator key and the database.
-async fn shop(s: &Server, kind: Kind, customers: u64) -> (String, TestDb) {
+pub(crate) async fn shop(s: &Server, kind: Kind, customers: u64) -> (String, TestDb) {
     let op = s.tenant_with("shop", "controller", SHOP_POLICY).await;
     let db = TestDb::shop(kind, customers, 7)
         .await
@@ -54,7 +54,7 @@ async fn register(s: &Server, key: &str, yaml: &str) -> (StatusCode, Value) {
 
 /// A person the shop's vault knows, by e-mail: requests about them are verified by
 /// matching what is held.
-async fn customer_in_vault(s: &Server, key: &str, email: &str) {
+pub(crate) async fn customer_in_vault(s: &Server, key: &str, email: &str) {
     let (st, b) = s
         .post(
             key,
@@ -67,7 +67,7 @@ async fn customer_in_vault(s: &Server, key: &str, email: &str) {
 }
 
 /// Submit a request and fulfil it: it waits on its connector jobs.
-async fn submit_and_fulfil(s: &Server, key: &str, body: Value) -> String {
+pub(crate) async fn submit_and_fulfil(s: &Server, key: &str, body: Value) -> String {
     let (st, r) = s.post(key, "/v1/tenants/shop/requests", body).await;
     assert_eq!(st, StatusCode::CREATED, "{r}");
     let id = r["id"].as_str().unwrap().to_string();
@@ -86,7 +86,7 @@ async fn submit_and_fulfil(s: &Server, key: &str, body: Value) -> String {
     id
 }
 
-async fn run_jobs(s: &Server, key: &str) -> Value {
+pub(crate) async fn run_jobs(s: &Server, key: &str) -> Value {
     let (st, r) = s
         .post(key, "/v1/tenants/shop/connector-jobs/run", json!({}))
         .await;
@@ -96,7 +96,7 @@ async fn run_jobs(s: &Server, key: &str) -> Value {
 
 /// A request and its connector jobs as the API shows them.
 #[derive(Debug)]
-struct Seen {
+pub(crate) struct Seen {
     /// `GET …/requests/{id}`.
     request: Value,
     /// `GET …/requests/{id}/connector-jobs`.
@@ -105,7 +105,7 @@ struct Seen {
 
 impl Seen {
     /// The request's state and each job's state, to check in one assertion.
-    fn states(&self) -> (&str, Vec<&str>) {
+    pub(crate) fn states(&self) -> (&str, Vec<&str>) {
         let jobs = self.jobs.as_array().map_or(&[][..], Vec::as_slice);
         (
             self.request["state"].as_str().unwrap_or_default(),
@@ -117,7 +117,7 @@ impl Seen {
 }
 
 /// Fetch a request and its connector jobs.
-async fn state_of(s: &Server, key: &str, id: &str) -> Seen {
+pub(crate) async fn state_of(s: &Server, key: &str, id: &str) -> Seen {
     let (st, request) = s.get(key, &format!("/v1/tenants/shop/requests/{id}")).await;
     assert_eq!(st, StatusCode::OK, "{request}");
     let (st, jobs) = s
