@@ -742,3 +742,61 @@ async fn sqlite_connections_never_open_vows_own_files_and_keep_to_the_allowed_di
     assert_eq!(st, StatusCode::OK, "{t}");
     assert_eq!(t["reachable"], true, "{t}");
 }
+
+#[test]
+fn the_cli_fences_sqlite_connections_by_its_data_directory_and_allowed_dirs() {
+    use crate::cli::{cli_tenant, text};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    cli_tenant(&data);
+    let add = |file: &std::path::Path, dirs: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_vow"));
+        c.args(["connection", "add", "--data", data.to_str().unwrap()])
+            .args(["--tenant", "acme", "--id", "local", "--url"])
+            .arg(format!("sqlite:{}", file.display()))
+            .env_remove("VOW_SQLITE_CONNECTION_DIRS");
+        if let Some(d) = dirs {
+            c.env("VOW_SQLITE_CONNECTION_DIRS", d);
+        }
+        c.output().unwrap()
+    };
+    // Vow's own files: the store, and anything in the data directory the CLI names.
+    let o = add(&data.join("vow.db"), None);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Vow's own store"), "{}", text(&o));
+    let inside = data.join("other.db");
+    std::fs::write(&inside, b"").unwrap();
+    let o = add(&inside, None);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Vow's data directory"), "{}", text(&o));
+    // VOW_SQLITE_CONNECTION_DIRS: only files in the directories it lists.
+    let (allowed, other, elsewhere) = ["allowed", "other", "elsewhere"]
+        .map(|d| {
+            let p = tmp.path().join(d);
+            std::fs::create_dir(&p).unwrap();
+            std::fs::write(p.join("shop.db"), b"").unwrap();
+            p
+        })
+        .into();
+    let dirs = format!("{}:{}", allowed.display(), other.display());
+    let o = add(&elsewhere.join("shop.db"), Some(&dirs));
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("outside the directories"), "{}", text(&o));
+    for ok in [&allowed, &other] {
+        let o = add(&ok.join("shop.db"), Some(&dirs));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    // `vow serve` refuses a listed directory that is not one, before it listens.
+    let o = crate::cli::vow(&[
+        "serve",
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--sqlite-connection-dir",
+        tmp.path().join("none").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is not a directory"), "{}", text(&o));
+}
