@@ -1,6 +1,6 @@
 //! Benchmarks of the connectors (issue 11), through the engine as a deployment runs
 //! them: Vow's store on PostgreSQL (or `--store sqlite`), the shop database of
-//! `vow_connect::testdb` on PostgreSQL with `--customers` people of about 50 rows
+//! `vow_connect::shop` on PostgreSQL with `--customers` people of about 50 rows
 //! each, the shop policy, a connection and the dataset registered. People are in
 //! the vault (their e-mail, as identifier and as a field), so requests verify at once.
 //!
@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vow_bench::args::{arg as text, number as arg};
-use vow_connect::testdb::{self, TestDb};
+use vow_connect::shop::{self, TestDb};
 use vow_connect::{Db, Identities, Kind, Plan, Target};
 use vow_core::{Pii, SystemClock, TenantId};
 use vow_engine::input::{Identifiers, NewField, NewSubject};
@@ -184,7 +184,7 @@ async fn phase(cx: &Ctx, kind: &str, people: &[u64], batch: usize) -> Result<()>
     for chunk in people.chunks(batch) {
         let mut ids = Vec::with_capacity(chunk.len());
         for k in chunk {
-            let email = testdb::email(customer(*k, cx.customers));
+            let email = shop::email(customer(*k, cx.customers));
             let r = cx
                 .engine
                 .submit_request(&cx.admin, &cx.tenant, &request(kind, email))
@@ -352,7 +352,7 @@ async fn streamed(cx: &Arc<Ctx>, kind: &str, people: &[u64], clients: usize) -> 
 /// The find walk alone (no engine), statements counted by the pool: per batch size.
 async fn walk_statements(target: &Target, customers: u64, from: u64) -> Result<()> {
     let db = Db::open(target, 4).await?;
-    let manifest = vow_connect::check(&testdb::shop_dataset(), "shop.yml", None)
+    let manifest = vow_connect::check(&shop::shop_dataset(), "shop.yml", None)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?
         .manifest;
     let plan = Plan::build(&manifest, "shop", &db.schema().await?)
@@ -362,7 +362,7 @@ async fn walk_statements(target: &Target, customers: u64, from: u64) -> Result<(
             .map(|k| {
                 BTreeMap::from([(
                     "email".to_string(),
-                    testdb::email(customer(from + k, customers)),
+                    shop::email(customer(from + k, customers)),
                 )])
             })
             .collect();
@@ -462,7 +462,7 @@ async fn main() -> Result<()> {
         )
         .await?;
     engine
-        .register_datasets(&admin, &tenant, "shop", &testdb::shop_dataset(), "shop.yml")
+        .register_datasets(&admin, &tenant, "shop", &shop::shop_dataset(), "shop.yml")
         .await?;
 
     // The people asked about, in the vault.
@@ -474,7 +474,7 @@ async fn main() -> Result<()> {
     );
     let t0 = Instant::now();
     let rows = (0..total).map(|k| {
-        let email = testdb::email(customer(k, customers));
+        let email = shop::email(customer(k, customers));
         (
             k as usize + 1,
             Ok(NewSubject {

@@ -8,7 +8,8 @@
 //! [`access`] finds everything about a batch of people in one walk (one `IN (…)`
 //! query per collection for the whole batch); [`mask`] turns what was found into the
 //! changes an erasure or correction makes, and applies them one collection per
-//! transaction, idempotently.
+//! transaction, idempotently. [`shop`] (feature `shop`) makes the example shop
+//! database that the demo, the tests and the benchmarks use.
 
 pub mod access;
 pub mod check;
@@ -17,9 +18,9 @@ pub mod error;
 pub mod manifest;
 pub mod mask;
 pub mod plan;
+#[cfg(feature = "shop")]
+pub mod shop;
 pub mod target;
-#[cfg(feature = "testdb")]
-pub mod testdb;
 pub mod value;
 
 pub use access::{Found, FoundCollection, FoundField, FoundRow, access};

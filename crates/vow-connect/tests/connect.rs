@@ -1,5 +1,5 @@
 //! The connectors against real databases: PostgreSQL and MariaDB on 127.0.0.1 (see
-//! `vow_connect::testdb` for the URLs) and SQLite in a temporary file. Every test
+//! `vow_connect::shop` for the URLs) and SQLite in a temporary file. Every test
 //! makes its own database from the shop fixture and drops it.
 
 #![allow(
@@ -10,7 +10,7 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use vow_connect::testdb::{self, TestDb};
+use vow_connect::shop::{self, TestDb};
 use vow_connect::{
     Action, Changes, Db, Found, Identities, Kind, Plan, Strategy, Target, Value, access, apply,
     check, correction, erasure,
@@ -29,7 +29,7 @@ struct Shop {
 async fn shop(kind: Kind, customers: u64) -> Shop {
     let t = TestDb::shop(kind, customers, SEED).await.unwrap();
     let db = Db::open(&t.target, 4).await.unwrap();
-    let manifest = check(&testdb::shop_dataset(), "shop.yml", None)
+    let manifest = check(&shop::shop_dataset(), "shop.yml", None)
         .unwrap()
         .manifest;
     let schema = db.schema().await.unwrap();
@@ -38,11 +38,11 @@ async fn shop(kind: Kind, customers: u64) -> Shop {
 }
 
 fn by_email(i: u64) -> Identities {
-    BTreeMap::from([("email".to_string(), testdb::email(i))])
+    BTreeMap::from([("email".to_string(), shop::email(i))])
 }
 
 fn by_phone(i: u64) -> Identities {
-    BTreeMap::from([("phone_number".to_string(), testdb::phone(i))])
+    BTreeMap::from([("phone_number".to_string(), shop::phone(i))])
 }
 
 /// The keys found per collection.
@@ -65,7 +65,7 @@ fn keys(found: &Found) -> BTreeMap<String, BTreeSet<i64>> {
 }
 
 async fn ids(db: &Db, sql: &str) -> BTreeSet<i64> {
-    testdb::query(db, &format!("SELECT CAST(x.id AS CHAR(20)) FROM ({sql}) x"))
+    shop::query(db, &format!("SELECT CAST(x.id AS CHAR(20)) FROM ({sql}) x"))
         .await
         .unwrap()
         .into_iter()
@@ -84,7 +84,7 @@ async fn truth(db: &Db, i: u64) -> BTreeMap<String, BTreeSet<i64>> {
             db,
             &format!(
                 "SELECT id FROM customers WHERE email = '{}'",
-                testdb::email(i)
+                shop::email(i)
             ),
         )
         .await,
@@ -125,7 +125,7 @@ async fn truth(db: &Db, i: u64) -> BTreeMap<String, BTreeSet<i64>> {
         "visits".into(),
         ids(
             db,
-            &format!("SELECT id FROM visits WHERE email = '{}'", testdb::email(i)),
+            &format!("SELECT id FROM visits WHERE email = '{}'", shop::email(i)),
         )
         .await,
     );
@@ -183,14 +183,14 @@ async fn access_equals_ground_truth(kind: Kind) {
     );
     // MySQL compares text without case: the rows it returns are still the person's.
     if kind == Kind::Mysql {
-        let upper = BTreeMap::from([("email".to_string(), testdb::email(3).to_uppercase())]);
+        let upper = BTreeMap::from([("email".to_string(), shop::email(3).to_uppercase())]);
         let shouting = access(&s.db, &s.plan, &[upper]).await.unwrap();
         assert_eq!(keys(&shouting[0]), keys(&found[0]));
     }
     // Values: what the database holds, field by field.
     let c = found[0].collection("customers").unwrap();
     let row = &c.rows[0];
-    let name = testdb::query(&s.db, "SELECT name, phone FROM customers WHERE id = 3")
+    let name = shop::query(&s.db, "SELECT name, phone FROM customers WHERE id = 3")
         .await
         .unwrap();
     let field = |n: &str| row.fields.iter().find(|f| f.field == n).unwrap();
@@ -268,7 +268,7 @@ async fn erasure_changes_exactly_the_targeted_columns_of_the_persons_rows(kind: 
     let s = shop(kind, 12).await;
     let person = 5;
     let mine = truth(&s.db, person).await;
-    let before = testdb::snapshot(&s.db).await.unwrap();
+    let before = shop::snapshot(&s.db).await.unwrap();
     let found = access(&s.db, &s.plan, &[by_email(person)]).await.unwrap();
     let changes = erasure(&s.plan, &found[0], &policy, &SECRET).unwrap();
     // A strategy Vow does not know is refused, naming the field.
@@ -300,7 +300,7 @@ async fn erasure_changes_exactly_the_targeted_columns_of_the_persons_rows(kind: 
         s.db.ping().await.unwrap();
         apply(&s.db, &s.plan, c).await.unwrap();
     }
-    let after = testdb::snapshot(&s.db).await.unwrap();
+    let after = shop::snapshot(&s.db).await.unwrap();
     let mut changed: BTreeSet<(String, String)> = BTreeSet::new();
     for (table, rows) in &before {
         let names = columns(&s.db, table).await;
@@ -443,12 +443,12 @@ async fn apply_twice_is_idempotent_and_a_killed_run_resumes(kind: Kind) {
             c.collection
         );
     }
-    let once = testdb::snapshot(&a.db).await.unwrap();
+    let once = shop::snapshot(&a.db).await.unwrap();
     for c in &changes.collections {
         apply(&a.db, &a.plan, c).await.unwrap();
     }
     assert_eq!(
-        testdb::snapshot(&a.db).await.unwrap(),
+        shop::snapshot(&a.db).await.unwrap(),
         once,
         "applying twice changes nothing more"
     );
@@ -468,7 +468,7 @@ async fn apply_twice_is_idempotent_and_a_killed_run_resumes(kind: Kind) {
     for c in &kept.collections[k - 1..] {
         apply(&b.db, &b.plan, c).await.unwrap();
     }
-    assert_eq!(testdb::snapshot(&b.db).await.unwrap(), once);
+    assert_eq!(shop::snapshot(&b.db).await.unwrap(), once);
     a.t.drop_db().await.unwrap();
     b.t.drop_db().await.unwrap();
 }
@@ -493,8 +493,8 @@ async fn a_merged_batch_of_erasures_equals_one_by_one(kind: Kind) {
         apply(&b.db, &b.plan, c).await.unwrap();
     }
     assert_eq!(
-        testdb::snapshot(&b.db).await.unwrap(),
-        testdb::snapshot(&a.db).await.unwrap()
+        shop::snapshot(&b.db).await.unwrap(),
+        shop::snapshot(&a.db).await.unwrap()
     );
     a.t.drop_db().await.unwrap();
     b.t.drop_db().await.unwrap();
@@ -502,7 +502,7 @@ async fn a_merged_batch_of_erasures_equals_one_by_one(kind: Kind) {
 
 async fn unknown_email_finds_nothing_and_changes_nothing(kind: Kind) {
     let s = shop(kind, 6).await;
-    let before = testdb::snapshot(&s.db).await.unwrap();
+    let before = shop::snapshot(&s.db).await.unwrap();
     let start = s.db.statements();
     let nobody = BTreeMap::from([("email".to_string(), "nobody@shop.test".to_string())]);
     let found = access(&s.db, &s.plan, &[nobody]).await.unwrap();
@@ -513,7 +513,7 @@ async fn unknown_email_finds_nothing_and_changes_nothing(kind: Kind) {
     assert!(changes.collections.is_empty());
     let fix = correction(&s.plan, &found[0], &|_| Some("x".to_string())).unwrap();
     assert!(fix.collections.is_empty());
-    assert_eq!(testdb::snapshot(&s.db).await.unwrap(), before);
+    assert_eq!(shop::snapshot(&s.db).await.unwrap(), before);
     s.t.drop_db().await.unwrap();
 }
 
@@ -552,7 +552,7 @@ async fn a_correction_sets_the_named_categories_in_their_types(kind: Kind) {
     for c in &changes.collections {
         apply(&s.db, &s.plan, c).await.unwrap();
     }
-    let row = testdb::query(
+    let row = shop::query(
         &s.db,
         "SELECT name, CAST(birth_date AS CHAR(10)) FROM customers WHERE id = 2",
     )
@@ -623,7 +623,7 @@ async fn plan_reports_unknown_tables_and_columns_with_their_lines() {
     let t = TestDb::shop(Kind::Sqlite, 1, SEED).await.unwrap();
     let db = Db::open(&t.target, 1).await.unwrap();
     let schema = db.schema().await.unwrap();
-    let source = testdb::shop_dataset()
+    let source = shop::shop_dataset()
         .replace("      - name: logins\n", "      - name: signins\n")
         .replace("          - name: page\n", "          - name: pages\n")
         .replace("          - name: title\n            data_categories: [system.operations]\n", "          - name: title\n            data_categories: [system.operations]\n            fields:\n              - name: x\n                data_categories: [system.operations]\n");
@@ -646,7 +646,7 @@ async fn plan_reports_unknown_tables_and_columns_with_their_lines() {
         errors[1].path
     );
     // The shop's walk: stage by stage, and deletes from children to parents.
-    let manifest = check(&testdb::shop_dataset(), "shop.yml", None)
+    let manifest = check(&shop::shop_dataset(), "shop.yml", None)
         .unwrap()
         .manifest;
     let plan = Plan::build(&manifest, "shop", &schema).unwrap();
@@ -748,7 +748,7 @@ async fn an_unreachable_server_is_reported_without_the_password() {
     assert_eq!(e.code, "unreachable", "{e}");
     let bad_password = Target::parse(&format!(
         "{}x",
-        testdb::PG_ADMIN_URL.replace("postgres@", "nobody_here:pw@")
+        shop::PG_ADMIN_URL.replace("postgres@", "nobody_here:pw@")
     ))
     .unwrap();
     let db = Db::open(&bad_password, 1).await.unwrap();
@@ -761,7 +761,7 @@ async fn a_failing_collection_is_named_and_nothing_half_written_survives() {
     let s = shop(Kind::Postgres, 4).await;
     let found = access(&s.db, &s.plan, &[by_email(1)]).await.unwrap();
     // The live table changed after the plan was made.
-    testdb::query(&s.db, "ALTER TABLE logins RENAME COLUMN ip_address TO ip")
+    shop::query(&s.db, "ALTER TABLE logins RENAME COLUMN ip_address TO ip")
         .await
         .unwrap();
     let e = access(&s.db, &s.plan, &[by_email(1)]).await.unwrap_err();
@@ -781,7 +781,7 @@ async fn a_failing_collection_is_named_and_nothing_half_written_survives() {
         "schema"
     );
     // One collection's update fails half-way: its transaction leaves nothing behind.
-    let before = testdb::snapshot(&s.db).await.unwrap();
+    let before = shop::snapshot(&s.db).await.unwrap();
     let changes = erasure(&s.plan, &found[0], &policy, &SECRET).unwrap();
     let logins = changes
         .collections
@@ -796,7 +796,7 @@ async fn a_failing_collection_is_named_and_nothing_half_written_survives() {
     assert_eq!(shapes, BTreeSet::from([1, 2]));
     let e = apply(&s.db, &s.plan, logins).await.unwrap_err();
     assert!(e.message.starts_with("logins: "), "{}", e.message);
-    assert_eq!(testdb::snapshot(&s.db).await.unwrap(), before);
+    assert_eq!(shop::snapshot(&s.db).await.unwrap(), before);
     s.t.drop_db().await.unwrap();
 }
 
@@ -805,7 +805,7 @@ async fn a_reference_to_another_dataset_is_a_warning_and_one_connection_is_enoug
     let t = TestDb::shop(Kind::Sqlite, 3, SEED).await.unwrap();
     // One connection: the stages still run, one statement at a time.
     let db = Db::open(&t.target, 1).await.unwrap();
-    let source = testdb::shop_dataset().replacen(
+    let source = shop::shop_dataset().replacen(
         "          - name: page\n",
         "          - name: page\n            fides_meta:\n              references:\n                - dataset: crm\n                  field: contacts.page\n                  direction: to\n",
         1,

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Instant;
-use vow_connect::testdb::{self, TestDb};
+use vow_connect::shop::{self, TestDb};
 use vow_connect::{Db, Identities, Kind, Plan, access, check};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,7 +28,7 @@ async fn access_batches_of_fifty_on_postgres() {
         made.elapsed()
     );
     let db = Db::open(&t.target, 4).await.unwrap();
-    let manifest = check(&testdb::shop_dataset(), "shop.yml", None)
+    let manifest = check(&shop::shop_dataset(), "shop.yml", None)
         .unwrap()
         .manifest;
     let plan = Plan::build(&manifest, "shop", &db.schema().await.unwrap()).unwrap();
@@ -40,7 +40,7 @@ async fn access_batches_of_fifty_on_postgres() {
             .map(|k| {
                 BTreeMap::from([(
                     "email".to_string(),
-                    testdb::email(1 + (batch * 50 + k) % customers),
+                    shop::email(1 + (batch * 50 + k) % customers),
                 )])
             })
             .collect();
@@ -72,7 +72,7 @@ async fn erasures_on_postgres() {
         .unwrap_or(2000);
     let t = TestDb::shop(Kind::Postgres, customers, 1).await.unwrap();
     let db = Db::open(&t.target, 4).await.unwrap();
-    let manifest = check(&testdb::shop_dataset(), "shop.yml", None)
+    let manifest = check(&shop::shop_dataset(), "shop.yml", None)
         .unwrap()
         .manifest;
     let plan = Plan::build(&manifest, "shop", &db.schema().await.unwrap()).unwrap();
@@ -90,7 +90,7 @@ async fn erasures_on_postgres() {
             .map(|k| {
                 BTreeMap::from([(
                     "email".to_string(),
-                    testdb::email(1 + (batch * 50 + k) % customers),
+                    shop::email(1 + (batch * 50 + k) % customers),
                 )])
             })
             .collect();

@@ -123,6 +123,9 @@ pub struct Engine {
     pub(crate) erasure_ledger: RwLock<Option<std::path::PathBuf>>,
     /// Open pools on the organisation's own databases (`external`).
     pub(crate) pools: crate::external::Pools,
+    /// Where SQLite connections may not and may point (`set_data_dir`,
+    /// `set_sqlite_connection_dirs`).
+    pub(crate) sqlite_fence: RwLock<crate::external::fence::SqliteFence>,
 }
 
 #[derive(Clone)]
@@ -212,6 +215,9 @@ impl Engine {
                 intake: RwLock::new(Default::default()),
                 erasure_ledger: RwLock::new(None),
                 pools: Default::default(),
+                sqlite_fence: RwLock::new(crate::external::fence::SqliteFence::new(
+                    vow_store::sqlite_file(database_url),
+                )),
             }),
             created,
         ))
@@ -229,6 +235,22 @@ impl Engine {
     pub fn set_public_url(&self, url: &str) {
         if let Ok(mut u) = self.public_url.write() {
             *u = url.trim_end_matches('/').to_string();
+        }
+    }
+
+    /// Vow's data directory (root key, mail, the SQLite store by default): no SQLite
+    /// connection may open a file in it.
+    pub fn set_data_dir(&self, dir: &std::path::Path) {
+        if let Ok(mut f) = self.sqlite_fence.write() {
+            f.data_dir = Some(dir.to_path_buf());
+        }
+    }
+
+    /// The only directories SQLite connections may open files in (`vow serve
+    /// --sqlite-connection-dir`); none given: anywhere outside Vow's own files.
+    pub fn set_sqlite_connection_dirs(&self, dirs: Vec<std::path::PathBuf>) {
+        if let Ok(mut f) = self.sqlite_fence.write() {
+            f.allowed = dirs;
         }
     }
 

@@ -165,6 +165,33 @@ pub const FR: &[(&str, &str)] = &[
         "Reject document {} (denies the request)",
         "Rejeter le document {} (refuse la demande)",
     ),
+    // Other systems: the request's connector jobs.
+    ("Other systems", "Autres systèmes"),
+    (
+        "The organisation's own databases this request reaches through connectors: rows found (access) or changed (erasure, correction) per collection, never a value.",
+        "Les bases de données propres de l'organisation que cette demande atteint par des connecteurs : lignes trouvées (accès) ou modifiées (effacement, rectification) par collection, jamais une valeur.",
+    ),
+    (
+        "A job failed. Fix what the error names, then retry: an erasure or correction resumes where it stopped, and the collections it finished are not touched again.",
+        "Une tâche a échoué. Corrigez ce que l'erreur désigne, puis relancez : un effacement ou une rectification reprend où il s'est arrêté, et les collections déjà traitées ne sont pas touchées de nouveau.",
+    ),
+    ("Dataset", "Jeu de données"),
+    ("Connection", "Connexion"),
+    ("Attempts", "Tentatives"),
+    ("Rows per collection", "Lignes par collection"),
+    ("Error", "Erreur"),
+    ("Access", "Accès"),
+    ("Erasure", "Effacement"),
+    ("Correction", "Rectification"),
+    ("Pending", "À exécuter"),
+    ("Waiting", "En attente"),
+    ("Done", "Terminée"),
+    ("Failed", "Échouée"),
+    ("Retry the failed jobs", "Relancer les tâches échouées"),
+    (
+        "The failed jobs are put back to run.",
+        "Les tâches échouées sont remises en file.",
+    ),
     // Incidents.
     ("{}: without undue delay", "{} : sans délai indu"),
     ("Incidents · {}", "Incidents · {}"),

@@ -71,6 +71,11 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// SQLite gives its `-wal` and `-shm` files the database file's mode, so all three
 /// are private from the first start. An empty file is an empty database. Anything
 /// else (the file exists, its directory does not) is left to SQLite to report.
+/// The SQLite file a store URL names; None for PostgreSQL or an in-memory store.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    Backend::from_url(url).ok()?.sqlite_file(url)
+}
+
 fn create_sqlite_file(path: &std::path::Path) {
     if !path.exists() {
         let _ = vow_crypto::files::create_private_file(path);

@@ -44,7 +44,7 @@ pub enum Command {
     /// Run the HTTP server (embedded SQLite under ./vow-data by default). Makes the
     /// store and its root key on first start, and prints a bootstrap admin key once.
     #[command(
-        after_help = "Examples:\n  vow serve\n  vow serve --config /etc/vow/vow.toml\n  vow serve --data /var/lib/vow --listen 0.0.0.0:8443\n  VOW_CONNECTIONS_PER_ADDRESS=1024 vow serve   # behind a reverse proxy\n\nTLS, the connection limits and timeouts ([connections]) and a key for /metrics\n(metrics_key_file) are set in the configuration file or VOW_… variables:\nsee docs/configuration.md."
+        after_help = "Examples:\n  vow serve\n  vow serve --config /etc/vow/vow.toml\n  vow serve --data /var/lib/vow --listen 0.0.0.0:8443\n  VOW_CONNECTIONS_PER_ADDRESS=1024 vow serve   # behind a reverse proxy\n  vow serve --sqlite-connection-dir /srv/shop   # SQLite connections only there\n\nTLS, the connection limits and timeouts ([connections]) and a key for /metrics\n(metrics_key_file) are set in the configuration file or VOW_… variables:\nsee docs/configuration.md."
     )]
     Serve {
         /// Address to listen on. Default 127.0.0.1:8080
@@ -53,6 +53,11 @@ pub enum Command {
         /// How often retention runs (e.g. 24h, 30m, 1d). Default 24h.
         #[arg(long, value_name = "INTERVAL")]
         retention_interval: Option<String>,
+        /// A directory SQLite connections may open files in (repeatable; replaces
+        /// VOW_SQLITE_CONNECTION_DIRS). Without one: anywhere but Vow's own store and
+        /// data directory.
+        #[arg(long = "sqlite-connection-dir", value_name = "DIR")]
+        sqlite_connection_dirs: Vec<PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
         #[command(flatten)]
@@ -302,11 +307,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve {
             listen,
             retention_interval,
+            sqlite_connection_dirs,
             store,
             hooks,
         } => {
             let mut cfg = Config::load(&store, &hooks, listen.as_deref())
                 .map_err(|e| bad(format!("{e:#}")))?;
+            if !sqlite_connection_dirs.is_empty() {
+                cfg.sqlite_connection_dirs = crate::config::sqlite_dirs(
+                    sqlite_connection_dirs.into_iter(),
+                    "--sqlite-connection-dir",
+                )
+                .map_err(|e| bad(format!("{e:#}")))?;
+            }
             if let Some(i) = retention_interval {
                 cfg.retention_interval = crate::config::parse_interval(&i)
                     .map_err(|e| bad(format!("--retention-interval {e}")))?;

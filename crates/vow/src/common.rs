@@ -238,6 +238,10 @@ pub async fn open_engine(cfg: &Config, init: Init) -> Result<(Arc<Engine>, bool)
     opened.0.set_webhook_lease(cfg.webhooks.lease);
     opened.0.set_intake_limits(cfg.intake);
     opened.0.set_erasure_ledger(cfg.erasure_ledger.clone());
+    opened.0.set_data_dir(&cfg.data);
+    opened
+        .0
+        .set_sqlite_connection_dirs(cfg.sqlite_connection_dirs.clone());
     // SQLite creates its -wal and -shm files with the database file's mode.
     if let Some(db) = &database {
         restrict(db, 0o600);

@@ -370,6 +370,18 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Directories SQLite connections are allowed in: each must exist.
+pub fn sqlite_dirs(dirs: impl Iterator<Item = PathBuf>, from: &str) -> Result<Vec<PathBuf>> {
+    dirs.map(|d| {
+        if d.is_dir() {
+            Ok(d)
+        } else {
+            bail!("{from}: {} is not a directory", d.display())
+        }
+    })
+    .collect()
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub data: PathBuf,
@@ -392,6 +404,10 @@ pub struct Config {
     pub connections: ConnectionConfig,
     /// The key `/metrics` requires, if any.
     pub metrics_key: Option<String>,
+    /// The only directories SQLite connections may open files in
+    /// (`VOW_SQLITE_CONNECTION_DIRS`, `vow serve --sqlite-connection-dir`); empty:
+    /// anywhere but Vow's own store and data directory.
+    pub sqlite_connection_dirs: Vec<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -597,7 +613,15 @@ impl Config {
         if metrics_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
             bail!("the metrics key is empty");
         }
+        let sqlite_connection_dirs = match env("VOW_SQLITE_CONNECTION_DIRS") {
+            Some(v) => sqlite_dirs(
+                v.split(':').filter(|d| !d.is_empty()).map(PathBuf::from),
+                "VOW_SQLITE_CONNECTION_DIRS",
+            )?,
+            None => Vec::new(),
+        };
         Ok(Config {
+            sqlite_connection_dirs,
             connections: ConnectionConfig::load(file.connections.as_ref())?,
             metrics_key,
             webhooks,

@@ -376,18 +376,19 @@ pub fn spawn_runner(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
 }
 
 /// The demo's step on the organisation's own databases (issue 11): a small shop in
-/// SQLite under the data directory, its dataset registered, then an access and an
-/// erasure request that reach it through connector jobs.
+/// SQLite in `dir` (outside the data directory: a SQLite connection may not open a
+/// file in it), its dataset registered, then an access and an erasure request that
+/// reach it through connector jobs.
 pub async fn demo(
     engine: &Arc<Engine>,
     admin: &Actor,
     examples: &std::path::Path,
-    data: &std::path::Path,
+    dir: &std::path::Path,
 ) -> Result<()> {
     use serde_json::json;
     // The demo's narration style (`demo::say`), here to keep the two modules apart.
     let say = |line: String| outln!("   {line}");
-    use vow_connect::testdb;
+    use vow_connect::shop;
     use vow_core::RequestState;
     let tenant = TenantId::new("lantern-goods")?;
     engine
@@ -400,12 +401,12 @@ pub async fn demo(
         .await
         .inspect_err(crate::common::report_policy_error)?;
     // The shop's database: 20 customers, about 50 rows each, in a file of its own.
-    let file = data.join("shop.db");
-    // Owner-only from the start, like everything under a data directory; SQLite
+    let file = dir.join("shop.db");
+    // Owner-only from the start, like everything in a data directory; SQLite
     // gives its journal files the database file's mode.
     vow_crypto::files::create_private_file(&file)?;
     let make = format!("sqlite://{}?mode=rwc", file.display());
-    testdb::fill_shop(&vow_connect::Target::parse(&make)?, 20, 1).await?;
+    shop::fill_shop(&vow_connect::Target::parse(&make)?, 20, 1).await?;
     let url = format!("sqlite://{}", file.display());
     say(format!(
         "the shop's own database: {} (20 customers, 8 tables)",
@@ -436,7 +437,7 @@ pub async fn demo(
     // Two customers the shop's vault knows by e-mail, so their requests verify.
     let rows = (1..=2u64)
         .map(|i| {
-            let email = testdb::email(i);
+            let email = shop::email(i);
             json!({"identifiers": {"email": email},
                    "fields": [{"category": "user.contact.email", "value": email, "purposes": ["orders"], "source": "checkout"}]})
             .to_string()
@@ -451,7 +452,7 @@ pub async fn demo(
     for (i, kind) in [(1u64, "access"), (2, "delete")] {
         let ask: vow_engine::NewRequest = serde_json::from_value(json!({
             "type": kind, "channel": "web", "jurisdiction": "CA",
-            "identifiers": {"email": testdb::email(i)},
+            "identifiers": {"email": shop::email(i)},
         }))?;
         let r = engine.submit_request(admin, &tenant, &ask).await?;
         if kind == "delete" {

@@ -64,6 +64,16 @@ fn fresh_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where the demo's shop database goes: `<data>-shop`, beside the data directory
+/// (made afresh each run, like it).
+pub fn shop_dir(data: &Path) -> Result<PathBuf> {
+    let data = std::path::absolute(data)?;
+    let name = data
+        .file_name()
+        .map_or_else(|| "vow-demo".into(), |n| n.to_string_lossy().into_owned());
+    Ok(data.with_file_name(format!("{name}-shop")))
+}
+
 fn emails(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path)?;
     Ok(text
@@ -543,7 +553,10 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     step(
         "10e. The shop's own database (R11, R14): requests reach it through connectors, batched and resumable",
     );
-    crate::connection::demo(engine, &admin, examples, &cfg.data).await?;
+    // Outside the data directory: no SQLite connection may open a file in it.
+    let shop = shop_dir(&cfg.data)?;
+    fresh_dir(&shop)?;
+    crate::connection::demo(engine, &admin, examples, &shop).await?;
 
     step("11. The audit chain: every change and every read, hash-chained");
     let v = engine

@@ -2,15 +2,17 @@
 //! sealed under the tenant's KEK (re-sealed when the KEK rotates) and opened only to
 //! connect; what is shown and audited is the URL with the password replaced.
 
+use super::fence::SqliteFence;
 use crate::engine::ts;
 use crate::error::{EngineError, FieldError, Result};
 use crate::vault::keyring::TenantKeys;
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::json;
+use std::path::Path;
 use std::sync::Arc;
 use utoipa::ToSchema;
-use vow_connect::{Db, Target};
+use vow_connect::{ConnectError, Db, Target};
 use vow_core::role::Capability;
 use vow_core::{Pii, TenantId};
 use vow_crypto::{aad, open, seal};
@@ -92,12 +94,11 @@ pub(crate) fn check_id(id: &str) -> std::result::Result<(), String> {
 
 /// A SQLite connection names a database file that exists: Vow reads and changes the
 /// organisation's databases, it never makes one (nor a file anywhere it may write).
-fn existing_sqlite_file(t: &Target) -> std::result::Result<(), String> {
-    if t.kind() != vow_connect::Kind::Sqlite {
+/// The file must also lie within the fence (`SqliteFence::check`).
+fn existing_sqlite_file(t: &Target, fence: &SqliteFence) -> std::result::Result<(), String> {
+    let Some((file, options)) = sqlite_path(t) else {
         return Ok(());
-    }
-    let rest = t.url().trim_start_matches("sqlite://");
-    let (file, options) = rest.split_once('?').unwrap_or((rest, ""));
+    };
     if options
         .split('&')
         .any(|o| o.eq_ignore_ascii_case("mode=rwc") || o.eq_ignore_ascii_case("mode=memory"))
@@ -107,10 +108,20 @@ fn existing_sqlite_file(t: &Target) -> std::result::Result<(), String> {
                 .into(),
         );
     }
-    if !std::path::Path::new(file).is_file() {
+    if !file.is_file() {
         return Err("no SQLite database file at this path on the server".into());
     }
-    Ok(())
+    fence.check(file)
+}
+
+/// A SQLite target's file and its options; None for other kinds.
+fn sqlite_path(t: &Target) -> Option<(&Path, &str)> {
+    if t.kind() != vow_connect::Kind::Sqlite {
+        return None;
+    }
+    let rest = t.url().trim_start_matches("sqlite://");
+    let (file, options) = rest.split_once('?').unwrap_or((rest, ""));
+    Some((Path::new(file), options))
 }
 
 fn view(row: &ConnectionRow, datasets: Vec<String>) -> ConnectionView {
@@ -146,7 +157,7 @@ impl Engine {
             .map_err(|e| errors.push(FieldError::new("/url", e.message)))
             .ok();
         if let Some(t) = &target
-            && let Err(e) = existing_sqlite_file(t)
+            && let Err(e) = self.fenced(|f| existing_sqlite_file(t, f))
         {
             errors.push(FieldError::new("/url", e));
         }
@@ -329,6 +340,12 @@ impl Engine {
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         drop(tx);
         let target = open_target(&keys, tenant, &row)?;
+        // Checked again when opened: the fence may have narrowed since the connection
+        // was put.
+        if let Some((file, _)) = sqlite_path(&target) {
+            self.fenced(|f| f.check(file))
+                .map_err(|m| EngineError::connector(id, ConnectError::new("fenced", m)))?;
+        }
         let limit = u32::try_from(row.max_concurrency).unwrap_or(DEFAULT_CONCURRENCY);
         let db = Arc::new(
             Db::open(&target, limit)
@@ -337,6 +354,18 @@ impl Engine {
         );
         self.pools.put(tenant, id, row.updated_at, db.clone());
         Ok((row, db))
+    }
+}
+
+impl Engine {
+    fn fenced(
+        &self,
+        check: impl FnOnce(&SqliteFence) -> std::result::Result<(), String>,
+    ) -> std::result::Result<(), String> {
+        match self.sqlite_fence.read() {
+            Ok(f) => check(&f),
+            Err(_) => Err("the SQLite fence is unavailable".into()),
+        }
     }
 }
 

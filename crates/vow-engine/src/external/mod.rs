@@ -8,6 +8,7 @@
 pub mod connections;
 pub mod datasets;
 mod dry_run;
+pub(crate) mod fence;
 pub mod jobs;
 mod runner;
 

@@ -10,6 +10,7 @@
 //! - `obligations.rs`: incidents (and mailing their notices), retention, reports, the
 //!   audit chain's status.
 
+mod connector_jobs;
 mod documents;
 mod obligations;
 mod requests;

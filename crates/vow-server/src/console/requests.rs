@@ -230,6 +230,7 @@ fn done_words(action: &str) -> Option<&'static str> {
         "deny" => "The request is denied.",
         "review-accept" => "The document is accepted.",
         "review-reject" => "The document is rejected and the request denied.",
+        super::connector_jobs::RETRY => "The failed jobs are put back to run.",
         _ => return None,
     })
 }
@@ -446,6 +447,11 @@ async fn show(
         Ok(None) => {}
         Err(e) => return c.error(Some(t), &e),
     }
+    match super::connector_jobs::section(s, c, &tid, r).await {
+        Ok(Some(jobs)) => sections.push(jobs),
+        Ok(None) => {}
+        Err(e) => return c.error(Some(t), &e),
+    }
     sections.extend([Section {
         heading: "History".into(),
         table: Some(history),
@@ -539,6 +545,13 @@ pub async fn action(
             e.extend_request(a, &tid, &r, &step).await
         }
         "fulfil" => e.fulfil_request(a, &tid, &r).await,
+        super::connector_jobs::RETRY => {
+            // The same engine call as `POST …/connector-jobs/retry`.
+            if let Err(err) = e.retry_connector_jobs(a, &tid, &r).await {
+                return failed(&s, &c, &t, &r, &err).await;
+            }
+            return see_other(&format!("/console/t/{t}/requests/{r}?done={action}"));
+        }
         "review-accept" | "review-reject" => {
             let accept = action == "review-accept";
             super::documents::review(&s, &c, &tid, &r, &f, accept).await

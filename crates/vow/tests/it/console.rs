@@ -804,3 +804,132 @@ async fn console_pages_in_french() {
     let sign_in = other.get("/console?lang=fr").await;
     assert!(sign_in.body.contains("Clé d&#39;API"), "{}", sign_in.body);
 }
+
+#[tokio::test]
+async fn console_request_page_shows_its_connector_jobs_and_retries_the_failed() {
+    use crate::external::{customer_in_vault, run_jobs, shop, state_of, submit_and_fulfil};
+    let s = Server::start().await;
+    let (op, db) = shop(&s, vow_connect::Kind::Sqlite, 4).await;
+    let email = vow_connect::shop::email(1);
+    customer_in_vault(&s, &op, &email).await;
+    // The shop's database refuses changes to customers for now.
+    let conn = vow_connect::Db::open(&db.target, 1).await.unwrap();
+    vow_connect::shop::query(
+        &conn,
+        "CREATE TRIGGER hold_customers BEFORE UPDATE ON customers BEGIN SELECT RAISE(ABORT, 'locked'); END",
+    )
+    .await
+    .unwrap();
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}),
+    )
+    .await;
+    let mut b = Browser::new(&s);
+    b.sign_in(&op).await;
+    let path = format!("/console/t/shop/requests/{id}");
+    let retry = format!("{path}/retry-jobs");
+    let cells = |page: &Page| -> Vec<String> {
+        let at = page.body.find("<h2>Other systems</h2>").unwrap_or_else(|| {
+            panic!("the section: {}", page.body);
+        });
+        let table = &page.body[at..];
+        let row = &table[table.find("<td").unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        row.split("<td")
+            .skip(1)
+            .map(|c| {
+                let text = &c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()];
+                text.to_string()
+            })
+            .collect()
+    };
+    // Before the runner: the job waits; nothing to retry.
+    let page = b.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_safe();
+    assert_eq!(
+        cells(&page),
+        ["shop", "orders", "Erasure", "Pending", "0", "—", ""],
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(&retry), "{}", page.body);
+    // It fails on customers: the error names the collection, never a value, and the
+    // retry button appears.
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["failed"], 1, "{report}");
+    let page = b.get(&path).await;
+    let failed = cells(&page);
+    assert_eq!(
+        failed[..5],
+        ["shop", "orders", "Erasure", "Failed", "1"],
+        "{failed:?}"
+    );
+    assert!(failed[6].contains("customers"), "{failed:?}");
+    assert!(!page.body.contains(&email), "{}", page.body);
+    assert!(page.body.contains("class=\"flag failed\""), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("action=\"{retry}\"")),
+        "{}",
+        page.body
+    );
+    // In French too.
+    let fr = b.get(&format!("{path}?lang=fr")).await;
+    for w in [
+        "Autres systèmes",
+        "Effacement",
+        "Échouée",
+        "Tentatives",
+        "Relancer les tâches échouées",
+    ] {
+        assert!(fr.body.contains(w), "{w}: {}", fr.body);
+    }
+    // Without its token the button changes nothing.
+    let forged = b.post(&retry, &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(state_of(&s, &op, &id).await.states().1, ["failed"]);
+    // Fixed, retried through the button (as `POST …/connector-jobs/retry`), run again.
+    vow_connect::shop::query(&conn, "DROP TRIGGER hold_customers")
+        .await
+        .unwrap();
+    let done = b.submit(&page, &retry, &[]).await;
+    assert_eq!(done.location(), format!("{path}?done=retry-jobs"));
+    let shown = b.get(&format!("{path}?done=retry-jobs")).await;
+    assert!(
+        shown.body.contains("The failed jobs are put back to run."),
+        "{}",
+        shown.body
+    );
+    assert_eq!(cells(&shown)[3], "Pending", "{}", shown.body);
+    let actions = audit_actions(&s).await;
+    assert!(
+        actions.contains(&("connector.retry".to_string(), key_id(&op).to_string())),
+        "{actions:?}"
+    );
+    // Nothing left to retry: the engine's refusal shows on the page.
+    let again = b.submit(&page, &retry, &[]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(
+        again.body.contains("no failed connector job"),
+        "{}",
+        again.body
+    );
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["done"], 1, "{report}");
+    let page = b.get(&path).await;
+    let done = cells(&page);
+    assert_eq!(
+        done[..5],
+        ["shop", "orders", "Erasure", "Done", "2"],
+        "{done:?}"
+    );
+    assert!(
+        done[5].contains("customers 1"),
+        "per collection rows: {done:?}"
+    );
+    assert_eq!(done[6], "", "{done:?}");
+    assert!(!page.body.contains(&retry), "{}", page.body);
+    db.drop_db().await.unwrap();
+}

@@ -7,13 +7,13 @@ use crate::harness::Server;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vow_connect::Kind;
-use vow_connect::testdb::{self, TestDb};
+use vow_connect::shop::{self, TestDb};
 
 const SHOP_POLICY: &str = include_str!("../../../../examples/shop/policy.yaml");
 
 /// A shop tenant whose database (SQLite or a real server) holds `customers` people,
 /// registered as connection `orders`. Returns the operator key and the database.
-async fn shop(s: &Server, kind: Kind, customers: u64) -> (String, TestDb) {
+pub(crate) async fn shop(s: &Server, kind: Kind, customers: u64) -> (String, TestDb) {
     let op = s.tenant_with("shop", "controller", SHOP_POLICY).await;
     let db = TestDb::shop(kind, customers, 7)
         .await
@@ -28,7 +28,7 @@ async fn shop(s: &Server, kind: Kind, customers: u64) -> (String, TestDb) {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{c}");
-    let (st, d) = register(s, &op, &testdb::shop_dataset()).await;
+    let (st, d) = register(s, &op, &shop::shop_dataset()).await;
     assert_eq!(st, StatusCode::CREATED, "{d}");
     assert_eq!(d[0]["fides_key"], "shop");
     assert_eq!(d[0]["collections"].as_array().map(Vec::len), Some(8), "{d}");
@@ -54,7 +54,7 @@ async fn register(s: &Server, key: &str, yaml: &str) -> (StatusCode, Value) {
 
 /// A person the shop's vault knows, by e-mail: requests about them are verified by
 /// matching what is held.
-async fn customer_in_vault(s: &Server, key: &str, email: &str) {
+pub(crate) async fn customer_in_vault(s: &Server, key: &str, email: &str) {
     let (st, b) = s
         .post(
             key,
@@ -67,7 +67,7 @@ async fn customer_in_vault(s: &Server, key: &str, email: &str) {
 }
 
 /// Submit a request and fulfil it: it waits on its connector jobs.
-async fn submit_and_fulfil(s: &Server, key: &str, body: Value) -> String {
+pub(crate) async fn submit_and_fulfil(s: &Server, key: &str, body: Value) -> String {
     let (st, r) = s.post(key, "/v1/tenants/shop/requests", body).await;
     assert_eq!(st, StatusCode::CREATED, "{r}");
     let id = r["id"].as_str().unwrap().to_string();
@@ -86,7 +86,7 @@ async fn submit_and_fulfil(s: &Server, key: &str, body: Value) -> String {
     id
 }
 
-async fn run_jobs(s: &Server, key: &str) -> Value {
+pub(crate) async fn run_jobs(s: &Server, key: &str) -> Value {
     let (st, r) = s
         .post(key, "/v1/tenants/shop/connector-jobs/run", json!({}))
         .await;
@@ -94,15 +94,41 @@ async fn run_jobs(s: &Server, key: &str) -> Value {
     r
 }
 
-async fn jobs(s: &Server, key: &str, id: &str) -> Value {
-    let (st, j) = s
+/// A request and its connector jobs as the API shows them.
+#[derive(Debug)]
+pub(crate) struct Seen {
+    /// `GET …/requests/{id}`.
+    request: Value,
+    /// `GET …/requests/{id}/connector-jobs`.
+    jobs: Value,
+}
+
+impl Seen {
+    /// The request's state and each job's state, to check in one assertion.
+    pub(crate) fn states(&self) -> (&str, Vec<&str>) {
+        let jobs = self.jobs.as_array().map_or(&[][..], Vec::as_slice);
+        (
+            self.request["state"].as_str().unwrap_or_default(),
+            jobs.iter()
+                .map(|j| j["state"].as_str().unwrap_or_default())
+                .collect(),
+        )
+    }
+}
+
+/// Fetch a request and its connector jobs.
+pub(crate) async fn state_of(s: &Server, key: &str, id: &str) -> Seen {
+    let (st, request) = s.get(key, &format!("/v1/tenants/shop/requests/{id}")).await;
+    assert_eq!(st, StatusCode::OK, "{request}");
+    let (st, jobs) = s
         .get(
             key,
             &format!("/v1/tenants/shop/requests/{id}/connector-jobs"),
         )
         .await;
-    assert_eq!(st, StatusCode::OK, "{j}");
-    j
+    assert_eq!(st, StatusCode::OK, "{jobs}");
+    assert!(jobs.is_array(), "{jobs}");
+    Seen { request, jobs }
 }
 
 type Snapshot =
@@ -110,7 +136,7 @@ type Snapshot =
 
 async fn snapshot(db: &TestDb) -> Snapshot {
     let conn = vow_connect::Db::open(&db.target, 2).await.unwrap();
-    testdb::snapshot(&conn).await.unwrap()
+    shop::snapshot(&conn).await.unwrap()
 }
 
 #[tokio::test]
@@ -203,7 +229,7 @@ async fn bad_connections_and_unreachable_databases_get_precise_problems() {
     assert_eq!(p["error"]["code"], "unreachable", "{p}");
     assert!(!p.to_string().contains("secret-y"), "{p}");
     // Registering against it needs the live schema: 502, naming the connection.
-    let (st, p) = register(&s, &op, &testdb::shop_dataset()).await;
+    let (st, p) = register(&s, &op, &shop::shop_dataset()).await;
     assert_eq!(
         st,
         StatusCode::NOT_FOUND,
@@ -217,7 +243,7 @@ async fn bad_connections_and_unreachable_databases_get_precise_problems() {
         ))
         .bearer_auth(&op)
         .header("content-type", "application/yaml")
-        .body(testdb::shop_dataset())
+        .body(shop::shop_dataset())
         .send()
         .await
         .unwrap();
@@ -237,7 +263,7 @@ async fn datasets_are_checked_against_the_live_schema_before_anything_is_stored(
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 3).await;
     // A column the database does not have, named at its line.
-    let good = testdb::shop_dataset();
+    let good = shop::shop_dataset();
     let bad = good.replacen("- name: postal_code", "- name: post_code", 1);
     let line = bad.lines().position(|l| l.contains("post_code")).unwrap() + 1;
     let (st, p) = register(&s, &op, &bad).await;
@@ -263,7 +289,7 @@ async fn datasets_are_checked_against_the_live_schema_before_anything_is_stored(
 async fn r11_access_package_includes_what_the_shops_database_holds() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 6).await;
-    let email = testdb::email(3);
+    let email = shop::email(3);
     customer_in_vault(&s, &op, &email).await;
     let id = submit_and_fulfil(
         &s,
@@ -271,13 +297,14 @@ async fn r11_access_package_includes_what_the_shops_database_holds() {
         json!({"type": "access", "channel": "web", "identifiers": {"email": email}}),
     )
     .await;
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["state"], "pending", "{j}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("in_progress", vec!["pending"]), "{seen:?}");
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
     assert_eq!(report["requests_completed"], 1, "{report}");
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
+    let r = &seen.request;
     assert_eq!(r["outcome"]["external"][0]["dataset"], "shop", "{r}");
     let (st, p) = s
         .get(&op, &format!("/v1/tenants/shop/requests/{id}/export"))
@@ -312,8 +339,7 @@ async fn r11_access_package_includes_what_the_shops_database_holds() {
         "{p}"
     );
     // Per collection counts, and an audit entry of counts (never values).
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["state"], "done");
+    let j = &seen.jobs;
     assert!(
         j[0]["collections"]
             .as_array()
@@ -339,7 +365,7 @@ async fn r11_access_package_includes_what_the_shops_database_holds() {
 async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 6).await;
-    let email = testdb::email(2);
+    let email = shop::email(2);
     customer_in_vault(&s, &op, &email).await;
     let before = snapshot(&db).await;
     let id = submit_and_fulfil(
@@ -371,17 +397,17 @@ async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done
     assert_eq!(snapshot(&db).await, before, "a dry run changes nothing");
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
-    assert_eq!(r["outcome"]["done"], "erased", "{r}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
+    assert_eq!(seen.request["outcome"]["done"], "erased", "{seen:?}");
     // The person's e-mail is nowhere in the shop's database any more; other
     // customers' rows are as they were.
     let after = snapshot(&db).await;
     assert!(!format!("{after:?}").contains(&email));
-    let other = testdb::email(5);
+    let other = shop::email(5);
     let count = |snap: &Snapshot| format!("{snap:?}").matches(other.as_str()).count();
     assert_eq!(count(&after), count(&before));
-    let j = jobs(&s, &op, &id).await;
+    let j = &seen.jobs;
     assert!(
         j[0]["collections"]
             .as_array()
@@ -411,11 +437,11 @@ async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done
 async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 4).await;
-    let email = testdb::email(1);
+    let email = shop::email(1);
     customer_in_vault(&s, &op, &email).await;
     // The shop's database refuses changes to customers for now.
     let conn = vow_connect::Db::open(&db.target, 1).await.unwrap();
-    testdb::query(
+    shop::query(
         &conn,
         "CREATE TRIGGER hold_customers BEFORE UPDATE ON customers BEGIN SELECT RAISE(ABORT, 'locked'); END",
     )
@@ -429,10 +455,13 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     .await;
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["failed"], 1, "{report}");
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "partially_fulfilled", "{r}");
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["state"], "failed");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(
+        seen.states(),
+        ("partially_fulfilled", vec!["failed"]),
+        "{seen:?}"
+    );
+    let j = &seen.jobs;
     // The self-assessment counts the failure and says what it means.
     let year = crate::harness::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
@@ -465,7 +494,7 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
         .collect();
     assert!(!finished.contains(&"customers".to_string()));
     // Fixed, retried: it resumes, touching only what was left.
-    testdb::query(&conn, "DROP TRIGGER hold_customers")
+    shop::query(&conn, "DROP TRIGGER hold_customers")
         .await
         .unwrap();
     let (st, b) = s
@@ -478,8 +507,8 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     assert_eq!(st, StatusCode::OK, "{b}");
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["state"], "done", "{j}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states().1, ["done"], "{seen:?}");
     let after = snapshot(&db).await;
     assert!(!format!("{after:?}").contains(&email));
     // The request stays as the person was told, but its outcome now says the
@@ -503,7 +532,7 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
 async fn r12_a_correction_reaches_the_shops_database() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 3).await;
-    let email = testdb::email(2);
+    let email = shop::email(2);
     customer_in_vault(&s, &op, &email).await;
     let id = submit_and_fulfil(
         &s,
@@ -513,8 +542,8 @@ async fn r12_a_correction_reaches_the_shops_database() {
     )
     .await;
     run_jobs(&s, &op).await;
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
     let after = snapshot(&db).await;
     assert!(format!("{after:?}").contains("Corrected Name"));
     db.drop_db().await.unwrap();
@@ -533,8 +562,8 @@ async fn an_unknown_email_finds_nothing_and_changes_nothing() {
     )
     .await;
     run_jobs(&s, &op).await;
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
     assert_eq!(snapshot(&db).await, before);
     db.drop_db().await.unwrap();
 }
@@ -544,7 +573,7 @@ async fn postgres_and_mariadb_shops_are_reached_the_same_way() {
     for kind in [Kind::Postgres, Kind::Mysql] {
         let s = Server::start().await;
         let (op, db) = shop(&s, kind, 5).await;
-        let email = testdb::email(4);
+        let email = shop::email(4);
         customer_in_vault(&s, &op, &email).await;
         let id = submit_and_fulfil(
             &s,
@@ -554,8 +583,12 @@ async fn postgres_and_mariadb_shops_are_reached_the_same_way() {
         .await;
         let report = run_jobs(&s, &op).await;
         assert_eq!(report["done"], 1, "{kind:?}: {report}");
-        let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-        assert_eq!(r["state"], "fulfilled", "{kind:?}: {r}");
+        let seen = state_of(&s, &op, &id).await;
+        assert_eq!(
+            seen.states(),
+            ("fulfilled", vec!["done"]),
+            "{kind:?}: {seen:?}"
+        );
         let after = snapshot(&db).await;
         assert!(!format!("{after:?}").contains(&email), "{kind:?}");
         db.drop_db().await.unwrap();
@@ -568,7 +601,7 @@ async fn a_batch_of_erasures_walks_and_applies_together() {
     let (op, db) = shop(&s, Kind::Sqlite, 8).await;
     let mut ids = Vec::new();
     for i in 1..=3 {
-        let email = testdb::email(i);
+        let email = shop::email(i);
         customer_in_vault(&s, &op, &email).await;
         ids.push(
             submit_and_fulfil(
@@ -585,9 +618,9 @@ async fn a_batch_of_erasures_walks_and_applies_together() {
     assert_eq!(report["requests_completed"], 3, "{report}");
     let after = format!("{:?}", snapshot(&db).await);
     for i in 1..=3 {
-        assert!(!after.contains(&testdb::email(i)));
+        assert!(!after.contains(&shop::email(i)));
     }
-    assert!(after.contains(&testdb::email(4)), "others are untouched");
+    assert!(after.contains(&shop::email(4)), "others are untouched");
     // One audit entry per collection for the batch, naming each request and its rows.
     let mut tx = s.store().read().await.unwrap();
     let audit = tx.audit_page(0, 100_000).await.unwrap();
@@ -611,7 +644,7 @@ async fn a_batch_of_erasures_walks_and_applies_together() {
 async fn a_killed_runners_jobs_are_taken_up_when_its_lease_ends() {
     let (s, clock) = Server::start_clocked("2026-03-02T10:00:00Z").await;
     let (op, db) = shop(&s, Kind::Sqlite, 4).await;
-    let email = testdb::email(2);
+    let email = shop::email(2);
     customer_in_vault(&s, &op, &email).await;
     let id = submit_and_fulfil(
         &s,
@@ -635,10 +668,149 @@ async fn a_killed_runners_jobs_are_taken_up_when_its_lease_ends() {
     clock.advance(jiff::SignedDuration::from_mins(6));
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
-    let (_, r) = s.get(&op, &format!("/v1/tenants/shop/requests/{id}")).await;
-    assert_eq!(r["state"], "fulfilled", "{r}");
-    let j = jobs(&s, &op, &id).await;
-    assert_eq!(j[0]["attempts"], 2, "{j}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(seen.states(), ("fulfilled", vec!["done"]), "{seen:?}");
+    assert_eq!(seen.jobs[0]["attempts"], 2, "{seen:?}");
     assert!(!format!("{:?}", snapshot(&db).await).contains(&email));
     db.drop_db().await.unwrap();
+}
+
+/// PUT a SQLite connection `local` at `path`: the status and the answer.
+async fn put_sqlite(s: &Server, key: &str, path: &std::path::Path) -> (StatusCode, Value) {
+    s.call(
+        reqwest::Method::PUT,
+        key,
+        "/v1/tenants/shop/connections/local",
+        Some(json!({"url": format!("sqlite:{}", path.display())})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn sqlite_connections_never_open_vows_own_files_and_keep_to_the_allowed_dirs() {
+    let s = Server::start().await;
+    let op = s.tenant_with("shop", "controller", SHOP_POLICY).await;
+    let refused = |st: StatusCode, p: &Value, why: &str| {
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+        assert_eq!(p["errors"][0]["pointer"], "/url", "{p}");
+        let detail = p["errors"][0]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(why), "{p}");
+        // No path but the one sent: not the store's, not the data directory's.
+        assert!(!detail.contains(&s.data_dir().display().to_string()), "{p}");
+    };
+    // The store itself, by its path, by a path through `..`, and by a symbolic link
+    // from elsewhere: canonical paths are compared.
+    let store = s.data_dir().join("vow.db");
+    let (st, p) = put_sqlite(&s, &op, &store).await;
+    refused(st, &p, "Vow's own store");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let around = s.data_dir().join("mail/../vow.db");
+    std::fs::create_dir_all(s.data_dir().join("mail")).unwrap();
+    let (st, p) = put_sqlite(&s, &op, &around).await;
+    refused(st, &p, "Vow's own store");
+    let link = elsewhere.path().join("innocent.db");
+    std::os::unix::fs::symlink(&store, &link).unwrap();
+    let (st, p) = put_sqlite(&s, &op, &link).await;
+    refused(st, &p, "Vow's own store");
+    // Anything in the data directory, once the engine knows it (`vow serve` tells it).
+    let inside = s.data_dir().join("other.db");
+    std::fs::write(&inside, b"").unwrap();
+    let (st, _) = put_sqlite(&s, &op, &inside).await;
+    assert_eq!(st, StatusCode::OK, "the data directory is not known yet");
+    s.engine.set_data_dir(s.data_dir());
+    let (st, p) = put_sqlite(&s, &op, &inside).await;
+    refused(st, &p, "Vow's data directory");
+    // A connection put before the fence narrowed is refused when it is opened.
+    let (st, t) = s
+        .post(&op, "/v1/tenants/shop/connections/local/test", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!(t["reachable"], false, "{t}");
+    assert_eq!(t["error"]["code"], "fenced", "{t}");
+    // With allowed directories (`--sqlite-connection-dir`): only files in them.
+    let allowed = tempfile::tempdir().unwrap();
+    let shop_file = allowed.path().join("shop.db");
+    std::fs::write(&shop_file, b"").unwrap();
+    let outside = elsewhere.path().join("crm.db");
+    std::fs::write(&outside, b"").unwrap();
+    let (st, _) = put_sqlite(&s, &op, &outside).await;
+    assert_eq!(st, StatusCode::OK, "no directory is listed yet");
+    s.engine
+        .set_sqlite_connection_dirs(vec![allowed.path().to_path_buf()]);
+    let (st, p) = put_sqlite(&s, &op, &outside).await;
+    refused(st, &p, "outside the directories");
+    // Out of an allowed directory through `..`.
+    let climb = allowed
+        .path()
+        .join("..")
+        .join(elsewhere.path().file_name().unwrap())
+        .join("crm.db");
+    let (st, p) = put_sqlite(&s, &op, &climb).await;
+    refused(st, &p, "outside the directories");
+    let (st, c) = put_sqlite(&s, &op, &shop_file).await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(c["kind"], "sqlite", "{c}");
+    let (st, t) = s
+        .post(&op, "/v1/tenants/shop/connections/local/test", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!(t["reachable"], true, "{t}");
+}
+
+#[test]
+fn the_cli_fences_sqlite_connections_by_its_data_directory_and_allowed_dirs() {
+    use crate::cli::{cli_tenant, text};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    cli_tenant(&data);
+    let add = |file: &std::path::Path, dirs: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_vow"));
+        c.args(["connection", "add", "--data", data.to_str().unwrap()])
+            .args(["--tenant", "acme", "--id", "local", "--url"])
+            .arg(format!("sqlite:{}", file.display()))
+            .env_remove("VOW_SQLITE_CONNECTION_DIRS");
+        if let Some(d) = dirs {
+            c.env("VOW_SQLITE_CONNECTION_DIRS", d);
+        }
+        c.output().unwrap()
+    };
+    // Vow's own files: the store, and anything in the data directory the CLI names.
+    let o = add(&data.join("vow.db"), None);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Vow's own store"), "{}", text(&o));
+    let inside = data.join("other.db");
+    std::fs::write(&inside, b"").unwrap();
+    let o = add(&inside, None);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Vow's data directory"), "{}", text(&o));
+    // VOW_SQLITE_CONNECTION_DIRS: only files in the directories it lists.
+    let (allowed, other, elsewhere) = ["allowed", "other", "elsewhere"]
+        .map(|d| {
+            let p = tmp.path().join(d);
+            std::fs::create_dir(&p).unwrap();
+            std::fs::write(p.join("shop.db"), b"").unwrap();
+            p
+        })
+        .into();
+    let dirs = format!("{}:{}", allowed.display(), other.display());
+    let o = add(&elsewhere.join("shop.db"), Some(&dirs));
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("outside the directories"), "{}", text(&o));
+    for ok in [&allowed, &other] {
+        let o = add(&ok.join("shop.db"), Some(&dirs));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    // `vow serve` refuses a listed directory that is not one, before it listens.
+    let o = crate::cli::vow(&[
+        "serve",
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--sqlite-connection-dir",
+        tmp.path().join("none").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is not a directory"), "{}", text(&o));
 }

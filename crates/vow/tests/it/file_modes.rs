@@ -231,6 +231,13 @@ fn the_demo_runs_from_any_directory_and_writes_only_owner_only_files() {
     );
     let (wrong, names) = modes(&data);
     assert!(wrong.is_empty(), "not owner-only: {wrong:#?}");
+    // The shop's database lies beside the data directory (no SQLite connection may
+    // open a file in it), owner-only too.
+    let shop = tmp.path().join("demo-shop");
+    assert!(shop.join("shop.db").is_file());
+    assert!(!data.join("shop.db").exists());
+    let (wrong, _) = modes(&shop);
+    assert!(wrong.is_empty(), "not owner-only: {wrong:#?}");
     // Mail, notices, reports, the data map and breach drafts were all written.
     for ext in [".eml", ".md", ".html", ".json", ".txt"] {
         assert!(

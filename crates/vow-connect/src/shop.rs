@@ -1,10 +1,12 @@
-//! The shop database of `examples/shop/dataset.yml`, made for tests and benches
-//! (cargo feature `testdb`): eight tables with foreign keys, a reference chain four
-//! deep and mixed column types, filled with `customers` people of about 50 rows each,
-//! deterministic from a seed, in a database of its own (PostgreSQL and MariaDB:
-//! `vow_connect_<unique>` on the server of `VOW_TEST_PG_URL` / `VOW_TEST_MYSQL_URL`,
-//! defaulting to the local servers; SQLite: a temporary file), dropped by
-//! [`TestDb::drop_db`].
+//! The example shop database of `examples/shop/dataset.yml` (cargo feature `shop`).
+//! It is not test-only: `vow demo` makes its shop from it (step 10e), and the
+//! integration tests (vow-connect's, `vow`'s `it/external.rs`) and the connector
+//! benchmarks (`vow-bench-connectors`) use it too. Eight tables with foreign keys, a
+//! reference chain four deep and mixed column types, filled with `customers` people
+//! of about 50 rows each, deterministic from a seed, in a database of its own
+//! (PostgreSQL and MariaDB: `vow_connect_<unique>` on the server of
+//! `VOW_TEST_PG_URL` / `VOW_TEST_MYSQL_URL`, defaulting to the local servers; SQLite:
+//! a temporary file), dropped by [`TestDb::drop_db`].
 
 use crate::db::{Column, ColumnKind, Db, placeholder};
 use crate::error::ConnectError;
