@@ -298,7 +298,7 @@ async fn streamed(cx: &Arc<Ctx>, kind: &str, people: &[u64], clients: usize) -> 
         let (cx, waiting, kind, k) = (cx.clone(), waiting.clone(), kind.to_string(), *k);
         set.spawn(async move {
             let _permit = permit;
-            let email = testdb::email(customer(k, cx.customers));
+            let email = shop::email(customer(k, cx.customers));
             let r = cx
                 .engine
                 .submit_request(&cx.admin, &cx.tenant, &request(&kind, email))
