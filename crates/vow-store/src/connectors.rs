@@ -450,24 +450,34 @@ impl Tx {
         Ok(rows.into_iter().map(job).collect())
     }
 
-    /// Record that a job's changes to `collection` are committed in the external database.
-    pub async fn step_done(
-        &mut self,
-        job_id: &str,
-        collection: &str,
-        rows: i64,
-        at: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO connector_steps (job_id, collection, rows, done_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (job_id, collection) DO NOTHING",
-        )
-        .bind(job_id)
-        .bind(collection)
-        .bind(rows)
-        .bind(at)
-        .execute(&mut *self.inner)
-        .await?;
+    /// Record many `(job, collection, rows)` steps done at `at`, in multi-row
+    /// statements (a batch of jobs finishes its collections together).
+    pub async fn steps_done(&mut self, steps: &[(&str, &str, i64)], at: i64) -> Result<()> {
+        for part in steps.chunks(200) {
+            let mut sql = String::from(
+                "INSERT INTO connector_steps (job_id, collection, rows, done_at) VALUES ",
+            );
+            for k in 0..part.len() {
+                if k > 0 {
+                    sql.push(',');
+                }
+                let b = k * 3;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    3 * part.len() + 1
+                ));
+            }
+            sql.push_str(" ON CONFLICT (job_id, collection) DO NOTHING");
+            // Only placeholders are formatted into the text; every value is bound.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (job, collection, rows) in part {
+                q = q.bind(*job).bind(*collection).bind(*rows);
+            }
+            q.bind(at).execute(&mut *self.inner).await?;
+        }
         Ok(())
     }
 

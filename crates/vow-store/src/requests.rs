@@ -238,25 +238,22 @@ impl Tx {
     }
 
     pub async fn append_request_event(&mut self, e: &RequestEventRow) -> Result<i64> {
+        // The next number and the row in one statement (a request's events are written
+        // by one transaction at a time: the request's row is updated in it too).
         let (seq,): (i64,) = sqlx::query_as(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM request_events WHERE request_id = $1",
-        )
-        .bind(&e.request_id)
-        .fetch_one(&mut *self.inner)
-        .await?;
-        sqlx::query(
             "INSERT INTO request_events (request_id, seq, at, actor, event, from_state, to_state, note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7
+             FROM request_events WHERE request_id = $1
+             RETURNING seq",
         )
         .bind(&e.request_id)
-        .bind(seq)
         .bind(e.at)
         .bind(&e.actor)
         .bind(&e.event)
         .bind(&e.from_state)
         .bind(&e.to_state)
         .bind(&e.note)
-        .execute(&mut *self.inner)
+        .fetch_one(&mut *self.inner)
         .await?;
         Ok(seq)
     }

@@ -331,6 +331,7 @@ impl Engine {
         let mut tx = self.store.write().await?;
         let mut entries = Vec::new();
         let mut finished = Vec::new();
+        let mut steps = Vec::new();
         for (i, (w, found)) in work.iter_mut().zip(found).enumerate() {
             w.data.found = Some(found_json(&found));
             let sealed = seal_data(&w.key, &w.job, &w.data)?;
@@ -339,10 +340,12 @@ impl Engine {
                 w.over = true;
                 continue;
             }
-            for (c, n) in &counts {
-                tx.step_done(&w.job.id, c, *n, now).await?;
-            }
             tx.finish_job(&w.job.id, owner, "done", None, now).await?;
+            steps.extend(
+                counts
+                    .iter()
+                    .map(|(c, n)| (w.job.id.clone(), c.clone(), *n)),
+            );
             entries.push(self.audit_entry(
                 actor,
                 Some(tenant),
@@ -354,6 +357,11 @@ impl Engine {
             ));
             finished.push(i);
         }
+        let steps: Vec<(&str, &str, i64)> = steps
+            .iter()
+            .map(|(j, c, n)| (j.as_str(), c.as_str(), *n))
+            .collect();
+        tx.steps_done(&steps, now).await?;
         self.chain.append(&mut tx, &entries).await?;
         tx.commit().await?;
         for i in finished {
@@ -538,10 +546,11 @@ impl Engine {
             }
             let now = self.now_ms();
             let mut tx = self.store.write().await?;
-            for (i, _, rows) in &part {
-                tx.step_done(&work[*i].job.id, collection, *rows, now)
-                    .await?;
-            }
+            let steps: Vec<(&str, &str, i64)> = part
+                .iter()
+                .map(|(i, _, rows)| (work[*i].job.id.as_str(), collection.as_str(), *rows))
+                .collect();
+            tx.steps_done(&steps, now).await?;
             let entry = self.audit_entry(
                 actor,
                 Some(tenant),
