@@ -95,7 +95,8 @@ pub struct JobView {
     pub connection: String,
     /// `access`, `erasure` or `correction`.
     pub kind: String,
-    /// `pending`, `done` or `failed`.
+    /// `pending`, `waiting` (an `http` connection accepted it and will answer),
+    /// `done` or `failed`.
     pub state: String,
     pub attempts: i64,
     /// Why it failed: the collection and the kind of failure, never a value.
@@ -319,7 +320,10 @@ impl Engine {
         }
         let jobs = tx.request_jobs(tenant, &r.id).await?;
         if !jobs.is_empty() {
-            let pending = jobs.iter().filter(|j| j.state == "pending").count();
+            let pending = jobs
+                .iter()
+                .filter(|j| matches!(j.state.as_str(), "pending" | "waiting"))
+                .count();
             return Ok(if pending > 0 {
                 Gate::Waiting(pending)
             } else {
