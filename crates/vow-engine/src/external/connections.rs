@@ -13,19 +13,12 @@ use utoipa::ToSchema;
 use vow_connect::{Db, Target};
 use vow_core::role::Capability;
 use vow_core::{Pii, TenantId};
-use vow_crypto::{aad, open, seal};
+use vow_crypto::{open, seal};
 use vow_store::{ConnectionRow, Tx};
 
 /// Concurrent statements on one connection when none is given, and the most allowed.
 pub const DEFAULT_CONCURRENCY: u32 = 4;
 pub const MAX_CONCURRENCY: u32 = 64;
-
-pub(super) fn url_aad(tenant: &str, id: &str, version: i64) -> Vec<u8> {
-    aad(
-        "vow:v1:connection-url",
-        &[tenant.as_bytes(), id.as_bytes(), &version.to_be_bytes()],
-    )
-}
 
 /// A connection as shown: never its password.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -146,7 +139,7 @@ impl Engine {
         max_concurrency: Option<u32>,
         rotate_secret: bool,
     ) -> Result<ConnectionView> {
-        if super::http::is_http_url(url.expose()) {
+        if super::secrets::is_http_url(url.expose()) {
             return self
                 .put_http_connection(actor, tenant, id, url, max_concurrency, rotate_secret)
                 .await;
@@ -188,7 +181,7 @@ impl Engine {
             url_sealed: seal(
                 keys.current_kek()?,
                 target.url().as_bytes(),
-                &url_aad(tenant, id, keys.current),
+                &super::secrets::url_aad(tenant, id, keys.current),
             )?,
             max_concurrency: i64::from(limit),
             created_at: existing.as_ref().map_or(now, |c| c.created_at),
@@ -246,7 +239,7 @@ impl Engine {
             let mut tx = self.store.read().await?;
             tx.connection(tenant_s, id).await?
         };
-        if let Some(row) = http.filter(|r| r.kind == super::http::KIND) {
+        if let Some(row) = http.filter(|r| r.kind == super::secrets::KIND) {
             return self.test_http_connection(actor, tenant_s, row).await;
         }
         let reached = match self.open_connection(tenant_s, id).await {
@@ -346,7 +339,7 @@ impl Engine {
             .connection(tenant, id)
             .await?
             .ok_or(EngineError::NotFound("connection"))?;
-        if row.kind == super::http::KIND {
+        if row.kind == super::secrets::KIND {
             return Err(EngineError::Connector {
                 connection: id.to_string(),
                 code: "not_queryable",
@@ -381,7 +374,7 @@ fn open_target(keys: &TenantKeys, tenant: &str, row: &ConnectionRow) -> Result<T
     let plain = open(
         kek,
         &row.url_sealed,
-        &url_aad(tenant, &row.id, row.kek_version),
+        &super::secrets::url_aad(tenant, &row.id, row.kek_version),
     )?;
     let url = std::str::from_utf8(&plain)
         .map_err(|_| EngineError::Internal("a sealed connection URL is not UTF-8".into()))?;
@@ -415,10 +408,14 @@ pub(crate) async fn reseal_urls(
         let old = keys.keks.get(&c.kek_version).ok_or(EngineError::Internal(
             "a connection refers to an unknown key version".into(),
         ))?;
-        let plain = open(old, &c.url_sealed, &url_aad(tenant, &c.id, c.kek_version))?;
-        let sealed = seal(kek, &plain, &url_aad(tenant, &c.id, to))?;
+        let plain = open(
+            old,
+            &c.url_sealed,
+            &super::secrets::url_aad(tenant, &c.id, c.kek_version),
+        )?;
+        let sealed = seal(kek, &plain, &super::secrets::url_aad(tenant, &c.id, to))?;
         let secret = match &c.secret_sealed {
-            Some(s) => Some(super::http::reseal_secret(old, kek, tenant, c, to, s)?),
+            Some(s) => Some(super::secrets::reseal_secret(old, kek, tenant, c, to, s)?),
             None => None,
         };
         tx.reseal_connection(tenant, &c.id, to, &sealed, secret.as_deref())

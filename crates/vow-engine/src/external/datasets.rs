@@ -77,7 +77,7 @@ impl Engine {
                 .await?
                 .ok_or(EngineError::NotFound("connection"))?
                 .kind
-                == super::http::KIND
+                == super::secrets::KIND
         };
         // An http connection's system cannot be queried: what its manifest declares
         // is taken as it is, in the manifest's order, and the answer says so.

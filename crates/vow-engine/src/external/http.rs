@@ -10,10 +10,10 @@
 //! walk produces, so the access package and the request's outcome read it unchanged.
 
 use super::jobs::{ACCESS, CORRECTION, ERASURE, JobView, open_data, seal_data};
+use super::secrets::{KIND, open_secret, open_url, secret_aad};
 use crate::engine::ts;
 use crate::error::{EngineError, FieldError, Result};
 use crate::requests::record::load;
-use crate::vault::keyring::TenantKeys;
 use crate::{Actor, Engine};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,11 +21,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use vow_core::webhook::{HORIZON_MS, NetAllow, forbidden, next_attempt};
 use vow_core::{Pii, TenantId};
-use vow_crypto::{Key32, WebhookSecret, aad, open, seal};
+use vow_crypto::{WebhookSecret, seal};
 use vow_store::{ConnectionRow, DatasetRow, JobRow};
 
-/// The kind of a connection reached over HTTP.
-pub(crate) const KIND: &str = "http";
 /// How long a system has to answer a job it accepted.
 pub const RESPOND_DAYS: i64 = 30;
 /// How far a callback's `webhook-timestamp` may be from the engine's clock.
@@ -34,66 +32,6 @@ pub const TOLERANCE_SECS: i64 = 5 * 60;
 pub const MAX_ERROR_CHARS: usize = 500;
 /// One post's timeout.
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Whether a connection URL is an `http(s)` one.
-pub(crate) fn is_http_url(url: &str) -> bool {
-    let u = url.trim().to_ascii_lowercase();
-    u.starts_with("http://") || u.starts_with("https://")
-}
-
-fn secret_aad(tenant: &str, id: &str, version: i64) -> Vec<u8> {
-    aad(
-        "vow:v1:connection-secret",
-        &[tenant.as_bytes(), id.as_bytes(), &version.to_be_bytes()],
-    )
-}
-
-/// A connection's sealed secret, sealed again under KEK version `to` (key rotation).
-pub(super) fn reseal_secret(
-    old: &Key32,
-    kek: &Key32,
-    tenant: &str,
-    c: &ConnectionRow,
-    to: i64,
-    sealed: &[u8],
-) -> Result<Vec<u8>> {
-    let plain = zeroize::Zeroizing::new(open(
-        old,
-        sealed,
-        &secret_aad(tenant, &c.id, c.kek_version),
-    )?);
-    Ok(seal(kek, &plain, &secret_aad(tenant, &c.id, to))?)
-}
-
-fn kek_of<'a>(keys: &'a TenantKeys, row: &ConnectionRow) -> Result<&'a Key32> {
-    keys.keks.get(&row.kek_version).ok_or(EngineError::Internal(
-        "a connection refers to an unknown key version".into(),
-    ))
-}
-
-fn open_secret(keys: &TenantKeys, tenant: &str, row: &ConnectionRow) -> Result<WebhookSecret> {
-    let sealed = row.secret_sealed.as_ref().ok_or(EngineError::Internal(
-        "an http connection has no secret".into(),
-    ))?;
-    let plain = zeroize::Zeroizing::new(open(
-        kek_of(keys, row)?,
-        sealed,
-        &secret_aad(tenant, &row.id, row.kek_version),
-    )?);
-    Ok(WebhookSecret::from_bytes(&plain))
-}
-
-fn open_url(keys: &TenantKeys, tenant: &str, row: &ConnectionRow) -> Result<url::Url> {
-    let plain = open(
-        kek_of(keys, row)?,
-        &row.url_sealed,
-        &super::connections::url_aad(tenant, &row.id, row.kek_version),
-    )?;
-    let text = std::str::from_utf8(&plain)
-        .map_err(|_| EngineError::Internal("a sealed connection URL is not UTF-8".into()))?;
-    url::Url::parse(text)
-        .map_err(|_| EngineError::Internal("a sealed connection URL does not parse".into()))
-}
 
 /// The URL as shown: its query (which may carry a token) replaced by `***`.
 fn redacted(url: &url::Url) -> String {
@@ -228,10 +166,13 @@ fn seg(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
+/// A row a system found: (field, value) pairs.
+type Row = Vec<(String, Json)>;
+
 /// A validated answer.
 enum Answer {
     /// Access: collection → rows of (field, value).
-    Found(Vec<(String, Vec<Vec<(String, Json)>>)>),
+    Found(Vec<(String, Vec<Row>)>),
     /// Erasure, correction: collection → rows changed.
     Changed(Vec<(String, i64)>),
     Failed(String),
@@ -407,7 +348,7 @@ impl Engine {
             url_sealed: seal(
                 keys.current_kek()?,
                 parsed.as_str().as_bytes(),
-                &super::connections::url_aad(tenant, id, keys.current),
+                &super::secrets::url_aad(tenant, id, keys.current),
             )?,
             max_concurrency: i64::from(limit),
             created_at: existing.as_ref().map_or(now, |c| c.created_at),

@@ -11,6 +11,7 @@ mod dry_run;
 mod http;
 pub mod jobs;
 mod runner;
+mod secrets;
 
 pub use connections::{ConnectionCheck, ConnectionView, ConnectorFailure, DatasetDrift};
 pub use datasets::DatasetView;

@@ -108,10 +108,7 @@ impl Engine {
         let r = load(&mut tx, tenant, request).await?;
         let jobs = tx.request_jobs(tenant, request).await?;
         drop(tx);
-        if r.state != RequestState::InProgress.as_str()
-            || jobs
-                .iter()
-                .any(|j| matches!(j.state.as_str(), "pending" | "waiting"))
+        if r.state != RequestState::InProgress.as_str() || jobs.iter().any(super::jobs::unfinished)
         {
             return Ok(false);
         }

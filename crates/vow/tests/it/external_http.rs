@@ -677,3 +677,29 @@ fn the_cli_prints_an_http_connections_secret_once() {
     };
     assert_ne!(secret(&first), secret(&rotated));
 }
+
+#[tokio::test]
+async fn the_secret_is_resealed_when_the_tenants_key_rotates() {
+    let c = crm().await;
+    let report =
+        c.s.engine
+            .rotate_keys(
+                &vow_engine::Actor::local("test"),
+                &vow_core::TenantId::new("shop").unwrap(),
+                |_| {},
+            )
+            .await
+            .unwrap();
+    assert!(report.rewrapped >= 1, "{report:?}");
+    let mut tx = c.s.store().read().await.unwrap();
+    let row = tx.connection("shop", "crm").await.unwrap().unwrap();
+    drop(tx);
+    assert_eq!(row.kek_version, report.to_version);
+    // The system still receives signatures of the secret it was given.
+    let (st, t) =
+        c.s.post(&c.op, "/v1/tenants/shop/connections/crm/test", json!({}))
+            .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!(t["reachable"], true, "{t}");
+    assert_eq!(*c.r.forged.lock().unwrap(), 0);
+}
