@@ -408,6 +408,17 @@ async fn an_erasure_is_done_when_the_system_says_what_it_changed() {
     let id = c
         .request(json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}))
         .await;
+    // The system cannot be asked what it would change: a dry run leaves it out.
+    let (st, plan) =
+        c.s.post(
+            &c.op,
+            &format!("/v1/tenants/shop/requests/{id}/connector-dry-run"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{plan}");
+    assert_eq!(plan, json!([]));
+    assert!(c.sent().is_empty(), "a dry run posts nothing");
     c.run().await;
     let job = c.job(&id).await;
     assert_eq!(job["state"], "waiting", "{job}");
