@@ -714,3 +714,35 @@ async fn the_secret_is_resealed_when_the_tenants_key_rotates() {
     assert_eq!(t["reachable"], true, "{t}");
     assert_eq!(*c.r.forged.lock().unwrap(), 0);
 }
+
+#[tokio::test]
+async fn the_callback_is_in_the_openapi_document_without_a_key() {
+    let s = Server::start().await;
+    let doc: Value = s
+        .client
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = &doc["paths"]["/v1/tenants/{t}/connector-jobs/{j}/result"]["post"];
+    assert!(op.is_object(), "{}", doc["paths"]);
+    assert!(op.get("security").is_none(), "signed, not keyed: {op}");
+    for status in ["200", "401", "404", "409", "422"] {
+        assert!(op["responses"][status].is_object(), "{status}: {op}");
+    }
+    let headers: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "header")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        headers,
+        ["webhook-id", "webhook-timestamp", "webhook-signature"],
+        "{op}"
+    );
+}
