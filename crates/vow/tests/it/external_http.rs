@@ -746,3 +746,67 @@ async fn the_callback_is_in_the_openapi_document_without_a_key() {
         "{op}"
     );
 }
+
+#[tokio::test]
+async fn a_correction_carries_the_corrected_values_and_finishes_on_the_answer() {
+    let c = crm().await;
+    let email = "hal@crm.test";
+    c.person(email).await;
+    let id = c
+        .request(json!({"type": "correct", "channel": "web", "identifiers": {"email": email},
+                        "corrections": [{"category": "user.name", "value": "Hal Corrected", "purposes": ["orders"]}]}))
+        .await;
+    c.run().await;
+    let m = &c.sent()[0];
+    assert_eq!(m["kind"], "correction", "{m}");
+    assert_eq!(
+        m["corrections"],
+        json!({"user.name": "Hal Corrected"}),
+        "{m}"
+    );
+    assert!(m.get("held_categories").is_none(), "{m}");
+    let job = c.job(&id).await["id"].as_str().unwrap().to_string();
+    // A correction answers with what it changed, not what it found.
+    let (st, p) = c
+        .answer(
+            &job,
+            json!({"status": "done", "found": {"contacts": [{"name": "Hal Corrected"}]}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(p["errors"][0]["pointer"], "/found", "{p}");
+    let (st, p) = c
+        .answer(&job, json!({"status": "done", "changed": {"contacts": 1}}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(c.get_request(&id).await["state"], "fulfilled");
+}
+
+#[tokio::test]
+async fn a_system_that_never_takes_the_job_fails_it_at_the_webhooks_horizon() {
+    let c = crm().await;
+    let email = "ivy@crm.test";
+    c.person(email).await;
+    c.r.statuses.lock().unwrap().extend([503, 503]);
+    let id = c
+        .request(json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}))
+        .await;
+    c.run().await;
+    assert_eq!(c.job(&id).await["state"], "pending");
+    // Three days on, the next attempt is the last.
+    c.clock
+        .advance(jiff::SignedDuration::from_hours(24 * 3 + 1));
+    let report = c.run().await;
+    assert_eq!(report["failed"], 1, "{report}");
+    let job = c.job(&id).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("crm") && error.contains("HTTP 503"),
+        "{error}"
+    );
+    assert!(!error.contains(email), "{error}");
+    assert_eq!(c.sent().len(), 2);
+    let r = c.get_request(&id).await;
+    assert_eq!(r["state"], "partially_fulfilled", "{r}");
+}
