@@ -9,7 +9,7 @@
 //! What the system found is kept in the job's sealed data in the shape a database
 //! walk produces, so the access package and the request's outcome read it unchanged.
 
-use super::jobs::{ACCESS, CORRECTION, ERASURE, JobView, open_data, seal_data};
+use super::jobs::{ACCESS, CORRECTION, ERASURE, JobView, LEASE_MS, open_data, seal_data};
 use super::secrets::{KIND, open_secret, open_url, secret_aad};
 use crate::engine::ts;
 use crate::error::{EngineError, FieldError, Result};
@@ -504,6 +504,16 @@ impl Engine {
                 continue;
             }
             let now = self.now_ms();
+            // Posts are sequential and each may take its whole timeout: hold the job
+            // afresh before each, and leave it if another runner has taken it over.
+            let mut tx = self.store.write().await?;
+            let held = tx
+                .renew_jobs(std::slice::from_ref(&job.id), owner, now + LEASE_MS)
+                .await?;
+            tx.commit().await?;
+            if held == 0 {
+                continue;
+            }
             let respond_by = now + RESPOND_DAYS * 86_400_000;
             let mut message = json!({
                 "type": "vow.connector_job",
