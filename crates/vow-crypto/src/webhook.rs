@@ -80,6 +80,19 @@ impl WebhookSecret {
         mac.update(body);
         format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
     }
+
+    /// Whether a `webhook-signature` header (one or more space-separated `v1,<base64>`)
+    /// holds this secret's signature of `{id}.{timestamp}.{body}`. Compared in
+    /// constant time; the timestamp's freshness is the caller's to check.
+    pub fn verify(&self, id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+        let expected = self.sign(id, timestamp, body);
+        let mut ok = false;
+        for given in header.split(' ').filter(|s| !s.is_empty()) {
+            // Every candidate is compared: no early exit on a match.
+            ok |= crate::token::ct_eq(given.as_bytes(), expected.as_bytes());
+        }
+        ok
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +112,20 @@ mod tests {
             ),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+    }
+
+    #[test]
+    fn verify_accepts_the_signature_among_others_and_nothing_else() {
+        let s = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        let good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        assert!(s.verify("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body, good));
+        let two = format!("v1,AAAA {good}");
+        assert!(s.verify("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body, &two));
+        assert!(!s.verify("msg_other", 1_614_265_330, body, good));
+        assert!(!s.verify("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_331, body, good));
+        assert!(!s.verify("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, b"{}", good));
+        assert!(!s.verify("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body, ""));
     }
 
     #[test]

@@ -85,6 +85,9 @@ catalogue! {
     /// A dataset manifest has errors, or does not match its database; the answer
     /// carries diagnostics.
     InvalidDataset = "invalid_dataset", 422, "The dataset has errors";
+    /// An http connection's answer to a connector job names a collection or field its
+    /// dataset does not declare; the answer names each by JSON pointer.
+    InvalidResult = "invalid_result", 422, "The connector result has errors";
     /// An external database could not be reached or refused a query.
     ConnectorFailed = "connector_failed", 502, "External database failed";
     /// An aggregate named an identifying attribute.
@@ -204,6 +207,12 @@ pub enum EngineError {
     NoPolicy(String),
     #[error("the dataset has errors")]
     Dataset(Vec<vow_policy::Diagnostic>),
+    /// An http connection's callback was not signed with the connection's secret.
+    #[error("{0}")]
+    BadSignature(String),
+    /// An http connection's answer does not fit its dataset.
+    #[error("the result does not fit the dataset: {}", summary(.0))]
+    InvalidResult(Vec<FieldError>),
     /// An external database's failure: its code (`unreachable`, `auth`, `query`, …)
     /// and a message that never carries a value.
     #[error("connection {connection}: {message} ({code})")]
@@ -263,6 +272,8 @@ impl EngineError {
             EngineError::Policy(_) => ErrorCode::InvalidPolicy,
             EngineError::NoPolicy(_) => ErrorCode::NoPolicy,
             EngineError::Dataset(_) => ErrorCode::InvalidDataset,
+            EngineError::BadSignature(_) => ErrorCode::Unauthenticated,
+            EngineError::InvalidResult(_) => ErrorCode::InvalidResult,
             EngineError::Connector { .. } => ErrorCode::ConnectorFailed,
             EngineError::Crypto(e) => ErrorCode::from(e),
             EngineError::Store(e) => ErrorCode::from(e),

@@ -4,8 +4,9 @@ use crate::extract::{Auth, Body, tenant};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -19,17 +20,24 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionIn {
-    /// `postgres://user:password@host:port/db`, `mysql://…` (MariaDB too) or
-    /// `sqlite:/path/to/file.db`. Sealed under the tenant's key; never shown again.
+    /// `postgres://user:password@host:port/db`, `mysql://…` (MariaDB too),
+    /// `sqlite:/path/to/file.db`, or `https://…` for a system Vow posts each job to
+    /// (an `http` connection). Sealed under the tenant's key; never shown again.
     #[schema(value_type = String)]
     pub url: Pii<String>,
     /// Statements at once on this database, across all servers: 1 to 64 (default 4).
     #[serde(default)]
     pub max_concurrency: Option<u32>,
+    /// For an `http(s)` URL: make a new signing secret (shown in this answer once).
+    /// Without it a re-registered http connection keeps its secret.
+    #[serde(default)]
+    pub rotate_secret: bool,
 }
 
 /// Add a connection to one of the organisation's databases, or replace its URL.
-/// The URL is checked for shape, not reached (test it with `…/test`).
+/// The URL is checked for shape, not reached (test it with `…/test`). An `http(s)`
+/// URL makes an `http` connection: its signing secret is in this answer only when
+/// it was generated (a new connection, or `rotate_secret`).
 #[utoipa::path(put, path = "/v1/tenants/{t}/connections/{c}", tag = "datasets",
     params(("t" = String, Path), ("c" = String, Path, description = "the connection's id")),
     request_body = ConnectionIn,
@@ -44,7 +52,7 @@ pub async fn put_connection(
     let t = tenant(&t)?;
     Ok(Json(
         s.engine
-            .put_connection(&actor, &t, &c, &b.url, b.max_concurrency)
+            .put_connection(&actor, &t, &c, &b.url, b.max_concurrency, b.rotate_secret)
             .await?,
     ))
 }
@@ -193,4 +201,54 @@ pub async fn dry_run(
 ) -> Result<Json<Vec<PlannedChange>>> {
     let t = tenant(&t)?;
     Ok(Json(s.engine.connector_dry_run(&actor, &t, &r).await?))
+}
+
+/// An http connection's answer to a job (documentation of the body; it is read as
+/// sent, because its signature covers the exact bytes).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConnectorResultIn {
+    /// `done` or `failed`.
+    pub status: String,
+    /// Access, `done`: collection → rows, each `{field: value}`; every collection and
+    /// field declared in the dataset's manifest.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub found: Option<serde_json::Value>,
+    /// Erasure or correction, `done`: collection → rows changed.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub changed: Option<serde_json::Value>,
+    /// `failed`: why, in at most 500 characters.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// The callback of an `http` connection: the system's answer to job `j`. No API
+/// key: the body is signed as Standard Webhooks are, with the connection's secret
+/// (`webhook-id` is the job's id; `webhook-timestamp` within 5 minutes of the
+/// server's clock). The request is fulfilled when this was its last job.
+#[utoipa::path(post, path = "/v1/tenants/{t}/connector-jobs/{j}/result", tag = "datasets",
+    params(("t" = String, Path), ("j" = String, Path, description = "the job's id"),
+           ("webhook-id" = String, Header, description = "the job's id"),
+           ("webhook-timestamp" = String, Header, description = "Unix seconds when it was signed"),
+           ("webhook-signature" = String, Header, description = "`v1,<base64 HMAC-SHA256>`, space-separated if several")),
+    request_body = ConnectorResultIn,
+    responses((status = 200, body = JobView), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn job_result(
+    State(s): State<AppState>,
+    Path((t, j)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<JobView>> {
+    let t = tenant(&t)?;
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = vow_engine::external::Signed {
+        id: h("webhook-id"),
+        timestamp: h("webhook-timestamp"),
+        signature: h("webhook-signature"),
+    };
+    Ok(Json(
+        s.engine.connector_job_result(&t, &j, signed, &body).await?,
+    ))
 }

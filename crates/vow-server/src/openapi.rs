@@ -27,7 +27,7 @@ use utoipa::OpenApi;
         documents::list, documents::download, documents::review,
         connections::put_connection, connections::list_connections, connections::test_connection,
         connections::register_datasets, connections::list_datasets, connections::request_jobs,
-        connections::run_jobs, connections::retry_jobs, connections::dry_run
+        connections::run_jobs, connections::retry_jobs, connections::dry_run, connections::job_result
     ),
     components(schemas(Problem)),
     modifiers(&Security, &CommonResponses)

@@ -109,9 +109,9 @@ impl ApiError {
                     e.to_string()
                 };
                 match e {
-                    EngineError::Invalid(errors) | EngineError::Identifying(errors) => {
-                        p.errors = errors
-                    }
+                    EngineError::Invalid(errors)
+                    | EngineError::Identifying(errors)
+                    | EngineError::InvalidResult(errors) => p.errors = errors,
                     EngineError::Refused(d) => p.reasons = d.reasons,
                     EngineError::Policy(d) | EngineError::Dataset(d) => p.diagnostics = d,
                     _ => {}

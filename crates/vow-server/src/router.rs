@@ -175,6 +175,10 @@ pub fn router_with(engine: Arc<Engine>, options: RouterOptions) -> Router {
             post(connections::run_jobs),
         )
         .route(
+            "/v1/tenants/{t}/connector-jobs/{j}/result",
+            post(connections::job_result),
+        )
+        .route(
             "/v1/tenants/{t}/datasets",
             get(connections::list_datasets).post(connections::register_datasets),
         )

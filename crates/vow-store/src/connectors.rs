@@ -17,6 +17,9 @@ pub struct ConnectionRow {
     pub max_concurrency: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// An `http` connection's signing secret, sealed above this crate under the same
+    /// KEK version as the URL; None for database connections.
+    pub secret_sealed: Option<Vec<u8>>,
 }
 
 /// A dataset registered with a connection.
@@ -42,7 +45,8 @@ pub struct JobRow {
     pub connection_id: String,
     /// `access`, `erasure` or `correction`.
     pub kind: String,
-    /// `pending`, `done` or `failed`.
+    /// `pending`, `waiting` (an `http` connection has it and will answer), `done`
+    /// or `failed`.
     pub state: String,
     pub attempts: i64,
     pub lease_owner: Option<String>,
@@ -56,10 +60,21 @@ pub struct JobRow {
 
 macro_rules! connection_columns {
     () => {
-        "tenant_id, id, kind, redacted, kek_version, url_sealed, max_concurrency, created_at, updated_at"
+        "tenant_id, id, kind, redacted, kek_version, url_sealed, max_concurrency, created_at, updated_at, secret_sealed"
     };
 }
-type ConnectionTuple = (String, String, String, String, i64, Vec<u8>, i64, i64, i64);
+type ConnectionTuple = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Vec<u8>,
+    i64,
+    i64,
+    i64,
+    Option<Vec<u8>>,
+);
 
 fn connection(r: ConnectionTuple) -> ConnectionRow {
     ConnectionRow {
@@ -72,6 +87,7 @@ fn connection(r: ConnectionTuple) -> ConnectionRow {
         max_concurrency: r.6,
         created_at: r.7,
         updated_at: r.8,
+        secret_sealed: r.9,
     }
 }
 
@@ -142,11 +158,12 @@ impl Tx {
     /// Add a connection, or replace its URL and limit (keeping when it was created).
     pub async fn put_connection(&mut self, c: &ConnectionRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO connections (tenant_id, id, kind, redacted, kek_version, url_sealed, max_concurrency, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO connections (tenant_id, id, kind, redacted, kek_version, url_sealed, max_concurrency, created_at, updated_at, secret_sealed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (tenant_id, id) DO UPDATE SET kind = excluded.kind, redacted = excluded.redacted,
                kek_version = excluded.kek_version, url_sealed = excluded.url_sealed,
-               max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at",
+               max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at,
+               secret_sealed = excluded.secret_sealed",
         )
         .bind(&c.tenant_id)
         .bind(&c.id)
@@ -157,6 +174,7 @@ impl Tx {
         .bind(c.max_concurrency)
         .bind(c.created_at)
         .bind(c.updated_at)
+        .bind(&c.secret_sealed)
         .execute(&mut *self.inner)
         .await?;
         Ok(())
@@ -205,20 +223,23 @@ impl Tx {
         Ok(rows.into_iter().map(connection).collect())
     }
 
+    /// Re-seal a connection's URL (and an `http` connection's secret) under KEK `version`.
     pub async fn reseal_connection(
         &mut self,
         tenant_id: &str,
         id: &str,
         version: i64,
         sealed: &[u8],
+        secret_sealed: Option<&[u8]>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE connections SET kek_version = $3, url_sealed = $4 WHERE tenant_id = $1 AND id = $2",
+            "UPDATE connections SET kek_version = $3, url_sealed = $4, secret_sealed = $5 WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(id)
         .bind(version)
         .bind(sealed)
+        .bind(secret_sealed)
         .execute(&mut *self.inner)
         .await?;
         Ok(())
@@ -489,6 +510,116 @@ impl Tx {
         .bind(job_id)
         .fetch_all(&mut *self.inner)
         .await?)
+    }
+
+    /// One job of a tenant, by id.
+    pub async fn job(&mut self, tenant_id: &str, id: &str) -> Result<Option<JobRow>> {
+        let row: Option<JobTuple> = sqlx::query_as(concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM connector_jobs WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        Ok(row.map(job))
+    }
+
+    /// A held job was handed to an `http` connection: it waits for the system's
+    /// answer until `respond_by`, held by nobody. False when the lease was lost.
+    pub async fn set_job_waiting(
+        &mut self,
+        id: &str,
+        owner: &str,
+        respond_by: i64,
+        at: i64,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE connector_jobs SET state = 'waiting', respond_by = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4
+             WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(respond_by)
+        .bind(at)
+        .execute(&mut *self.inner)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Let go of a held job that stays `pending`, to be claimed again from
+    /// `not_before` (an `http` connection did not take it: the next attempt's time).
+    pub async fn release_job(
+        &mut self,
+        id: &str,
+        owner: &str,
+        not_before: i64,
+        at: i64,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE connector_jobs SET lease_owner = NULL, lease_until = $3, updated_at = $4
+             WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(not_before)
+        .bind(at)
+        .execute(&mut *self.inner)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// A tenant's `waiting` jobs whose answer was due by `now`.
+    pub async fn overdue_waiting_jobs(&mut self, tenant_id: &str, now: i64) -> Result<Vec<JobRow>> {
+        let rows: Vec<JobTuple> = sqlx::query_as(concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM connector_jobs WHERE tenant_id = $1 AND state = 'waiting' AND respond_by <= $2 ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .bind(now)
+        .fetch_all(&mut *self.inner)
+        .await?;
+        Ok(rows.into_iter().map(job).collect())
+    }
+
+    /// When a `waiting` job's answer is due.
+    pub async fn job_respond_by(&mut self, id: &str) -> Result<Option<i64>> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT respond_by FROM connector_jobs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *self.inner)
+                .await?;
+        Ok(row.and_then(|r| r.0))
+    }
+
+    /// Finish a `waiting` job (its answer came, or never will): `done` or `failed`,
+    /// with what it found sealed above (None keeps what is there). False when it was
+    /// not waiting (answered already).
+    pub async fn finish_waiting_job(
+        &mut self,
+        id: &str,
+        state: &str,
+        error: Option<&str>,
+        sealed: Option<&[u8]>,
+        at: i64,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE connector_jobs SET state = $2, error = $3, sealed = COALESCE($4, sealed), finished_at = $5, updated_at = $5
+             WHERE id = $1 AND state = 'waiting'",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(error)
+        .bind(sealed)
+        .bind(at)
+        .execute(&mut *self.inner)
+        .await?
+        .rows_affected()
+            == 1)
     }
 
     /// Counts of a tenant's jobs made in `[from, to)`, by kind and state (the

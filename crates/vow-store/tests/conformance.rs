@@ -23,6 +23,7 @@ use vow_store::{
     FieldRow, HoldRow, IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow,
     RequestRow, SecurityEventRow, Store, StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
 };
+use vow_store::{ConnectionRow, JobRow};
 
 /// 2100-01-01T00:00:00Z in unix milliseconds: beyond 32 bits.
 const FAR_FUTURE_MS: i64 = 4_102_444_800_000;
@@ -238,6 +239,7 @@ async fn suite(store: &Store, backend: Backend) {
     check_codes(store).await;
     check_disclosures(store).await;
     check_purge_expired(store).await;
+    check_http_connector(store).await;
     store.checkpoint().await.expect("checkpoint");
     store.ping().await.expect("the store answers");
 }
@@ -2933,4 +2935,141 @@ async fn conformance_postgres() {
         std::panic::resume_unwind(e.into_panic());
     }
     dropped.expect("drop the PostgreSQL test database");
+}
+
+/// An `http` connection's sealed secret is kept, replaced and re-sealed with its URL;
+/// a job handed to it waits (no lease) until answered once, or is released to be
+/// claimed again from a given time, or found overdue.
+async fn check_http_connector(store: &Store) {
+    seed(store, &["t-http"], &[]).await;
+    let conn = ConnectionRow {
+        tenant_id: "t-http".into(),
+        id: "crm".into(),
+        kind: "http".into(),
+        redacted: "https://crm.example/vow".into(),
+        kek_version: 1,
+        url_sealed: vec![1, 2, 3],
+        max_concurrency: 4,
+        created_at: 10,
+        updated_at: 10,
+        secret_sealed: Some(all_bytes()),
+    };
+    let mut tx = write(store).await;
+    tx.put_connection(&conn).await.unwrap();
+    commit(tx).await;
+    let mut tx = write(store).await;
+    let got = tx.connection("t-http", "crm").await.unwrap().unwrap();
+    assert_eq!(got.secret_sealed.as_deref(), Some(&all_bytes()[..]));
+    tx.reseal_connection("t-http", "crm", 2, &[4, 5], Some(&[6, 7]))
+        .await
+        .unwrap();
+    let got = tx.connection("t-http", "crm").await.unwrap().unwrap();
+    assert_eq!(
+        (got.kek_version, got.url_sealed, got.secret_sealed),
+        (2, vec![4, 5], Some(vec![6, 7]))
+    );
+    let mut db = conn.clone();
+    db.id = "orders".into();
+    db.kind = "sqlite".into();
+    db.secret_sealed = None;
+    tx.put_connection(&db).await.unwrap();
+    assert_eq!(
+        tx.connection("t-http", "orders")
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_sealed,
+        None
+    );
+    let job = |id: &str| JobRow {
+        id: id.into(),
+        tenant_id: "t-http".into(),
+        request_id: format!("r-{id}"),
+        dataset: "crm".into(),
+        connection_id: "crm".into(),
+        kind: "access".into(),
+        state: "pending".into(),
+        attempts: 0,
+        lease_owner: None,
+        lease_until: None,
+        sealed: Some(vec![9]),
+        error: None,
+        created_at: 100,
+        updated_at: 100,
+        finished_at: None,
+    };
+    assert!(tx.insert_job(&job("j-http-1")).await.unwrap());
+    assert!(tx.insert_job(&job("j-http-2")).await.unwrap());
+    commit(tx).await;
+
+    let mut tx = write(store).await;
+    let claimed = tx
+        .claim_jobs(Some("t-http"), "me", 1000, 2000, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(
+        tx.set_job_waiting("j-http-1", "me", 5000, 1001)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.set_job_waiting("j-http-1", "me", 5000, 1001)
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(tx.release_job("j-http-2", "me", 3000, 1001).await.unwrap());
+    assert!(
+        !tx.release_job("j-http-2", "me", 3000, 1001).await.unwrap(),
+        "no longer held"
+    );
+    let w = tx.job("t-http", "j-http-1").await.unwrap().unwrap();
+    assert_eq!(
+        (w.state.as_str(), w.lease_owner, w.lease_until),
+        ("waiting", None, None)
+    );
+    assert_eq!(tx.job_respond_by("j-http-1").await.unwrap(), Some(5000));
+    assert!(tx.job("other", "j-http-1").await.unwrap().is_none());
+    // Released: not claimable before its time, nor is a waiting job ever.
+    assert!(
+        tx.claim_jobs(Some("t-http"), "you", 2999, 9999, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = tx
+        .claim_jobs(Some("t-http"), "you", 3000, 9999, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+        ["j-http-2"]
+    );
+    assert_eq!(again[0].attempts, 2);
+    assert!(
+        tx.overdue_waiting_jobs("t-http", 4999)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let overdue = tx.overdue_waiting_jobs("t-http", 5000).await.unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert!(
+        tx.finish_waiting_job("j-http-1", "done", None, Some(&[8, 8]), 1500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.finish_waiting_job("j-http-1", "failed", Some("late"), None, 1600)
+            .await
+            .unwrap(),
+        "answered once"
+    );
+    let d = tx.job("t-http", "j-http-1").await.unwrap().unwrap();
+    assert_eq!(
+        (d.state.as_str(), d.sealed, d.finished_at, d.error),
+        ("done", Some(vec![8, 8]), Some(1500), None)
+    );
+    commit(tx).await;
 }

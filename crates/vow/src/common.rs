@@ -43,6 +43,7 @@ pub fn exit_code_for(e: &anyhow::Error) -> u8 {
             | EngineError::Identifying(_)
             | EngineError::Policy(_)
             | EngineError::Dataset(_)
+            | EngineError::InvalidResult(_)
             | EngineError::Conflict(_)
             | EngineError::NotFound(_)
             | EngineError::NoPolicy(_)

@@ -13,11 +13,13 @@ use vow_engine::{Actor, Engine};
 #[derive(Subcommand)]
 pub enum ConnectionCommand {
     /// Add a connection to one of the organisation's databases (PostgreSQL,
-    /// MySQL/MariaDB or SQLite), or replace its URL. The URL, credentials and all,
-    /// is sealed under the tenant's key. It is checked for shape here; `vow
-    /// connection test` reaches it.
+    /// MySQL/MariaDB or SQLite), or to a system Vow cannot query (an `https://` URL:
+    /// Vow posts each job there, signed, and the system answers later), or replace
+    /// its URL. The URL, credentials and all, is sealed under the tenant's key. It is
+    /// checked for shape here; `vow connection test` reaches it. An http connection's
+    /// signing secret is printed once, when it is made (or rotated).
     #[command(
-        after_help = "Examples:\n  vow connection add --tenant shop --id orders --url sqlite:/srv/shop/shop.db\n  vow connection add --tenant shop --id orders --url-file /etc/vow/orders.url --max-concurrency 8\n\nA URL with a password belongs in a file (--url-file) or VOW_CONNECTION_URL:\non the command line other users of the machine can read it."
+        after_help = "Examples:\n  vow connection add --tenant shop --id orders --url sqlite:/srv/shop/shop.db\n  vow connection add --tenant shop --id orders --url-file /etc/vow/orders.url --max-concurrency 8\n  vow connection add --tenant shop --id crm --url https://crm.example/vow\n  vow connection add --tenant shop --id crm --url https://crm.example/vow --rotate-secret\n\nA URL with a password belongs in a file (--url-file) or VOW_CONNECTION_URL:\non the command line other users of the machine can read it."
     )]
     Add {
         /// The tenant (see `vow tenant list`).
@@ -36,6 +38,10 @@ pub enum ConnectionCommand {
         /// Statements at once on this database, across all servers (1 to 64, default 4).
         #[arg(long)]
         max_concurrency: Option<u32>,
+        /// For an https:// URL: make a new signing secret (printed once); without it
+        /// a re-added http connection keeps its secret.
+        #[arg(long)]
+        rotate_secret: bool,
         /// `table` for people, `json` for programs.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
@@ -138,6 +144,7 @@ pub async fn run(
             url,
             url_file,
             max_concurrency,
+            rotate_secret,
             output,
         } => {
             known_tenant(engine, actor, &tenant).await?;
@@ -159,7 +166,14 @@ pub async fn run(
                 (None, None) => return Err(bad("give --url or --url-file")),
             };
             let c = engine
-                .put_connection(actor, &tenant, &id, &Pii::new(url), max_concurrency)
+                .put_connection(
+                    actor,
+                    &tenant,
+                    &id,
+                    &Pii::new(url),
+                    max_concurrency,
+                    rotate_secret,
+                )
                 .await?;
             if output == Output::Json {
                 print_json(&c)?;
@@ -171,6 +185,12 @@ pub async fn run(
                     c.url,
                     c.max_concurrency
                 );
+                if let Some(secret) = &c.secret {
+                    outln!(
+                        "signing secret (shown once; give it to the system, which signs its answers with it):\n{}",
+                        secret.expose()
+                    );
+                }
                 outln!(
                     "reach it with: vow connection test --tenant {tenant} --id {}",
                     c.id
@@ -413,7 +433,7 @@ pub async fn demo(
         file.display()
     ));
     let c = engine
-        .put_connection(admin, &tenant, "shop-db", &Pii::new(url), None)
+        .put_connection(admin, &tenant, "shop-db", &Pii::new(url), None, false)
         .await?;
     say(format!("connection {} ({}): {}", c.id, c.kind, c.url));
     let manifest = examples.join("shop/dataset.yml");

@@ -15,28 +15,27 @@ use utoipa::ToSchema;
 use vow_connect::{ConnectError, Db, Target};
 use vow_core::role::Capability;
 use vow_core::{Pii, TenantId};
-use vow_crypto::{aad, open, seal};
+use vow_crypto::{open, seal};
 use vow_store::{ConnectionRow, Tx};
 
 /// Concurrent statements on one connection when none is given, and the most allowed.
 pub const DEFAULT_CONCURRENCY: u32 = 4;
 pub const MAX_CONCURRENCY: u32 = 64;
 
-fn url_aad(tenant: &str, id: &str, version: i64) -> Vec<u8> {
-    aad(
-        "vow:v1:connection-url",
-        &[tenant.as_bytes(), id.as_bytes(), &version.to_be_bytes()],
-    )
-}
-
 /// A connection as shown: never its password.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConnectionView {
     pub id: String,
-    /// `postgres`, `mysql` or `sqlite`.
+    /// `postgres`, `mysql`, `sqlite`, or `http` (a system Vow posts each job to and
+    /// that answers later, signed: docs/datasets.md).
     pub kind: String,
-    /// The URL with its password replaced by `***`.
+    /// The URL with its password (for `http`, its query) replaced by `***`.
     pub url: String,
+    /// An `http` connection's signing secret (`whsec_…`), present only in the answer
+    /// that generated it: when the connection was made, or with `rotate_secret`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<Pii<String>>,
     pub max_concurrency: u32,
     /// The datasets registered with it.
     pub datasets: Vec<String>,
@@ -124,11 +123,12 @@ fn sqlite_path(t: &Target) -> Option<(&Path, &str)> {
     Some((Path::new(file), options))
 }
 
-fn view(row: &ConnectionRow, datasets: Vec<String>) -> ConnectionView {
+pub(super) fn view(row: &ConnectionRow, datasets: Vec<String>) -> ConnectionView {
     ConnectionView {
         id: row.id.clone(),
         kind: row.kind.clone(),
         url: row.redacted.clone(),
+        secret: None,
         max_concurrency: u32::try_from(row.max_concurrency).unwrap_or(DEFAULT_CONCURRENCY),
         datasets,
         created_at: ts(row.created_at),
@@ -139,6 +139,8 @@ fn view(row: &ConnectionRow, datasets: Vec<String>) -> ConnectionView {
 impl Engine {
     /// Add a connection, or replace its URL and limit. The URL is checked for shape
     /// (not reached: `test_connection` does that) and sealed under the tenant's KEK.
+    /// An `http(s)` URL makes an `http` connection, with a signing secret generated
+    /// when it is made (or `rotate_secret`) and shown in this answer only.
     pub async fn put_connection(
         &self,
         actor: &Actor,
@@ -146,7 +148,13 @@ impl Engine {
         id: &str,
         url: &Pii<String>,
         max_concurrency: Option<u32>,
+        rotate_secret: bool,
     ) -> Result<ConnectionView> {
+        if super::secrets::is_http_url(url.expose()) {
+            return self
+                .put_http_connection(actor, tenant, id, url, max_concurrency, rotate_secret)
+                .await;
+        }
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageConnections, tenant)?;
         let mut errors = Vec::new();
@@ -184,12 +192,13 @@ impl Engine {
             url_sealed: seal(
                 keys.current_kek()?,
                 target.url().as_bytes(),
-                &url_aad(tenant, id, keys.current),
+                &super::secrets::url_aad(tenant, id, keys.current),
             )?,
             max_concurrency: i64::from(limit),
             created_at: existing.as_ref().map_or(now, |c| c.created_at),
             // Strictly later than before, so pools opened on the old URL are not reused.
             updated_at: existing.as_ref().map_or(now, |c| now.max(c.updated_at + 1)),
+            secret_sealed: None,
         };
         tx.put_connection(&row).await?;
         let entry = self.audit_entry(
@@ -237,6 +246,13 @@ impl Engine {
     ) -> Result<ConnectionCheck> {
         let tenant_s = tenant.as_str();
         self.authorize(actor, Capability::ManageConnections, tenant_s)?;
+        let http = {
+            let mut tx = self.store.read().await?;
+            tx.connection(tenant_s, id).await?
+        };
+        if let Some(row) = http.filter(|r| r.kind == super::secrets::KIND) {
+            return self.test_http_connection(actor, tenant_s, row).await;
+        }
         let reached = match self.open_connection(tenant_s, id).await {
             Ok((row, db)) => match db.ping().await {
                 Ok(info) => match db.schema().await {
@@ -334,6 +350,14 @@ impl Engine {
             .connection(tenant, id)
             .await?
             .ok_or(EngineError::NotFound("connection"))?;
+        if row.kind == super::secrets::KIND {
+            return Err(EngineError::Connector {
+                connection: id.to_string(),
+                code: "not_queryable",
+                message: "an http connection is not queried: its system answers each job itself"
+                    .into(),
+            });
+        }
         if let Some(db) = self.pools.get(tenant, id, row.updated_at) {
             return Ok((row, db));
         }
@@ -379,14 +403,18 @@ fn open_target(keys: &TenantKeys, tenant: &str, row: &ConnectionRow) -> Result<T
     let plain = open(
         kek,
         &row.url_sealed,
-        &url_aad(tenant, &row.id, row.kek_version),
+        &super::secrets::url_aad(tenant, &row.id, row.kek_version),
     )?;
     let url = std::str::from_utf8(&plain)
         .map_err(|_| EngineError::Internal("a sealed connection URL is not UTF-8".into()))?;
     Target::parse(url).map_err(|e| EngineError::connector(&row.id, e))
 }
 
-async fn datasets_of(tx: &mut Tx, tenant: &str, connection: &str) -> Result<Vec<String>> {
+pub(super) async fn datasets_of(
+    tx: &mut Tx,
+    tenant: &str,
+    connection: &str,
+) -> Result<Vec<String>> {
     Ok(tx
         .datasets(tenant)
         .await?
@@ -409,9 +437,18 @@ pub(crate) async fn reseal_urls(
         let old = keys.keks.get(&c.kek_version).ok_or(EngineError::Internal(
             "a connection refers to an unknown key version".into(),
         ))?;
-        let plain = open(old, &c.url_sealed, &url_aad(tenant, &c.id, c.kek_version))?;
-        let sealed = seal(kek, &plain, &url_aad(tenant, &c.id, to))?;
-        tx.reseal_connection(tenant, &c.id, to, &sealed).await?;
+        let plain = open(
+            old,
+            &c.url_sealed,
+            &super::secrets::url_aad(tenant, &c.id, c.kek_version),
+        )?;
+        let sealed = seal(kek, &plain, &super::secrets::url_aad(tenant, &c.id, to))?;
+        let secret = match &c.secret_sealed {
+            Some(s) => Some(super::secrets::reseal_secret(old, kek, tenant, c, to, s)?),
+            None => None,
+        };
+        tx.reseal_connection(tenant, &c.id, to, &sealed, secret.as_deref())
+            .await?;
     }
     Ok(below.len() as u64)
 }

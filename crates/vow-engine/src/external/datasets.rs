@@ -71,17 +71,45 @@ impl Engine {
         let known = |c: &vow_core::Category| policy.knows_category(c);
         let checked =
             vow_connect::check(source, file, Some(&known)).map_err(EngineError::Dataset)?;
-        let (_, db) = self.open_connection(tenant_s, connection).await?;
-        let schema = db
-            .schema()
-            .await
-            .map_err(|e| EngineError::connector(connection, e))?;
-        let mut plans = Vec::new();
+        let http = {
+            let mut tx = self.store.read().await?;
+            tx.connection(tenant_s, connection)
+                .await?
+                .ok_or(EngineError::NotFound("connection"))?
+                .kind
+                == super::secrets::KIND
+        };
+        // An http connection's system cannot be queried: what its manifest declares
+        // is taken as it is, in the manifest's order, and the answer says so.
+        let mut registered: Vec<(String, Vec<String>)> = Vec::new();
         let mut problems = Vec::new();
-        for d in &checked.manifest.dataset {
-            match Plan::build(&checked.manifest, &d.fides_key.value, &schema) {
-                Ok(p) => plans.push(p),
-                Err(ds) => problems.extend(with_file(ds, file)),
+        if http {
+            for d in &checked.manifest.dataset {
+                registered.push((
+                    d.fides_key.value.clone(),
+                    d.collections.iter().map(|c| c.name.value.clone()).collect(),
+                ));
+            }
+            problems.push(Diagnostic {
+                severity: vow_policy::Severity::Warning,
+                code: "no_live_schema",
+                file: file.to_string(),
+                line: 0,
+                column: 0,
+                path: String::new(),
+                message: "an http connection has no live schema to check the manifest against: the system's answers are checked against the collections and fields it declares".into(),
+            });
+        } else {
+            let (_, db) = self.open_connection(tenant_s, connection).await?;
+            let schema = db
+                .schema()
+                .await
+                .map_err(|e| EngineError::connector(connection, e))?;
+            for d in &checked.manifest.dataset {
+                match Plan::build(&checked.manifest, &d.fides_key.value, &schema) {
+                    Ok(p) => registered.push((p.dataset().to_string(), p.collections())),
+                    Err(ds) => problems.extend(with_file(ds, file)),
+                }
             }
         }
         if problems.iter().any(Diagnostic::is_error) {
@@ -97,8 +125,7 @@ impl Engine {
             return Err(EngineError::NotFound("connection"));
         }
         let mut out = Vec::new();
-        for plan in &plans {
-            let key = plan.dataset().to_string();
+        for (key, collections) in registered {
             let registered_at = tx
                 .dataset(tenant_s, &key)
                 .await?
@@ -109,7 +136,7 @@ impl Engine {
                 connection_id: connection.to_string(),
                 manifest: source.to_string(),
                 manifest_sha256: sha.clone(),
-                collections: plan.collections().len() as i64,
+                collections: collections.len() as i64,
                 registered_at,
                 updated_at: now,
             };
@@ -117,7 +144,7 @@ impl Engine {
             out.push(DatasetView {
                 fides_key: key,
                 connection: connection.to_string(),
-                collections: plan.collections(),
+                collections,
                 manifest_sha256: sha.clone(),
                 warnings: warnings.clone(),
                 registered_at: ts(registered_at),

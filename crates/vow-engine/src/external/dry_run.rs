@@ -68,9 +68,17 @@ impl Engine {
             changes: None,
         };
         let datasets = tx.datasets(tenant).await?;
+        // An http connection's system cannot be asked what it would change: left out.
+        let http: BTreeSet<String> = tx
+            .connections(tenant)
+            .await?
+            .into_iter()
+            .filter(|c| c.kind == super::secrets::KIND)
+            .map(|c| c.id)
+            .collect();
         drop(tx);
         let mut out = Vec::new();
-        for ds in &datasets {
+        for ds in datasets.iter().filter(|d| !http.contains(&d.connection_id)) {
             let (_, db) = self.open_connection(tenant, &ds.connection_id).await?;
             let schema = db
                 .schema()

@@ -38,6 +38,12 @@ pub const LEASE_MS: i64 = 5 * 60 * 1000;
 /// Jobs claimed at once: the requests of one dataset walk together.
 pub const BATCH: i64 = 50;
 
+/// Whether a job has still to finish: `pending` (to run or post) or `waiting` (an
+/// `http` connection's system has it and will answer).
+pub(super) fn unfinished(j: &JobRow) -> bool {
+    matches!(j.state.as_str(), "pending" | "waiting")
+}
+
 /// The connector work a request type needs, if any.
 pub(crate) fn job_kind(kind: RequestType) -> Option<&'static str> {
     match kind {
@@ -95,7 +101,8 @@ pub struct JobView {
     pub connection: String,
     /// `access`, `erasure` or `correction`.
     pub kind: String,
-    /// `pending`, `done` or `failed`.
+    /// `pending`, `waiting` (an `http` connection accepted it and will answer),
+    /// `done` or `failed`.
     pub state: String,
     pub attempts: i64,
     /// Why it failed: the collection and the kind of failure, never a value.
@@ -321,7 +328,7 @@ impl Engine {
         }
         let jobs = tx.request_jobs(tenant, &r.id).await?;
         if !jobs.is_empty() {
-            let pending = jobs.iter().filter(|j| j.state == "pending").count();
+            let pending = jobs.iter().filter(|j| unfinished(j)).count();
             return Ok(if pending > 0 {
                 Gate::Waiting(pending)
             } else {

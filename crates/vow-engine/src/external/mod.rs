@@ -9,12 +9,15 @@ pub mod connections;
 pub mod datasets;
 mod dry_run;
 pub(crate) mod fence;
+mod http;
 pub mod jobs;
 mod runner;
+mod secrets;
 
 pub use connections::{ConnectionCheck, ConnectionView, ConnectorFailure, DatasetDrift};
 pub use datasets::DatasetView;
 pub use dry_run::PlannedChange;
+pub use http::{MAX_ERROR_CHARS, RESPOND_DAYS, Signed, TOLERANCE_SECS};
 pub use jobs::{CollectionResult, JobView, JobsReport};
 
 use std::collections::HashMap;

@@ -54,6 +54,8 @@ impl Engine {
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageRequests, tenant)?;
         let mut report = JobsReport::default();
+        (report.failed, report.requests_completed) =
+            self.expire_waiting_jobs(actor, tenant).await?;
         loop {
             let now = self.now_ms();
             let mut tx = self.store.write().await?;
@@ -161,7 +163,7 @@ impl Engine {
 
     /// Fulfil a request whose jobs have all finished; false if some still run or it
     /// was fulfilled already.
-    async fn complete_after_jobs(
+    pub(super) async fn complete_after_jobs(
         &self,
         actor: &Actor,
         tenant: &str,
@@ -178,7 +180,7 @@ impl Engine {
             tx.commit().await?;
             return Ok(false);
         }
-        if r.state != RequestState::InProgress.as_str() || jobs.iter().any(|j| j.state == "pending")
+        if r.state != RequestState::InProgress.as_str() || jobs.iter().any(super::jobs::unfinished)
         {
             return Ok(false);
         }
@@ -248,6 +250,12 @@ impl Engine {
         kind: &str,
         jobs: Vec<JobRow>,
     ) -> Result<(usize, usize)> {
+        if let Some(n) = self
+            .run_http_group(actor, tenant, owner, dataset, &jobs)
+            .await?
+        {
+            return Ok(n);
+        }
         let mut tx = self.store.read().await?;
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;

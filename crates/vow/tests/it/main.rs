@@ -23,6 +23,7 @@ mod crash;
 mod datasets;
 mod errors;
 mod external;
+mod external_http;
 mod file_modes;
 mod harness;
 mod help;
