@@ -240,7 +240,7 @@ pub struct Tx {
     /// The audit chain's head as this transaction has it, once read (and locked, on
     /// PostgreSQL), and whether entries appended since still have to be written to
     /// the head row: it is written once, at commit, however many appends there were.
-    head: Option<(audit::AuditHead, bool)>,
+    head: Option<(AuditHead, bool)>,
     _turn: Option<gate::Turn>,
 }
 

@@ -42,6 +42,10 @@ impl Pools {
         self.due.notify_one();
     }
 
+    pub(crate) async fn woken(&self) {
+        self.due.notified().await;
+    }
+
     /// The pool of `(tenant, connection)` opened for its version `updated_at`.
     pub(crate) fn get(&self, tenant: &str, id: &str, updated_at: i64) -> Option<Arc<Db>> {
         let open = self.open.lock().ok()?;
@@ -62,14 +66,5 @@ impl Pools {
         if let Ok(mut open) = self.open.lock() {
             open.remove(&(tenant.to_string(), id.to_string()));
         }
-    }
-}
-
-impl crate::Engine {
-    /// Resolves when this process started or put back connector jobs since the runner
-    /// last looked, so that `vow serve` runs them at once instead of at its next tick.
-    /// Jobs started by another server are found at the tick.
-    pub async fn connector_jobs_due(&self) {
-        self.pools.due.notified().await;
     }
 }

@@ -43,6 +43,13 @@ impl Engine {
         .clone()
     }
 
+    /// Resolves when this process started or put back connector jobs since the runner
+    /// last looked, so that `vow serve` runs them at once instead of at its next tick.
+    /// Jobs started by another server are found at the tick.
+    pub async fn connector_jobs_due(&self) {
+        self.pools.woken().await;
+    }
+
     /// Run the tenant's due connector jobs, as `owner` (a name unique to this runner:
     /// leases are held in its name). Returns what was done.
     pub async fn run_connector_jobs(
