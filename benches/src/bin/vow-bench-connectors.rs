@@ -459,6 +459,7 @@ async fn main() -> Result<()> {
             "shop",
             &Pii::new(target.url().to_string()),
             None,
+            false,
         )
         .await?;
     engine
