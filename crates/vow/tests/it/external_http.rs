@@ -307,6 +307,43 @@ async fn audit_actions(s: &Server) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
+async fn without_an_outbound_client_nothing_is_posted_and_the_job_waits() {
+    let c = crm().await;
+    let email = "bo@crm.test";
+    c.person(email).await;
+    let bare = c.s.engine_without_outbound(c.clock.clone()).await;
+    bare.set_webhook_net(NetAllow {
+        loopback: true,
+        private: false,
+    });
+    let actor = vow_engine::Actor::local("test");
+    let shop = vow_core::TenantId::new("shop").unwrap();
+    let check = bare.test_connection(&actor, &shop, "crm").await.unwrap();
+    assert!(!check.reachable, "{check:?}");
+    assert_eq!(
+        check.error.as_ref().unwrap().code,
+        "no_outbound",
+        "{check:?}"
+    );
+    assert!(c.sent().is_empty(), "no ping went out");
+    let id = c
+        .request(json!({"type": "access", "channel": "web", "identifiers": {"email": email}}))
+        .await;
+    let report = bare
+        .run_connector_jobs(&actor, &shop, "bare-runner")
+        .await
+        .unwrap();
+    assert_eq!((report.done, report.failed), (0, 0), "{report:?}");
+    assert!(c.sent().is_empty(), "nothing was posted");
+    assert_eq!(c.job(&id).await["state"], "pending");
+    // Put back for a minute; then a process with an outbound client sends it.
+    c.clock.advance(jiff::SignedDuration::from_secs(61));
+    c.run().await;
+    assert_eq!(c.job(&id).await["state"], "waiting");
+    assert_eq!(c.sent().len(), 1, "{:?}", c.sent());
+}
+
+#[tokio::test]
 async fn an_access_request_is_answered_by_the_system_and_lands_in_the_package() {
     let c = crm().await;
     let email = "ada@crm.test";
