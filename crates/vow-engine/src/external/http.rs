@@ -18,6 +18,7 @@ use crate::requests::record::load;
 use crate::{Actor, Engine};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use vow_core::webhook::{HORIZON_MS, NetAllow, next_attempt};
 use vow_core::{Pii, TenantId};
@@ -77,6 +78,21 @@ async fn post_signed(
             allow,
         })
         .await
+}
+
+impl Engine {
+    /// Make outbound HTTP requests (the `http` connector's posts) through `outbound`.
+    /// Without one, `http` jobs stay pending and connection tests answer `no_outbound`.
+    pub fn set_outbound(&self, outbound: Arc<dyn Outbound>) {
+        if let Ok(mut o) = self.outbound.write() {
+            *o = Some(outbound);
+        }
+    }
+
+    /// The installed outbound client, if any.
+    pub fn outbound(&self) -> Option<Arc<dyn Outbound>> {
+        self.outbound.read().ok().and_then(|o| o.clone())
+    }
 }
 
 /// What a dataset's manifest declares: collection → field → its categories, and the

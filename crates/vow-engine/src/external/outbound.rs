@@ -1,16 +1,15 @@
 //! The engine's way out to HTTP: it knows no HTTP client itself. Whoever runs the
 //! engine (`vow serve`, the CLI, a test harness) installs an [`Outbound`] with
-//! [`Engine::set_outbound`]; vow-server's is the webhooks' guarded client, so one
-//! server-side request forgery guard covers both webhooks and `http` connections.
+//! `Engine::set_outbound` (in `http.rs`); vow-server's is the webhooks' guarded
+//! client, so one server-side request forgery guard covers webhooks and `http`
+//! connections alike.
 
-use crate::Engine;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use vow_core::webhook::NetAllow;
 
 /// One POST: the URL, the request's headers and its body, and which internal
-/// addresses it may reach (the engine's [`Engine::webhook_net`]).
+/// addresses it may reach (the engine's `webhook_net`).
 pub struct OutboundPost<'a> {
     pub url: &'a str,
     pub headers: &'a [(&'static str, String)],
@@ -29,19 +28,4 @@ pub type OutboundFuture<'a> = Pin<Box<dyn Future<Output = OutboundResult> + Send
 /// does not permit (after resolution), follows no redirect and uses no proxy.
 pub trait Outbound: Send + Sync {
     fn post<'a>(&'a self, post: OutboundPost<'a>) -> OutboundFuture<'a>;
-}
-
-impl Engine {
-    /// Make outbound HTTP requests (the `http` connector's posts) through `outbound`.
-    /// Without one, `http` jobs stay pending and connection tests answer `no_outbound`.
-    pub fn set_outbound(&self, outbound: Arc<dyn Outbound>) {
-        if let Ok(mut o) = self.outbound.write() {
-            *o = Some(outbound);
-        }
-    }
-
-    /// The installed outbound client, if any.
-    pub fn outbound(&self) -> Option<Arc<dyn Outbound>> {
-        self.outbound.read().ok().and_then(|o| o.clone())
-    }
 }
