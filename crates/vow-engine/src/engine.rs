@@ -126,6 +126,10 @@ pub struct Engine {
     /// Where SQLite connections may not and may point (`set_data_dir`,
     /// `set_sqlite_connection_dirs`).
     pub(crate) sqlite_fence: RwLock<crate::external::fence::SqliteFence>,
+    /// The HTTP client outbound posts go through (`set_outbound`); none by default.
+    pub(crate) outbound: RwLock<Option<Arc<dyn crate::external::Outbound>>>,
+    /// Whether the missing outbound client was logged already.
+    pub(crate) outbound_warned: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -218,6 +222,8 @@ impl Engine {
                 sqlite_fence: RwLock::new(crate::external::fence::SqliteFence::new(
                     vow_store::sqlite_file(database_url),
                 )),
+                outbound: RwLock::new(None),
+                outbound_warned: Default::default(),
             }),
             created,
         ))

@@ -22,6 +22,7 @@ pub mod vault;
 
 pub use engine::{Actor, Engine, KeySource};
 pub use error::{EngineError, ErrorCode, FieldError, Result};
+pub use external::{Outbound, OutboundFuture, OutboundPost, OutboundResult};
 pub use reports::Metrics;
 pub use requests::render_html as render_export_html;
 pub use requests::{HoldView, NewHold, NewRequest, RequestView, Step};

@@ -22,6 +22,7 @@ pub mod extract;
 pub mod form_body;
 pub mod gpc;
 pub mod openapi;
+pub mod outbound;
 pub mod page;
 pub mod pages;
 pub mod portal;

@@ -135,23 +135,16 @@ impl Deliverer {
         }
     }
 
+    /// Which internal addresses this deliverer's client may reach.
+    pub fn allow(&self) -> NetAllow {
+        self.allow
+    }
+
     /// The status, and the receiver's `Retry-After` in milliseconds if it sent one.
     async fn try_send(
         &self,
         o: &Outgoing,
     ) -> std::result::Result<(u16, Option<i64>), &'static str> {
-        let url = reqwest::Url::parse(&o.url).map_err(|_| "bad_url")?;
-        // Literal addresses never pass through the resolver: check them here.
-        let literal = match url.host() {
-            Some(url::Host::Ipv4(a)) => Some(IpAddr::from(a)),
-            Some(url::Host::Ipv6(a)) => Some(IpAddr::from(a)),
-            _ => None,
-        };
-        if let Some(ip) = literal
-            && forbidden(ip, self.allow).is_some()
-        {
-            return Err("forbidden_address");
-        }
         // The signing time is the wall clock's: receivers compare it with theirs.
         let timestamp = jiff::Timestamp::now().as_second();
         let mut signature = o.secret.sign(&o.id, timestamp, &o.body);
@@ -161,17 +154,42 @@ impl Deliverer {
             signature.push(' ');
             signature.push_str(&previous.sign(&o.id, timestamp, &o.body));
         }
-        let res = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &o.id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(o.body.to_vec())
-            .send()
-            .await
-            .map_err(classify)?;
+        let headers = [
+            ("content-type", "application/json".to_string()),
+            ("webhook-id", o.id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+        ];
+        self.post(&o.url, &headers, &o.body).await
+    }
+
+    /// One guarded POST of `body` with `headers` (webhook deliveries and the engine's
+    /// outbound posts alike): the status and the receiver's `Retry-After` in
+    /// milliseconds, or an error class (see [`classify`]).
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        headers: &[(&'static str, String)],
+        body: &[u8],
+    ) -> std::result::Result<(u16, Option<i64>), &'static str> {
+        let url = reqwest::Url::parse(url).map_err(|_| "bad_url")?;
+        // Literal addresses never pass through the resolver: check them here.
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(a)) => Some(IpAddr::from(a)),
+            Some(url::Host::Ipv6(a)) => Some(IpAddr::from(a)),
+            Some(url::Host::Domain(_)) => None,
+            None => return Err("bad_url"),
+        };
+        if let Some(ip) = literal
+            && forbidden(ip, self.allow).is_some()
+        {
+            return Err("forbidden_address");
+        }
+        let mut req = self.client.post(url);
+        for (name, value) in headers {
+            req = req.header(*name, value.as_str());
+        }
+        let res = req.body(body.to_vec()).send().await.map_err(classify)?;
         let retry_after = res
             .headers()
             .get(reqwest::header::RETRY_AFTER)

@@ -236,6 +236,8 @@ pub async fn open_engine(cfg: &Config, init: Init) -> Result<(Arc<Engine>, bool)
     opened.0.set_mailer(mailer);
     opened.0.set_public_url(&cfg.public_url);
     opened.0.set_webhook_net(cfg.webhooks.allow);
+    // The http connector's posts: the webhooks' guarded client, under the same allowance.
+    vow_server::outbound::GuardedOutbound::install(&opened.0, cfg.webhooks.timeout);
     opened.0.set_webhook_lease(cfg.webhooks.lease);
     opened.0.set_intake_limits(cfg.intake);
     opened.0.set_erasure_ledger(cfg.erasure_ledger.clone());

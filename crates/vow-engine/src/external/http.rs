@@ -10,6 +10,7 @@
 //! walk produces, so the access package and the request's outcome read it unchanged.
 
 use super::jobs::{ACCESS, CORRECTION, ERASURE, JobView, LEASE_MS, open_data, seal_data};
+use super::outbound::{Outbound, OutboundPost};
 use super::secrets::{KIND, open_secret, open_url, secret_aad};
 use crate::engine::ts;
 use crate::error::{EngineError, FieldError, Result};
@@ -17,9 +18,9 @@ use crate::requests::record::load;
 use crate::{Actor, Engine};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
-use vow_core::webhook::{HORIZON_MS, NetAllow, forbidden, next_attempt};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use vow_core::webhook::{HORIZON_MS, NetAllow, next_attempt};
 use vow_core::{Pii, TenantId};
 use vow_crypto::{WebhookSecret, seal};
 use vow_store::{ConnectionRow, DatasetRow, JobRow};
@@ -30,8 +31,6 @@ pub const RESPOND_DAYS: i64 = 30;
 pub const TOLERANCE_SECS: i64 = 5 * 60;
 /// The longest error text a system may send.
 pub const MAX_ERROR_CHARS: usize = 500;
-/// One post's timeout.
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The URL as shown: its query (which may carry a token) replaced by `***`.
 fn redacted(url: &url::Url) -> String {
@@ -43,54 +42,16 @@ fn redacted(url: &url::Url) -> String {
     shown.to_string()
 }
 
-/// A client that reaches only the addresses of `url`'s host that the outbound guard
-/// allows (checked after resolution, as webhooks are), with no redirects or proxy.
-async fn client_for(
-    url: &url::Url,
-    allow: NetAllow,
-) -> std::result::Result<reqwest::Client, &'static str> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let port = url.port_or_known_default().ok_or("bad_url")?;
-    let mut builder = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .user_agent(concat!("vow-connector/", env!("CARGO_PKG_VERSION")));
-    match url.host() {
-        Some(url::Host::Ipv4(a)) => {
-            if forbidden(IpAddr::from(a), allow).is_some() {
-                return Err("forbidden_address");
-            }
-        }
-        Some(url::Host::Ipv6(a)) => {
-            if forbidden(IpAddr::from(a), allow).is_some() {
-                return Err("forbidden_address");
-            }
-        }
-        Some(url::Host::Domain(d)) => {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((d, port))
-                .await
-                .map_err(|_| "dns")?
-                .collect();
-            let ok: Vec<SocketAddr> = resolved
-                .into_iter()
-                .filter(|a| forbidden(a.ip(), allow).is_none())
-                .collect();
-            if ok.is_empty() {
-                return Err("forbidden_address");
-            }
-            // The connection goes to the addresses checked here, and nowhere else.
-            builder = builder.resolve_to_addrs(d, &ok);
-        }
-        None => return Err("bad_url"),
-    }
-    builder.build().map_err(|_| "client")
-}
+/// The code a connection test reports when this process has no outbound client.
+pub const NO_OUTBOUND: &str = "no_outbound";
+/// Without an outbound client, claimed jobs are put back for this long.
+const NO_OUTBOUND_RETRY_MS: i64 = 60_000;
 
-/// One signed POST; the status, or an error class (never the URL or a body).
+/// One signed POST through the installed outbound client; the status, or an error
+/// class (never the URL or a body).
 async fn post_signed(
-    client: &reqwest::Client,
+    outbound: &dyn Outbound,
+    allow: NetAllow,
     url: &url::Url,
     secret: &WebhookSecret,
     id: &str,
@@ -99,25 +60,39 @@ async fn post_signed(
     // The signing time is the wall clock's, as for webhooks: receivers compare it
     // with theirs.
     let timestamp = jiff::Timestamp::now().as_second();
-    let res = client
-        .post(url.clone())
-        .header("content-type", "application/json")
-        .header("webhook-id", id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", secret.sign(id, timestamp, body))
-        .body(body.to_vec())
-        .send()
+    let headers = [
+        ("content-type", "application/json".to_string()),
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", secret.sign(id, timestamp, body)),
+        (
+            "user-agent",
+            concat!("vow-connector/", env!("CARGO_PKG_VERSION")).to_string(),
+        ),
+    ];
+    outbound
+        .post(OutboundPost {
+            url: url.as_str(),
+            headers: &headers,
+            body,
+            allow,
+        })
         .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                "timeout"
-            } else if e.is_connect() {
-                "connect"
-            } else {
-                "request"
-            }
-        })?;
-    Ok(res.status().as_u16())
+}
+
+impl Engine {
+    /// Make outbound HTTP requests (the `http` connector's posts) through `outbound`.
+    /// Without one, `http` jobs stay pending and connection tests answer `no_outbound`.
+    pub fn set_outbound(&self, outbound: Arc<dyn Outbound>) {
+        if let Ok(mut o) = self.outbound.write() {
+            *o = Some(outbound);
+        }
+    }
+
+    /// The installed outbound client, if any.
+    pub fn outbound(&self) -> Option<Arc<dyn Outbound>> {
+        self.outbound.read().ok().and_then(|o| o.clone())
+    }
 }
 
 /// What a dataset's manifest declares: collection → field → its categories, and the
@@ -400,15 +375,19 @@ impl Engine {
         let body = serde_json::to_vec(&json!({"type": "vow.ping"}))
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         let ping_id = format!("ping_{}", uuid::Uuid::now_v7().simple());
-        let outcome = match client_for(&url, self.webhook_net()).await {
-            Ok(client) => post_signed(&client, &url, &secret, &ping_id, &body).await,
-            Err(class) => Err(class),
+        let outcome = match self.outbound() {
+            Some(o) => post_signed(&*o, self.webhook_net(), &url, &secret, &ping_id, &body).await,
+            None => Err(NO_OUTBOUND),
         };
         let error = match outcome {
             Ok(status) if (200..300).contains(&status) => None,
             Ok(status) => Some(super::ConnectorFailure {
                 code: "http_status".into(),
                 message: format!("the system answered HTTP {status}"),
+            }),
+            Err(NO_OUTBOUND) => Some(super::ConnectorFailure {
+                code: NO_OUTBOUND.into(),
+                message: "this process has no outbound HTTP client: test from `vow serve` or the `vow connection test` command".into(),
             }),
             Err(class) => Some(super::ConnectorFailure {
                 code: class.into(),
@@ -471,6 +450,23 @@ impl Engine {
         else {
             return Ok(None);
         };
+        let Some(outbound) = self.outbound() else {
+            drop(tx);
+            if !self.outbound_warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    connection = %conn.id,
+                    "http connector jobs stay pending: this process has no outbound HTTP client (`vow serve` has one)"
+                );
+            }
+            let at = self.now_ms();
+            let mut tx = self.store.write().await?;
+            for job in jobs {
+                tx.release_job(&job.id, owner, at + NO_OUTBOUND_RETRY_MS, at)
+                    .await?;
+            }
+            tx.commit().await?;
+            return Ok(Some((0, 0)));
+        };
         let keys = self.keys.tenant(&mut tx, tenant).await?;
         let url = open_url(&keys, tenant, &conn)?;
         let secret = open_secret(&keys, tenant, &conn)?;
@@ -483,7 +479,7 @@ impl Engine {
             work.push((job.clone(), data));
         }
         drop(tx);
-        let client = client_for(&url, self.webhook_net()).await;
+        let allow = self.webhook_net();
         let (mut done, mut failed) = (0, 0);
         for (job, data) in work {
             let identities: BTreeMap<&String, &String> = data
@@ -537,10 +533,7 @@ impl Engine {
                 serde_json::to_vec(&message).map_err(|e| EngineError::Internal(e.to_string()))?,
             );
             drop(message);
-            let outcome = match &client {
-                Ok(c) => post_signed(c, &url, &secret, &job.id, &body).await,
-                Err(class) => Err(*class),
-            };
+            let outcome = post_signed(&*outbound, allow, &url, &secret, &job.id, &body).await;
             let status = outcome.as_ref().ok().copied();
             let accepted = status.is_some_and(|s| (200..300).contains(&s));
             let at = self.now_ms();

@@ -11,6 +11,7 @@ mod dry_run;
 pub(crate) mod fence;
 mod http;
 pub mod jobs;
+pub mod outbound;
 mod runner;
 mod secrets;
 
@@ -19,6 +20,7 @@ pub use datasets::DatasetView;
 pub use dry_run::PlannedChange;
 pub use http::{MAX_ERROR_CHARS, RESPOND_DAYS, Signed, TOLERANCE_SECS};
 pub use jobs::{CollectionResult, JobView, JobsReport};
+pub use outbound::{Outbound, OutboundFuture, OutboundPost, OutboundResult};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -307,6 +307,43 @@ async fn audit_actions(s: &Server) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
+async fn without_an_outbound_client_nothing_is_posted_and_the_job_waits() {
+    let c = crm().await;
+    let email = "bo@crm.test";
+    c.person(email).await;
+    let bare = c.s.engine_without_outbound(c.clock.clone()).await;
+    bare.set_webhook_net(NetAllow {
+        loopback: true,
+        private: false,
+    });
+    let actor = vow_engine::Actor::local("test");
+    let shop = vow_core::TenantId::new("shop").unwrap();
+    let check = bare.test_connection(&actor, &shop, "crm").await.unwrap();
+    assert!(!check.reachable, "{check:?}");
+    assert_eq!(
+        check.error.as_ref().unwrap().code,
+        "no_outbound",
+        "{check:?}"
+    );
+    assert!(c.sent().is_empty(), "no ping went out");
+    let id = c
+        .request(json!({"type": "access", "channel": "web", "identifiers": {"email": email}}))
+        .await;
+    let report = bare
+        .run_connector_jobs(&actor, &shop, "bare-runner")
+        .await
+        .unwrap();
+    assert_eq!((report.done, report.failed), (0, 0), "{report:?}");
+    assert!(c.sent().is_empty(), "nothing was posted");
+    assert_eq!(c.job(&id).await["state"], "pending");
+    // Put back for a minute; then a process with an outbound client sends it.
+    c.clock.advance(jiff::SignedDuration::from_secs(61));
+    c.run().await;
+    assert_eq!(c.job(&id).await["state"], "waiting");
+    assert_eq!(c.sent().len(), 1, "{:?}", c.sent());
+}
+
+#[tokio::test]
 async fn an_access_request_is_answered_by_the_system_and_lands_in_the_package() {
     let c = crm().await;
     let email = "ada@crm.test";
@@ -809,4 +846,55 @@ async fn a_system_that_never_takes_the_job_fails_it_at_the_webhooks_horizon() {
     assert_eq!(c.sent().len(), 2);
     let r = c.get_request(&id).await;
     assert_eq!(r["state"], "partially_fulfilled", "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reaches_http_connections_through_the_guarded_client() {
+    let dir = tempfile::tempdir().unwrap();
+    cli_tenant(dir.path());
+    let d = dir.path().to_str().unwrap().to_string();
+    let (r, url) = receiver().await;
+    // The CLI honours the webhooks' address allowances, from the environment here.
+    let run = |args: Vec<String>, loopback: bool| async move {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_vow"))
+                .args(&args)
+                .env(
+                    "VOW_WEBHOOKS_ALLOW_LOOPBACK",
+                    if loopback { "true" } else { "false" },
+                )
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let args = |a: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        v.extend(["--data", &d, "--tenant", "acme", "--id", "crm"].map(String::from));
+        v
+    };
+    let o = run(args(&["connection", "add", "--url", &url]), true).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let secret = out
+        .split_whitespace()
+        .find(|w| w.starts_with("whsec_"))
+        .unwrap_or_else(|| panic!("{out}"));
+    *r.secret.lock().unwrap() = Some(WebhookSecret::parse(secret).unwrap());
+    let o = run(args(&["connection", "test", "--output", "json"]), true).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let t: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(t["reachable"], true, "{t}");
+    assert_eq!(
+        r.messages.lock().unwrap().pop(),
+        Some(json!({"type": "vow.ping"}))
+    );
+    // Without the allowance the same client refuses the loopback address.
+    let o = run(args(&["connection", "test", "--output", "json"]), false).await;
+    assert!(!o.status.success(), "{}", text(&o));
+    let t: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(t["error"]["code"], "forbidden_address", "{t}");
+    assert!(r.messages.lock().unwrap().is_empty());
+    assert_eq!(*r.forged.lock().unwrap(), 0);
 }

@@ -19,6 +19,8 @@ pub const CLOCK_AHEAD: &str = "VOW_TEST_CLOCK_AHEAD_DAYS";
 /// The day that tests whose outcome depends on the date are written for; they
 /// run on a clock that starts here ([`Server::start_at`]).
 pub const TODAY: &str = "2026-11-06T10:00:00Z";
+/// The outbound posts' timeout, as `vow serve`'s default webhooks timeout.
+const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The clock servers get unless a test fixes one: real time, moved ahead by
 /// [`CLOCK_AHEAD`] days when that is set.
@@ -115,6 +117,8 @@ impl Server {
         )
         .await
         .expect("engine");
+        // As `vow serve` does: outbound posts through the webhooks' guarded client.
+        vow_server::outbound::GuardedOutbound::install(&engine, OUTBOUND_TIMEOUT);
         let store = vow_store::Store::open(&database_url)
             .await
             .expect("the test's own store handle");
@@ -161,6 +165,7 @@ impl Server {
         )
         .await
         .expect("a second engine on the same store");
+        vow_server::outbound::GuardedOutbound::install(&engine, OUTBOUND_TIMEOUT);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -170,6 +175,19 @@ impl Server {
             let _ = axum::serve(listener, app).await;
         });
         (format!("http://{addr}"), engine)
+    }
+
+    /// An engine on this server's store and root key with no outbound HTTP client
+    /// installed, as a process that never set one up: on `clock`.
+    pub async fn engine_without_outbound(&self, clock: Arc<dyn Clock>) -> Arc<Engine> {
+        let (engine, _) = Engine::open(
+            &self.database_url,
+            KeySource::File(self.data_dir().join("root.key")),
+            clock,
+        )
+        .await
+        .expect("a second engine on the same store");
+        engine
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
