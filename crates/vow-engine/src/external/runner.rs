@@ -146,10 +146,11 @@ impl Engine {
         let (policy, _) = self.policy_for(&mut tx, tenant).await?;
         let mut done = Vec::new();
         let mut ids = Vec::new();
+        let mut later = Vec::new();
         for id in requests {
             let mut r = load(&mut tx, tenant, id).await?;
             if r.state == RequestState::PartiallyFulfilled.as_str() {
-                self.finished_later(&mut tx, actor, &keys, &mut r).await?;
+                later.extend(self.finished_later(&mut tx, actor, &keys, &mut r).await?);
                 continue;
             }
             if r.state != RequestState::InProgress.as_str() {
@@ -165,6 +166,7 @@ impl Engine {
         }
         tx.commit().await?;
         self.after_fulfilment(tenant, done).await;
+        self.mail(later).await;
         Ok(ids)
     }
 
@@ -183,8 +185,9 @@ impl Engine {
         if r.state == RequestState::PartiallyFulfilled.as_str() {
             let mut tx = self.store.write().await?;
             let keys = self.keys.tenant(&mut tx, tenant).await?;
-            self.finished_later(&mut tx, actor, &keys, &mut r).await?;
+            let later = self.finished_later(&mut tx, actor, &keys, &mut r).await?;
             tx.commit().await?;
+            self.mail(later).await;
             return Ok(false);
         }
         if r.state != RequestState::InProgress.as_str() || jobs.iter().any(super::jobs::unfinished)
@@ -200,17 +203,19 @@ impl Engine {
     /// A request partially fulfilled because a connector job failed, whose failed jobs
     /// were retried: once none is left running, its outcome says what the connectors
     /// did in the end, and an event records that the remaining systems were finished.
-    /// Its state stays final (`partially_fulfilled` was what the person was told).
+    /// Its state stays final (`partially_fulfilled` was what the person was told); when
+    /// an erasure or correction is now complete the person is told so, after the commit
+    /// (the notices to mail are returned).
     async fn finished_later(
         &self,
         tx: &mut vow_store::Tx,
         actor: &Actor,
         keys: &crate::vault::keyring::TenantKeys,
         r: &mut vow_store::RequestRow,
-    ) -> Result<()> {
+    ) -> Result<Vec<(String, String, crate::requests::notices::Rendered)>> {
         let jobs = tx.request_jobs(&r.tenant_id, &r.id).await?;
-        if jobs.is_empty() || jobs.iter().any(|j| j.state == "pending") {
-            return Ok(());
+        if jobs.is_empty() || jobs.iter().any(super::jobs::unfinished) {
+            return Ok(Vec::new());
         }
         let key = self.request_key(keys, &r.tenant_id, r)?;
         let x = self.external_results(tx, &key, &jobs).await?;
@@ -220,7 +225,7 @@ impl Engine {
             .and_then(|o| serde_json::from_str(o).ok())
             .unwrap_or_else(|| json!({}));
         if outcome["external"] == json!(x.summary) {
-            return Ok(());
+            return Ok(Vec::new());
         }
         outcome["external"] = json!(x.summary);
         let finished = x.failures.is_empty();
@@ -244,7 +249,35 @@ impl Engine {
             Some(&state),
             json!({"failed": x.failures.iter().map(|(d, _)| d).collect::<Vec<_>>()}),
         )
-        .await
+        .await?;
+        let words = match r.kind.as_str() {
+            _ if !finished => return Ok(Vec::new()),
+            "delete" => {
+                "We have now finished deleting or anonymising the information about you in all our systems, including the one we could not finish before."
+            }
+            "correct" => {
+                "We have now finished correcting the information you told us was wrong in all our systems, including the one we could not finish before."
+            }
+            // An access package is not issued again: the privacy team sends what the
+            // remaining system holds (noted for the next step of this work).
+            _ => return Ok(Vec::new()),
+        };
+        let (policy, _) = self.policy_for(tx, &r.tenant_id).await?;
+        let d = self.open_details(&key, &r.tenant_id, r)?;
+        let to = crate::requests::record::contact(&d);
+        let extra = crate::requests::notify::Extra {
+            outcome: Some(words),
+            ..Default::default()
+        };
+        let (row, mail) = self.notice(
+            crate::requests::notices::NoticeKind::Completion,
+            &policy,
+            r,
+            &key,
+            to.as_deref(),
+            extra,
+        )?;
+        crate::requests::notify::queue_notice(tx, row, mail).await
     }
 
     /// Run one dataset's jobs of one kind; returns (done, failed).

@@ -18,7 +18,7 @@ mod fulfilment;
 mod intake;
 mod lifecycle;
 pub mod notices;
-mod notify;
+pub(crate) mod notify;
 pub mod portal;
 pub(crate) mod record;
 mod review;

@@ -525,6 +525,20 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
             .any(|e| e["event"] == "connectors_finished"),
         "{r}"
     );
+    // The person, told at first that one system could not be finished, is told it is.
+    let completions: Vec<&str> = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "completion")
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(completions.len(), 2, "{r}");
+    assert!(
+        completions[1].contains("finished deleting"),
+        "{}",
+        completions[1]
+    );
     db.drop_db().await.unwrap();
 }
 
