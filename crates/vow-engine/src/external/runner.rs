@@ -250,23 +250,37 @@ impl Engine {
             json!({"failed": x.failures.iter().map(|(d, _)| d).collect::<Vec<_>>()}),
         )
         .await?;
-        let words = match r.kind.as_str() {
-            _ if !finished => return Ok(Vec::new()),
-            "delete" => {
+        if !finished {
+            return Ok(Vec::new());
+        }
+        let (policy, _) = self.policy_for(tx, &r.tenant_id).await?;
+        let kind = vow_core::RequestType::parse(&r.kind)
+            .ok_or(EngineError::Internal("unknown request type".into()))?;
+        // An access request gets its package again, now complete, with a new link.
+        let mut link = None;
+        let words = match kind {
+            vow_core::RequestType::Delete => {
                 "We have now finished deleting or anonymising the information about you in all our systems, including the one we could not finish before."
             }
-            "correct" => {
+            vow_core::RequestType::Correct => {
                 "We have now finished correcting the information you told us was wrong in all our systems, including the one we could not finish before."
             }
-            // An access package is not issued again: the privacy team sends what the
-            // remaining system holds (noted for the next step of this work).
-            _ => return Ok(Vec::new()),
+            _ => {
+                let package = self
+                    .access_package(tx, keys, &policy, r, kind, Some(&x))
+                    .await?;
+                let tenant = r.tenant_id.clone();
+                let (_, l) = self.keep_package(tx, &key, &tenant, r, &package).await?;
+                link = Some(l);
+                "We have now collected your information from all our systems, including the one we could not reach before. The complete copy is ready to download for 30 days."
+            }
         };
-        let (policy, _) = self.policy_for(tx, &r.tenant_id).await?;
         let d = self.open_details(&key, &r.tenant_id, r)?;
         let to = crate::requests::record::contact(&d);
         let extra = crate::requests::notify::Extra {
             outcome: Some(words),
+            download_url: link.as_ref().map(|(u, _): &(String, i64)| u.as_str()),
+            link_expires: link.as_ref().map(|(_, e)| crate::engine::at(*e)),
             ..Default::default()
         };
         let (row, mail) = self.notice(

@@ -167,15 +167,9 @@ impl Engine {
                         json!({"done": "corrected", "words": "We corrected the information you told us was wrong in our systems."})
                     }
                     _ => {
-                        let mut package = json!({
-                            "format": "vow-access/1",
-                            "type": kind.as_str(),
-                            "organisation": policy.organisation.name,
-                            "generated_at": vow_core::wire::time(self.now()),
-                            "summary": {"categories": []},
-                            "external": x.found,
-                        });
-                        x.explain_categories(policy, &mut package["summary"]["categories"]);
+                        let package = self
+                            .access_package(tx, keys, policy, r, kind, Some(x))
+                            .await?;
                         let (words, l) = self.keep_package(tx, key, &tenant, r, &package).await?;
                         link = Some(l);
                         words
@@ -210,22 +204,10 @@ impl Engine {
                 json!({"done": "withdrawn", "purposes": purposes,
                        "words": format!("From now on we no longer use your information for: {}.", if purposes.is_empty() { "(nothing was in use)".to_string() } else { purposes.join(", ") })})
             }
-            (Some(subject), RequestType::Access | RequestType::Portability | RequestType::Know) => {
-                let mut package = super::export::package(
-                    self,
-                    tx,
-                    keys,
-                    policy,
-                    &tenant,
-                    subject,
-                    kind,
-                    at(r.received_at),
-                )
-                .await?;
-                if let Some(x) = external {
-                    package["external"] = json!(x.found);
-                    x.explain_categories(policy, &mut package["summary"]["categories"]);
-                }
+            (Some(_), RequestType::Access | RequestType::Portability | RequestType::Know) => {
+                let package = self
+                    .access_package(tx, keys, policy, r, kind, external)
+                    .await?;
                 let (words, l) = self.keep_package(tx, key, &tenant, r, &package).await?;
                 link = Some(l);
                 words
@@ -301,8 +283,48 @@ impl Engine {
         queue_notice(tx, row, mail).await
     }
 
+    /// The person's access package: what the vault holds (if they are in it) and what
+    /// the connectors found in the organisation's own databases, categories explained.
+    pub(crate) async fn access_package(
+        &self,
+        tx: &mut Tx,
+        keys: &TenantKeys,
+        policy: &Policy,
+        r: &RequestRow,
+        kind: RequestType,
+        external: Option<&External>,
+    ) -> Result<Value> {
+        let mut package = match &r.subject_id {
+            Some(subject) => {
+                super::export::package(
+                    self,
+                    tx,
+                    keys,
+                    policy,
+                    &r.tenant_id,
+                    subject,
+                    kind,
+                    at(r.received_at),
+                )
+                .await?
+            }
+            None => json!({
+                "format": "vow-access/1",
+                "type": kind.as_str(),
+                "organisation": policy.organisation.name,
+                "generated_at": vow_core::wire::time(self.now()),
+                "summary": {"categories": []},
+            }),
+        };
+        if let Some(x) = external {
+            package["external"] = json!(x.found);
+            x.explain_categories(policy, &mut package["summary"]["categories"]);
+        }
+        Ok(package)
+    }
+
     /// Keep an access package for download (30 days) and give the outcome and link.
-    async fn keep_package(
+    pub(crate) async fn keep_package(
         &self,
         tx: &mut Tx,
         key: &Key32,

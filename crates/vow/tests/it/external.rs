@@ -434,6 +434,80 @@ async fn r14_erasure_reaches_the_shops_database_and_is_fulfilled_when_it_is_done
 }
 
 #[tokio::test]
+async fn an_access_request_whose_system_failed_gets_its_complete_copy_after_the_retry() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 4).await;
+    let email = shop::email(2);
+    customer_in_vault(&s, &op, &email).await;
+    // The shop's orders table is away: the walk fails on it.
+    let conn = vow_connect::Db::open(&db.target, 1).await.unwrap();
+    shop::query(&conn, "ALTER TABLE orders RENAME TO orders_away")
+        .await
+        .unwrap();
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "access", "channel": "web", "identifiers": {"email": email}}),
+    )
+    .await;
+    run_jobs(&s, &op).await;
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(
+        seen.states(),
+        ("partially_fulfilled", vec!["failed"]),
+        "{seen:?}"
+    );
+    let (_, first) = s
+        .get(&op, &format!("/v1/tenants/shop/requests/{id}/export"))
+        .await;
+    assert!(
+        first["external"].as_array().is_none_or(Vec::is_empty),
+        "{first}"
+    );
+    // Back in place, retried: the package is made again with the shop's rows, and the
+    // person is sent a new link to the complete copy.
+    shop::query(&conn, "ALTER TABLE orders_away RENAME TO orders")
+        .await
+        .unwrap();
+    let (st, b) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/shop/requests/{id}/connector-jobs/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    run_jobs(&s, &op).await;
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(
+        seen.states(),
+        ("partially_fulfilled", vec!["done"]),
+        "{seen:?}"
+    );
+    let (st, p) = s
+        .get(&op, &format!("/v1/tenants/shop/requests/{id}/export"))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert!(p.to_string().contains(&email), "the shop's rows are in it");
+    assert_eq!(p["external"][0]["dataset"], "shop", "{p}");
+    let completions: Vec<&str> = seen.request["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "completion")
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(completions.len(), 2, "{}", seen.request);
+    assert!(
+        completions[1].contains("complete copy"),
+        "{}",
+        completions[1]
+    );
+    assert!(completions[1].contains("/exports/"), "{}", completions[1]);
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
 async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 4).await;
