@@ -123,6 +123,18 @@ fn sqlite_path(t: &Target) -> Option<(&Path, &str)> {
     Some((Path::new(file), options))
 }
 
+/// A connection's concurrency limit: the one given (checked) or the default.
+pub(super) fn concurrency(max: Option<u32>, errors: &mut Vec<FieldError>) -> u32 {
+    let limit = max.unwrap_or(DEFAULT_CONCURRENCY);
+    if !(1..=MAX_CONCURRENCY).contains(&limit) {
+        errors.push(FieldError::new(
+            "/max_concurrency",
+            format!("from 1 to {MAX_CONCURRENCY} statements at once"),
+        ));
+    }
+    limit
+}
+
 pub(super) fn view(row: &ConnectionRow, datasets: Vec<String>) -> ConnectionView {
     ConnectionView {
         id: row.id.clone(),
@@ -169,13 +181,7 @@ impl Engine {
         {
             errors.push(FieldError::new("/url", e));
         }
-        let limit = max_concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-        if !(1..=MAX_CONCURRENCY).contains(&limit) {
-            errors.push(FieldError::new(
-                "/max_concurrency",
-                format!("from 1 to {MAX_CONCURRENCY} statements at once"),
-            ));
-        }
+        let limit = concurrency(max_concurrency, &mut errors);
         let (true, Some(target)) = (errors.is_empty(), target) else {
             return Err(EngineError::Invalid(errors));
         };

@@ -276,7 +276,7 @@ impl Engine {
         max_concurrency: Option<u32>,
         rotate_secret: bool,
     ) -> Result<super::ConnectionView> {
-        use super::connections::{DEFAULT_CONCURRENCY, MAX_CONCURRENCY, check_id};
+        use super::connections::{check_id, concurrency};
         use vow_core::role::Capability;
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::ManageConnections, tenant)?;
@@ -288,13 +288,7 @@ impl Engine {
             crate::obligations::webhooks::check_url(url.expose().trim(), self.webhook_net())
                 .map_err(|e| errors.push(FieldError::new("/url", e)))
                 .ok();
-        let limit = max_concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-        if !(1..=MAX_CONCURRENCY).contains(&limit) {
-            errors.push(FieldError::new(
-                "/max_concurrency",
-                format!("from 1 to {MAX_CONCURRENCY} statements at once"),
-            ));
-        }
+        let limit = concurrency(max_concurrency, &mut errors);
         let (true, Some(parsed)) = (errors.is_empty(), parsed) else {
             return Err(EngineError::Invalid(errors));
         };
