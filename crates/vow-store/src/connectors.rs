@@ -502,6 +502,18 @@ impl Tx {
         Ok(())
     }
 
+    /// Forget that a job finished these collections: a retry applies them again.
+    pub async fn undo_steps(&mut self, job_id: &str, collections: &[&str]) -> Result<()> {
+        for c in collections {
+            sqlx::query("DELETE FROM connector_steps WHERE job_id = $1 AND collection = $2")
+                .bind(job_id)
+                .bind(*c)
+                .execute(&mut *self.inner)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The collections a job has finished, with their row counts.
     pub async fn job_steps(&mut self, job_id: &str) -> Result<Vec<(String, i64, i64)>> {
         Ok(sqlx::query_as(

@@ -64,8 +64,7 @@ impl Engine {
             identities: identities_of(&details, &vault),
             corrections: super::jobs::corrections_of(&details),
             held,
-            found: None,
-            changes: None,
+            ..JobData::default()
         };
         let datasets = tx.datasets(tenant).await?;
         // An http connection's system cannot be asked what it would change: left out.

@@ -69,6 +69,42 @@ pub(super) struct JobData {
     pub(super) found: Option<Json>,
     #[serde(default)]
     pub(super) changes: Option<Changes>,
+    /// An erasure: fingerprints of the targeted values its plan found (collection,
+    /// field and value hashed), looked for again after the changes are applied.
+    #[serde(default)]
+    pub(super) before: BTreeMap<String, String>,
+}
+
+/// Fingerprint → collection, for every non-null value of a field with a targeted
+/// category in what a walk found. A value masked, deleted or rewritten is no longer
+/// found with the same fingerprint; one still in place is.
+pub(super) fn targeted_values(
+    found: &Found,
+    is_targeted: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for c in &found.collections {
+        for row in &c.rows {
+            for f in &row.fields {
+                if matches!(f.value, vow_connect::Value::Null)
+                    || !f.categories.iter().any(|cat| is_targeted(cat))
+                {
+                    continue;
+                }
+                let text = format!(
+                    "{}\u{0}{}\u{0}{}",
+                    c.collection,
+                    f.field,
+                    value_json(&f.value)
+                );
+                out.insert(
+                    hex::encode(vow_crypto::sha256(text.as_bytes())),
+                    c.collection.clone(),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn job_aad(tenant: &str, request: &str, job: &str) -> Vec<u8> {
@@ -347,8 +383,7 @@ impl Engine {
             identities: identities_of(d, &vault),
             corrections: corrections_of(d),
             held,
-            found: None,
-            changes: None,
+            ..JobData::default()
         };
         let now = self.now_ms();
         let mut started = Vec::new();

@@ -5,7 +5,7 @@
 use super::datasets::plan_for;
 use super::jobs::{
     ACCESS, BATCH, ERASURE, JobData, JobsReport, LEASE_MS, found_json, open_data, rows_in,
-    seal_data, targeted,
+    seal_data, targeted, targeted_values,
 };
 use crate::error::{EngineError, Result};
 use crate::requests::record::load;
@@ -465,6 +465,9 @@ impl Engine {
                     for (i, found) in unplanned.iter().zip(found) {
                         let w = &mut work[*i];
                         let changes = if kind == ERASURE {
+                            w.data.before = targeted_values(&found, &|c| {
+                                targeted(policy, &w.data.held, c).is_some()
+                            });
                             let secret = w.key.derive(b"vow:v1:connector-mask");
                             vow_connect::erasure(
                                 plan,
@@ -625,6 +628,10 @@ impl Engine {
             self.chain.append(&mut tx, &[entry]).await?;
             tx.commit().await?;
         }
+        if kind == ERASURE {
+            self.check_erased(actor, tenant, owner, db, plan, policy, work)
+                .await?;
+        }
         let now = self.now_ms();
         let mut tx = self.store.write().await?;
         for w in work.iter_mut() {
@@ -635,6 +642,81 @@ impl Engine {
                 w.job.state = "done".into();
             }
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After an erasure's changes are applied: walk again from the same identities and
+    /// look for every targeted value the plan found. A value still in place (a trigger
+    /// or an application wrote it back, a row the changes missed) fails the job, naming
+    /// the collection; the values themselves are never shown.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_erased(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        owner: &str,
+        db: &Db,
+        plan: &Plan,
+        policy: &Policy,
+        work: &mut [Work],
+    ) -> Result<()> {
+        let checked: Vec<usize> = (0..work.len())
+            .filter(|i| !work[*i].over && work[*i].data.changes.is_some())
+            .collect();
+        if checked.is_empty() {
+            return Ok(());
+        }
+        let people: Vec<_> = checked
+            .iter()
+            .map(|i| work[*i].data.identities.clone())
+            .collect();
+        let found = match vow_connect::access(db, plan, &people).await {
+            Ok(found) => found,
+            Err(e) => {
+                let why = format!("the check after the erasure could not walk: {}", e.message);
+                for i in &checked {
+                    self.fail(actor, tenant, owner, &mut work[*i], &why).await?;
+                }
+                return Ok(());
+            }
+        };
+        let mut left = 0usize;
+        for (i, found) in checked.iter().zip(found) {
+            let w = &mut work[*i];
+            let now = targeted_values(&found, &|c| targeted(policy, &w.data.held, c).is_some());
+            let still: BTreeSet<&String> = w
+                .data
+                .before
+                .iter()
+                .filter(|(f, _)| now.contains_key(*f))
+                .map(|(_, c)| c)
+                .collect();
+            if !still.is_empty() {
+                left += 1;
+                let still: Vec<&str> = still.into_iter().map(String::as_str).collect();
+                // A retry applies these collections' planned changes again.
+                let mut tx = self.store.write().await?;
+                tx.undo_steps(&w.job.id, &still).await?;
+                tx.commit().await?;
+                let why = format!(
+                    "the check after the erasure found values still in place in {}",
+                    still.join(", ")
+                );
+                self.fail(actor, tenant, owner, w, &why).await?;
+            }
+        }
+        let mut tx = self.store.write().await?;
+        let entry = self.audit_entry(
+            actor,
+            Some(tenant),
+            "connector.erase_checked",
+            None,
+            None,
+            json!({"dataset": work.first().map(|w| w.job.dataset.clone()),
+                   "requests": checked.len(), "values_left": left}),
+        );
+        self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;
         Ok(())
     }

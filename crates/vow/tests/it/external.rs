@@ -508,6 +508,61 @@ async fn an_access_request_whose_system_failed_gets_its_complete_copy_after_the_
 }
 
 #[tokio::test]
+async fn a_value_written_back_after_the_erasure_is_caught_by_the_check_that_follows() {
+    let s = Server::start().await;
+    let (op, db) = shop(&s, Kind::Sqlite, 4).await;
+    let email = shop::email(3);
+    customer_in_vault(&s, &op, &email).await;
+    // The shop's application writes a customer's e-mail back whenever it is changed.
+    let conn = vow_connect::Db::open(&db.target, 1).await.unwrap();
+    shop::query(
+        &conn,
+        "CREATE TRIGGER keep_email AFTER UPDATE OF email ON customers BEGIN UPDATE customers SET email = OLD.email WHERE id = NEW.id; END",
+    )
+    .await
+    .unwrap();
+    let id = submit_and_fulfil(
+        &s,
+        &op,
+        json!({"type": "delete", "channel": "web", "identifiers": {"email": email}}),
+    )
+    .await;
+    let report = run_jobs(&s, &op).await;
+    assert_eq!(report["failed"], 1, "{report}");
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(
+        seen.states(),
+        ("partially_fulfilled", vec!["failed"]),
+        "{seen:?}"
+    );
+    let error = seen.jobs[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("still in place in customers"),
+        "names the collection: {error}"
+    );
+    assert!(!error.contains(&email), "never the value: {error}");
+    // Without the trigger, the retry applies again and the check passes.
+    shop::query(&conn, "DROP TRIGGER keep_email").await.unwrap();
+    let (st, b) = s
+        .post(
+            &op,
+            &format!("/v1/tenants/shop/requests/{id}/connector-jobs/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    run_jobs(&s, &op).await;
+    let seen = state_of(&s, &op, &id).await;
+    assert_eq!(
+        seen.states(),
+        ("partially_fulfilled", vec!["done"]),
+        "{seen:?}"
+    );
+    assert!(!format!("{:?}", snapshot(&db).await).contains(&email));
+    db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
 async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     let s = Server::start().await;
     let (op, db) = shop(&s, Kind::Sqlite, 4).await;
