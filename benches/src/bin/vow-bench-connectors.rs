@@ -395,6 +395,9 @@ async fn main() -> Result<()> {
     let erase_n = arg("--erasures", 200);
     let small = arg("--small", 100);
     let stream_n = arg("--streamed", 500);
+    // Where in the customer table the people asked about start: a second run on a
+    // reused shop database (`--shop-url`) asks about others than the first erased.
+    let first = arg("--first", 0);
     let sqlite = text("--store", "pg") == "sqlite";
     let shop_url = text("--shop-url", "");
     println!("load before: {}", load());
@@ -470,14 +473,14 @@ async fn main() -> Result<()> {
     let small_erase = small / 5;
     let total = access_n + erase_n + 2 * (small + small_erase) + stream_n + stream_n / 5;
     ensure!(
-        total < customers,
+        first + total < customers,
         "{total} people asked about, {customers} customers"
     );
     let t0 = Instant::now();
-    let rows = (0..total).map(|k| {
+    let rows = (first..first + total).map(|k| {
         let email = shop::email(customer(k, customers));
         (
-            k as usize + 1,
+            (k - first) as usize + 1,
             Ok(NewSubject {
                 identifiers: Identifiers {
                     email: Some(Pii::new(email.clone())),
@@ -522,7 +525,7 @@ async fn main() -> Result<()> {
         probe,
         customers,
     });
-    let people: Vec<u64> = (0..total).collect();
+    let people: Vec<u64> = (first..first + total).collect();
     let (a, rest) = people.split_at(access_n as usize);
     let (e, rest) = rest.split_at(erase_n as usize);
     println!("load at start: {}", load());
@@ -541,7 +544,7 @@ async fn main() -> Result<()> {
     streamed(&cx, "access", a, 50).await?;
     streamed(&cx, "delete", e, 50).await?;
     println!("load at end: {}", load());
-    walk_statements(&target, customers, total).await?;
+    walk_statements(&target, customers, first + total).await?;
     println!("peak memory (VmHWM): {} MiB", peak_kib() / 1024);
 
     cx.engine.shutdown().await;
