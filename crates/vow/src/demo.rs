@@ -551,7 +551,7 @@ async fn narrate(engine: &Arc<Engine>, cfg: &Config, examples: &Path) -> Result<
     crate::breach::demo(engine, &admin, examples, &cfg.data).await?;
 
     step(
-        "10e. The shop's own database (R11, R14): requests reach it through connectors, batched and resumable",
+        "10f. The shop's own database (R11, R14): requests reach it through connectors, batched and resumable",
     );
     // Outside the data directory: no SQLite connection may open a file in it.
     let shop = shop_dir(&cfg.data)?;
