@@ -94,6 +94,18 @@ pub(crate) async fn run_jobs(s: &Server, key: &str) -> Value {
     r
 }
 
+/// Put a request's failed jobs back (`…/connector-jobs/retry`), which must succeed.
+async fn retry_jobs(s: &Server, key: &str, id: &str) {
+    let (st, b) = s
+        .post(
+            key,
+            &format!("/v1/tenants/shop/requests/{id}/connector-jobs/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+}
+
 /// A request and its connector jobs as the API shows them.
 #[derive(Debug)]
 pub(crate) struct Seen {
@@ -469,14 +481,7 @@ async fn an_access_request_whose_system_failed_gets_its_complete_copy_after_the_
     shop::query(&conn, "ALTER TABLE orders_away RENAME TO orders")
         .await
         .unwrap();
-    let (st, b) = s
-        .post(
-            &op,
-            &format!("/v1/tenants/shop/requests/{id}/connector-jobs/retry"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{b}");
+    retry_jobs(&s, &op, &id).await;
     run_jobs(&s, &op).await;
     let seen = state_of(&s, &op, &id).await;
     assert_eq!(
@@ -543,14 +548,7 @@ async fn a_value_written_back_after_the_erasure_is_caught_by_the_check_that_foll
     assert!(!error.contains(&email), "never the value: {error}");
     // Without the trigger, the retry applies again and the check passes.
     shop::query(&conn, "DROP TRIGGER keep_email").await.unwrap();
-    let (st, b) = s
-        .post(
-            &op,
-            &format!("/v1/tenants/shop/requests/{id}/connector-jobs/retry"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{b}");
+    retry_jobs(&s, &op, &id).await;
     run_jobs(&s, &op).await;
     let seen = state_of(&s, &op, &id).await;
     assert_eq!(
@@ -626,14 +624,7 @@ async fn an_erasure_that_fails_midway_resumes_where_it_stopped() {
     shop::query(&conn, "DROP TRIGGER hold_customers")
         .await
         .unwrap();
-    let (st, b) = s
-        .post(
-            &op,
-            &format!("/v1/tenants/shop/requests/{id}/connector-jobs/retry"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{b}");
+    retry_jobs(&s, &op, &id).await;
     let report = run_jobs(&s, &op).await;
     assert_eq!(report["done"], 1, "{report}");
     let seen = state_of(&s, &op, &id).await;
