@@ -25,6 +25,13 @@ pub enum StoreError {
     /// The file SQLite's writers take turns on could not be opened or locked.
     #[error("cannot use the database's write lock file: {0}")]
     LockFile(#[source] std::io::Error),
+    /// An error of the SQLite store's own threads (rusqlite).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the SQLite store's threads: {0}")]
+    Native(String),
+    #[error("the store is closed")]
+    Closed,
 }
 
 impl StoreError {
@@ -33,8 +40,12 @@ impl StoreError {
             StoreError::Connect(_)
             | StoreError::UnsupportedUrl
             | StoreError::Busy(_)
-            | StoreError::LockFile(_) => "store_unavailable",
-            StoreError::Db(_) | StoreError::Migrate(_) => "store_error",
+            | StoreError::LockFile(_)
+            | StoreError::Closed => "store_unavailable",
+            StoreError::Db(_)
+            | StoreError::Migrate(_)
+            | StoreError::Sqlite(_)
+            | StoreError::Native(_) => "store_error",
             StoreError::Conflict(_) => "conflict",
             StoreError::Stale(_) => "stale",
             StoreError::Corrupt(_) => "store_corrupt",

@@ -15,6 +15,7 @@
 mod aggregates;
 mod appeals;
 mod audit;
+mod bundle;
 mod connectors;
 mod consents;
 mod console;
@@ -26,6 +27,7 @@ mod gpc;
 mod imports;
 mod incidents;
 mod keys;
+mod native;
 mod policies;
 mod policy_changes;
 mod reports;
@@ -39,6 +41,7 @@ mod webhooks;
 
 pub use aggregates::{AggregateField, AggregateSubject};
 pub use audit::{AuditCheckpointRow, AuditHead, AuditRow, NewAudit};
+pub use bundle::SubjectBundle;
 pub use connectors::{ConnectionRow, DatasetRow, JobRow};
 pub use consents::ConsentRow;
 pub use console::{ConsoleSessionRow, MailingCount};
@@ -89,6 +92,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite's writers take turns here (None on PostgreSQL).
     gate: Option<gate::WriteGate>,
+    /// The SQLite file's own reader threads (None on PostgreSQL and in memory).
+    readers: Option<std::sync::Arc<native::Readers>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -105,8 +110,9 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let mut gate = None;
+        let mut file = None;
         if backend == Backend::Sqlite {
-            let file = backend.sqlite_file(url);
+            file = backend.sqlite_file(url);
             if let Some(file) = &file {
                 create_sqlite_file(file);
             }
@@ -119,7 +125,7 @@ impl Store {
         let options = match backend {
             Backend::Sqlite => options.after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    for pragma in dialect::SQLITE_PRAGMAS {
+                    for pragma in dialect::SQLITE_PRAGMAS.iter().chain(dialect::SQLITE_CACHE) {
                         sqlx::query(*pragma).execute(&mut *conn).await?;
                     }
                     Ok(())
@@ -128,12 +134,20 @@ impl Store {
             Backend::Postgres => options,
         };
         let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
-        let store = Store {
+        let mut store = Store {
             pool,
             backend,
             gate,
+            readers: None,
         };
         store.migrate().await?;
+        // Opened once the schema is there: readers never create or migrate anything.
+        if let Some(file) = file {
+            let readers = tokio::task::spawn_blocking(move || native::Readers::open(&file))
+                .await
+                .map_err(|e| StoreError::Native(format!("cannot open the readers: {e}")))??;
+            store.readers = Some(std::sync::Arc::new(readers));
+        }
         Ok(store)
     }
 
@@ -228,6 +242,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(readers) = self.readers.clone() {
+            let _ = tokio::task::spawn_blocking(move || readers.close()).await;
+        }
         self.pool.close().await;
     }
 }

@@ -57,7 +57,7 @@ type FieldTuple = (
     Option<i64>,
 );
 
-fn field_from(t: FieldTuple) -> FieldRow {
+pub(crate) fn field_from(t: FieldTuple) -> FieldRow {
     FieldRow {
         id: t.0,
         tenant_id: t.1,

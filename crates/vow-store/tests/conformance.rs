@@ -219,6 +219,7 @@ async fn suite(store: &Store, backend: Backend) {
     check_identifiers(store).await;
     check_fields(store).await;
     check_consents(store).await;
+    check_bundle(store).await;
     check_rollback(store).await;
     check_sequential_writers(store).await;
     check_read_isolation(store).await;
@@ -251,6 +252,10 @@ async fn check_ping_and_close(store: &Store) {
     assert!(
         store.ping().await.is_err(),
         "a closed store does not answer"
+    );
+    assert!(
+        store.subject_bundle("t", "s", true).await.is_err(),
+        "nor do its one-trip reads"
     );
 }
 
@@ -1218,6 +1223,202 @@ async fn check_fields(store: &Store) {
         [address, email1_old, email2],
         "failed supersedes changed nothing"
     );
+}
+
+/// `subject_bundle` and `lookup_subject` (one trip each, outside any transaction)
+/// agree with the transaction's own methods, keep tenants apart, skip people still
+/// importing, and see a commit made just before them.
+async fn check_bundle(store: &Store) {
+    seed(
+        store,
+        &["bu-a", "bu-b"],
+        &[
+            ("bu-a", "bu-s1", "active"),
+            ("bu-a", "bu-s2", "importing"),
+            ("bu-a", "bu-s3", "erased"),
+            ("bu-a", "bu-s4", "active"),
+        ],
+    )
+    .await;
+    let field = |id: &str, category: &str, at: i64| FieldRow {
+        id: id.to_string(),
+        tenant_id: "bu-a".to_string(),
+        subject_id: "bu-s1".to_string(),
+        category: category.to_string(),
+        purposes: r#"["research"]"#.to_string(),
+        source: "import".to_string(),
+        store: "primary".to_string(),
+        collected_at: at,
+        value: all_bytes(),
+        version: 1,
+        supersedes: None,
+        superseded_at: None,
+    };
+    let consent = |id: &str, purpose: &str, evidence: Option<Vec<u8>>| ConsentRow {
+        id: id.to_string(),
+        tenant_id: "bu-a".to_string(),
+        subject_id: "bu-s1".to_string(),
+        seq: 0,
+        purpose: purpose.to_string(),
+        action: "grant".to_string(),
+        kind: "explicit".to_string(),
+        at: 1_000,
+        expires_at: Some(FAR_FUTURE_MS),
+        policy_version: 1,
+        parent_subject_id: None,
+        evidence,
+        recorded_at: 1_001,
+        recorded_by: "app:crm".to_string(),
+    };
+    let bidx: Vec<u8> = (0..16u8).map(|i| 0xF0 ^ i).collect();
+    let mut tx = write(store).await;
+    tx.insert_kek(&KekRow {
+        tenant_id: "bu-a".to_string(),
+        version: 1,
+        wrapped: vec![7; 57],
+        created_at: 0,
+        retired_at: None,
+    })
+    .await
+    .unwrap();
+    tx.insert_subject_key(&SubjectKeyRow {
+        subject_id: "bu-s1".to_string(),
+        tenant_id: "bu-a".to_string(),
+        kek_version: 1,
+        wrapped: all_bytes(),
+    })
+    .await
+    .unwrap();
+    for f in [
+        field("bu-f1", "user.contact.email", 3_000),
+        field("bu-f2", "user.name", 1_000),
+        field("bu-f3", "user.contact.email", 2_000),
+    ] {
+        tx.insert_field(&f).await.unwrap();
+    }
+    tx.supersede_field("bu-a", "bu-f3", 3_000).await.unwrap();
+    tx.append_consent(&consent("bu-c2", "research", Some(all_bytes())))
+        .await
+        .unwrap();
+    tx.append_consent(&consent("bu-c1", "marketing", None))
+        .await
+        .unwrap();
+    for (subject, kind) in [("bu-s1", "email"), ("bu-s3", "phone")] {
+        tx.insert_identifier(&IdentifierRow {
+            tenant_id: "bu-a".to_string(),
+            kind: kind.to_string(),
+            bidx: bidx.clone(),
+            subject_id: subject.to_string(),
+            value: vec![1, 0, 2],
+        })
+        .await
+        .unwrap();
+    }
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    let subject = tx.subject("bu-a", "bu-s1").await.unwrap().unwrap();
+    let key = tx.subject_key("bu-a", "bu-s1").await.unwrap();
+    let consents = tx.consents("bu-a", "bu-s1").await.unwrap();
+    let fields = tx.current_fields("bu-a", "bu-s1").await.unwrap();
+    drop(tx);
+    assert!(key.is_some());
+    assert_eq!(consents.len(), 2);
+    assert_eq!(fields.len(), 2, "the superseded version is not current");
+
+    let bundle = store
+        .subject_bundle("bu-a", "bu-s1", true)
+        .await
+        .unwrap()
+        .expect("the person is found");
+    assert_eq!(bundle.subject, subject);
+    assert_eq!(bundle.key, key);
+    assert_eq!(bundle.consents, consents, "the ledger, in order");
+    assert_eq!(bundle.fields, fields, "current fields, in order");
+    let lean = store
+        .subject_bundle("bu-a", "bu-s1", false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(lean.fields.is_empty(), "fields only when asked");
+    assert_eq!(lean.consents, consents);
+
+    // Another tenant's, an importing one's and an unknown id: not found. An erased
+    // person's row is there (the caller checks the status) but has no key.
+    for (t, s) in [("bu-b", "bu-s1"), ("bu-a", "bu-s2"), ("bu-a", "bu-nobody")] {
+        assert_eq!(
+            store.subject_bundle(t, s, true).await.unwrap(),
+            None,
+            "{t}/{s}"
+        );
+    }
+    let erased = store
+        .subject_bundle("bu-a", "bu-s3", true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(erased.subject.status, "erased");
+    assert_eq!(erased.key, None);
+    assert!(erased.consents.is_empty() && erased.fields.is_empty());
+
+    // Lookups: active only, per tenant and kind, whole index only.
+    assert_eq!(
+        store
+            .lookup_subject("bu-a", "email", &bidx)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("bu-s1")
+    );
+    for (t, kind, b) in [
+        ("bu-a", "phone", &bidx[..]),
+        ("bu-b", "email", &bidx[..]),
+        ("bu-a", "email", &bidx[..15]),
+    ] {
+        assert_eq!(
+            store.lookup_subject(t, kind, b).await.unwrap(),
+            None,
+            "{t}/{kind}/{}",
+            b.len()
+        );
+    }
+
+    // A commit is visible to the next one-trip read at once.
+    let mut tx = write(store).await;
+    tx.append_consent(&ConsentRow {
+        action: "withdraw".to_string(),
+        ..consent("bu-c3", "research", None)
+    })
+    .await
+    .unwrap();
+    tx.supersede_field("bu-a", "bu-f1", 4_000).await.unwrap();
+    commit(tx).await;
+    let after = store
+        .subject_bundle("bu-a", "bu-s1", true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.consents.len(), 3);
+    assert_eq!(after.consents[2].action, "withdraw");
+    assert_eq!(after.consents[2].seq, 3);
+    assert_eq!(after.fields.len(), 1);
+    assert_eq!(after.fields[0].id, "bu-f2");
+
+    // Many at once (more than the SQLite store's reader threads): each gets its own.
+    let mut tasks = Vec::new();
+    for n in 0..32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = if n % 2 == 0 { "bu-s1" } else { "bu-s4" };
+            (s, store.subject_bundle("bu-a", s, true).await.unwrap())
+        }));
+    }
+    for t in tasks {
+        let (s, b) = t.await.unwrap();
+        let b = b.unwrap();
+        assert_eq!(b.subject.id, s);
+        assert_eq!(b.fields.len(), usize::from(s == "bu-s1"));
+    }
 }
 
 async fn check_consents(store: &Store) {

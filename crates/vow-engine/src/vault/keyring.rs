@@ -143,15 +143,36 @@ impl Keyring {
         open_subject_key(&fresh, tenant, subject, version, wrapped)
     }
 
-    /// The tenant's unwrapped keys, loading them on first use.
-    pub async fn tenant(&self, tx: &mut Tx, tenant: &str) -> Result<Arc<TenantKeys>> {
+    /// The tenant's unwrapped keys if they were loaded lately (no store access).
+    pub fn cached(&self, tenant: &str) -> Option<Arc<TenantKeys>> {
         // Re-read now and then: another process may have rotated the tenant's keys.
-        let cached = self.tenants.read().ok().and_then(|m| {
+        self.tenants.read().ok().and_then(|m| {
             m.get(tenant)
                 .filter(|(_, at)| at.elapsed() < self.ttl)
                 .map(|(k, _)| k.clone())
-        });
-        if let Some(k) = cached {
+        })
+    }
+
+    /// A subject's data key, reading the store only when the key was wrapped under
+    /// a KEK `keys` does not hold (see [`Keyring::subject_dek`]).
+    pub async fn subject_dek_in(
+        &self,
+        store: &vow_store::Store,
+        keys: &TenantKeys,
+        key: &vow_store::SubjectKeyRow,
+    ) -> Result<Key32> {
+        let (tenant, subject) = (key.tenant_id.as_str(), key.subject_id.as_str());
+        if keys.keks.contains_key(&key.kek_version) {
+            return open_subject_key(keys, tenant, subject, key.kek_version, &key.wrapped);
+        }
+        let mut tx = store.read().await?;
+        self.subject_dek(&mut tx, keys, tenant, subject, key.kek_version, &key.wrapped)
+            .await
+    }
+
+    /// The tenant's unwrapped keys, loading them on first use.
+    pub async fn tenant(&self, tx: &mut Tx, tenant: &str) -> Result<Arc<TenantKeys>> {
+        if let Some(k) = self.cached(tenant) {
             return Ok(k);
         }
         let row = tx

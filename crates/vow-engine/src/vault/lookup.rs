@@ -20,14 +20,15 @@ impl Engine {
     ) -> Result<Option<String>> {
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::LookupSubjects, tenant)?;
-        let mut tx = self.store.read().await?;
-        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let keys = self.keys_of(tenant).await?;
         let bidx = keys
             .indexer
             .index(kind, value)
             .map_err(|e| EngineError::invalid(kind.as_str(), e.to_string()))?;
-        let found = tx.lookup(tenant, kind.as_str(), &bidx).await?;
-        drop(tx);
+        let found = self
+            .store
+            .lookup_subject(tenant, kind.as_str(), &bidx)
+            .await?;
         let entry = self.audit_entry(
             actor,
             Some(tenant),

@@ -31,6 +31,17 @@ pub struct FieldValue {
     pub version: i64,
 }
 
+/// A person's birth date, opened from its sealed form.
+fn birth_date(dek: &Key32, tenant: &str, subject: &str, sealed: Option<&[u8]>) -> Result<Option<Date>> {
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let unreadable = || EngineError::Internal("stored birth date is unreadable".into());
+    let plain = open(dek, sealed, &value_aad(tenant, subject, "birth_date", subject))?;
+    let text = std::str::from_utf8(&plain).map_err(|_| unreadable())?;
+    Ok(Some(text.parse::<Date>().map_err(|_| unreadable())?))
+}
+
 impl Engine {
     /// Load what decisions about a subject need; the data key is returned for reads.
     pub(crate) async fn facts(
@@ -53,21 +64,28 @@ impl Engine {
             .keys
             .subject_dek(tx, keys, tenant, subject, key.kek_version, &key.wrapped)
             .await?;
-        let birth = match row.birth_date {
-            Some(b) => {
-                let plain = open(&dek, &b, &value_aad(tenant, subject, "birth_date", subject))?;
-                let text = std::str::from_utf8(&plain)
-                    .map_err(|_| EngineError::Internal("stored birth date is unreadable".into()))?;
-                Some(
-                    text.parse::<Date>().map_err(|_| {
-                        EngineError::Internal("stored birth date is unreadable".into())
-                    })?,
-                )
-            }
-            None => None,
-        };
+        let birth = birth_date(&dek, tenant, subject, row.birth_date.as_deref())?;
         let consents = tx.consents(tenant, subject).await?;
         Ok((dek, birth, consents))
+    }
+
+    /// What [`Engine::facts`] gives, and with `fields` the current field values, read
+    /// from one snapshot in one trip to the store (no transaction held meanwhile).
+    async fn person(
+        &self,
+        keys: &TenantKeys,
+        tenant: &str,
+        subject: &str,
+        fields: bool,
+    ) -> Result<(Key32, Option<Date>, Vec<ConsentRow>, Vec<FieldRow>)> {
+        let bundle = match self.store.subject_bundle(tenant, subject, fields).await? {
+            Some(b) if crate::engine::is_active(&b.subject)? => b,
+            _ => return Err(EngineError::NotFound("subject")),
+        };
+        let key = bundle.key.ok_or(EngineError::NotFound("subject"))?;
+        let dek = self.keys.subject_dek_in(&self.store, keys, &key).await?;
+        let birth = birth_date(&dek, tenant, subject, bundle.subject.birth_date.as_deref())?;
+        Ok((dek, birth, bundle.consents, bundle.fields))
     }
 
     fn parse_categories(categories: &[String]) -> Result<Vec<Category>> {
@@ -101,11 +119,8 @@ impl Engine {
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::Decide, tenant)?;
         let categories = Self::parse_categories(categories)?;
-        let mut tx = self.store.read().await?;
-        let keys = self.keys.tenant(&mut tx, tenant).await?;
-        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
-        let (_, birth, rows) = self.facts(&mut tx, &keys, tenant, subject).await?;
-        drop(tx);
+        let (keys, policy) = self.keys_and_policy(tenant).await?;
+        let (_, birth, rows, _) = self.person(&keys, tenant, subject, false).await?;
         let events = Self::events(&rows)?;
         let decision = decide(
             &policy,
@@ -147,13 +162,10 @@ impl Engine {
         let tenant = tenant.as_str();
         self.authorize(actor, Capability::ReadPersonalData, tenant)?;
         let categories = Self::parse_categories(categories)?;
-        let mut tx = self.store.read().await?;
-        let keys = self.keys.tenant(&mut tx, tenant).await?;
-        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
-        let (dek, birth, rows) = self.facts(&mut tx, &keys, tenant, subject).await?;
+        let (keys, policy) = self.keys_and_policy(tenant).await?;
+        let (dek, birth, rows, fields) = self.person(&keys, tenant, subject, true).await?;
         let decision = self.decide_read(actor, &policy, birth, &rows, purpose, &categories)?;
         if !decision.allowed {
-            drop(tx);
             let refusal = Refusal {
                 subject,
                 purpose,
@@ -163,8 +175,6 @@ impl Engine {
             return Err(self.refused_read(actor, tenant, refusal, decision).await);
         }
         let asked: Vec<&str> = categories.iter().map(Category::as_str).collect();
-        let fields = tx.current_fields(tenant, subject).await?;
-        drop(tx);
         let mut out = Vec::new();
         for f in fields {
             let cat = crate::stored::category("field category", &f.category)?;

@@ -346,12 +346,8 @@ impl Engine {
         tx: &mut vow_store::Tx,
         tenant: &str,
     ) -> Result<(Arc<Policy>, i64)> {
-        if let Some(c) = self.policies.read().ok().and_then(|m| {
-            m.get(tenant)
-                .filter(|c| c.loaded.elapsed() < crate::engine::CACHE_TTL)
-                .cloned()
-        }) {
-            return Ok((c.policy, c.version));
+        if let Some(c) = self.cached_policy(tenant) {
+            return Ok(c);
         }
         let row = tx
             .policy_in_force(tenant, &self.today())
@@ -372,5 +368,43 @@ impl Engine {
             );
         }
         Ok((policy, row.version))
+    }
+
+    /// The policy in force and its version, if loaded lately (no store access).
+    fn cached_policy(&self, tenant: &str) -> Option<(Arc<Policy>, i64)> {
+        self.policies.read().ok().and_then(|m| {
+            m.get(tenant)
+                .filter(|c| c.loaded.elapsed() < crate::engine::CACHE_TTL)
+                .map(|c| (c.policy.clone(), c.version))
+        })
+    }
+
+    /// A tenant's keys and policy in force: from the caches, or in one read
+    /// transaction when either is not loaded.
+    pub(crate) async fn keys_and_policy(
+        &self,
+        tenant: &str,
+    ) -> Result<(Arc<crate::vault::keyring::TenantKeys>, Arc<Policy>)> {
+        if let (Some(keys), Some((policy, _))) =
+            (self.keys.cached(tenant), self.cached_policy(tenant))
+        {
+            return Ok((keys, policy));
+        }
+        let mut tx = self.store.read().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, _) = self.policy_for(&mut tx, tenant).await?;
+        Ok((keys, policy))
+    }
+
+    /// A tenant's keys: from the cache, or read from the store.
+    pub(crate) async fn keys_of(
+        &self,
+        tenant: &str,
+    ) -> Result<Arc<crate::vault::keyring::TenantKeys>> {
+        if let Some(keys) = self.keys.cached(tenant) {
+            return Ok(keys);
+        }
+        let mut tx = self.store.read().await?;
+        self.keys.tenant(&mut tx, tenant).await
     }
 }
