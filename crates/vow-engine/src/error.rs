@@ -137,10 +137,10 @@ impl From<&vow_store::StoreError> for ErrorCode {
     fn from(e: &vow_store::StoreError) -> Self {
         use vow_store::StoreError as S;
         match e {
-            S::Connect(_) | S::UnsupportedUrl | S::Busy(_) | S::LockFile(_) => {
+            S::Connect(_) | S::UnsupportedUrl | S::Busy(_) | S::LockFile(_) | S::Closed => {
                 ErrorCode::StoreUnavailable
             }
-            S::Db(_) | S::Migrate(_) => ErrorCode::StoreError,
+            S::Db(_) | S::Migrate(_) | S::Sqlite(_) | S::Native(_) => ErrorCode::StoreError,
             S::Conflict(_) => ErrorCode::Conflict,
             S::Stale(_) => ErrorCode::Stale,
             S::Corrupt(_) => ErrorCode::StoreCorrupt,

@@ -92,29 +92,13 @@ impl Tx {
                 sig: None,
             };
         }
-        // Nine parameters a row; 100 rows stay far below both databases' limits.
-        for part in hashed.chunks(100) {
-            let mut sql = String::from(
+        for part in hashed.chunks(crate::bulk::rows_per_statement(9)) {
+            let sql = crate::bulk::values_sql(
+                self.backend,
                 "INSERT INTO audit (seq, at, tenant_id, actor, action, subject_id, purpose, detail, hash) VALUES ",
+                9,
+                part.len(),
             );
-            for k in 0..part.len() {
-                let b = k * 9;
-                if k > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                ));
-            }
             // Only placeholders are formatted into the text; every value is bound.
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (seq, hash, e) in part {

@@ -23,7 +23,8 @@ pub struct SubjectBundle {
 }
 
 /// The subject and its wrapped key: one indexed probe each, joined.
-const SUBJECT_AND_KEY: &str = "SELECT s.id, s.tenant_id, s.created_at, s.birth_date, s.status, k.kek_version, k.wrapped
+const SUBJECT_AND_KEY: &str =
+    "SELECT s.id, s.tenant_id, s.created_at, s.birth_date, s.status, k.kek_version, k.wrapped
      FROM subjects s LEFT JOIN subject_keys k ON k.subject_id = s.id AND k.tenant_id = s.tenant_id
      WHERE s.id = $1 AND s.tenant_id = $2 AND s.status <> 'importing'";
 

@@ -23,8 +23,10 @@ pub(crate) const SQLITE_PRAGMAS: &[&str] = &[
 /// too: up to 16 MiB of cache each, grown only as pages are read, and the file
 /// mapped up to 1 GiB, so a page already in the OS cache is read without a copy or
 /// a system call.
-pub(crate) const SQLITE_CACHE: &[&str] =
-    &["PRAGMA cache_size = -16384", "PRAGMA mmap_size = 1073741824"];
+pub(crate) const SQLITE_CACHE: &[&str] = &[
+    "PRAGMA cache_size = -16384",
+    "PRAGMA mmap_size = 1073741824",
+];
 
 impl Backend {
     pub fn from_url(url: &str) -> Result<Backend, StoreError> {

@@ -197,25 +197,6 @@ impl Tx {
         Ok(removed)
     }
 
-    /// Take back the rows of one subject whose insert stopped half-way (an identifier
-    /// found taken), within the same transaction.
-    pub async fn remove_partial_subject(&mut self, tenant_id: &str, id: &str) -> Result<()> {
-        for sql in [
-            "DELETE FROM consents WHERE subject_id = $1 AND tenant_id = $2",
-            "DELETE FROM fields WHERE subject_id = $1 AND tenant_id = $2",
-            "DELETE FROM identifiers WHERE subject_id = $1 AND tenant_id = $2",
-            "DELETE FROM subject_keys WHERE subject_id = $1 AND tenant_id = $2",
-            "DELETE FROM subjects WHERE id = $1 AND tenant_id = $2",
-        ] {
-            sqlx::query(sql)
-                .bind(id)
-                .bind(tenant_id)
-                .execute(&mut *self.inner)
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Imports whose subjects are still to be removed: failed ones, and running ones
     /// whose heartbeat stopped before `stale_before` (their process died).
     pub async fn unfinished_imports(&mut self, stale_before: i64) -> Result<Vec<ImportRow>> {

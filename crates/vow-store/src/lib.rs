@@ -15,6 +15,7 @@
 mod aggregates;
 mod appeals;
 mod audit;
+mod bulk;
 mod bundle;
 mod connectors;
 mod consents;
@@ -41,6 +42,7 @@ mod webhooks;
 
 pub use aggregates::{AggregateField, AggregateSubject};
 pub use audit::{AuditCheckpointRow, AuditHead, AuditRow, NewAudit};
+pub use bulk::{IdentifierKey, NewPerson};
 pub use bundle::SubjectBundle;
 pub use connectors::{ConnectionRow, DatasetRow, JobRow};
 pub use consents::ConsentRow;

@@ -12,7 +12,7 @@
 //! last one open.) In WAL mode they never wait for a writer, and a read that starts
 //! after a commit sees it.
 
-use crate::{Result, StoreError};
+use crate::error::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::sync::Mutex;
@@ -21,6 +21,8 @@ use std::thread::JoinHandle;
 /// How many reader threads a store keeps. Reads are short, and a thread blocked on
 /// the disk lets the others go on.
 const READERS: usize = 4;
+
+type Result<T> = std::result::Result<T, StoreError>;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 

@@ -23,7 +23,7 @@ use vow_store::{
     FieldRow, HoldRow, IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow,
     RequestRow, SecurityEventRow, Store, StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
 };
-use vow_store::{ConnectionRow, JobRow};
+use vow_store::{ConnectionRow, JobRow, NewPerson};
 
 /// 2100-01-01T00:00:00Z in unix milliseconds: beyond 32 bits.
 const FAR_FUTURE_MS: i64 = 4_102_444_800_000;
@@ -235,6 +235,7 @@ async fn suite(store: &Store, backend: Backend) {
     check_notices(store).await;
     check_exports(store).await;
     check_suppressions(store).await;
+    check_insert_people(store).await;
     check_erase_subject(store).await;
     check_holds(store).await;
     check_codes(store).await;
@@ -2515,6 +2516,186 @@ async fn check_suppressions(store: &Store) {
     assert!(!tx.is_suppressed("sp-a", "email", &bidx[1..]).await.unwrap());
     assert!(!tx.is_suppressed("sp-a", "email", &[]).await.unwrap());
     assert!(!tx.is_suppressed("sp-c", "email", &bidx).await.unwrap());
+
+    // The batch check answers the same, for many indexes at once.
+    let key = |kind: &str, b: &[u8]| (kind.to_string(), b.to_vec());
+    let wanted = vec![
+        key("email", &bidx),
+        key("phone", &bidx),
+        key("email", &bidx[1..]),
+        key("phone", &[0u8; 32]),
+    ];
+    let (held, suppressed) = tx.taken_identifiers("sp-a", &wanted).await.unwrap();
+    assert!(held.is_empty());
+    assert_eq!(suppressed, [key("email", &bidx)].into_iter().collect());
+    let (_, suppressed) = tx.taken_identifiers("sp-b", &wanted).await.unwrap();
+    assert_eq!(suppressed, [key("phone", &[0u8; 32])].into_iter().collect());
+    let (held, suppressed) = tx.taken_identifiers("sp-a", &[]).await.unwrap();
+    assert!(held.is_empty() && suppressed.is_empty());
+}
+
+/// `insert_people`: many people in multi-row statements, as a create (one) and an
+/// import (invisible until committed); ledger positions 1, 2, … as listed; a taken
+/// identifier is a conflict; a key under a retired KEK is stale; `taken_identifiers`
+/// finds what they hold, whatever their state.
+async fn check_insert_people(store: &Store) {
+    seed(store, &["np-a", "np-b"], &[]).await;
+    let mut tx = write(store).await;
+    for (t, v) in [("np-a", 1), ("np-a", 2), ("np-b", 1)] {
+        tx.insert_kek(&KekRow {
+            tenant_id: t.to_string(),
+            version: v,
+            wrapped: vec![7; 57],
+            created_at: 0,
+            retired_at: None,
+        })
+        .await
+        .unwrap();
+    }
+    tx.retire_kek("np-a", 2, 1).await.unwrap();
+    commit(tx).await;
+
+    let person = |t: &str, n: usize| {
+        let id = format!("{t}-p{n}");
+        let bidx = format!("bidx-{n}\u{0}").into_bytes();
+        NewPerson {
+            subject: SubjectRow {
+                birth_date: (n % 2 == 0).then(all_bytes),
+                ..subject_row(t, &id, "active")
+            },
+            residence: (n % 3 == 0).then(|| "FR".to_string()),
+            key: SubjectKeyRow {
+                subject_id: id.clone(),
+                tenant_id: t.to_string(),
+                kek_version: 1,
+                wrapped: all_bytes(),
+            },
+            identifiers: vec![IdentifierRow {
+                tenant_id: t.to_string(),
+                kind: "email".to_string(),
+                bidx,
+                subject_id: id.clone(),
+                value: vec![0, 1, 2],
+            }],
+            fields: (0..3)
+                .map(|f| FieldRow {
+                    id: format!("{id}-f{f}"),
+                    tenant_id: t.to_string(),
+                    subject_id: id.clone(),
+                    category: format!("user.c{f}"),
+                    purposes: r#"["research"]"#.to_string(),
+                    source: "import".to_string(),
+                    store: "primary".to_string(),
+                    collected_at: 1_000 + f,
+                    value: all_bytes(),
+                    version: 1,
+                    supersedes: None,
+                    superseded_at: None,
+                })
+                .collect(),
+            consents: ["research", "marketing"]
+                .iter()
+                .map(|p| ConsentRow {
+                    id: format!("{id}-{p}"),
+                    tenant_id: t.to_string(),
+                    subject_id: id.clone(),
+                    seq: 99,
+                    purpose: p.to_string(),
+                    action: "grant".to_string(),
+                    kind: "express".to_string(),
+                    at: 1_000,
+                    expires_at: None,
+                    policy_version: 1,
+                    parent_subject_id: None,
+                    evidence: Some(all_bytes()),
+                    recorded_at: 1_001,
+                    recorded_by: "import".to_string(),
+                })
+                .collect(),
+        }
+    };
+    // More people than one statement takes for the widest table (fields, 12 columns).
+    let many: Vec<NewPerson> = (0..3_000).map(|n| person("np-a", n)).collect();
+    let mut tx = write(store).await;
+    tx.start_import("np-i1", "np-a", "test", 1_000)
+        .await
+        .unwrap();
+    tx.insert_people(&many, Some("np-i1")).await.unwrap();
+    tx.insert_people(&[person("np-b", 1)], None).await.unwrap();
+    tx.insert_people(&[], None).await.unwrap();
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.count_subjects("np-a").await.unwrap(),
+        0,
+        "still importing"
+    );
+    assert_eq!(tx.count_subjects("np-b").await.unwrap(), 1);
+    let wanted: Vec<_> = [0, 2_999, 3_000]
+        .iter()
+        .map(|n| ("email".to_string(), format!("bidx-{n}\u{0}").into_bytes()))
+        .collect();
+    let (held, _) = tx.taken_identifiers("np-a", &wanted).await.unwrap();
+    assert_eq!(held.len(), 2, "importing people hold their identifiers too");
+    let (held, _) = tx.taken_identifiers("np-b", &wanted).await.unwrap();
+    assert!(held.is_empty(), "another tenant's are not seen");
+    drop(tx);
+    let mut tx = write(store).await;
+    tx.commit_import("np-i1", 2_000, 3_000, 0).await.unwrap();
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    assert_eq!(tx.count_subjects("np-a").await.unwrap(), 3_000);
+    for n in [0, 1_499, 2_999] {
+        let want = person("np-a", n);
+        let id = want.subject.id.as_str();
+        assert_eq!(tx.subject("np-a", id).await.unwrap().unwrap(), want.subject);
+        assert_eq!(tx.subject_key("np-a", id).await.unwrap().unwrap(), want.key);
+        assert_eq!(
+            tx.subject_residence("np-a", id).await.unwrap(),
+            want.residence
+        );
+        assert_eq!(tx.identifiers("np-a", id).await.unwrap(), want.identifiers);
+        assert_eq!(tx.current_fields("np-a", id).await.unwrap(), want.fields);
+        let ledger = tx.consents("np-a", id).await.unwrap();
+        let seqs: Vec<i64> = ledger.iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, [1, 2], "positions as listed, not the rows' own");
+        let purposes: Vec<&str> = ledger.iter().map(|c| c.purpose.as_str()).collect();
+        assert_eq!(purposes, ["research", "marketing"]);
+        assert_eq!(ledger[0].evidence.as_deref(), Some(&all_bytes()[..]));
+    }
+    drop(tx);
+
+    // A taken identifier: a conflict, and nothing of the batch stays.
+    let mut tx = write(store).await;
+    let clash = NewPerson {
+        identifiers: vec![IdentifierRow {
+            subject_id: "np-a-x".to_string(),
+            ..person("np-a", 7).identifiers[0].clone()
+        }],
+        subject: subject_row("np-a", "np-a-x", "active"),
+        key: SubjectKeyRow {
+            subject_id: "np-a-x".to_string(),
+            ..person("np-a", 7).key
+        },
+        fields: Vec::new(),
+        consents: Vec::new(),
+        residence: None,
+    };
+    let err = tx.insert_people(&[clash], None).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    drop(tx);
+    let mut tx = read(store).await;
+    assert_eq!(tx.subject("np-a", "np-a-x").await.unwrap(), None);
+    drop(tx);
+
+    // A key wrapped under a retired KEK: stale.
+    let mut tx = write(store).await;
+    let mut late = person("np-a", 5_000);
+    late.key.kek_version = 2;
+    let err = tx.insert_people(&[late], None).await.unwrap_err();
+    assert!(matches!(err, StoreError::Stale(_)), "{err:?}");
 }
 
 /// Crypto-shredding: the key, identifiers, fields and consents go; the subject row

@@ -7,7 +7,8 @@
 use crate::engine::ts;
 use crate::error::{EngineError, Result};
 use crate::input::{Identifiers, NewConsent, NewField, NewSubject, ParentRef};
-use crate::vault::subjects::Prepared;
+use crate::vault::keyring::TenantKeys;
+use crate::vault::subjects::{Known, Prepared};
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -17,6 +18,7 @@ use utoipa::ToSchema;
 use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{ConsentKind, Pii};
+use vow_store::IdentifierKey;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions {
@@ -228,11 +230,32 @@ fn csv_row(columns: &[Column], r: &csv::StringRecord) -> std::result::Result<New
     Ok(s)
 }
 
-/// How long one batch may hold the write lock: what a read's audit entry waits at
-/// most behind an import.
+/// The blind indexes of a batch's identifiers (rows that do not parse, or whose
+/// identifiers do not normalise, are left to `prepare_subject` to report).
+fn blind_indexes(keys: &TenantKeys, batch: &[Row]) -> Vec<IdentifierKey> {
+    let mut out = Vec::new();
+    for (_, row) in batch {
+        let Ok(subject) = row else { continue };
+        for (kind, value) in subject.identifiers.iter() {
+            if let Ok(norm) = vow_crypto::normalize(kind, value.expose()) {
+                let b = keys.indexer.index_normalized(kind, &norm);
+                out.push((kind.as_str().to_string(), b.to_vec()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a row gives a parental consent naming the parent (looked up in the store).
+fn names_parent(row: &Row) -> bool {
+    matches!(&row.1, Ok(s) if s.consents.iter().any(|c| c.parent.is_some()))
+}
+
+/// How long one batch should hold the write lock: about what a read's audit entry
+/// waits at most behind an import. The batch size follows from it.
 const BATCH_TIME: Duration = Duration::from_millis(10);
-/// The most rows in one batch, whatever the time.
-const BATCH_ROWS: usize = 1000;
+/// The fewest and the most rows in one batch.
+const BATCH_ROWS: std::ops::RangeInclusive<usize> = 50..=2000;
 /// Subjects removed per transaction when an import is undone.
 const REMOVE_BATCH: i64 = 2000;
 /// An import whose heartbeat stopped this long ago is taken for dead (its process
@@ -304,13 +327,14 @@ impl Tally {
 
 impl Tally {
     fn repeats(&self, p: &Prepared) -> bool {
-        p.identifiers
+        p.person
+            .identifiers
             .iter()
             .any(|i| self.taken.contains(&(i.kind.clone(), i.bidx.clone())))
     }
 
     fn take(&mut self, p: &Prepared) {
-        for i in &p.identifiers {
+        for i in &p.person.identifiers {
             let k = (i.kind.clone(), i.bidx.clone());
             if self.taken.insert(k.clone()) {
                 self.batch_taken.push(k);
@@ -378,21 +402,32 @@ impl Engine {
         // The rows of the batch in hand, kept so it can run again after a key rotation.
         let mut replay: Vec<Row> = Vec::new();
         let mut retried = false;
+        // A row held over for the next batch (see `import_batch`).
+        let mut carry: Option<Row> = None;
+        // Start small; then size batches so that each holds the write lock for about
+        // BATCH_TIME.
+        let mut size = *BATCH_ROWS.start() * 4;
         loop {
             let before = tally.mark();
             let mut batch: Vec<Row> = std::mem::take(&mut replay);
             match self
                 .import_batch(
-                    actor, tenant, id, &mut rows, &mut batch, &mut tally, options,
+                    actor, tenant, id, &mut rows, &mut batch, &mut carry, size, &mut tally, options,
                 )
                 .await
             {
-                Ok(more) => {
+                Ok((more, held)) => {
                     retried = false;
                     progress(tally.seen);
                     if !more {
                         break;
                     }
+                    let scaled =
+                        size as f64 * BATCH_TIME.as_secs_f64() / held.as_secs_f64().max(1e-4);
+                    // At most double at a time: one quick batch says little.
+                    size = (scaled as usize)
+                        .min(size * 2)
+                        .clamp(*BATCH_ROWS.start(), *BATCH_ROWS.end());
                     // Let a writer woken by the release (another process) go first.
                     tokio::time::sleep(vow_store::gate::BULK_PAUSE).await;
                 }
@@ -453,9 +488,14 @@ impl Engine {
         })
     }
 
-    /// One batch in one write transaction: rows from `batch` (a replay) first, then
-    /// from `rows` until the batch has held the lock for [`BATCH_TIME`]. Returns whether
-    /// rows may remain.
+    /// One batch, in two steps. First, in a read snapshot and without the write lock,
+    /// every row is parsed, validated, judged and sealed, its identifiers checked
+    /// against the store with one query for the whole batch. Then, holding the write
+    /// lock only for that, the batch's identifiers are checked again (someone may
+    /// have taken one meanwhile) and its people, their rows and their audit entries
+    /// are written in multi-row statements. Rows from `batch` (a replay) come first,
+    /// then up to `size` from `rows`. Returns whether rows may remain, and how long
+    /// the write lock was held.
     #[allow(clippy::too_many_arguments)]
     async fn import_batch(
         &self,
@@ -464,84 +504,125 @@ impl Engine {
         id: &str,
         rows: &mut impl Iterator<Item = Row>,
         batch: &mut Vec<Row>,
+        carry: &mut Option<Row>,
+        size: usize,
         tally: &mut Tally,
         options: ImportOptions,
-    ) -> Result<bool> {
-        let mut tx = self.store.write().await?;
-        let started = Instant::now();
-        let keys = self.keys.tenant(&mut tx, tenant).await?;
-        let (policy, version) = self.policy_for(&mut tx, tenant).await?;
-        let scope = crate::vault::subjects::Scope {
-            tenant,
-            keys: &keys,
-            policy: &policy,
-            version,
-            import: Some(id),
-        };
-        let mut audit = Vec::new();
-        let mut next = 0;
-        let more = loop {
-            if next == batch.len() {
-                if next >= BATCH_ROWS || started.elapsed() >= BATCH_TIME {
-                    break true;
+    ) -> Result<(bool, Duration)> {
+        let mut more = true;
+        while batch.len() < size {
+            match carry.take().or_else(|| rows.next()) {
+                // A parent is looked up in the store: a row naming one starts a batch
+                // of its own, so that a parent in an earlier row is written by then.
+                Some(row) if names_parent(&row) && !batch.is_empty() => {
+                    *carry = Some(row);
+                    break;
                 }
-                match rows.next() {
-                    Some(row) => batch.push(row),
-                    None => break false,
+                Some(row) => batch.push(row),
+                None => {
+                    more = false;
+                    break;
                 }
             }
-            let (line, row) = &batch[next];
-            next += 1;
-            tally.seen += 1;
-            // Once a row is bad and the import is all or nothing, the rest are only checked.
-            let write = tally.bad.is_empty() || options.skip_bad;
-            let outcome = match row {
-                Err(e) => Err(e.clone()),
-                Ok(subject) => match self.prepare_subject(&mut tx, actor, &scope, subject).await {
-                    Ok(p) if tally.repeats(&p) => {
-                        Err("a subject with this identifier is already in this import".to_string())
-                    }
-                    Ok(p) if write => match p.insert(&mut tx, Some(id)).await {
-                        Ok(()) => {
+        }
+        let mut people: Vec<(usize, Prepared)> = Vec::new();
+        {
+            let mut tx = self.store.read().await?;
+            let keys = self.keys.tenant(&mut tx, tenant).await?;
+            let (policy, version) = self.policy_for(&mut tx, tenant).await?;
+            let scope = crate::vault::subjects::Scope {
+                tenant,
+                keys: &keys,
+                policy: &policy,
+                version,
+                import: Some(id),
+            };
+            let wanted = blind_indexes(&keys, batch);
+            let (held, suppressed) = tx.taken_identifiers(tenant, &wanted).await?;
+            let known = Known { held, suppressed };
+            for (line, row) in batch.iter() {
+                tally.seen += 1;
+                let outcome = match row {
+                    Err(e) => Err(e.clone()),
+                    Ok(subject) => match self
+                        .prepare_subject(&mut tx, actor, &scope, subject, Some(&known))
+                        .await
+                    {
+                        Ok(p) if tally.repeats(&p) => {
+                            Err("a subject with this identifier is already in this import"
+                                .to_string())
+                        }
+                        Ok(p) => {
                             tally.take(&p);
-                            tally.imported += 1;
-                            audit.push(self.audit_entry(
-                                actor,
-                                Some(tenant),
-                                "subject.create",
-                                Some(&p.subject.id),
-                                None,
-                                json!({"categories": p.categories, "consents": p.consents.len(), "via": "import", "import": id}),
-                            ));
+                            people.push((*line, p));
                             Ok(())
                         }
-                        // Taken by someone else meanwhile (a create, another import):
-                        // take back what this row wrote before the conflict. (On
-                        // PostgreSQL the failed statement ends the transaction, so
-                        // this fails and the import with it, undone.)
-                        Err(e @ EngineError::Conflict(_)) => {
-                            tx.remove_partial_subject(tenant, &p.subject.id).await?;
-                            Err(e.to_string())
-                        }
+                        Err(
+                            e @ (EngineError::Invalid(_)
+                            | EngineError::Refused(_)
+                            | EngineError::Conflict(_)),
+                        ) => Err(e.to_string()),
                         Err(e) => return Err(e),
                     },
-                    // Checked only: later duplicates are found as if it had been written.
-                    Ok(p) => {
-                        tally.take(&p);
-                        Ok(())
-                    }
-                    Err(
-                        e @ (EngineError::Invalid(_)
-                        | EngineError::Refused(_)
-                        | EngineError::Conflict(_)),
-                    ) => Err(e.to_string()),
-                    Err(e) => return Err(e),
-                },
-            };
-            if let Err(error) = outcome {
-                tally.bad.push(BadRow { line: *line, error });
+                };
+                if let Err(error) = outcome {
+                    tally.bad.push(BadRow { line: *line, error });
+                }
             }
-        };
+        }
+        // Once a row is bad and the import is all or nothing, the rest are only checked.
+        if !tally.bad.is_empty() && !options.skip_bad {
+            people.clear();
+        }
+
+        let mut tx = self.store.write().await?;
+        let locked = Instant::now();
+        // Taken since the snapshot (a create, another import): those rows are bad.
+        let wanted: Vec<IdentifierKey> = people
+            .iter()
+            .flat_map(|(_, p)| &p.person.identifiers)
+            .map(|i| (i.kind.clone(), i.bidx.clone()))
+            .collect();
+        let (held, suppressed) = tx.taken_identifiers(tenant, &wanted).await?;
+        if !held.is_empty() || !suppressed.is_empty() {
+            people.retain(|(line, p)| {
+                let clash = p.person.identifiers.iter().find_map(|i| {
+                    let key = (i.kind.clone(), i.bidx.clone());
+                    if suppressed.contains(&key) {
+                        Some(format!("this {} belongs to a person who asked to be erased; they are not re-created", i.kind))
+                    } else if held.contains(&key) {
+                        Some(format!("a subject with this {} already exists in tenant {tenant}", i.kind))
+                    } else {
+                        None
+                    }
+                });
+                match clash {
+                    Some(error) => {
+                        tally.bad.push(BadRow { line: *line, error });
+                        false
+                    }
+                    None => true,
+                }
+            });
+            if !options.skip_bad {
+                people.clear();
+            }
+        }
+        let mut audit = Vec::with_capacity(people.len());
+        let mut rows = Vec::with_capacity(people.len());
+        for (_, p) in people {
+            audit.push(self.audit_entry(
+                actor,
+                Some(tenant),
+                "subject.create",
+                Some(&p.person.subject.id),
+                None,
+                json!({"categories": p.categories, "consents": p.person.consents.len(), "via": "import", "import": id}),
+            ));
+            rows.push(p.person);
+        }
+        tx.insert_people(&rows, Some(id)).await?;
+        tally.imported += rows.len();
         // The heartbeat, with the counts as of this commit; and the check that no
         // one took the import for abandoned meanwhile (then all of this rolls back).
         let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
@@ -555,8 +636,9 @@ impl Engine {
         }
         self.chain.append(&mut tx, &audit).await?;
         tx.commit().await?;
+        let held_for = locked.elapsed();
         batch.clear();
-        Ok(more)
+        Ok((more, held_for))
     }
 
     /// Mark an import failed and remove its subjects, in batches; audited.

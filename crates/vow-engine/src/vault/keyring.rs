@@ -166,8 +166,15 @@ impl Keyring {
             return open_subject_key(keys, tenant, subject, key.kek_version, &key.wrapped);
         }
         let mut tx = store.read().await?;
-        self.subject_dek(&mut tx, keys, tenant, subject, key.kek_version, &key.wrapped)
-            .await
+        self.subject_dek(
+            &mut tx,
+            keys,
+            tenant,
+            subject,
+            key.kek_version,
+            &key.wrapped,
+        )
+        .await
     }
 
     /// The tenant's unwrapped keys, loading them on first use.

@@ -32,12 +32,21 @@ pub struct FieldValue {
 }
 
 /// A person's birth date, opened from its sealed form.
-fn birth_date(dek: &Key32, tenant: &str, subject: &str, sealed: Option<&[u8]>) -> Result<Option<Date>> {
+fn birth_date(
+    dek: &Key32,
+    tenant: &str,
+    subject: &str,
+    sealed: Option<&[u8]>,
+) -> Result<Option<Date>> {
     let Some(sealed) = sealed else {
         return Ok(None);
     };
     let unreadable = || EngineError::Internal("stored birth date is unreadable".into());
-    let plain = open(dek, sealed, &value_aad(tenant, subject, "birth_date", subject))?;
+    let plain = open(
+        dek,
+        sealed,
+        &value_aad(tenant, subject, "birth_date", subject),
+    )?;
     let text = std::str::from_utf8(&plain).map_err(|_| unreadable())?;
     Ok(Some(text.parse::<Date>().map_err(|_| unreadable())?))
 }

@@ -9,14 +9,14 @@ use crate::{Actor, Engine};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use vow_core::TenantId;
 use vow_core::role::Capability;
 use vow_core::{
     Action, Ask, Category, ConsentEvent, Decision, Policy, PurposeId, Reason, SubjectFacts, decide,
 };
 use vow_crypto::{Key32, seal};
-use vow_store::{ConsentRow, FieldRow, IdentifierRow, SubjectKeyRow, SubjectRow, Tx};
+use vow_store::{FieldRow, IdentifierKey, IdentifierRow, NewPerson, SubjectKeyRow, SubjectRow, Tx};
 
 fn uuid() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -24,45 +24,30 @@ fn uuid() -> String {
 
 /// Everything one new subject turns into, sealed and ready to insert.
 pub(crate) struct Prepared {
-    pub subject: SubjectRow,
-    pub key: SubjectKeyRow,
-    pub identifiers: Vec<IdentifierRow>,
-    pub fields: Vec<FieldRow>,
-    pub consents: Vec<ConsentRow>,
+    pub person: NewPerson,
     pub categories: BTreeSet<String>,
-    pub residence: Option<String>,
 }
 
 impl Prepared {
-    /// Insert the subject; with `import`, as part of that running import (invisible
-    /// until it commits).
-    pub(crate) async fn insert(&self, tx: &mut Tx, import: Option<&str>) -> Result<()> {
-        match import {
-            Some(id) => tx.insert_importing_subject(&self.subject, id).await?,
-            None => tx.insert_subject(&self.subject).await?,
-        }
-        if let Some(r) = &self.residence {
-            tx.set_subject_residence(&self.subject.tenant_id, &self.subject.id, Some(r))
-                .await?;
-        }
-        tx.insert_subject_key(&self.key).await?;
-        for i in &self.identifiers {
-            tx.insert_identifier(i).await.map_err(|e| {
-                if e.is_unique_violation() {
-                    EngineError::Conflict(format!("a subject with this {} already exists", i.kind))
-                } else {
-                    e.into()
+    /// Insert the subject (a batch of one: see [`Tx::insert_people`]).
+    pub(crate) async fn insert(self, tx: &mut Tx) -> Result<Prepared> {
+        tx.insert_people(std::slice::from_ref(&self.person), None)
+            .await
+            .map_err(|e| match e {
+                vow_store::StoreError::Conflict(what) => {
+                    EngineError::Conflict(format!("{what} already exists"))
                 }
+                e => e.into(),
             })?;
-        }
-        for f in &self.fields {
-            tx.insert_field(f).await?;
-        }
-        for c in &self.consents {
-            tx.append_consent(c).await?;
-        }
-        Ok(())
+        Ok(self)
     }
+}
+
+/// What an import batch already knows about its identifiers (from one query for the
+/// whole batch): those held by someone, and those of people erased (suppressed).
+pub(crate) struct Known {
+    pub held: HashSet<IdentifierKey>,
+    pub suppressed: HashSet<IdentifierKey>,
 }
 
 type Planned = (
@@ -281,12 +266,15 @@ impl Engine {
     }
 
     /// Validate, judge and seal a new subject. Nothing is written here.
+    /// With `known`, identifiers are checked against it rather than one by one in
+    /// the store.
     pub(crate) async fn prepare_subject(
         &self,
         tx: &mut Tx,
         actor: &Actor,
         scope: &Scope<'_>,
         input: &NewSubject,
+        known: Option<&Known>,
     ) -> Result<Prepared> {
         let Scope {
             tenant,
@@ -308,13 +296,23 @@ impl Engine {
             match vow_crypto::normalize(kind, value.expose()) {
                 Ok(norm) => {
                     let b = keys.indexer.index_normalized(kind, &norm);
-                    if tx.is_suppressed(tenant, kind.as_str(), &b).await? {
+                    let (suppressed, held) = match known {
+                        Some(k) => {
+                            let key = (kind.as_str().to_string(), b.to_vec());
+                            (k.suppressed.contains(&key), k.held.contains(&key))
+                        }
+                        None => (
+                            tx.is_suppressed(tenant, kind.as_str(), &b).await?,
+                            tx.lookup(tenant, kind.as_str(), &b).await?.is_some(),
+                        ),
+                    };
+                    if suppressed {
                         return Err(EngineError::Conflict(format!(
                             "this {} belongs to a person who asked to be erased; they are not re-created",
                             kind.as_str()
                         )));
                     }
-                    if tx.lookup(tenant, kind.as_str(), &b).await?.is_some() {
+                    if held {
                         return Err(EngineError::Conflict(format!(
                             "a subject with this {} already exists in tenant {tenant}",
                             kind.as_str()
@@ -427,24 +425,26 @@ impl Engine {
             consent_rows.push(self.seal_consent(actor, tenant, &subject, &dek, version, rc)?);
         }
         Ok(Prepared {
-            subject: SubjectRow {
-                id: subject.clone(),
-                tenant_id: tenant.to_string(),
-                created_at: self.now_ms(),
-                birth_date: birth,
-                status: vow_core::SubjectStatus::Active.as_str().to_string(),
+            person: NewPerson {
+                subject: SubjectRow {
+                    id: subject.clone(),
+                    tenant_id: tenant.to_string(),
+                    created_at: self.now_ms(),
+                    birth_date: birth,
+                    status: vow_core::SubjectStatus::Active.as_str().to_string(),
+                },
+                key: SubjectKeyRow {
+                    subject_id: subject,
+                    tenant_id: tenant.to_string(),
+                    kek_version: keys.current,
+                    wrapped,
+                },
+                identifiers,
+                fields: field_rows,
+                consents: consent_rows,
+                residence,
             },
-            key: SubjectKeyRow {
-                subject_id: subject,
-                tenant_id: tenant.to_string(),
-                kek_version: keys.current,
-                wrapped,
-            },
-            identifiers,
-            fields: field_rows,
-            consents: consent_rows,
             categories,
-            residence,
         })
     }
 
@@ -487,17 +487,19 @@ impl Engine {
                     import: None,
                 },
                 input,
+                None,
             )
+            .await?
+            .insert(&mut tx)
             .await?;
-        prepared.insert(&mut tx, None).await?;
-        let id = prepared.subject.id.clone();
+        let id = prepared.person.subject.id.clone();
         let entry = self.audit_entry(
             actor,
             Some(tenant),
             "subject.create",
             Some(&id),
             None,
-            json!({"categories": prepared.categories, "consents": prepared.consents.len()}),
+            json!({"categories": prepared.categories, "consents": prepared.person.consents.len()}),
         );
         self.chain.append(&mut tx, &[entry]).await?;
         tx.commit().await?;

@@ -55,6 +55,7 @@ pub struct Server {
     database_url: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,

@@ -302,3 +302,111 @@ async fn imports_are_listed_over_http_for_keys_that_write_subjects() {
     let (st, _) = s.get(&app, "/v1/tenants/acme/imports").await;
     assert_eq!(st, reqwest::StatusCode::FORBIDDEN);
 }
+
+/// The batch pipeline (issue 12): identifiers are checked for the whole batch at
+/// once, yet a parent named by a later row of the same import is found, a person
+/// already in the store or repeated within the import is a bad row, and each person
+/// gets their ledger in order. On both stores.
+#[tokio::test]
+async fn a_batch_finds_parents_earlier_in_the_file_and_people_already_there() {
+    for backend in [
+        crate::harness::Backend::Sqlite,
+        crate::harness::Backend::Postgres,
+    ] {
+        let Some(s) = Server::start_on_at(backend, crate::harness::TODAY).await else {
+            continue;
+        };
+        let op = s.tenant("acme").await;
+        let tenant = "acme".parse().unwrap();
+        s.panelist(&op, "acme", "ada@example.org", "Ada").await;
+        let mut jsonl = String::new();
+        let adult = |email: &str| {
+            serde_json::json!({"identifiers": {"email": email}, "birth_date": "1980-02-01",
+                "fields": [{"category": "user.name", "value": "Someone", "purposes": ["research"]}],
+                "consents": [{"purpose": "research"}, {"purpose": "marketing.email"}]})
+        };
+        for n in 0..120 {
+            jsonl.push_str(&adult(&format!("p{n}@example.org")).to_string());
+            jsonl.push('\n');
+        }
+        // Line 121: a parent; 122: their child, naming them; 123: already in the
+        // store; 124: repeats line 1 of this import.
+        jsonl.push_str(&adult("mum@example.org").to_string());
+        jsonl.push('\n');
+        jsonl.push_str(&serde_json::json!({"identifiers": {"email": "kid@example.org"}, "birth_date": "2014-06-01",
+            "fields": [{"category": "user.name", "value": "Kid", "purposes": ["research"]}],
+            "consents": [{"purpose": "research", "kind": "parental", "parent": {"email": "mum@example.org"}}]}).to_string());
+        jsonl.push('\n');
+        jsonl.push_str(&adult("ada@example.org").to_string());
+        jsonl.push('\n');
+        jsonl.push_str(&adult("p0@example.org").to_string());
+        jsonl.push('\n');
+        let rows: Vec<Row> = vow_engine::vault::import::parse_jsonl(&jsonl).collect();
+        let report = s
+            .engine
+            .import(
+                &actor(),
+                &tenant,
+                rows.clone(),
+                ImportOptions::default(),
+                |_| {},
+            )
+            .await
+            .unwrap();
+        assert!(!report.committed, "{backend:?}");
+        let bad: Vec<(usize, bool)> = report
+            .bad
+            .iter()
+            .map(|b| (b.line, b.error.contains("already")))
+            .collect();
+        assert_eq!(bad, [(123, true), (124, true)], "{:?}", report.bad);
+        assert_eq!(visible(&s, "acme").await, 1);
+
+        let report = s
+            .engine
+            .import(
+                &actor(),
+                &tenant,
+                rows,
+                ImportOptions { skip_bad: true },
+                |_| {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.committed, report.imported),
+            (true, 122),
+            "{backend:?}"
+        );
+        assert_eq!(visible(&s, "acme").await, 123);
+        let kid = s
+            .engine
+            .lookup(&actor(), &tenant, LookupKind::Email, "kid@example.org")
+            .await
+            .unwrap()
+            .expect("the child was imported");
+        let mum = s
+            .engine
+            .lookup(&actor(), &tenant, LookupKind::Email, "mum@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        let p7 = s
+            .engine
+            .lookup(&actor(), &tenant, LookupKind::Email, "p7@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut tx = s.store().read().await.unwrap();
+        let ledger = tx.consents("acme", &kid).await.unwrap();
+        assert_eq!(ledger[0].parent_subject_id.as_deref(), Some(mum.as_str()));
+        let ledger = tx.consents("acme", &p7).await.unwrap();
+        let steps: Vec<(i64, &str)> = ledger.iter().map(|c| (c.seq, c.purpose.as_str())).collect();
+        assert_eq!(steps, [(1, "research"), (2, "marketing.email")]);
+        drop(tx);
+        chain_verifies(&s).await;
+        if backend == crate::harness::Backend::Postgres {
+            s.drop_db().await;
+        }
+    }
+}
