@@ -2560,10 +2560,10 @@ async fn check_insert_people(store: &Store) {
         let bidx = format!("bidx-{n}\u{0}").into_bytes();
         NewPerson {
             subject: SubjectRow {
-                birth_date: (n % 2 == 0).then(all_bytes),
+                birth_date: n.is_multiple_of(2).then(all_bytes),
                 ..subject_row(t, &id, "active")
             },
-            residence: (n % 3 == 0).then(|| "FR".to_string()),
+            residence: n.is_multiple_of(3).then(|| "FR".to_string()),
             key: SubjectKeyRow {
                 subject_id: id.clone(),
                 tenant_id: t.to_string(),
