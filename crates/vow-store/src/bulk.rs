@@ -44,6 +44,20 @@ pub(crate) fn values_sql(backend: Backend, head: &str, width: usize, rows: usize
     sql
 }
 
+/// `(p, p, …)`: `n` placeholders numbered from `first`, for an `IN` list.
+pub(crate) fn in_list(backend: Backend, first: usize, n: usize) -> String {
+    let mut sql = String::with_capacity(n * 6 + 2);
+    sql.push('(');
+    for k in 0..n {
+        if k > 0 {
+            sql.push(',');
+        }
+        placeholder(backend, &mut sql, first + k);
+    }
+    sql.push(')');
+    sql
+}
+
 /// Parameter `n` (from 1): `$n` on PostgreSQL, `?` on SQLite (in order).
 fn placeholder(backend: Backend, sql: &mut String, n: usize) {
     match backend {
@@ -264,14 +278,8 @@ impl Tx {
                     placeholder(self.backend, &mut sql, 1);
                     sql.push_str(" AND kind = ");
                     placeholder(self.backend, &mut sql, 2);
-                    sql.push_str(" AND bidx IN (");
-                    for n in 0..part.len() {
-                        if n > 0 {
-                            sql.push(',');
-                        }
-                        placeholder(self.backend, &mut sql, n + 3);
-                    }
-                    sql.push(')');
+                    sql.push_str(" AND bidx IN ");
+                    sql.push_str(&in_list(self.backend, 3, part.len()));
                     // The table name is one of two constants; every value is bound.
                     let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                         .bind(tenant_id)
@@ -285,5 +293,83 @@ impl Tx {
             }
         }
         Ok((held, suppressed))
+    }
+
+    /// Crypto-shred many people of `tenant_id` at once (see [`Tx::erase_subject`]):
+    /// a statement per table for each 500 of them. Fails with `Corrupt`, undoing
+    /// nothing itself (the caller's transaction rolls back), if one is not there.
+    pub async fn erase_subjects(&mut self, tenant_id: &str, ids: &[&str], at: i64) -> Result<()> {
+        for part in ids.chunks(500) {
+            let list = in_list(self.backend, 2, part.len());
+            for table in ["subject_keys", "identifiers", "fields", "consents"] {
+                let mut sql = format!("DELETE FROM {table} WHERE tenant_id = ");
+                placeholder(self.backend, &mut sql, 1);
+                sql.push_str(" AND subject_id IN ");
+                sql.push_str(&list);
+                // Table names are constants; every value is bound.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
+                for id in part {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *self.inner).await?;
+            }
+            let mut sql = String::from(
+                "UPDATE subjects SET status = 'erased', birth_date = NULL, created_at = ",
+            );
+            placeholder(self.backend, &mut sql, 1);
+            sql.push_str(" WHERE tenant_id = ");
+            placeholder(self.backend, &mut sql, 2);
+            sql.push_str(" AND id IN ");
+            sql.push_str(&in_list(self.backend, 3, part.len()));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(at)
+                .bind(tenant_id);
+            for id in part {
+                q = q.bind(*id);
+            }
+            let done = q.execute(&mut *self.inner).await?;
+            if done.rows_affected() != part.len() as u64 {
+                return Err(StoreError::Corrupt("subject vanished during erasure"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Of `ids`, how many identifiers each holds, and which were ever disclosed to a
+    /// recipient (they are told of an erasure one by one).
+    pub async fn erasure_facts(
+        &mut self,
+        tenant_id: &str,
+        ids: &[&str],
+    ) -> Result<(std::collections::HashMap<String, i64>, HashSet<String>)> {
+        let mut counts = std::collections::HashMap::new();
+        let mut disclosed = HashSet::new();
+        for part in ids.chunks(500) {
+            let list = in_list(self.backend, 2, part.len());
+            let mut sql =
+                String::from("SELECT subject_id, COUNT(*) FROM identifiers WHERE tenant_id = ");
+            placeholder(self.backend, &mut sql, 1);
+            sql.push_str(" AND subject_id IN ");
+            sql.push_str(&list);
+            sql.push_str(" GROUP BY subject_id");
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
+            for id in part {
+                q = q.bind(*id);
+            }
+            let rows: Vec<(String, i64)> = q.fetch_all(&mut *self.inner).await?;
+            counts.extend(rows);
+            let mut sql =
+                String::from("SELECT DISTINCT subject_id FROM disclosed WHERE tenant_id = ");
+            placeholder(self.backend, &mut sql, 1);
+            sql.push_str(" AND subject_id IN ");
+            sql.push_str(&list);
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
+            for id in part {
+                q = q.bind(*id);
+            }
+            let rows: Vec<(String,)> = q.fetch_all(&mut *self.inner).await?;
+            disclosed.extend(rows.into_iter().map(|r| r.0));
+        }
+        Ok((counts, disclosed))
     }
 }

@@ -2696,6 +2696,70 @@ async fn check_insert_people(store: &Store) {
     late.key.kek_version = 2;
     let err = tx.insert_people(&[late], None).await.unwrap_err();
     assert!(matches!(err, StoreError::Stale(_)), "{err:?}");
+    drop(tx);
+
+    // Many erased at once: more than one statement's worth (500), one disclosed.
+    let gone: Vec<String> = (0..1_200).map(|n| format!("np-a-p{n}")).collect();
+    let gone: Vec<&str> = gone.iter().map(String::as_str).collect();
+    let mut tx = write(store).await;
+    tx.insert_disclosure(&DisclosureRow {
+        id: "np-d1".to_string(),
+        tenant_id: "np-a".to_string(),
+        recipient: "lab".to_string(),
+        purpose: "research".to_string(),
+        categories: "[]".to_string(),
+        subjects: 1,
+        refused: 0,
+        created_at: 1_000,
+        actor: "op".to_string(),
+    })
+    .await
+    .unwrap();
+    tx.insert_disclosed("np-d1", "np-a", "np-a-p600", "lab", "[]", 1_000)
+        .await
+        .unwrap();
+    let (counts, disclosed) = tx.erasure_facts("np-a", &gone).await.unwrap();
+    assert_eq!(counts.len(), 1_200);
+    assert!(counts.values().all(|n| *n == 1));
+    assert_eq!(disclosed, ["np-a-p600".to_string()].into_iter().collect());
+    let (counts, disclosed) = tx.erasure_facts("np-b", &gone).await.unwrap();
+    assert!(
+        counts.is_empty() && disclosed.is_empty(),
+        "another tenant's"
+    );
+    tx.erase_subjects("np-a", &gone, 9_000).await.unwrap();
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        tx.count_subjects("np-a").await.unwrap(),
+        3_000,
+        "tombstones stay"
+    );
+    for id in ["np-a-p0", "np-a-p599", "np-a-p1199"] {
+        let row = tx.subject("np-a", id).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.birth_date, row.created_at),
+            ("erased", None, 9_000)
+        );
+        assert_eq!(tx.subject_key("np-a", id).await.unwrap(), None);
+        assert!(tx.identifiers("np-a", id).await.unwrap().is_empty());
+        assert!(tx.all_fields("np-a", id).await.unwrap().is_empty());
+        assert!(tx.consents("np-a", id).await.unwrap().is_empty());
+    }
+    let kept = tx.subject("np-a", "np-a-p1200").await.unwrap().unwrap();
+    assert_eq!(kept.status, "active");
+    assert_eq!(
+        tx.current_fields("np-a", "np-a-p1200").await.unwrap().len(),
+        3
+    );
+    drop(tx);
+    // One not there (or another tenant's): nothing is erased.
+    let mut tx = write(store).await;
+    let err = tx
+        .erase_subjects("np-a", &["np-a-p1300", "np-b-p1"], 9_500)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
 }
 
 /// Crypto-shredding: the key, identifiers, fields and consents go; the subject row

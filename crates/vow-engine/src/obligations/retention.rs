@@ -446,6 +446,7 @@ impl Engine {
         } else {
             Some(self.keys.tenant(tx, tenant).await?)
         };
+        let mut shred: Vec<&str> = Vec::new();
         for s in &subjects {
             let versions = by_subject.remove(s.id.as_str()).unwrap_or_default();
             let current: Vec<&FieldMetaRow> = versions
@@ -515,6 +516,11 @@ impl Engine {
             let Some(keys) = keys.as_ref() else {
                 continue;
             };
+            // Those under no hold are shredded together after the loop.
+            if plan.shred.is_some() && held.is_empty() {
+                shred.push(s.id.as_str());
+                continue;
+            }
             if plan.shred.is_some() {
                 self.shred_in(
                     tx,
@@ -529,6 +535,17 @@ impl Engine {
             }
             self.destroy_fields(tx, tenant, &s.id, &versions, &current, &plan)
                 .await?;
+        }
+        if let Some(keys) = keys.as_ref() {
+            self.shred_many(
+                tx,
+                actor,
+                keys,
+                tenant,
+                &shred,
+                ("retention_run", &tally.row.id),
+            )
+            .await?;
         }
         Ok(Some(last))
     }

@@ -202,14 +202,48 @@ async fn r6_a_person_whose_data_is_all_due_is_crypto_shredded() {
         research(),
     )
     .await;
+    // Shredded with `gone` (in the same statements): one never disclosed.
+    let also = person(
+        &s,
+        &op,
+        "also@example.org",
+        json!([{"category": "user.health_and_medical", "value": "asthma", "purposes": ["research"]}]),
+        research(),
+    )
+    .await;
+    let (st, b) = s
+        .post(&op, "/v1/tenants/acme/disclosures",
+            json!({"recipient": "lab-partner", "purpose": "research", "categories": ["user.health_and_medical"], "subjects": [gone]}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
     clock.advance(days(366));
     let dry = run(&s, &op, true).await;
-    assert_eq!(dry["run"]["subjects_shredded"], 1, "{dry}");
+    assert_eq!(dry["run"]["subjects_shredded"], 2, "{dry}");
     assert_eq!(dry["due"][0]["subject"], gone.as_str());
     assert_eq!(dry["due"][0]["shred"], true);
     let real = run(&s, &op, false).await;
-    assert_eq!(real["run"]["subjects_shredded"], 1, "{real}");
-    assert_eq!(rule(&real, 0)["subjects_shredded"], 1);
+    assert_eq!(real["run"]["subjects_shredded"], 2, "{real}");
+    assert_eq!(rule(&real, 0)["subjects_shredded"], 2);
+    // The recipient that got `gone`'s data is told; nobody is told about `also`.
+    let mut tx = s.store().read().await.unwrap();
+    let told: Vec<(String, Option<String>, Option<String>)> = tx
+        .outbox("acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.event == "subject.erased")
+        .map(|o| (o.event, o.recipient, o.subject_id))
+        .collect();
+    assert_eq!(
+        told,
+        [(
+            "subject.erased".to_string(),
+            Some("lab-partner".to_string()),
+            Some(gone.clone())
+        )]
+    );
+    assert!(tx.subject_key("acme", &also).await.unwrap().is_none());
+    drop(tx);
     // The key is destroyed: nothing sealed for this person can be opened any more.
     let mut tx = s.store().read().await.unwrap();
     assert!(tx.subject_key("acme", &gone).await.unwrap().is_none());
@@ -229,17 +263,31 @@ async fn r6_a_person_whose_data_is_all_due_is_crypto_shredded() {
     // The erasure is audited as erasures are, naming the run that caused it.
     let mut tx = s.store().read().await.unwrap();
     let audit = tx.audit_page(0, 10_000).await.unwrap();
-    let erase = audit
+    let erased: Vec<_> = audit
         .iter()
-        .find(|a| a.entry.action == "subject.erase")
-        .expect("an erasure entry");
-    assert_eq!(erase.entry.subject_id.as_deref(), Some(gone.as_str()));
-    assert!(
-        erase
-            .entry
-            .detail
-            .contains(real["run"]["id"].as_str().unwrap())
-    );
+        .filter(|a| a.entry.action == "subject.erase")
+        .collect();
+    let mut who: Vec<&str> = erased
+        .iter()
+        .filter_map(|a| a.entry.subject_id.as_deref())
+        .collect();
+    who.sort_unstable();
+    let mut want = [gone.as_str(), also.as_str()];
+    want.sort_unstable();
+    assert_eq!(who, want, "one entry per person");
+    for erase in erased {
+        assert!(
+            erase
+                .entry
+                .detail
+                .contains(real["run"]["id"].as_str().unwrap())
+        );
+        assert!(
+            erase.entry.detail.contains("\"identifiers\":1"),
+            "{}",
+            erase.entry.detail
+        );
+    }
     assert_eq!(
         audit
             .iter()
