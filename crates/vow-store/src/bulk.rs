@@ -8,6 +8,7 @@
 use crate::{
     Backend, ConsentRow, FieldRow, IdentifierRow, Result, StoreError, SubjectKeyRow, SubjectRow, Tx,
 };
+use std::borrow::Borrow;
 use std::collections::HashSet;
 
 /// Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
@@ -91,14 +92,15 @@ impl Tx {
     /// until it commits). Fails with `Stale` when a key was wrapped under a KEK that is
     /// no longer live, and with `Conflict` when an identifier is already taken; on
     /// PostgreSQL the failed statement ends the transaction.
-    pub async fn insert_people(
+    pub async fn insert_people<P: Borrow<NewPerson>>(
         &mut self,
-        people: &[NewPerson],
+        people: &[P],
         import: Option<&str>,
     ) -> Result<()> {
         if people.is_empty() {
             return Ok(());
         }
+        let people: Vec<&NewPerson> = people.iter().map(Borrow::borrow).collect();
         let mut versions: Vec<(&str, i64)> = people
             .iter()
             .map(|p| (p.key.tenant_id.as_str(), p.key.kek_version))

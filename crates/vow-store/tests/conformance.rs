@@ -2622,7 +2622,7 @@ async fn check_insert_people(store: &Store) {
         .unwrap();
     tx.insert_people(&many, Some("np-i1")).await.unwrap();
     tx.insert_people(&[person("np-b", 1)], None).await.unwrap();
-    tx.insert_people(&[], None).await.unwrap();
+    tx.insert_people::<NewPerson>(&[], None).await.unwrap();
     commit(tx).await;
 
     let mut tx = read(store).await;

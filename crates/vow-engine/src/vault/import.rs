@@ -12,7 +12,7 @@ use crate::vault::subjects::{Known, Prepared};
 use crate::{Actor, Engine};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 use vow_core::TenantId;
@@ -291,56 +291,52 @@ struct Tally {
     seen: usize,
     imported: usize,
     bad: Vec<BadRow>,
-    /// The blind indexes this import has written (kind, index): a row repeating one
-    /// is a duplicate, found here rather than by a failed insert.
-    taken: HashSet<(String, Vec<u8>)>,
-    /// Those added by the batch in hand.
-    batch_taken: Vec<(String, Vec<u8>)>,
+    /// The blind indexes this import has taken (kind, index): a row repeating one is
+    /// a duplicate, found here rather than by a failed insert.
+    taken: HashSet<IdentifierKey>,
 }
 
-/// Where the tally stood before a batch, to replay it.
-struct Mark {
-    seen: usize,
-    imported: usize,
-    bad: usize,
+/// A batch validated, judged and sealed, waiting for its turn to be written.
+struct Batch {
+    /// Its rows, kept to prepare it again after a key rotation.
+    rows: Vec<Row>,
+    people: Vec<(usize, Prepared)>,
+    bad: Vec<BadRow>,
+    /// The identifiers it added to the tally's `taken`.
+    took: Vec<IdentifierKey>,
+    /// Whether rows may remain after it.
+    more: bool,
 }
 
-impl Tally {
-    fn mark(&mut self) -> Mark {
-        self.batch_taken.clear();
-        Mark {
-            seen: self.seen,
-            imported: self.imported,
-            bad: self.bad.len(),
-        }
-    }
-
-    fn rewind(&mut self, m: Mark) {
-        self.seen = m.seen;
-        self.imported = m.imported;
-        self.bad.truncate(m.bad);
-        for k in self.batch_taken.drain(..) {
-            self.taken.remove(&k);
-        }
-    }
-}
-
-impl Tally {
-    fn repeats(&self, p: &Prepared) -> bool {
-        p.person
-            .identifiers
-            .iter()
-            .any(|i| self.taken.contains(&(i.kind.clone(), i.bidx.clone())))
-    }
-
-    fn take(&mut self, p: &Prepared) {
-        for i in &p.person.identifiers {
-            let k = (i.kind.clone(), i.bidx.clone());
-            if self.taken.insert(k.clone()) {
-                self.batch_taken.push(k);
+/// Up to `size` rows: those put back first, then from `rows`. A row giving parental
+/// consent starts a batch of its own (its parent, looked up in the store, may be in
+/// an earlier row). Returns the rows and whether more may remain.
+fn pull(
+    rows: &mut impl Iterator<Item = Row>,
+    pending: &mut VecDeque<Row>,
+    size: usize,
+) -> (Vec<Row>, bool) {
+    let mut batch = Vec::new();
+    while batch.len() < size {
+        match pending.pop_front().or_else(|| rows.next()) {
+            Some(row) if names_parent(&row) && !batch.is_empty() => {
+                pending.push_front(row);
+                return (batch, true);
             }
+            Some(row) => batch.push(row),
+            None => return (batch, false),
         }
     }
+    (batch, true)
+}
+
+/// The next batch size: about BATCH_TIME of write lock, judging by the last batch;
+/// at most double at a time (one quick batch says little).
+fn resize(size: usize, held: Duration) -> usize {
+    let scaled = size as f64 * BATCH_TIME.as_secs_f64() / held.as_secs_f64().max(1e-4);
+    (scaled as usize)
+        .min(size * 2)
+        .clamp(*BATCH_ROWS.start(), *BATCH_ROWS.end())
 }
 
 impl Engine {
@@ -399,45 +395,84 @@ impl Engine {
     ) -> Result<ImportReport> {
         let mut rows = rows.into_iter();
         let mut tally = Tally::default();
-        // The rows of the batch in hand, kept so it can run again after a key rotation.
-        let mut replay: Vec<Row> = Vec::new();
-        let mut retried = false;
-        // A row held over for the next batch (see `import_batch`).
-        let mut carry: Option<Row> = None;
+        let mut pending: VecDeque<Row> = VecDeque::new();
         // Start small; then size batches so that each holds the write lock for about
         // BATCH_TIME.
         let mut size = *BATCH_ROWS.start() * 4;
+        let (first, more) = pull(&mut rows, &mut pending, size);
+        let mut current = self
+            .prepare_batch(actor, tenant, id, first, more, &mut tally.taken)
+            .await?;
+        let mut retried = false;
         loop {
-            let before = tally.mark();
-            let mut batch: Vec<Row> = std::mem::take(&mut replay);
-            match self
-                .import_batch(
-                    actor, tenant, id, &mut rows, &mut batch, &mut carry, size, &mut tally, options,
-                )
-                .await
-            {
-                Ok((more, held)) => {
+            // The next batch is prepared (CPU: validation, decisions, sealing) while
+            // this one is written (the database's thread), so the two overlap.
+            let next_rows = current.more.then(|| pull(&mut rows, &mut pending, size));
+            // A batch that starts with a row naming a parent waits for the write: the
+            // parent may be in the batch being written.
+            let waits = next_rows
+                .as_ref()
+                .is_some_and(|(r, _)| r.first().is_some_and(names_parent));
+            let taken = &mut tally.taken;
+            let write = self.write_batch(
+                actor,
+                tenant,
+                id,
+                &current,
+                (tally.imported, tally.bad.len()),
+                options,
+            );
+            let prepare = async {
+                match next_rows {
+                    Some((r, more)) => self
+                        .prepare_batch(actor, tenant, id, r, more, taken)
+                        .await
+                        .map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (written, next) = if waits {
+                let written = write.await;
+                (written, prepare.await)
+            } else {
+                tokio::join!(write, prepare)
+            };
+            match written {
+                Ok((written, conflicts, held)) => {
                     retried = false;
+                    tally.seen += current.rows.len();
+                    tally.imported += written;
+                    tally.bad.append(&mut current.bad);
+                    tally.bad.extend(conflicts);
                     progress(tally.seen);
-                    if !more {
-                        break;
+                    size = resize(size, held);
+                    match next? {
+                        Some(b) => current = b,
+                        None => break,
                     }
-                    let scaled =
-                        size as f64 * BATCH_TIME.as_secs_f64() / held.as_secs_f64().max(1e-4);
-                    // At most double at a time: one quick batch says little.
-                    size = (scaled as usize)
-                        .min(size * 2)
-                        .clamp(*BATCH_ROWS.start(), *BATCH_ROWS.end());
                     // Let a writer woken by the release (another process) go first.
                     tokio::time::sleep(vow_store::gate::BULK_PAUSE).await;
                 }
                 // The tenant's keys were rotated since they were cached: the batch was
-                // rolled back; run it again with fresh keys (once).
+                // rolled back. Both batches in hand were sealed with the old keys: put
+                // their rows back and prepare again with fresh keys (once).
                 Err(EngineError::Store(vow_store::StoreError::Stale(_))) if !retried => {
                     retried = true;
                     self.keys.forget(tenant);
-                    tally.rewind(before);
-                    replay = batch;
+                    let mut back: Vec<Row> = Vec::new();
+                    for b in [Some(current), next?].into_iter().flatten() {
+                        for k in &b.took {
+                            tally.taken.remove(k);
+                        }
+                        back.extend(b.rows);
+                    }
+                    for row in back.into_iter().rev() {
+                        pending.push_front(row);
+                    }
+                    let (rows_again, more) = pull(&mut rows, &mut pending, size);
+                    current = self
+                        .prepare_batch(actor, tenant, id, rows_again, more, &mut tally.taken)
+                        .await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -488,102 +523,109 @@ impl Engine {
         })
     }
 
-    /// One batch, in two steps. First, in a read snapshot and without the write lock,
-    /// every row is parsed, validated, judged and sealed, its identifiers checked
-    /// against the store with one query for the whole batch. Then, holding the write
-    /// lock only for that, the batch's identifiers are checked again (someone may
-    /// have taken one meanwhile) and its people, their rows and their audit entries
-    /// are written in multi-row statements. Rows from `batch` (a replay) come first,
-    /// then up to `size` from `rows`. Returns whether rows may remain, and how long
-    /// the write lock was held.
-    #[allow(clippy::too_many_arguments)]
-    async fn import_batch(
+    /// Prepare a batch in a read snapshot, without the write lock: every row parsed,
+    /// validated, judged and sealed, its identifiers checked against the store with
+    /// one query for the whole batch, and against the rest of the import (`taken`).
+    async fn prepare_batch(
         &self,
         actor: &Actor,
         tenant: &str,
         id: &str,
-        rows: &mut impl Iterator<Item = Row>,
-        batch: &mut Vec<Row>,
-        carry: &mut Option<Row>,
-        size: usize,
-        tally: &mut Tally,
-        options: ImportOptions,
-    ) -> Result<(bool, Duration)> {
-        let mut more = true;
-        while batch.len() < size {
-            match carry.take().or_else(|| rows.next()) {
-                // A parent is looked up in the store: a row naming one starts a batch
-                // of its own, so that a parent in an earlier row is written by then.
-                Some(row) if names_parent(&row) && !batch.is_empty() => {
-                    *carry = Some(row);
-                    break;
-                }
-                Some(row) => batch.push(row),
-                None => {
-                    more = false;
-                    break;
-                }
-            }
-        }
-        let mut people: Vec<(usize, Prepared)> = Vec::new();
-        {
-            let mut tx = self.store.read().await?;
-            let keys = self.keys.tenant(&mut tx, tenant).await?;
-            let (policy, version) = self.policy_for(&mut tx, tenant).await?;
-            let scope = crate::vault::subjects::Scope {
-                tenant,
-                keys: &keys,
-                policy: &policy,
-                version,
-                import: Some(id),
-            };
-            let wanted = blind_indexes(&keys, batch);
-            let (held, suppressed) = tx.taken_identifiers(tenant, &wanted).await?;
-            let known = Known { held, suppressed };
-            for (line, row) in batch.iter() {
-                tally.seen += 1;
-                let outcome = match row {
-                    Err(e) => Err(e.clone()),
-                    Ok(subject) => match self
-                        .prepare_subject(&mut tx, actor, &scope, subject, Some(&known))
-                        .await
-                    {
-                        Ok(p) if tally.repeats(&p) => {
+        rows: Vec<Row>,
+        more: bool,
+        taken: &mut HashSet<IdentifierKey>,
+    ) -> Result<Batch> {
+        let mut batch = Batch {
+            rows,
+            people: Vec::new(),
+            bad: Vec::new(),
+            took: Vec::new(),
+            more,
+        };
+        let mut tx = self.store.read().await?;
+        let keys = self.keys.tenant(&mut tx, tenant).await?;
+        let (policy, version) = self.policy_for(&mut tx, tenant).await?;
+        let scope = crate::vault::subjects::Scope {
+            tenant,
+            keys: &keys,
+            policy: &policy,
+            version,
+            import: Some(id),
+        };
+        let wanted = blind_indexes(&keys, &batch.rows);
+        let (held, suppressed) = tx.taken_identifiers(tenant, &wanted).await?;
+        let known = Known { held, suppressed };
+        for (line, row) in &batch.rows {
+            let outcome = match row {
+                Err(e) => Err(e.clone()),
+                Ok(subject) => match self
+                    .prepare_subject(&mut tx, actor, &scope, subject, Some(&known))
+                    .await
+                {
+                    Ok(p) => {
+                        let keys: Vec<IdentifierKey> = p
+                            .person
+                            .identifiers
+                            .iter()
+                            .map(|i| (i.kind.clone(), i.bidx.clone()))
+                            .collect();
+                        if keys.iter().any(|k| taken.contains(k)) {
                             Err("a subject with this identifier is already in this import"
                                 .to_string())
-                        }
-                        Ok(p) => {
-                            tally.take(&p);
-                            people.push((*line, p));
+                        } else {
+                            for k in keys {
+                                taken.insert(k.clone());
+                                batch.took.push(k);
+                            }
+                            batch.people.push((*line, p));
                             Ok(())
                         }
-                        Err(
-                            e @ (EngineError::Invalid(_)
-                            | EngineError::Refused(_)
-                            | EngineError::Conflict(_)),
-                        ) => Err(e.to_string()),
-                        Err(e) => return Err(e),
-                    },
-                };
-                if let Err(error) = outcome {
-                    tally.bad.push(BadRow { line: *line, error });
-                }
+                    }
+                    Err(
+                        e @ (EngineError::Invalid(_)
+                        | EngineError::Refused(_)
+                        | EngineError::Conflict(_)),
+                    ) => Err(e.to_string()),
+                    Err(e) => return Err(e),
+                },
+            };
+            if let Err(error) = outcome {
+                batch.bad.push(BadRow { line: *line, error });
             }
         }
-        // Once a row is bad and the import is all or nothing, the rest are only checked.
-        if !tally.bad.is_empty() && !options.skip_bad {
+        Ok(batch)
+    }
+
+    /// Write a prepared batch, holding the write lock only for that: its identifiers
+    /// are checked once more (someone may have taken one since: that row is bad), then
+    /// its people, their rows and their audit entries go in multi-row statements,
+    /// with the import's heartbeat. `before` is (imported, bad) so far. Once a row is
+    /// bad and the import is all or nothing, nothing more is written (only checked).
+    /// Returns how many people were written, the rows found taken, and how long the
+    /// write lock was held.
+    async fn write_batch(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        id: &str,
+        batch: &Batch,
+        before: (usize, usize),
+        options: ImportOptions,
+    ) -> Result<(usize, Vec<BadRow>, Duration)> {
+        let (imported, bad_before) = before;
+        let mut people: Vec<&(usize, Prepared)> = batch.people.iter().collect();
+        if (bad_before > 0 || !batch.bad.is_empty()) && !options.skip_bad {
             people.clear();
         }
-
         let mut tx = self.store.write().await?;
         let locked = Instant::now();
-        // Taken since the snapshot (a create, another import): those rows are bad.
         let wanted: Vec<IdentifierKey> = people
             .iter()
             .flat_map(|(_, p)| &p.person.identifiers)
             .map(|i| (i.kind.clone(), i.bidx.clone()))
             .collect();
         let (held, suppressed) = tx.taken_identifiers(tenant, &wanted).await?;
+        let mut conflicts = Vec::new();
         if !held.is_empty() || !suppressed.is_empty() {
             people.retain(|(line, p)| {
                 let clash = p.person.identifiers.iter().find_map(|i| {
@@ -598,7 +640,7 @@ impl Engine {
                 });
                 match clash {
                     Some(error) => {
-                        tally.bad.push(BadRow { line: *line, error });
+                        conflicts.push(BadRow { line: *line, error });
                         false
                     }
                     None => true,
@@ -619,15 +661,15 @@ impl Engine {
                 None,
                 json!({"categories": p.categories, "consents": p.person.consents.len(), "via": "import", "import": id}),
             ));
-            rows.push(p.person);
+            rows.push(&p.person);
         }
         tx.insert_people(&rows, Some(id)).await?;
-        tally.imported += rows.len();
         // The heartbeat, with the counts as of this commit; and the check that no
         // one took the import for abandoned meanwhile (then all of this rolls back).
         let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let bad = bad_before + batch.bad.len() + conflicts.len();
         if !tx
-            .touch_import(id, self.now_ms(), n(tally.imported), n(tally.bad.len()))
+            .touch_import(id, self.now_ms(), n(imported + rows.len()), n(bad))
             .await?
         {
             return Err(EngineError::Conflict(
@@ -636,9 +678,7 @@ impl Engine {
         }
         self.chain.append(&mut tx, &audit).await?;
         tx.commit().await?;
-        let held_for = locked.elapsed();
-        batch.clear();
-        Ok((more, held_for))
+        Ok((rows.len(), conflicts, locked.elapsed()))
     }
 
     /// Mark an import failed and remove its subjects, in batches; audited.

@@ -196,6 +196,24 @@ fn spawn_import(dir: &Path, file: &Path) -> Child {
 const SUBJECTS: &str =
     "SELECT count(*) FROM subjects WHERE tenant_id = 'acme' AND status <> 'importing'";
 
+/// The people of imports under way (or killed), not yet visible.
+const IMPORTING: &str =
+    "SELECT count(*) FROM subjects WHERE tenant_id = 'acme' AND status = 'importing'";
+
+/// Imported people missing a row of their own (each has one key, identifier, field
+/// and consent).
+const INCOMPLETE: &str =
+    "SELECT count(*) FROM subjects s WHERE s.tenant_id = 'acme' AND s.status = 'importing' AND (
+    (SELECT count(*) FROM subject_keys k WHERE k.subject_id = s.id) <> 1
+    OR (SELECT count(*) FROM identifiers i WHERE i.subject_id = s.id) <> 1
+    OR (SELECT count(*) FROM fields f WHERE f.subject_id = s.id) <> 1
+    OR (SELECT count(*) FROM consents c WHERE c.subject_id = s.id) <> 1)";
+
+/// The `subject.create` audit entries of those people (one each).
+const IMPORTING_AUDITED: &str =
+    "SELECT count(*) FROM audit WHERE action = 'subject.create' AND subject_id IN (
+    SELECT id FROM subjects WHERE tenant_id = 'acme' AND status = 'importing')";
+
 /// One import to the end, timed (the kill points are chosen within that time), then
 /// imports killed at random points: each leaves none or all of its people.
 async fn imports_killed(dir: &Path, rng: &mut Rng) {
@@ -237,6 +255,24 @@ async fn imports_killed(dir: &Path, rng: &mut Rng) {
         if finished {
             assert_eq!(after, before + IMPORT_ROWS as i64);
         }
+        // Batch by batch, whole (issue 12): every person a killed import wrote (still
+        // `importing`) has all their rows and their audit entry, and the imports'
+        // heartbeats, written in each batch's transaction, count exactly them.
+        let importing = count(dir, IMPORTING).await;
+        let counted = count(
+            dir,
+            "SELECT COALESCE(SUM(imported), 0) FROM imports WHERE state = 'running'",
+        )
+        .await;
+        assert_eq!(
+            importing, counted,
+            "import {round}: people against heartbeats"
+        );
+        assert_eq!(
+            count(dir, INCOMPLETE).await,
+            0,
+            "import {round}: a person cut in two"
+        );
         audit_verifies(dir, &format!("after import {round} was killed"));
     }
 }

@@ -410,3 +410,66 @@ async fn a_batch_finds_parents_earlier_in_the_file_and_people_already_there() {
         }
     }
 }
+
+/// A key rotation while an import runs: a batch sealed under the retired KEK is
+/// refused by the store (stale), put back and prepared again with the new keys, so
+/// every person is imported and readable, on both stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_rotation_during_an_import_loses_no_one() {
+    for backend in [
+        crate::harness::Backend::Sqlite,
+        crate::harness::Backend::Postgres,
+    ] {
+        let Some(s) = Server::start_on_at(backend, crate::harness::TODAY).await else {
+            continue;
+        };
+        s.tenant("acme").await;
+        let tenant: vow_core::TenantId = "acme".parse().unwrap();
+        let engine = s.engine.clone();
+        let rotation: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> =
+            Arc::default();
+        let started = rotation.clone();
+        let report = s
+            .engine
+            .import(&actor(), &tenant, rows(0, 4000), ImportOptions::default(), |seen| {
+                // After the first batch, rotate the tenant's keys while the rest import.
+                let mut r = started.lock().unwrap();
+                if seen > 0 && r.is_none() {
+                    let (engine, tenant) = (engine.clone(), tenant.clone());
+                    *r = Some(tokio::spawn(async move {
+                        engine.rotate_keys(&actor(), &tenant, |_| {}).await.unwrap();
+                    }));
+                }
+            })
+            .await
+            .unwrap();
+        let handle = rotation.lock().unwrap().take().expect("the rotation started");
+        handle.await.unwrap();
+        assert_eq!((report.committed, report.imported), (true, 4000), "{backend:?}");
+        assert_eq!(visible(&s, "acme").await, 4000);
+        for n in [0, 1999, 3999] {
+            let id = s
+                .engine
+                .lookup(&actor(), &tenant, LookupKind::Email, &format!("p{n}@example.org"))
+                .await
+                .unwrap()
+                .expect("imported");
+            let values = s
+                .engine
+                .read(
+                    &actor(),
+                    &tenant,
+                    &id,
+                    &"research".parse().unwrap(),
+                    &["user.name".to_string()],
+                )
+                .await
+                .unwrap();
+            assert_eq!(values[0].value, format!("Person {n}"), "{backend:?}");
+        }
+        chain_verifies(&s).await;
+        if backend == crate::harness::Backend::Postgres {
+            s.drop_db().await;
+        }
+    }
+}
