@@ -426,31 +426,46 @@ async fn a_key_rotation_during_an_import_loses_no_one() {
         s.tenant("acme").await;
         let tenant: vow_core::TenantId = "acme".parse().unwrap();
         let engine = s.engine.clone();
-        let rotation: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>> =
-            Arc::default();
-        let started = rotation.clone();
+        let mut rotated = false;
         let report = s
             .engine
-            .import(&actor(), &tenant, rows(0, 4000), ImportOptions::default(), |seen| {
-                // After the first batch, rotate the tenant's keys while the rest import.
-                let mut r = started.lock().unwrap();
-                if seen > 0 && r.is_none() {
-                    let (engine, tenant) = (engine.clone(), tenant.clone());
-                    *r = Some(tokio::spawn(async move {
-                        engine.rotate_keys(&actor(), &tenant, |_| {}).await.unwrap();
-                    }));
-                }
-            })
+            .import(
+                &actor(),
+                &tenant,
+                rows(0, 4000),
+                ImportOptions::default(),
+                |seen| {
+                    // After the first batch is written (the next is prepared by then, under
+                    // the old keys), rotate the tenant's keys to the end: the old KEK is
+                    // retired before that batch is written.
+                    if seen > 0 && !rotated {
+                        rotated = true;
+                        tokio::task::block_in_place(|| {
+                            tokio::runtime::Handle::current().block_on(async {
+                                engine.rotate_keys(&actor(), &tenant, |_| {}).await.unwrap();
+                            })
+                        });
+                    }
+                },
+            )
             .await
             .unwrap();
-        let handle = rotation.lock().unwrap().take().expect("the rotation started");
-        handle.await.unwrap();
-        assert_eq!((report.committed, report.imported), (true, 4000), "{backend:?}");
+        assert!(rotated);
+        assert_eq!(
+            (report.committed, report.imported),
+            (true, 4000),
+            "{backend:?}"
+        );
         assert_eq!(visible(&s, "acme").await, 4000);
         for n in [0, 1999, 3999] {
             let id = s
                 .engine
-                .lookup(&actor(), &tenant, LookupKind::Email, &format!("p{n}@example.org"))
+                .lookup(
+                    &actor(),
+                    &tenant,
+                    LookupKind::Email,
+                    &format!("p{n}@example.org"),
+                )
                 .await
                 .unwrap()
                 .expect("imported");
