@@ -49,8 +49,32 @@ macro_rules! api_key_columns {
 impl crate::Store {
     /// One API key by id, read outside any transaction: one indexed read, made on
     /// every authenticated request so that a revocation takes effect on every server
-    /// at once.
+    /// at once. On SQLite, one hand-off to the store's reader threads.
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
+        if let Some(readers) = &self.readers {
+            let id = id.to_string();
+            return readers
+                .run(move |tx| {
+                    use rusqlite::OptionalExtension;
+                    tx.prepare_cached(API_KEY_SQLITE)?
+                        .query_row([&id], |r| {
+                            Ok(api_key_from((
+                                r.get(0)?,
+                                r.get(1)?,
+                                r.get(2)?,
+                                r.get(3)?,
+                                r.get(4)?,
+                                r.get(5)?,
+                                r.get(6)?,
+                                r.get(7)?,
+                                r.get(8)?,
+                                r.get(9)?,
+                            )))
+                        })
+                        .optional()
+                })
+                .await;
+        }
         let row: Option<ApiKeyTuple> = sqlx::query_as(concat!(
             "SELECT ",
             api_key_columns!(),
@@ -62,6 +86,13 @@ impl crate::Store {
         Ok(row.map(api_key_from))
     }
 }
+
+/// The SQLite store's reader threads take the same statement (`?1` for `$1`).
+pub(crate) const API_KEY_SQLITE: &str = concat!(
+    "SELECT ",
+    api_key_columns!(),
+    " FROM api_keys WHERE id = ?1"
+);
 
 impl Tx {
     pub async fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>> {

@@ -251,8 +251,9 @@ fn names_parent(row: &Row) -> bool {
     matches!(&row.1, Ok(s) if s.consents.iter().any(|c| c.parent.is_some()))
 }
 
-/// How long one batch should hold the write lock: about what a read's audit entry
-/// waits at most behind an import. The batch size follows from it.
+/// How long one batch's statements should hold the write lock (its commit's flush
+/// comes on top): about what a read's audit entry waits behind an import. The batch
+/// size follows from it.
 const BATCH_TIME: Duration = Duration::from_millis(10);
 /// The fewest and the most rows in one batch.
 const BATCH_ROWS: std::ops::RangeInclusive<usize> = 50..=2000;
@@ -677,8 +678,12 @@ impl Engine {
             ));
         }
         self.chain.append(&mut tx, &audit).await?;
+        // The batch is sized by its statements' time: the commit's flush costs the
+        // same for any size, so counting it would shrink batches on a slow disk, and
+        // with them the rows each flush carries.
+        let held = locked.elapsed();
         tx.commit().await?;
-        Ok((rows.len(), conflicts, locked.elapsed()))
+        Ok((rows.len(), conflicts, held))
     }
 
     /// Mark an import failed and remove its subjects, in batches; audited.
