@@ -92,7 +92,7 @@ impl Tx {
                 sig: None,
             };
         }
-        for part in hashed.chunks(crate::bulk::rows_per_statement(9)) {
+        for part in hashed.chunks(crate::bulk::rows_per_statement(self.backend, 9)) {
             let sql = crate::bulk::values_sql(
                 self.backend,
                 "INSERT INTO audit (seq, at, tenant_id, actor, action, subject_id, purpose, detail, hash) VALUES ",

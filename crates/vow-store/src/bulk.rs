@@ -14,9 +14,16 @@ use std::collections::HashSet;
 /// Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;
 
-/// How many rows of `width` parameters one statement takes.
-pub(crate) fn rows_per_statement(width: usize) -> usize {
-    (MAX_PARAMS / width.max(1)).max(1)
+/// How many rows of `width` parameters one statement takes. PostgreSQL parses and
+/// plans each new statement text, and a huge one costs more there than the round
+/// trips it saves: it gets statements of about 1,000 parameters, whose text repeats
+/// (so stays prepared). SQLite prepares a statement far more cheaply.
+pub(crate) fn rows_per_statement(backend: Backend, width: usize) -> usize {
+    let params = match backend {
+        Backend::Sqlite => MAX_PARAMS,
+        Backend::Postgres => 1_000,
+    };
+    (params / width.max(1)).max(1)
 }
 
 /// `head` (`INSERT INTO t (a, b) VALUES `) followed by `rows` groups of `width`
@@ -121,7 +128,7 @@ impl Tx {
         }
 
         const SUBJECTS: &str = "INSERT INTO subjects (id, tenant_id, created_at, birth_date, status, import_id, residence) VALUES ";
-        for part in people.chunks(rows_per_statement(7)) {
+        for part in people.chunks(rows_per_statement(self.backend, 7)) {
             let sql = values_sql(self.backend, SUBJECTS, 7, part.len());
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for p in part {
@@ -144,7 +151,7 @@ impl Tx {
 
         const KEYS: &str =
             "INSERT INTO subject_keys (subject_id, tenant_id, kek_version, wrapped) VALUES ";
-        for part in people.chunks(rows_per_statement(4)) {
+        for part in people.chunks(rows_per_statement(self.backend, 4)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(values_sql(
                 self.backend,
                 KEYS,
@@ -165,7 +172,7 @@ impl Tx {
         const IDENTIFIERS: &str =
             "INSERT INTO identifiers (tenant_id, kind, bidx, subject_id, value) VALUES ";
         let identifiers: Vec<&IdentifierRow> = people.iter().flat_map(|p| &p.identifiers).collect();
-        for part in identifiers.chunks(rows_per_statement(5)) {
+        for part in identifiers.chunks(rows_per_statement(self.backend, 5)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(values_sql(
                 self.backend,
                 IDENTIFIERS,
@@ -192,7 +199,7 @@ impl Tx {
 
         const FIELDS: &str = "INSERT INTO fields (id, tenant_id, subject_id, category, purposes, source, store, collected_at, value, version, supersedes, superseded_at) VALUES ";
         let fields: Vec<&FieldRow> = people.iter().flat_map(|p| &p.fields).collect();
-        for part in fields.chunks(rows_per_statement(12)) {
+        for part in fields.chunks(rows_per_statement(self.backend, 12)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(values_sql(
                 self.backend,
                 FIELDS,
@@ -222,7 +229,7 @@ impl Tx {
             .iter()
             .flat_map(|p| (1i64..).zip(&p.consents))
             .collect();
-        for part in consents.chunks(rows_per_statement(14)) {
+        for part in consents.chunks(rows_per_statement(self.backend, 14)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(values_sql(
                 self.backend,
                 CONSENTS,
@@ -271,7 +278,8 @@ impl Tx {
                 .filter(|(k, _)| k == kind)
                 .map(|(_, b)| b)
                 .collect();
-            for part in indexes.chunks(MAX_PARAMS - 2) {
+            for part in indexes.chunks(rows_per_statement(self.backend, 1).saturating_sub(2).max(1))
+            {
                 for (table, found) in [
                     ("identifiers", &mut held),
                     ("suppressions", &mut suppressed),
@@ -301,35 +309,37 @@ impl Tx {
     /// a statement per table for each 500 of them. Fails with `Corrupt`, undoing
     /// nothing itself (the caller's transaction rolls back), if one is not there.
     pub async fn erase_subjects(&mut self, tenant_id: &str, ids: &[&str], at: i64) -> Result<()> {
+        // The ids lead and the tenant is checked as an expression (`tenant_id || ''`):
+        // with a tenant equality the planner would walk an index over the whole tenant
+        // (`fields_breach`, `subject_keys_kek`) instead of probing each person.
         for part in ids.chunks(500) {
-            let list = in_list(self.backend, 2, part.len());
+            let list = in_list(self.backend, 1, part.len());
+            let tenant_at = part.len() + 1;
             for table in ["subject_keys", "identifiers", "fields", "consents"] {
-                let mut sql = format!("DELETE FROM {table} WHERE tenant_id = ");
-                placeholder(self.backend, &mut sql, 1);
-                sql.push_str(" AND subject_id IN ");
-                sql.push_str(&list);
+                let mut sql = format!(
+                    "DELETE FROM {table} WHERE subject_id IN {list} AND (tenant_id || '') = "
+                );
+                placeholder(self.backend, &mut sql, tenant_at);
                 // Table names are constants; every value is bound.
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for id in part {
                     q = q.bind(*id);
                 }
-                q.execute(&mut *self.inner).await?;
+                q.bind(tenant_id).execute(&mut *self.inner).await?;
             }
             let mut sql = String::from(
                 "UPDATE subjects SET status = 'erased', birth_date = NULL, created_at = ",
             );
             placeholder(self.backend, &mut sql, 1);
-            sql.push_str(" WHERE tenant_id = ");
-            placeholder(self.backend, &mut sql, 2);
-            sql.push_str(" AND id IN ");
-            sql.push_str(&in_list(self.backend, 3, part.len()));
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(at)
-                .bind(tenant_id);
+            sql.push_str(" WHERE id IN ");
+            sql.push_str(&in_list(self.backend, 2, part.len()));
+            sql.push_str(" AND (tenant_id || '') = ");
+            placeholder(self.backend, &mut sql, part.len() + 2);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at);
             for id in part {
                 q = q.bind(*id);
             }
-            let done = q.execute(&mut *self.inner).await?;
+            let done = q.bind(tenant_id).execute(&mut *self.inner).await?;
             if done.rows_affected() != part.len() as u64 {
                 return Err(StoreError::Corrupt("subject vanished during erasure"));
             }
