@@ -7,6 +7,7 @@
 //! text is shared: written with PostgreSQL's `$N`, which SQLite reads as `?N`.
 
 use crate::consents::consent_from;
+use crate::native::FromRow;
 use crate::subjects::field_from;
 use crate::{ConsentRow, FieldRow, Result, Store, SubjectKeyRow, SubjectRow};
 
@@ -139,8 +140,9 @@ impl Store {
                 .run(move |tx| {
                     use rusqlite::OptionalExtension;
                     tx.prepare_cached(&sqlite_text(LOOKUP))?
-                        .query_row((&tenant_id, &kind, &bidx), |r| r.get(0))
+                        .query_row((&tenant_id, &kind, &bidx), FromRow::from_row)
                         .optional()
+                        .map(|r| r.map(|(id,)| id))
                 })
                 .await;
         }
@@ -163,17 +165,7 @@ fn sqlite_bundle(
     use rusqlite::OptionalExtension;
     let row = tx
         .prepare_cached(&sqlite_text(SUBJECT_AND_KEY))?
-        .query_row((subject_id, tenant_id), |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
+        .query_row((subject_id, tenant_id), FromRow::from_row)
         .optional()?;
     let Some((subject, key)) = row.map(subject_from) else {
         return Ok(None);
@@ -181,41 +173,13 @@ fn sqlite_bundle(
     let consents = tx
         .prepare_cached(&sqlite_text(CONSENTS))?
         .query_map((subject_id, tenant_id), |r| {
-            Ok(consent_from((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-                r.get(11)?,
-                r.get(12)?,
-                r.get(13)?,
-            )))
+            FromRow::from_row(r).map(consent_from)
         })?
         .collect::<rusqlite::Result<Vec<ConsentRow>>>()?;
     let fields = if with_fields {
         tx.prepare_cached(&sqlite_text(CURRENT_FIELDS))?
             .query_map((subject_id, tenant_id), |r| {
-                Ok(field_from((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                )))
+                FromRow::from_row(r).map(field_from)
             })?
             .collect::<rusqlite::Result<Vec<FieldRow>>>()?
     } else {

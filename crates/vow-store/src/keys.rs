@@ -58,18 +58,7 @@ impl crate::Store {
                     use rusqlite::OptionalExtension;
                     tx.prepare_cached(API_KEY_SQLITE)?
                         .query_row([&id], |r| {
-                            Ok(api_key_from((
-                                r.get(0)?,
-                                r.get(1)?,
-                                r.get(2)?,
-                                r.get(3)?,
-                                r.get(4)?,
-                                r.get(5)?,
-                                r.get(6)?,
-                                r.get(7)?,
-                                r.get(8)?,
-                                r.get(9)?,
-                            )))
+                            crate::native::FromRow::from_row(r).map(api_key_from)
                         })
                         .optional()
                 })

@@ -71,16 +71,7 @@ impl Engine {
                 tx.insert_field(f).await?;
             }
         }
-        let mut detail = json!({"identifiers": identifiers, "kept_fields": kept.len()});
-        detail[cause.0] = json!(cause.1);
-        let entry = self.audit_entry(
-            actor,
-            Some(tenant),
-            "subject.erase",
-            Some(subject),
-            None,
-            detail,
-        );
+        let entry = self.erase_entry(actor, tenant, subject, (identifiers, kept.len()), cause);
         self.chain.append(tx, &[entry]).await?;
         Ok(Shredded {
             holds,
@@ -113,22 +104,33 @@ impl Engine {
         let entries: Vec<_> = subjects
             .iter()
             .map(|subject| {
-                let mut detail = json!({
-                    "identifiers": identifiers.get(*subject).copied().unwrap_or(0),
-                    "kept_fields": 0,
-                });
-                detail[cause.0] = json!(cause.1);
-                self.audit_entry(
-                    actor,
-                    Some(tenant),
-                    "subject.erase",
-                    Some(subject),
-                    None,
-                    detail,
-                )
+                let n = identifiers.get(*subject).copied().unwrap_or(0);
+                self.erase_entry(actor, tenant, subject, (n, 0), cause)
             })
             .collect();
         self.chain.append(tx, &entries).await
+    }
+
+    /// The `subject.erase` audit entry: how many identifiers went and fields were
+    /// kept (under a hold), and what caused it. Counts and ids, never a value.
+    fn erase_entry(
+        &self,
+        actor: &Actor,
+        tenant: &str,
+        subject: &str,
+        (identifiers, kept): (impl serde::Serialize, usize),
+        cause: (&str, &str),
+    ) -> vow_store::NewAudit {
+        let mut detail = json!({"identifiers": identifiers, "kept_fields": kept});
+        detail[cause.0] = json!(cause.1);
+        self.audit_entry(
+            actor,
+            Some(tenant),
+            "subject.erase",
+            Some(subject),
+            None,
+            detail,
+        )
     }
 
     /// Erase the subject for a deletion request; returns the outcome (with the backup

@@ -273,6 +273,11 @@ async fn imports_killed(dir: &Path, rng: &mut Rng) {
             0,
             "import {round}: a person cut in two"
         );
+        assert_eq!(
+            count(dir, IMPORTING_AUDITED).await,
+            importing,
+            "import {round}: people against their audit entries"
+        );
         audit_verifies(dir, &format!("after import {round} was killed"));
     }
 }
