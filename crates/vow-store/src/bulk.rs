@@ -197,8 +197,19 @@ impl Tx {
             }
         }
 
-        const FIELDS: &str = "INSERT INTO fields (id, tenant_id, subject_id, category, purposes, source, store, collected_at, value, version, supersedes, superseded_at) VALUES ";
         let fields: Vec<&FieldRow> = people.iter().flat_map(|p| &p.fields).collect();
+        self.insert_fields(&fields).await?;
+        let consents: Vec<(i64, &ConsentRow)> = people
+            .iter()
+            .flat_map(|p| (1i64..).zip(&p.consents))
+            .collect();
+        self.insert_consents(&consents).await?;
+        Ok(())
+    }
+
+    /// Field rows in multi-row statements (a new field, a correction, a batch of people).
+    pub(crate) async fn insert_fields(&mut self, fields: &[&FieldRow]) -> Result<()> {
+        const FIELDS: &str = "INSERT INTO fields (id, tenant_id, subject_id, category, purposes, source, store, collected_at, value, version, supersedes, superseded_at) VALUES ";
         for part in fields.chunks(rows_per_statement(self.backend, 12)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(values_sql(
                 self.backend,
@@ -224,11 +235,12 @@ impl Tx {
             q.execute(&mut *self.inner).await?;
         }
 
+        Ok(())
+    }
+
+    /// Ledger rows at the given positions, in multi-row statements.
+    pub(crate) async fn insert_consents(&mut self, consents: &[(i64, &ConsentRow)]) -> Result<()> {
         const CONSENTS: &str = "INSERT INTO consents (id, tenant_id, subject_id, seq, purpose, action, kind, at, expires_at, policy_version, parent_subject_id, evidence, recorded_at, recorded_by) VALUES ";
-        let consents: Vec<(i64, &ConsentRow)> = people
-            .iter()
-            .flat_map(|p| (1i64..).zip(&p.consents))
-            .collect();
         for part in consents.chunks(rows_per_statement(self.backend, 14)) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(values_sql(
                 self.backend,

@@ -52,26 +52,7 @@ impl Tx {
                 .bind(&c.subject_id)
                 .fetch_one(&mut *self.inner)
                 .await?;
-        sqlx::query(
-            "INSERT INTO consents (id, tenant_id, subject_id, seq, purpose, action, kind, at, expires_at, policy_version, parent_subject_id, evidence, recorded_at, recorded_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&c.id)
-        .bind(&c.tenant_id)
-        .bind(&c.subject_id)
-        .bind(seq)
-        .bind(&c.purpose)
-        .bind(&c.action)
-        .bind(&c.kind)
-        .bind(c.at)
-        .bind(c.expires_at)
-        .bind(c.policy_version)
-        .bind(&c.parent_subject_id)
-        .bind(&c.evidence)
-        .bind(c.recorded_at)
-        .bind(&c.recorded_by)
-        .execute(&mut *self.inner)
-        .await?;
+        self.insert_consents(&[(seq, c)]).await?;
         Ok(seq)
     }
 

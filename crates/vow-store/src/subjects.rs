@@ -210,25 +210,7 @@ impl Tx {
     }
 
     pub async fn insert_field(&mut self, f: &FieldRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO fields (id, tenant_id, subject_id, category, purposes, source, store, collected_at, value, version, supersedes, superseded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&f.id)
-        .bind(&f.tenant_id)
-        .bind(&f.subject_id)
-        .bind(&f.category)
-        .bind(&f.purposes)
-        .bind(&f.source)
-        .bind(&f.store)
-        .bind(f.collected_at)
-        .bind(&f.value)
-        .bind(f.version)
-        .bind(&f.supersedes)
-        .bind(f.superseded_at)
-        .execute(&mut *self.inner)
-        .await?;
-        Ok(())
+        self.insert_fields(&[f]).await
     }
 
     /// The current (not superseded) fields of a subject, oldest first.
