@@ -392,11 +392,11 @@ impl BenchStore {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    /// The audit chain's length.
+    /// The audit chains' length, all chains together.
     pub async fn audit_len(&self) -> Result<i64> {
         let store = self.raw_store().await?;
         let mut tx = store.read().await?;
-        let seq = tx.audit_head().await?.seq;
+        let seq = tx.audit_heads().await?.iter().map(|h| h.pos).sum();
         drop(tx);
         store.close().await;
         Ok(seq)

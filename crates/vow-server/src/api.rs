@@ -691,14 +691,18 @@ pub async fn download(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditVerifyQuery {
+    /// Check this tenant's chain alone (a tenant's key always checks its own). With it,
+    /// `expect` names an entry of that chain.
+    pub tenant: Option<String>,
     /// `SEQ:HASH`: the chain must hold entry SEQ with this hash (hex), e.g. a head or
     /// checkpoint recorded elsewhere. Catches a cut tail, an older copy restored and a
     /// wiped chain.
     pub expect: Option<String>,
 }
 
-/// Recompute the audit chain; check the head's signature and, with `expect`, that the
-/// chain still holds an entry recorded elsewhere. 409 with the report when anything is wrong.
+/// Recompute the audit chains (every tenant's and the store's, or one tenant's); check
+/// each head's signature and, with `expect`, that the chain still holds an entry
+/// recorded elsewhere. 409 with the report when anything is wrong.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(AuditVerifyQuery),
     responses((status = 200, body = VerifyReport), (status = 400, body = Problem),
         (status = 409, body = VerifyReport, description = "the chain, its head or an expected entry is wrong: the report names every problem")),
@@ -712,7 +716,10 @@ pub async fn audit_verify(
     if let Some(e) = &q.expect {
         anchors.expect.push(vow_engine::parse_expect("/expect", e)?);
     }
-    let r = s.engine.verify_audit(&actor, &anchors, |_| {}).await?;
+    let r = s
+        .engine
+        .verify_audit(&actor, q.tenant.as_deref(), &anchors, |_| {})
+        .await?;
     let status = if r.ok {
         StatusCode::OK
     } else {

@@ -86,14 +86,15 @@ impl Backend {
         }
     }
 
-    /// Locks the audit chain's head row for the rest of the transaction, so that
-    /// writers on several servers append one after another.
+    /// Locks one audit chain's head row for the rest of the transaction, so that
+    /// writers of that tenant on several servers append one after another (other
+    /// tenants' chains are not held up).
     pub(crate) fn audit_head_sql(self) -> &'static str {
         match self {
             // The transaction already holds SQLite's single write lock.
-            Backend::Sqlite => "SELECT seq, hash, at, sig FROM audit_head WHERE id = 1",
+            Backend::Sqlite => "SELECT seq, hash, at, sig FROM audit_heads WHERE chain = $1",
             Backend::Postgres => {
-                "SELECT seq, hash, at, sig FROM audit_head WHERE id = 1 FOR UPDATE"
+                "SELECT seq, hash, at, sig FROM audit_heads WHERE chain = $1 FOR UPDATE"
             }
         }
     }

@@ -41,7 +41,7 @@ pub mod testing;
 mod webhooks;
 
 pub use aggregates::{AggregateField, AggregateSubject};
-pub use audit::{AuditCheckpointRow, AuditHead, AuditRow, NewAudit};
+pub use audit::{AuditCheckpointRow, AuditHead, AuditRow, LockedHead, NewAudit, STORE_CHAIN};
 pub use bulk::{IdentifierKey, NewPerson};
 pub use bundle::SubjectBundle;
 pub use connectors::{ConnectionRow, DatasetRow, JobRow};
@@ -181,7 +181,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
-            head: None,
+            heads: Default::default(),
             _turn: turn,
         })
     }
@@ -192,7 +192,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
-            head: None,
+            heads: Default::default(),
             _turn: None,
         })
     }
@@ -256,17 +256,20 @@ pub struct Tx {
     // Declared before the turn: dropped (rolled back) first, then the turn is passed on.
     inner: Transaction<'static, Any>,
     backend: Backend,
-    /// The audit chain's head as this transaction has it, once read (and locked, on
-    /// PostgreSQL), and whether entries appended since still have to be written to
-    /// the head row: it is written once, at commit, however many appends there were.
-    head: Option<(AuditHead, bool)>,
+    /// The audit chains' heads as this transaction has them, once locked (on
+    /// PostgreSQL; SQLite's write lock covers them), and whether entries appended since
+    /// still have to be written to the head row: each is written once, at commit,
+    /// however many appends there were.
+    heads: std::collections::BTreeMap<String, (AuditHead, bool)>,
     _turn: Option<gate::Turn>,
 }
 
 impl Tx {
     pub async fn commit(mut self) -> Result<()> {
-        if let Some((head, true)) = self.head.take() {
-            self.write_audit_head(&head).await?;
+        for (head, dirty) in std::mem::take(&mut self.heads).into_values() {
+            if dirty {
+                self.write_audit_head(&head).await?;
+            }
         }
         self.inner.commit().await?;
         Ok(())

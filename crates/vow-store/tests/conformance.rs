@@ -23,7 +23,7 @@ use vow_store::{
     FieldRow, HoldRow, IdentifierRow, KekRow, NewAudit, NoticeRow, PolicyRow, RequestEventRow,
     RequestRow, SecurityEventRow, Store, StoreError, SubjectKeyRow, SubjectRow, TenantRow, Tx,
 };
-use vow_store::{ConnectionRow, JobRow, NewPerson};
+use vow_store::{ConnectionRow, JobRow, LockedHead, NewPerson, STORE_CHAIN};
 
 /// 2100-01-01T00:00:00Z in unix milliseconds: beyond 32 bits.
 const FAR_FUTURE_MS: i64 = 4_102_444_800_000;
@@ -176,11 +176,13 @@ fn audit_entry(
 fn verify_chain(from: &AuditHead, rows: &[AuditRow]) -> AuditHead {
     let mut head = from.clone();
     for row in rows {
-        assert_eq!(row.seq, head.seq + 1, "audit seq gap");
-        let expected = test_chain(&head.hash, row.seq, &row.entry);
-        assert_eq!(row.hash, expected.to_vec(), "audit hash at seq {}", row.seq);
+        assert_eq!(row.chain, head.chain, "audit row of another chain");
+        assert_eq!(row.pos, head.pos + 1, "audit position gap");
+        let expected = test_chain(&head.hash, row.pos, &row.entry);
+        assert_eq!(row.hash, expected.to_vec(), "audit hash at pos {}", row.pos);
         head = AuditHead {
-            seq: row.seq,
+            chain: head.chain.clone(),
+            pos: row.pos,
             hash: expected,
             at: row.entry.at,
             sig: None,
@@ -195,7 +197,8 @@ fn verify_chain(from: &AuditHead, rows: &[AuditRow]) -> AuditHead {
 /// A stand-in for the engine's signature: the store only keeps the bytes.
 fn test_sign(head: &AuditHead) -> Vec<u8> {
     let mut sig = head.hash.to_vec();
-    sig.extend_from_slice(&head.seq.to_be_bytes());
+    sig.extend_from_slice(head.chain.as_bytes());
+    sig.extend_from_slice(&head.pos.to_be_bytes());
     sig.extend_from_slice(&head.at.to_be_bytes());
     sig
 }
@@ -224,6 +227,9 @@ async fn suite(store: &Store, backend: Backend) {
     check_sequential_writers(store).await;
     check_read_isolation(store).await;
     check_concurrent_audit(store).await;
+    if backend == Backend::Postgres {
+        check_chains_do_not_wait(store).await;
+    }
     check_concurrent_ledgers(store).await;
     check_blobs_and_integers(store).await;
     check_foreign_keys(store).await;
@@ -297,29 +303,41 @@ async fn check_backend_and_urls(store: &Store, backend: Backend) {
     assert!(!err.is_unique_violation());
 }
 
-async fn check_audit(store: &Store) {
-    let genesis = AuditHead {
-        seq: 0,
+/// A chain's head before its first entry.
+fn genesis_of(chain: &str) -> AuditHead {
+    AuditHead {
+        chain: chain.to_string(),
+        pos: 0,
         hash: [0u8; 32],
         at: 0,
         sig: None,
-    };
+    }
+}
+
+/// Every entry of `chain`, in order.
+async fn chain_rows(tx: &mut vow_store::Tx, chain: &str) -> Vec<AuditRow> {
+    tx.audit_chain_page(chain, 0, 100_000).await.unwrap()
+}
+
+async fn check_audit(store: &Store) {
+    let genesis = genesis_of(STORE_CHAIN);
     let mut tx = read(store).await;
-    assert_eq!(tx.audit_head().await.unwrap(), genesis, "genesis head");
+    assert_eq!(
+        tx.audit_head(STORE_CHAIN).await.unwrap(),
+        Some(genesis.clone()),
+        "the store's chain starts at its genesis head"
+    );
+    assert_eq!(tx.audit_head("au-a").await.unwrap(), None, "no chain yet");
+    assert_eq!(
+        tx.audit_heads().await.unwrap(),
+        std::slice::from_ref(&genesis)
+    );
+    assert_eq!(tx.audit_chains().await.unwrap(), [STORE_CHAIN]);
     assert!(tx.audit_page(0, 100).await.unwrap().is_empty());
     drop(tx);
 
-    let first = vec![
+    let first_a = vec![
         audit_entry(1_000, Some("au-a"), "subject.create", Some("au-s1"), None),
-        NewAudit {
-            at: 1_001,
-            tenant_id: None,
-            actor: "system".to_string(),
-            action: "server.start".to_string(),
-            subject_id: None,
-            purpose: None,
-            detail: "{}".to_string(),
-        },
         audit_entry(
             1_002,
             Some("au-a"),
@@ -328,67 +346,146 @@ async fn check_audit(store: &Store) {
             Some("billing"),
         ),
     ];
-    let second = vec![
-        audit_entry(
-            FAR_FUTURE_MS,
-            Some("au-b"),
-            "subject.create",
-            Some("au-s1"),
-            None,
-        ),
-        NewAudit {
-            at: i64::MAX,
-            tenant_id: Some("au-a".to_string()),
-            actor: "app:crm «ünïcode» 名前".to_string(),
-            action: "consent.grant".to_string(),
-            subject_id: Some("au-s1".to_string()),
-            purpose: Some("marketing".to_string()),
-            detail: r#"{"note":"quote \" backslash \\ newline \n"}"#.to_string(),
-        },
-    ];
+    let first_store = vec![NewAudit {
+        at: 1_001,
+        tenant_id: None,
+        actor: "system".to_string(),
+        action: "server.start".to_string(),
+        subject_id: None,
+        purpose: None,
+        detail: "{}".to_string(),
+    }];
+    let second_b = vec![audit_entry(
+        FAR_FUTURE_MS,
+        Some("au-b"),
+        "subject.create",
+        Some("au-s1"),
+        None,
+    )];
+    let second_a = vec![NewAudit {
+        at: i64::MAX,
+        tenant_id: Some("au-a".to_string()),
+        actor: "app:crm «ünïcode» 名前".to_string(),
+        action: "consent.grant".to_string(),
+        subject_id: Some("au-s1".to_string()),
+        purpose: Some("marketing".to_string()),
+        detail: r#"{"note":"quote \" backslash \\ newline \n"}"#.to_string(),
+    }];
 
     let mut tx = write(store).await;
+    // A new chain's head is made, and the store's chain (which records the start) is
+    // locked with it; both come back in one order.
+    let locked = tx.lock_audit_heads(&["au-a"]).await.unwrap();
+    assert_eq!(
+        locked,
+        [
+            LockedHead {
+                head: genesis.clone(),
+                created: false
+            },
+            LockedHead {
+                head: genesis_of("au-a"),
+                created: true
+            }
+        ]
+    );
+    // Locking again in the same transaction gives the same heads, created no more.
+    let again = tx.lock_audit_heads(&["au-a", "au-a"]).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(!again[0].created);
     // Appending nothing returns the head unchanged and writes nothing.
-    let head = tx.append_audit(&[], test_chain, test_sign).await.unwrap();
-    assert_eq!(head, genesis);
     let head = tx
-        .append_audit(&first, test_chain, test_sign)
+        .append_audit("au-a", &[], test_chain, test_sign)
         .await
         .unwrap();
-    assert_eq!(head.seq, 3);
-    let mut expected = genesis.clone();
-    for (i, e) in first.iter().enumerate() {
-        let seq = i as i64 + 1;
+    assert_eq!(head, genesis_of("au-a"));
+    // An entry is appended to its own tenant's chain only.
+    let err = tx
+        .append_audit("au-b", &first_a, test_chain, test_sign)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "store_corrupt", "{err:?}");
+    let head_a = tx
+        .append_audit("au-a", &first_a, test_chain, test_sign)
+        .await
+        .unwrap();
+    assert_eq!(head_a.pos, 2);
+    let mut expected = genesis_of("au-a");
+    for (i, e) in first_a.iter().enumerate() {
+        let pos = i as i64 + 1;
         expected = AuditHead {
-            seq,
-            hash: test_chain(&expected.hash, seq, e),
+            chain: "au-a".into(),
+            pos,
+            hash: test_chain(&expected.hash, pos, e),
             at: e.at,
             sig: None,
         };
     }
     expected.sig = Some(test_sign(&expected));
-    assert_eq!(head, expected, "append_audit returns the new head");
-    // The head is visible inside the transaction that moved it.
-    assert_eq!(tx.audit_head().await.unwrap(), head);
+    assert_eq!(head_a, expected, "append_audit returns the new head");
+    let head_store = tx
+        .append_audit(STORE_CHAIN, &first_store, test_chain, test_sign)
+        .await
+        .unwrap();
+    assert_eq!(head_store.pos, 1, "each chain counts its own entries");
+    // The heads are visible inside the transaction that moved them.
+    assert_eq!(tx.audit_head("au-a").await.unwrap(), Some(head_a.clone()));
     commit(tx).await;
 
     let mut tx = read(store).await;
-    assert_eq!(tx.audit_head().await.unwrap(), head);
+    assert_eq!(tx.audit_head("au-a").await.unwrap(), Some(head_a.clone()));
+    assert_eq!(
+        tx.audit_heads().await.unwrap(),
+        [head_store.clone(), head_a.clone()]
+    );
+    drop(tx);
+
+    // A chain begun in a transaction that rolls back leaves no head.
+    let mut tx = write(store).await;
+    tx.append_audit(
+        "au-z",
+        &[audit_entry(5, Some("au-z"), "gone", None, None)],
+        test_chain,
+        test_sign,
+    )
+    .await
+    .unwrap();
+    drop(tx);
+    let mut tx = read(store).await;
+    assert_eq!(tx.audit_head("au-z").await.unwrap(), None);
     drop(tx);
 
     let mut tx = write(store).await;
-    let head = tx
-        .append_audit(&second, test_chain, test_sign)
+    let locked = tx.lock_audit_heads(&["au-b", "au-a"]).await.unwrap();
+    let names: Vec<(&str, bool)> = locked
+        .iter()
+        .map(|l| (l.head.chain.as_str(), l.created))
+        .collect();
+    assert_eq!(names, [("", false), ("au-a", false), ("au-b", true)]);
+    let head_b = tx
+        .append_audit("au-b", &second_b, test_chain, test_sign)
         .await
         .unwrap();
-    assert_eq!(head.seq, 5);
+    let head_a = tx
+        .append_audit("au-a", &second_a, test_chain, test_sign)
+        .await
+        .unwrap();
+    assert_eq!((head_a.pos, head_b.pos), (3, 1));
     commit(tx).await;
 
     let mut tx = read(store).await;
-    assert_eq!(tx.audit_head().await.unwrap(), head);
-    assert_eq!(head.at, i64::MAX, "the head keeps the last entry's time");
-    assert_eq!(tx.audit_entry_at(4).await.unwrap(), Some(FAR_FUTURE_MS));
-    assert_eq!(tx.audit_entry_at(6).await.unwrap(), None);
+    assert_eq!(tx.audit_head("au-a").await.unwrap(), Some(head_a.clone()));
+    assert_eq!(head_a.at, i64::MAX, "the head keeps the last entry's time");
+    assert_eq!(
+        tx.audit_chains().await.unwrap(),
+        [STORE_CHAIN, "au-a", "au-b"]
+    );
+    assert_eq!(tx.audit_entry_at("au-a", 2).await.unwrap(), Some(1_002));
+    assert_eq!(
+        tx.audit_entry_at("au-b", 1).await.unwrap(),
+        Some(FAR_FUTURE_MS)
+    );
+    assert_eq!(tx.audit_entry_at("au-b", 2).await.unwrap(), None);
     assert_eq!(tx.latest_audit_checkpoint().await.unwrap(), None);
     drop(tx);
 
@@ -398,6 +495,7 @@ async fn check_audit(store: &Store) {
         hash: vec![seq as u8; 32],
         at,
         sig: vec![7; 64],
+        entries: seq * 10,
     };
     let mut tx = write(store).await;
     tx.put_audit_checkpoint(&checkpoint(3, 10)).await.unwrap();
@@ -412,44 +510,84 @@ async fn check_audit(store: &Store) {
     );
     drop(tx);
 
-    // The head can be rewritten whole (the engine's first signature of a store).
+    // A head can be rewritten whole (the engine's first signature of a store).
     let mut tx = write(store).await;
     let unsigned = AuditHead {
         sig: None,
-        ..head.clone()
+        ..head_a.clone()
     };
     tx.put_audit_head(&unsigned).await.unwrap();
-    assert_eq!(tx.audit_head().await.unwrap(), unsigned);
-    tx.put_audit_head(&head).await.unwrap();
+    assert_eq!(tx.audit_head("au-a").await.unwrap(), Some(unsigned));
+    tx.put_audit_head(&head_a).await.unwrap();
     commit(tx).await;
 
     let mut tx = read(store).await;
-    assert_eq!(tx.audit_head().await.unwrap(), head);
+    assert_eq!(tx.audit_head("au-a").await.unwrap(), Some(head_a.clone()));
 
-    // Paging: seq > after, in order, at most limit.
+    // All chains in the order written: seq > after, at most limit.
     let seqs = |rows: &[AuditRow]| rows.iter().map(|r| r.seq).collect::<Vec<_>>();
-    assert_eq!(seqs(&tx.audit_page(0, 2).await.unwrap()), [1, 2]);
-    assert_eq!(seqs(&tx.audit_page(2, 2).await.unwrap()), [3, 4]);
-    assert_eq!(seqs(&tx.audit_page(4, 2).await.unwrap()), [5]);
-    assert!(tx.audit_page(5, 2).await.unwrap().is_empty());
-    assert!(tx.audit_page(0, 0).await.unwrap().is_empty());
-
     let all = tx.audit_page(0, 100).await.unwrap();
     assert_eq!(all.len(), 5);
-    let entries: Vec<NewAudit> = all.iter().map(|r| r.entry.clone()).collect();
-    let written: Vec<NewAudit> = first.iter().chain(second.iter()).cloned().collect();
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+    let (s1, s3) = (all[0].seq, all[2].seq);
+    assert_eq!(seqs(&tx.audit_page(s1, 2).await.unwrap()), seqs(&all[1..3]));
+    assert_eq!(seqs(&tx.audit_page(s3, 10).await.unwrap()), seqs(&all[3..]));
+    assert!(tx.audit_page(all[4].seq, 2).await.unwrap().is_empty());
+    assert!(tx.audit_page(0, 0).await.unwrap().is_empty());
+    let mut entries: Vec<NewAudit> = all.iter().map(|r| r.entry.clone()).collect();
+    let mut written: Vec<NewAudit> = first_a
+        .iter()
+        .chain(&first_store)
+        .chain(&second_b)
+        .chain(&second_a)
+        .cloned()
+        .collect();
+    entries.sort_by_key(|e| e.at);
+    written.sort_by_key(|e| e.at);
     assert_eq!(entries, written, "audit entries round-trip exactly");
-    assert_eq!(verify_chain(&genesis, &all), head);
+
+    // Each chain alone, by position.
+    let a = chain_rows(&mut tx, "au-a").await;
+    assert_eq!(a.len(), 3);
+    assert_eq!(verify_chain(&genesis_of("au-a"), &a), head_a);
+    assert_eq!(
+        verify_chain(&genesis_of("au-b"), &chain_rows(&mut tx, "au-b").await),
+        head_b
+    );
+    assert_eq!(
+        verify_chain(&genesis, &chain_rows(&mut tx, STORE_CHAIN).await),
+        head_store
+    );
+    let page: Vec<i64> = tx
+        .audit_chain_page("au-a", 1, 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.pos)
+        .collect();
+    assert_eq!(page, [2]);
+    // The store chain's marks: only the actions asked for.
+    let marks = tx.audit_store_marks(&["server.start"]).await.unwrap();
+    assert_eq!(marks.len(), 1);
+    assert_eq!(marks[0].entry, first_store[0]);
+    assert!(
+        tx.audit_store_marks(&["subject.create"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // One subject of one tenant, newest first.
     let by_subject = tx.audit_for_subject("au-a", "au-s1", 10).await.unwrap();
-    assert_eq!(seqs(&by_subject), [5, 3, 1]);
-    assert_eq!(by_subject[0], all[4]);
+    let positions: Vec<i64> = by_subject.iter().map(|r| r.pos).collect();
+    assert_eq!(positions, [3, 2, 1]);
+    assert_eq!(by_subject[0], a[2]);
     let limited = tx.audit_for_subject("au-a", "au-s1", 2).await.unwrap();
-    assert_eq!(seqs(&limited), [5, 3]);
+    assert_eq!(limited.len(), 2);
     // Same subject id under another tenant is another person.
     let other = tx.audit_for_subject("au-b", "au-s1", 10).await.unwrap();
-    assert_eq!(seqs(&other), [4]);
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].chain, "au-b");
     assert!(
         tx.audit_for_subject("au-a", "au-s2", 10)
             .await
@@ -1496,7 +1634,13 @@ async fn check_consents(store: &Store) {
 
 async fn check_rollback(store: &Store) {
     let mut tx = read(store).await;
-    let head = tx.audit_head().await.unwrap();
+    let heads = tx.audit_heads().await.unwrap();
+    let last = tx
+        .audit_page(0, 100_000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |r| r.seq);
     drop(tx);
 
     let mut tx = write(store).await;
@@ -1508,6 +1652,7 @@ async fn check_rollback(store: &Store) {
     tx.put_meta("mt-key", b"clobbered").await.unwrap();
     let moved = tx
         .append_audit(
+            "rb-t",
             &[audit_entry(
                 9,
                 Some("rb-t"),
@@ -1520,7 +1665,7 @@ async fn check_rollback(store: &Store) {
         )
         .await
         .unwrap();
-    assert_eq!(moved.seq, head.seq + 1);
+    assert_eq!(moved.pos, 1);
     assert!(tx.tenant("rb-t").await.unwrap().is_some());
     drop(tx); // no commit: rolled back
 
@@ -1532,8 +1677,8 @@ async fn check_rollback(store: &Store) {
         tx.meta("mt-key").await.unwrap(),
         Some(b"three, longer than before".to_vec())
     );
-    assert_eq!(tx.audit_head().await.unwrap(), head);
-    assert!(tx.audit_page(head.seq, 10).await.unwrap().is_empty());
+    assert_eq!(tx.audit_heads().await.unwrap(), heads);
+    assert!(tx.audit_page(last, 10).await.unwrap().is_empty());
     drop(tx);
 
     // Nothing is left behind to conflict with, and no lock is still held.
@@ -1580,29 +1725,30 @@ async fn check_read_isolation(store: &Store) {
     );
 }
 
+/// Writers of several tenants append at once: each tenant's chain stays whole, with
+/// each writer's entries once and in order.
 async fn check_concurrent_audit(store: &Store) {
     const TASKS: usize = 4;
     const ROUNDS: usize = 5;
-    let mut tx = read(store).await;
-    let start = tx.audit_head().await.unwrap();
-    drop(tx);
+    const TENANTS: [&str; 2] = ["ca-t", "ca-u"];
 
     let mut handles = Vec::new();
     for task in 0..TASKS {
         let store = store.clone();
         handles.push(tokio::spawn(async move {
             for round in 0..ROUNDS {
+                let tenant = TENANTS[(task + round) % TENANTS.len()];
                 let mut tx = store.write().await.expect("write");
                 let entry = NewAudit {
                     at: 10_000 + round as i64,
-                    tenant_id: Some("ca-t".to_string()),
+                    tenant_id: Some(tenant.to_string()),
                     actor: format!("task-{task}"),
                     action: "concurrent.append".to_string(),
                     subject_id: Some(format!("ca-s{task}")),
                     purpose: None,
                     detail: format!(r#"{{"round":{round}}}"#),
                 };
-                tx.append_audit(std::slice::from_ref(&entry), test_chain, test_sign)
+                tx.append_audit(tenant, std::slice::from_ref(&entry), test_chain, test_sign)
                     .await
                     .expect("append");
                 tx.commit().await.expect("commit");
@@ -1614,11 +1760,19 @@ async fn check_concurrent_audit(store: &Store) {
     }
 
     let mut tx = read(store).await;
-    let head = tx.audit_head().await.unwrap();
-    assert_eq!(head.seq, start.seq + (TASKS * ROUNDS) as i64);
-    let rows = tx.audit_page(start.seq, 1_000).await.unwrap();
+    let mut rows = Vec::new();
+    for tenant in TENANTS {
+        let head = tx.audit_head(tenant).await.unwrap().unwrap();
+        let chain = chain_rows(&mut tx, tenant).await;
+        assert_eq!(
+            verify_chain(&genesis_of(tenant), &chain),
+            head,
+            "one unbroken chain per tenant"
+        );
+        rows.extend(chain);
+    }
     assert_eq!(rows.len(), TASKS * ROUNDS);
-    assert_eq!(verify_chain(&start, &rows), head, "one unbroken chain");
+    rows.sort_by_key(|r| r.seq);
     for task in 0..TASKS {
         let details: Vec<&str> = rows
             .iter()
@@ -1628,6 +1782,43 @@ async fn check_concurrent_audit(store: &Store) {
         let expected: Vec<String> = (0..ROUNDS).map(|r| format!(r#"{{"round":{r}}}"#)).collect();
         assert_eq!(details, expected, "each writer's entries, once, in order");
     }
+}
+
+/// On PostgreSQL one tenant's open transaction does not hold up another tenant's
+/// audit entries: there is no global head to wait on. (SQLite has one writer.)
+async fn check_chains_do_not_wait(store: &Store) {
+    let entry = |tenant: &str| audit_entry(20_000, Some(tenant), "parallel", None, None);
+    // Both chains exist first: only a chain's start touches the store's chain.
+    let mut tx = write(store).await;
+    for t in ["cw-a", "cw-b"] {
+        tx.append_audit(t, &[entry(t)], test_chain, test_sign)
+            .await
+            .unwrap();
+    }
+    commit(tx).await;
+
+    let mut holder = write(store).await;
+    holder
+        .append_audit("cw-a", &[entry("cw-a")], test_chain, test_sign)
+        .await
+        .unwrap();
+    let other = store.clone();
+    let b = tokio::spawn(async move {
+        let mut tx = other.write().await.unwrap();
+        tx.append_audit("cw-b", &[entry("cw-b")], test_chain, test_sign)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    });
+    // A generous bound that only a wait on cw-a's transaction could reach.
+    tokio::time::timeout(std::time::Duration::from_secs(60), b)
+        .await
+        .expect("tenant cw-b's append waited for tenant cw-a's transaction")
+        .unwrap();
+    commit(holder).await;
+    let mut tx = read(store).await;
+    assert_eq!(tx.audit_head("cw-a").await.unwrap().unwrap().pos, 2);
+    assert_eq!(tx.audit_head("cw-b").await.unwrap().unwrap().pos, 2);
 }
 
 /// Concurrent writers numbering rows per subject (consents) and per tenant
@@ -1670,7 +1861,7 @@ async fn check_concurrent_ledgers(store: &Store) {
                     Some("cl-s"),
                     Some("marketing"),
                 );
-                tx.append_audit(&[entry], test_chain, test_sign)
+                tx.append_audit("cl-t", &[entry], test_chain, test_sign)
                     .await
                     .expect("append");
                 tx.commit().await.expect("commit");
@@ -1689,7 +1880,7 @@ async fn check_concurrent_ledgers(store: &Store) {
                     .await
                     .expect("insert_policy under concurrency");
                 let entry = audit_entry(version, Some("cl-t"), "policy.publish", None, None);
-                tx.append_audit(&[entry], test_chain, test_sign)
+                tx.append_audit("cl-t", &[entry], test_chain, test_sign)
                     .await
                     .expect("append");
                 tx.commit().await.expect("commit");
@@ -3244,15 +3435,12 @@ async fn check_reopened(store: &Store) {
     let mut tx = read(store).await;
     assert!(tx.tenant("tn-a").await.unwrap().is_some());
     assert_eq!(tx.api_keys().await.unwrap().len(), 3);
-    let head = tx.audit_head().await.unwrap();
-    let rows = tx.audit_page(0, 10_000).await.unwrap();
-    let genesis = AuditHead {
-        seq: 0,
-        hash: [0u8; 32],
-        at: 0,
-        sig: None,
-    };
-    assert_eq!(verify_chain(&genesis, &rows), head);
+    let heads = tx.audit_heads().await.unwrap();
+    assert!(heads.len() > 2, "{heads:?}");
+    for head in heads {
+        let rows = chain_rows(&mut tx, &head.chain).await;
+        assert_eq!(verify_chain(&genesis_of(&head.chain), &rows), head);
+    }
 }
 
 // ---------------------------------------------------------------------------

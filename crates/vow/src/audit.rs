@@ -16,20 +16,25 @@ use vow_engine::{Actor, Anchors, Checkpoint, Engine};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain and check the head's signature; with --checkpoint or
-    /// --expect, also that the chain still holds what was recorded elsewhere (catches a
-    /// cut tail, an older copy restored, a wiped chain). Exit 1 naming each problem.
-    /// The last line gives the entry count and the head hash.
+    /// Recompute the hash chains (every tenant's, and the store's own that records
+    /// their starts and heads) and check each head's signature; with --checkpoint or
+    /// --expect, also that the store's chain still holds what was recorded elsewhere
+    /// (catches a cut tail, an older copy restored, a wiped chain). Exit 1 naming each
+    /// problem. The last line gives the entry count and the head hash.
     #[command(
-        after_help = "Examples:\n  vow audit verify --data ./vow-data\n  vow audit verify --checkpoint /mnt/witness/vow-checkpoints.jsonl\n  vow audit verify --expect 1042:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        after_help = "Examples:\n  vow audit verify --data ./vow-data\n  vow audit verify --tenant acme\n  vow audit verify --checkpoint /mnt/witness/vow-checkpoints.jsonl\n  vow audit verify --expect 1042:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
     )]
     Verify {
+        /// Check this tenant's chain alone (and what the store's chain records of it);
+        /// --expect then names entries of that chain.
+        #[arg(long, value_name = "TENANT")]
+        tenant: Option<String>,
         /// A file of signed checkpoints (JSON lines, as the witness file or `vow audit
         /// checkpoint --out` writes them); every one must verify and match the chain.
         #[arg(long, value_name = "FILE")]
         checkpoint: Vec<PathBuf>,
-        /// SEQ:HASH: the chain must hold entry SEQ with this hash (hex), e.g. a head
-        /// recorded elsewhere. May be given more than once.
+        /// SEQ:HASH: the store's chain (the tenant's, with --tenant) must hold entry SEQ
+        /// with this hash (hex), e.g. a head recorded elsewhere. May be given more than once.
         #[arg(long, value_name = "SEQ:HASH")]
         expect: Vec<String>,
         /// `table` prints the problems and a last line; `json` the report
@@ -68,10 +73,21 @@ pub async fn run(
 ) -> Result<ExitCode> {
     match command {
         AuditCommand::Verify {
+            tenant,
             checkpoint,
             expect,
             output,
-        } => verify(engine, actor, &checkpoint, &expect, output).await,
+        } => {
+            verify(
+                engine,
+                actor,
+                tenant.as_deref(),
+                &checkpoint,
+                &expect,
+                output,
+            )
+            .await
+        }
         AuditCommand::Checkpoint { out } => {
             let c = engine.audit_checkpoint(actor).await?;
             let witness = Witness::new(&cfg.audit)?;
@@ -106,6 +122,7 @@ pub async fn run(
 async fn verify(
     engine: &Arc<Engine>,
     actor: &Actor,
+    tenant: Option<&str>,
     files: &[PathBuf],
     expect: &[String],
     output: Output,
@@ -129,7 +146,9 @@ async fn verify(
         ProgressBar::hidden()
     };
     let r = engine
-        .verify_audit(actor, &anchors, |n| bar.set_message(format!("{n} entries")))
+        .verify_audit(actor, tenant, &anchors, |n| {
+            bar.set_message(format!("{n} entries"))
+        })
         .await?;
     bar.finish_and_clear();
     if output == Output::Json {
@@ -137,7 +156,8 @@ async fn verify(
     } else {
         for (i, p) in r.problems.iter().enumerate() {
             let lead = if i == 0 { "audit chain BROKEN" } else { "also" };
-            eprintln!("{lead} at entry {}: {}", p.seq, p.problem);
+            // Each problem names its entry and chain.
+            eprintln!("{lead}: {}", p.problem);
         }
         if r.anchors_checked > 0 {
             outln!(
@@ -145,6 +165,21 @@ async fn verify(
                 r.anchors_checked
             );
         }
+        if r.ok {
+            outln!(
+                "to anchor it, record: --expect {}:{}",
+                r.head_seq,
+                r.last_hash
+            );
+        }
+        outln!(
+            "{} chain(s) checked{}",
+            r.chains,
+            r.tenant
+                .as_ref()
+                .map(|t| format!(" (tenant {t} alone)"))
+                .unwrap_or_default()
+        );
         outln!(
             "audit chain {}: {} entries verified; head {}",
             if r.ok { "intact" } else { "NOT intact" },

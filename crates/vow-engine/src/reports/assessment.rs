@@ -425,6 +425,7 @@ impl Engine {
         let chain = crate::vault::audit_verify::verify(
             &self.store,
             &self.chain,
+            Some(tenant),
             &Default::default(),
             |_| {},
         )

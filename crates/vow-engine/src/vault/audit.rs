@@ -1,34 +1,48 @@
-//! The audit chain: every change and every read of personal data.
+//! The audit chains: every change and every read of personal data.
 //!
-//! Changes append their entry inside the transaction that makes the change.
+//! Each tenant's entries form a chain of their own, with its own signed head, so
+//! tenants append in parallel (on PostgreSQL, several servers do). Entries with no
+//! tenant form the store's chain (`""`), which also records each chain's start
+//! (`audit.chain_start`) and, at every checkpoint, every chain's head
+//! (`audit.heads`): a chain wiped whole, or cut back to an older signed head, is
+//! still found by `vow audit verify`.
+//!
+//! Changes append their entries inside the transaction that makes the change.
 //! Reads go through [`AuditWriter`]: concurrent reads hand their entries to one
 //! task, which commits whatever has queued up in a single transaction (group
 //! commit) and only then lets each read return its data. Durable, and cheap.
 //!
-//! The head (last seq, hash and time) is signed with the chain's Ed25519 key,
-//! derived from the root key, whenever the chain advances: once per transaction,
-//! so once per group commit of reads. Before extending the chain, [`Chain::append`]
-//! checks that the head it found is one this key signed; if not (the head was
-//! rewritten by someone without the root key), it does not quietly sign over the
-//! alteration but first appends an `audit.head_unverified` entry naming the head it
-//! found, which verification reports for good.
+//! A head is signed with the chains' Ed25519 key, derived from the root key, whenever
+//! its chain advances: once per transaction. Before extending a chain,
+//! [`Chain::append`] checks that the head it found is one this key signed; if not
+//! (the head was rewritten by someone without the root key), it does not quietly sign
+//! over the alteration but first appends an `audit.head_unverified` entry to that
+//! chain naming the head it found, which verification reports for good.
 
 use crate::error::{EngineError, Result};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use vow_crypto::{AuditKey, Canonical, chain_next, verify_signature};
-use vow_store::{AuditHead, NewAudit, Store, Tx};
+use vow_store::{AuditHead, NewAudit, STORE_CHAIN, Store, Tx};
 
 /// The action of the entry appended when the head found was not signed by the chain's key.
 pub const HEAD_UNVERIFIED: &str = "audit.head_unverified";
 
+/// The action of the store chain's entry recording that a tenant's chain began.
+pub const CHAIN_START: &str = "audit.chain_start";
+
+/// The action of the store chain's entry naming every chain's head (made by each
+/// checkpoint, so that the checkpoint anchors every chain).
+pub const HEADS: &str = "audit.heads";
+
 /// The `meta` key recording that this store's head has been signed (from which entry).
 const SIGNED_FROM: &str = "audit_signed_from";
 
-/// The hash of one entry, chained to the previous one.
-pub fn entry_hash(prev: &[u8; 32], seq: i64, e: &NewAudit) -> [u8; 32] {
+/// The hash of one entry, chained to the previous one in its chain.
+pub fn entry_hash(prev: &[u8; 32], pos: i64, e: &NewAudit) -> [u8; 32] {
     let bytes = Canonical::new("vow:audit:v1")
-        .i64(seq)
+        .i64(pos)
         .i64(e.at)
         .opt_str(e.tenant_id.as_deref())
         .str(&e.actor)
@@ -40,35 +54,46 @@ pub fn entry_hash(prev: &[u8; 32], seq: i64, e: &NewAudit) -> [u8; 32] {
     chain_next(prev, &bytes)
 }
 
-/// What the head's signature covers: `vow:audit:head:v1 <seq> <hash hex> <at ms>`.
-fn head_message(seq: i64, hash: &[u8; 32], at: i64) -> Vec<u8> {
-    format!("vow:audit:head:v1 {seq} {} {at}", hex::encode(hash)).into_bytes()
+/// What a head's signature covers. The store's chain keeps the text it had when it
+/// was the only chain, `vow:audit:head:v1 <pos> <hash hex> <at ms>`, so heads signed
+/// then still verify; a tenant's chain names itself:
+/// `vow:audit:head:v2 <tenant> <pos> <hash hex> <at ms>`.
+fn head_message(head: &AuditHead) -> Vec<u8> {
+    let hash = hex::encode(head.hash);
+    let (pos, at) = (head.pos, head.at);
+    if head.chain == STORE_CHAIN {
+        format!("vow:audit:head:v1 {pos} {hash} {at}").into_bytes()
+    } else {
+        format!("vow:audit:head:v2 {} {pos} {hash} {at}", head.chain).into_bytes()
+    }
 }
 
-/// Whether the stored head carries a signature of the chain's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+/// Whether a stored head carries a signature of the chain's key.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum HeadSignature {
     /// Signed by this store's key over the head as stored.
     Valid,
-    /// A signature that does not verify: the head was rewritten without the root key.
-    Invalid,
     /// No signature: the head was reset or rewritten outside Vow.
     Missing,
+    /// A signature that does not verify: the head was rewritten without the root key.
+    Invalid,
 }
 
-/// The chain's signing key, and the last head it signed in this process (an append
-/// that finds exactly that head need not verify its signature again).
+/// The chains' signing key, and the last head of each chain it signed in this process
+/// (an append that finds exactly that head need not verify its signature again).
 pub struct Chain {
     key: AuditKey,
-    last: Mutex<Option<AuditHead>>,
+    last: Mutex<HashMap<String, AuditHead>>,
 }
 
 impl Chain {
     pub fn new(key: AuditKey) -> Chain {
         Chain {
             key,
-            last: Mutex::new(None),
+            last: Mutex::new(HashMap::new()),
         }
     }
 
@@ -77,9 +102,7 @@ impl Chain {
     }
 
     fn sign_head(&self, head: &AuditHead) -> Vec<u8> {
-        self.key
-            .sign(&head_message(head.seq, &head.hash, head.at))
-            .to_vec()
+        self.key.sign(&head_message(head)).to_vec()
     }
 
     /// Whether `head`'s signature is this key's, over the head as stored.
@@ -87,8 +110,7 @@ impl Chain {
         match &head.sig {
             None => HeadSignature::Missing,
             Some(sig) => {
-                let message = head_message(head.seq, &head.hash, head.at);
-                if verify_signature(&self.key.public_key(), &message, sig) {
+                if verify_signature(&self.key.public_key(), &head_message(head), sig) {
                     HeadSignature::Valid
                 } else {
                     HeadSignature::Invalid
@@ -102,76 +124,107 @@ impl Chain {
         let cached = self
             .last
             .lock()
-            .map(|l| l.as_ref() == Some(head))
+            .map(|l| l.get(&head.chain) == Some(head))
             .unwrap_or(false);
         cached || self.head_signature(head) == HeadSignature::Valid
     }
 
-    /// Append entries within a change's own transaction, and sign the new head.
+    fn remember(&self, head: AuditHead) {
+        if let Ok(mut last) = self.last.lock() {
+            last.insert(head.chain.clone(), head);
+        }
+    }
+
+    /// Append entries (of any tenants) within a change's own transaction: each to its
+    /// tenant's chain, whose heads are locked together and each signed anew.
     pub async fn append(&self, tx: &mut Tx, entries: &[NewAudit]) -> Result<()> {
         let Some(first) = entries.first() else {
             return Ok(());
         };
-        let found = tx.audit_head().await?;
-        let mut marked = Vec::new();
-        let entries = if self.trusted(&found) {
-            entries
-        } else {
-            let signature = self.head_signature(&found);
-            tracing::error!(
-                seq = found.seq,
-                signature = ?signature,
-                "the audit chain's head was not signed by this store's key: it was altered outside Vow; the next entry records it (run `vow audit verify`)"
-            );
-            marked.push(NewAudit {
-                at: first.at,
-                tenant_id: None,
-                actor: "vow".into(),
-                action: HEAD_UNVERIFIED.into(),
-                subject_id: None,
-                purpose: None,
-                detail: serde_json::json!({
-                    "seq": found.seq,
-                    "hash": hex::encode(found.hash),
-                    "signature": signature,
-                })
-                .to_string(),
-            });
-            marked.extend_from_slice(entries);
-            &marked[..]
-        };
-        let head = tx
-            .append_audit(entries, entry_hash, |h| self.sign_head(h))
-            .await?;
-        if let Ok(mut last) = self.last.lock() {
-            *last = Some(head);
+        let mut by_chain: BTreeMap<String, Vec<NewAudit>> = BTreeMap::new();
+        for e in entries {
+            by_chain
+                .entry(e.chain().to_string())
+                .or_default()
+                .push(e.clone());
+        }
+        let names: Vec<&str> = by_chain.keys().map(String::as_str).collect();
+        let locked = tx.lock_audit_heads(&names).await?;
+        for l in locked {
+            let chain = l.head.chain.clone();
+            let tenant = (chain != STORE_CHAIN).then(|| chain.clone());
+            if l.created {
+                // The store's chain records the start, so a chain wiped whole is missed.
+                by_chain
+                    .entry(STORE_CHAIN.to_string())
+                    .or_default()
+                    .push(NewAudit {
+                        at: first.at,
+                        tenant_id: None,
+                        actor: "vow".into(),
+                        action: CHAIN_START.into(),
+                        subject_id: None,
+                        purpose: None,
+                        detail: serde_json::json!({ "chain": chain }).to_string(),
+                    });
+            } else if !self.trusted(&l.head) {
+                let signature = self.head_signature(&l.head);
+                tracing::error!(
+                    chain = %chain,
+                    pos = l.head.pos,
+                    signature = ?signature,
+                    "an audit chain's head was not signed by this store's key: it was altered outside Vow; the next entry records it (run `vow audit verify`)"
+                );
+                let marker = NewAudit {
+                    at: first.at,
+                    tenant_id: tenant,
+                    actor: "vow".into(),
+                    action: HEAD_UNVERIFIED.into(),
+                    subject_id: None,
+                    purpose: None,
+                    detail: serde_json::json!({
+                        "seq": l.head.pos,
+                        "hash": hex::encode(l.head.hash),
+                        "signature": signature,
+                    })
+                    .to_string(),
+                };
+                by_chain.entry(chain).or_default().insert(0, marker);
+            }
+        }
+        for (chain, list) in &by_chain {
+            let head = tx
+                .append_audit(chain, list, entry_hash, |h| self.sign_head(h))
+                .await?;
+            self.remember(head);
         }
         Ok(())
     }
 
-    /// On opening a store: sign its head if it has never been signed (a new store, or
-    /// one made before heads were signed), and note from which entry on. A head whose
-    /// signature was removed later stays unsigned: verification reports it.
+    /// On opening a store: sign the store chain's head if it has never been signed (a
+    /// new store, or one made before heads were signed), and note from which entry
+    /// on. A head whose signature was removed later stays unsigned: verification
+    /// reports it.
     pub(crate) async fn adopt(&self, tx: &mut Tx) -> Result<()> {
         if tx.meta(SIGNED_FROM).await?.is_some() {
             return Ok(());
         }
-        let mut head = tx.audit_head().await?;
+        let mut head = tx.lock_audit_heads(&[STORE_CHAIN]).await?.remove(0).head;
         if head.sig.is_none() {
-            head.at = match head.seq {
+            head.at = match head.pos {
                 0 => 0,
-                seq => tx.audit_entry_at(seq).await?.unwrap_or(0),
+                pos => tx.audit_entry_at(STORE_CHAIN, pos).await?.unwrap_or(0),
             };
             head.sig = Some(self.sign_head(&head));
             tx.put_audit_head(&head).await?;
-            if head.seq > 0 {
+            if head.pos > 0 {
                 tracing::info!(
-                    from = head.seq,
+                    from = head.pos,
                     "the audit chain's head is signed from now on (a store made before signed heads)"
                 );
             }
         }
-        tx.put_meta(SIGNED_FROM, head.seq.to_string().as_bytes())
+        tx.put_meta(SIGNED_FROM, head.pos.to_string().as_bytes())
             .await?;
         Ok(())
     }

@@ -1,7 +1,8 @@
-//! Signed checkpoints of the audit chain, for witnesses outside the store.
+//! Signed checkpoints of the audit chains, for witnesses outside the store.
 //!
-//! A checkpoint says "at time `at`, the chain had `seq` entries and its head hash was
-//! `hash`", signed with the chain's Ed25519 key. Kept somewhere the database's
+//! A checkpoint says "at time `at`, the store's chain had `seq` entries and its head
+//! hash was `hash`", signed with the chains' Ed25519 key. Its last entry is an
+//! `audit.heads` record naming every tenant chain's head, so it anchors those too. Kept somewhere the database's
 //! writers cannot reach (another disk, another host, a webhook receiver), it lets
 //! `vow audit verify --checkpoint FILE` catch what the chain alone cannot: entries cut
 //! from its end, an older copy of the database restored, the whole chain wiped.
@@ -10,13 +11,13 @@
 
 use crate::engine::{Actor, Engine, ts};
 use crate::error::{EngineError, Result};
-use crate::vault::audit::Chain;
+use crate::vault::audit::{Chain, HEADS};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::ToSchema;
 use vow_core::role::Capability;
 use vow_crypto::AuditKey;
-use vow_store::AuditCheckpointRow;
+use vow_store::{AuditCheckpointRow, NewAudit, STORE_CHAIN};
 
 /// The label that starts the signed text, and the checkpoint's `format`.
 pub const CHECKPOINT_FORMAT: &str = "vow:audit:checkpoint:v1";
@@ -177,33 +178,70 @@ impl Engine {
         }
     }
 
-    /// A signed checkpoint of the chain as it is now, recorded in the store. Refused
-    /// (`audit_unavailable`) when the stored head is not one this store's key signed:
-    /// a checkpoint must never vouch for an altered chain.
+    /// A signed checkpoint of the chains as they are now, recorded in the store: an
+    /// `audit.heads` entry naming every tenant chain's head is appended to the store's
+    /// chain, and the checkpoint signs that chain's new head, so it anchors them all.
+    /// Refused (`audit_unavailable`) when a stored head is not one this store's key
+    /// signed: a checkpoint must never vouch for an altered chain.
     pub async fn audit_checkpoint(&self, actor: &Actor) -> Result<Checkpoint> {
         self.may_verify_audit(actor)?;
         let mut tx = self.store.write().await?;
-        let head = tx.audit_head().await?;
-        if !self.chain.trusted(&head) {
-            return Err(EngineError::Audit(
-                "the audit chain's head is not signed by this store's key: run `vow audit verify`"
-                    .into(),
-            ));
+        let heads = tx.audit_heads().await?;
+        if let Some(bad) = heads.iter().find(|h| !self.chain.trusted(h)) {
+            let chain = if bad.chain == STORE_CHAIN {
+                "the store's audit chain".to_string()
+            } else {
+                format!("tenant {}'s audit chain", bad.chain)
+            };
+            return Err(EngineError::Audit(format!(
+                "the head of {chain} is not signed by this store's key: run `vow audit verify`"
+            )));
         }
         let at = self.now_ms();
-        let c = self.chain.checkpoint(head.seq, &head.hash, at);
+        let chains: serde_json::Map<String, serde_json::Value> = heads
+            .iter()
+            .filter(|h| h.chain != STORE_CHAIN)
+            .map(|h| {
+                (
+                    h.chain.clone(),
+                    serde_json::json!({ "seq": h.pos, "hash": hex::encode(h.hash) }),
+                )
+            })
+            .collect();
+        let record = NewAudit {
+            at,
+            tenant_id: None,
+            actor: actor.caller.key_id.clone(),
+            action: HEADS.into(),
+            subject_id: None,
+            purpose: None,
+            detail: serde_json::json!({ "chains": chains }).to_string(),
+        };
+        self.chain.append(&mut tx, &[record]).await?;
+        let head = tx
+            .audit_head(STORE_CHAIN)
+            .await?
+            .ok_or_else(|| EngineError::Internal("the store's audit chain has no head".into()))?;
+        let entries = head.pos
+            + heads
+                .iter()
+                .filter(|h| h.chain != STORE_CHAIN)
+                .map(|h| h.pos)
+                .sum::<i64>();
+        let c = self.chain.checkpoint(head.pos, &head.hash, at);
         tx.put_audit_checkpoint(&AuditCheckpointRow {
             seq: c.seq,
             hash: head.hash.to_vec(),
             at,
             sig: hex::decode(&c.signature).unwrap_or_default(),
+            entries,
         })
         .await?;
         tx.commit().await?;
         Ok(c)
     }
 
-    /// A checkpoint if one is due: the chain has grown since the last one, by `every`
+    /// A checkpoint if one is due: the chains have grown since the last one, by `every`
     /// entries or more, or the last one is `interval` old (or there is none yet).
     pub async fn audit_checkpoint_if_due(
         &self,
@@ -213,15 +251,15 @@ impl Engine {
     ) -> Result<Option<Checkpoint>> {
         self.may_verify_audit(actor)?;
         let mut tx = self.store.read().await?;
-        let head = tx.audit_head().await?;
+        let entries: i64 = tx.audit_heads().await?.iter().map(|h| h.pos).sum();
         let last = tx.latest_audit_checkpoint().await?;
         drop(tx);
         let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
         let due = match last {
-            None => head.seq > 0,
+            None => entries > 0,
             Some(l) => {
-                head.seq > l.seq
-                    && (head.seq - l.seq >= every.max(1)
+                entries > l.entries
+                    && (entries - l.entries >= every.max(1)
                         || self.now_ms().saturating_sub(l.at) >= interval_ms)
             }
         };

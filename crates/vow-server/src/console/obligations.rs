@@ -584,16 +584,16 @@ pub async fn audit(
     let tenant = c.tenants.first().cloned();
     let report = match s
         .engine
-        .verify_audit(&c.actor, &vow_engine::Anchors::default(), |_| {})
+        .verify_audit(&c.actor, None, &vow_engine::Anchors::default(), |_| {})
         .await
     {
         Ok(r) => r,
         Err(e) => return c.error(tenant.as_deref(), &e),
     };
     let status = if report.ok {
-        "The chain verifies: every entry links to the one before, and the head's signature is good."
+        "The chains verify: every entry links to the one before, and each head's signature is good."
     } else {
-        "The chain does NOT verify: see the problems below."
+        "The chains do NOT verify: see the problems below."
     };
     c.page(
         if report.ok {
@@ -610,7 +610,16 @@ pub async fn audit(
             sections: vec![Section {
                 heading: "Verification".into(),
                 paras: vec![
-                    format!("Entries: {}.", report.entries),
+                    format!(
+                        "Entries: {}, in {} chain(s){}.",
+                        report.entries,
+                        report.chains,
+                        report
+                            .tenant
+                            .as_ref()
+                            .map(|t| format!(" (tenant {t}'s)"))
+                            .unwrap_or_default()
+                    ),
                     format!(
                         "Head: {}.",
                         report.head.clone().unwrap_or_else(|| "none".into())

@@ -106,50 +106,85 @@ fn problems(r: &Value) -> String {
     r["problems"].to_string()
 }
 
+/// The report of `vow audit verify --tenant acme`: acme's chain alone.
+fn acme(data: &Path) -> Value {
+    let (code, r) = verify_json(data, &["--tenant", "acme"]);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(r["chains"], 1, "{r}");
+    r
+}
+
 #[test]
 fn one_byte_changed_in_an_entry_is_named() {
     let (_root, data) = store();
     let (code, r) = verify_json(&data, &[]);
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["head_signature"], "valid", "{r}");
-    assert!(r["entries"].as_i64().unwrap() >= 4, "{r}");
+    assert_eq!(r["chains"], 2, "the store's chain and acme's: {r}");
+    let total = r["entries"].as_i64().unwrap();
+    let in_acme = acme(&data)["entries"].as_i64().unwrap();
+    assert!(in_acme >= 4, "{in_acme}");
     // The last character of entry 3's actor, one code point up: one byte.
     sql(
         &data,
         &[
-            "UPDATE audit SET actor = substr(actor, 1, length(actor) - 1) || char(unicode(substr(actor, -1)) + 1) WHERE seq = 3",
+            "UPDATE audit SET actor = substr(actor, 1, length(actor) - 1) || char(unicode(substr(actor, -1)) + 1) WHERE chain = 'acme' AND pos = 3",
         ],
     );
     let (code, r) = verify_json(&data, &[]);
     assert_eq!(code, Some(1), "{r}");
     assert_eq!(r["ok"], false);
+    assert_eq!(r["first_bad"]["chain"], "acme", "{r}");
     assert_eq!(r["first_bad"]["seq"], 3, "{r}");
     assert!(
         r["first_bad"]["problem"]
             .as_str()
             .unwrap()
-            .contains("altered"),
+            .contains("entry 3 of tenant acme's chain was altered"),
         "{r}"
     );
-    assert_eq!(r["entries"], 2, "entries 1 and 2 still verify: {r}");
+    let still = total - in_acme + 2;
+    assert_eq!(
+        r["entries"], still,
+        "entries 1 and 2 of acme's still verify: {r}"
+    );
     assert_eq!(r["head"], Value::Null);
     // The person's view: the problem on stderr, the count and hash on the last line.
     let o = verify_table(&data, &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("audit chain BROKEN at entry 3"),
+        String::from_utf8_lossy(&o.stderr)
+            .contains("audit chain BROKEN: entry 3 of tenant acme's chain was altered"),
         "{}",
         text(&o)
     );
-    assert_last_line(&o, 2);
+    assert_last_line(&o, still);
+    // The tenant's chain alone says the same.
+    let (code, r) = verify_json(&data, &["--tenant", "acme"]);
+    assert_eq!(code, Some(1), "{r}");
+    assert_eq!(
+        (r["entries"].as_i64(), r["first_bad"]["seq"].as_i64()),
+        (Some(2), Some(3))
+    );
+    // An unknown tenant is named, not reported as an empty chain that verifies.
+    let o = verify_table(&data, &["--tenant", "nobody"]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("not found"), "{}", text(&o));
 }
 
 #[test]
 fn a_deleted_middle_row_is_named() {
     let (_root, data) = store();
-    sql(&data, &["DELETE FROM audit WHERE seq = 3"]);
+    let (_, r) = verify_json(&data, &[]);
+    let total = r["entries"].as_i64().unwrap();
+    let in_acme = acme(&data)["entries"].as_i64().unwrap();
+    sql(
+        &data,
+        &["DELETE FROM audit WHERE chain = 'acme' AND pos = 3"],
+    );
     let (code, r) = verify_json(&data, &[]);
     assert_eq!(code, Some(1), "{r}");
+    assert_eq!(r["first_bad"]["chain"], "acme", "{r}");
     assert_eq!(r["first_bad"]["seq"], 3, "{r}");
     assert!(
         r["first_bad"]["problem"]
@@ -158,37 +193,40 @@ fn a_deleted_middle_row_is_named() {
             .contains("missing"),
         "{r}"
     );
-    assert_last_line(&verify_table(&data, &[]), 2);
+    assert_last_line(&verify_table(&data, &[]), total - in_acme + 2);
 }
 
 #[test]
-fn a_cut_tail_with_the_head_rewritten_fails_the_signature_and_the_checkpoint() {
+fn a_cut_tail_with_the_head_rewritten_fails_the_signature_and_the_heads_record() {
     let (root, data) = store();
     let cp_file = root.path().join("checkpoint.json");
     let cp = checkpoint(&data, &cp_file);
-    let n = cp["seq"].as_i64().unwrap();
     let cp_arg = cp_file.to_str().unwrap();
     let (code, r) = verify_json(&data, &["--checkpoint", cp_arg]);
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["anchors_checked"], 1);
     assert_eq!(r["head"], cp["hash"]);
+    assert_eq!(r["head_seq"], cp["seq"]);
+    // The checkpoint's heads record names acme's head as it was.
+    let n = acme(&data)["head_seq"].as_i64().unwrap();
 
     // Someone who can write the database but has no root key cuts the last two
-    // entries and points the head at the new end, keeping the old signature.
+    // entries of acme's chain and points its head at the new end, keeping the old
+    // signature.
     let keep = n - 2;
     sql(
         &data,
         &[
-            &format!("DELETE FROM audit WHERE seq > {keep}"),
+            &format!("DELETE FROM audit WHERE chain = 'acme' AND pos > {keep}"),
             &format!(
-                "UPDATE audit_head SET seq = {keep}, hash = (SELECT hash FROM audit WHERE seq = {keep}), at = (SELECT at FROM audit WHERE seq = {keep}) WHERE id = 1"
+                "UPDATE audit_heads SET seq = {keep}, hash = (SELECT hash FROM audit WHERE chain = 'acme' AND pos = {keep}), at = (SELECT at FROM audit WHERE chain = 'acme' AND pos = {keep}) WHERE chain = 'acme'"
             ),
         ],
     );
     let (code, r) = verify_json(&data, &[]);
     assert_eq!(code, Some(1), "{r}");
-    assert_eq!(r["entries"], keep);
     assert_eq!(r["head_signature"], "invalid", "{r}");
+    assert_eq!(r["first_bad"]["chain"], "acme", "{r}");
     assert_eq!(r["first_bad"]["seq"], keep, "{r}");
     assert!(
         r["first_bad"]["problem"]
@@ -197,34 +235,42 @@ fn a_cut_tail_with_the_head_rewritten_fails_the_signature_and_the_checkpoint() {
             .contains("signature that does not verify"),
         "{r}"
     );
-    // Against the checkpoint, the cut is named as such.
-    let (code, r) = verify_json(&data, &["--checkpoint", cp_arg]);
+    // The store's chain recorded acme's head at the checkpoint: the cut is named as
+    // such, with or without the witness's copy.
+    for args in [&[][..], &["--checkpoint", cp_arg][..]] {
+        let (code, r) = verify_json(&data, args);
+        assert_eq!(code, Some(1), "{r}");
+        assert!(
+            problems(&r).contains(&format!(
+                "tenant acme's chain ends at entry {keep}, but the heads record at entry"
+            )) && problems(&r).contains("entries were removed from its end"),
+            "{r}"
+        );
+    }
+    let (code, r) = verify_json(&data, &["--tenant", "acme"]);
     assert_eq!(code, Some(1), "{r}");
-    assert!(
-        problems(&r).contains(&format!(
-            "the chain ends at entry {keep}, but the checkpoint made at"
-        )) && problems(&r).contains("entries were removed from its end"),
-        "{r}"
-    );
+    assert!(problems(&r).contains("the heads record at entry"), "{r}");
     // Without the signature as well: still named.
-    sql(&data, &["UPDATE audit_head SET sig = NULL WHERE id = 1"]);
+    sql(
+        &data,
+        &["UPDATE audit_heads SET sig = NULL WHERE chain = 'acme'"],
+    );
     let (code, r) = verify_json(&data, &[]);
     assert_eq!(code, Some(1), "{r}");
     assert_eq!(r["head_signature"], "missing", "{r}");
 
-    // Vow does not sign over the alteration when it writes again: the next change
-    // records that the head it found was not its own, and verification keeps saying so.
+    // Vow does not sign over the alteration when it writes to that chain again: the
+    // next change records that the head it found was not its own, and verification
+    // keeps saying so.
+    let more = root.path().join("more.jsonl");
+    std::fs::write(&more, format!("{}\n", person("d@example.org", "Dee"))).unwrap();
     let o = vow(&[
-        "tenant",
-        "create",
+        "import",
         "--data",
         data.to_str().unwrap(),
-        "--id",
-        "later",
-        "--name",
-        "Later",
-        "--role",
-        "controller",
+        "--tenant",
+        "acme",
+        more.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let (code, r) = verify_json(&data, &[]);
@@ -238,26 +284,66 @@ fn a_cut_tail_with_the_head_rewritten_fails_the_signature_and_the_checkpoint() {
             .contains("was not signed by this store's key"),
         "{r}"
     );
-    // The old checkpoint still shows the cut, though the chain has grown past it again.
-    let (code, r) = verify_json(&data, &["--checkpoint", cp_arg]);
-    assert_eq!(code, Some(1), "{r}");
+    // The heads record still shows the cut, though the chain has grown past it again.
     assert!(
-        problems(&r).contains(&format!("entry {n} is not the one the checkpoint")),
+        problems(&r).contains(&format!(
+            "entry {n} of tenant acme's chain is not the one the heads record"
+        )),
         "{r}"
     );
 }
 
 #[test]
-fn a_wiped_chain_is_found_against_a_checkpoint_and_by_its_missing_signature() {
+fn a_wiped_chain_is_found_by_the_store_chain_against_a_checkpoint_and_by_its_missing_signature() {
     let (root, data) = store();
     let cp_file = root.path().join("checkpoint.json");
     let cp = checkpoint(&data, &cp_file);
     let n = cp["seq"].as_i64().unwrap();
+    let saved = root.path().join("saved");
+    copy_db(&data, &saved);
+    // One tenant's chain, entries and head, removed: the store's chain recorded its start.
+    sql(
+        &data,
+        &[
+            "DELETE FROM audit WHERE chain = 'acme'",
+            "DELETE FROM audit_heads WHERE chain = 'acme'",
+        ],
+    );
+    let (code, r) = verify_json(&data, &[]);
+    assert_eq!(code, Some(1), "{r}");
+    assert_eq!(r["first_bad"]["chain"], "acme", "{r}");
+    assert!(
+        problems(&r).contains("tenant acme's chain, started at entry")
+            && problems(&r).contains("is gone: it was wiped"),
+        "{r}"
+    );
+    // Begun again by Vow after the wipe: started twice.
+    let more = root.path().join("more.jsonl");
+    std::fs::write(&more, format!("{}\n", person("d@example.org", "Dee"))).unwrap();
+    let o = vow(&[
+        "import",
+        "--data",
+        data.to_str().unwrap(),
+        "--tenant",
+        "acme",
+        more.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (code, r) = verify_json(&data, &["--tenant", "acme"]);
+    assert_eq!(code, Some(1), "{r}");
+    assert!(
+        problems(&r).contains("was started 2 times: it was wiped and begun again"),
+        "{r}"
+    );
+
+    // Everything wiped, the store's head reset.
+    copy_db(&saved, &data);
     sql(
         &data,
         &[
             "DELETE FROM audit",
-            "UPDATE audit_head SET seq = 0, hash = zeroblob(32), at = 0, sig = NULL WHERE id = 1",
+            "DELETE FROM audit_heads WHERE chain <> ''",
+            "UPDATE audit_heads SET seq = 0, hash = zeroblob(32), at = 0, sig = NULL WHERE chain = ''",
         ],
     );
     let (code, r) = verify_json(&data, &[]);
@@ -268,7 +354,7 @@ fn a_wiped_chain_is_found_against_a_checkpoint_and_by_its_missing_signature() {
     assert_eq!(code, Some(1), "{r}");
     assert!(
         problems(&r).contains(&format!(
-            "the chain is empty, but the checkpoint made at {} records {n} entries: the chain was wiped",
+            "the store's chain is empty, but the checkpoint made at {} records {n} entries: the chain was wiped",
             cp["at"].as_str().unwrap()
         )),
         "{r}"
@@ -309,11 +395,13 @@ fn an_older_copy_of_the_database_restored_is_found_against_a_checkpoint() {
     assert!(o.status.success(), "{}", text(&o));
     let witness = root.path().join("witness.jsonl");
     let cp = checkpoint(&data, &witness);
+    let (_, now) = verify_json(&data, &[]);
     // The old copy is put back: on its own it is a perfectly consistent chain.
     copy_db(&old, &data);
     let (code, r) = verify_json(&data, &[]);
     assert_eq!(code, Some(0), "a restored copy verifies alone: {r}");
-    assert!(r["entries"].as_i64().unwrap() < cp["seq"].as_i64().unwrap());
+    assert!(r["entries"].as_i64().unwrap() < now["entries"].as_i64().unwrap());
+    assert!(r["head_seq"].as_i64().unwrap() < cp["seq"].as_i64().unwrap());
     let (code, r) = verify_json(&data, &["--checkpoint", witness.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{r}");
     assert!(
@@ -393,21 +481,32 @@ async fn vow_serve_writes_signed_checkpoints_to_a_witness_outside_the_data_direc
             .unwrap();
         assert!(r.status().is_success(), "{}", r.status());
     }
-    // Seven entries at least since start: a checkpoint of entry 5 or later appears.
-    let lines = wait_for_checkpoint(&witness, 5).await;
+    // Seven entries at least since start: a checkpoint appears (of the store's chain,
+    // whose last entry names acme's head).
+    let lines = wait_for_checkpoint(&witness, 1).await;
     for c in &lines {
         assert_eq!(c["format"], "vow:audit:checkpoint:v1");
         assert_eq!(c["signature"].as_str().unwrap().len(), 128);
     }
-    // Stopping publishes where the chain stopped.
+    // Stopping publishes where the chains stopped.
     assert!(stop(&mut child).success());
-    let lines = wait_for_checkpoint(&witness, 8).await;
+    let lines = wait_for_checkpoint(&witness, 1).await;
     let last = lines.last().unwrap().clone();
     let (code, r) = verify_json(&data, &["--checkpoint", witness.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["anchors_checked"].as_u64(), Some(lines.len() as u64));
-    assert_eq!(r["entries"], last["seq"], "the last checkpoint is the head");
+    assert_eq!(
+        r["head_seq"], last["seq"],
+        "the last checkpoint is the head"
+    );
     assert_eq!(r["head"], last["hash"]);
+    // …and its heads record names acme's chain as it ended.
+    let (code, t) = verify_json(&data, &["--tenant", "acme"]);
+    assert_eq!(code, Some(0), "{t}");
+    assert_eq!(
+        r["entries"],
+        t["entries"].as_i64().unwrap() + last["seq"].as_i64().unwrap()
+    );
     let log = std::fs::read_to_string(data.join("serve.log")).unwrap();
     assert!(log.contains("audit checkpoint made"), "{log}");
 }
@@ -509,22 +608,36 @@ fn a_checkpoint_verifies_with_the_public_key_alone() {
 }
 
 #[test]
-fn expect_seq_hash_on_the_command_line() {
+fn expect_seq_hash_on_the_command_line_names_an_entry_of_the_chain_checked() {
     let (_root, data) = store();
-    let (_, r) = verify_json(&data, &[]);
-    let n = r["entries"].as_i64().unwrap();
+    let (_, r) = verify_json(&data, &["--tenant", "acme"]);
+    let n = r["head_seq"].as_i64().unwrap();
+    assert!(n >= 2, "{r}");
     let head = r["head"].as_str().unwrap().to_string();
-    let (code, r) = verify_json(&data, &["--expect", &format!("{n}:{head}")]);
+    // The table's output says what to record.
+    let o = verify_table(&data, &["--tenant", "acme"]);
+    assert!(
+        text(&o).contains(&format!("--expect {n}:{head}")),
+        "{}",
+        text(&o)
+    );
+    let (code, r) = verify_json(
+        &data,
+        &["--tenant", "acme", "--expect", &format!("{n}:{head}")],
+    );
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["anchors_checked"], 1);
+    // The same pair names another chain's entry for the whole store: not there.
+    let (code, r) = verify_json(&data, &["--expect", &format!("{n}:{head}")]);
+    assert_eq!(code, Some(1), "{r}");
     // An entry that is there but with another hash; one beyond the end.
     let other = format!("{}:{head}", n - 1);
-    let (code, r) = verify_json(&data, &["--expect", &other]);
+    let (code, r) = verify_json(&data, &["--tenant", "acme", "--expect", &other]);
     assert_eq!(code, Some(1), "{r}");
     assert_eq!(r["first_bad"]["seq"], n - 1, "{r}");
     assert!(problems(&r).contains("the expected hash"), "{r}");
     let beyond = format!("{}:{head}", n + 3);
-    let (code, r) = verify_json(&data, &["--expect", &beyond]);
+    let (code, r) = verify_json(&data, &["--tenant", "acme", "--expect", &beyond]);
     assert_eq!(code, Some(1), "{r}");
     assert_eq!(r["first_bad"]["seq"], n + 1, "{r}");
     for bad in ["12", "x:abc", &format!("{n}:{}", &head[..10])] {
@@ -554,7 +667,7 @@ async fn signed_head_over_http(s: Server) {
     let (st, r) = s.get(&s.admin, "/v1/audit/verify").await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["head_signature"], "valid");
-    let n = r["entries"].as_i64().unwrap();
+    let n = r["head_seq"].as_i64().unwrap();
     let head = r["head"].as_str().unwrap().to_string();
     let (st, r) = s
         .get(&s.admin, &format!("/v1/audit/verify?expect={n}:{head}"))
@@ -590,7 +703,7 @@ async fn signed_head_over_http(s: Server) {
 
     // Someone with the database but not the root key replaces the head's signature.
     let mut tx = s.store().write().await.unwrap();
-    let mut h = tx.audit_head().await.unwrap();
+    let mut h = tx.audit_head("acme").await.unwrap().unwrap();
     h.sig = Some(vec![0; 64]);
     tx.put_audit_head(&h).await.unwrap();
     tx.commit().await.unwrap();
@@ -610,7 +723,8 @@ async fn signed_head_over_http(s: Server) {
     let (st, r) = s.get(&s.admin, "/v1/audit/verify").await;
     assert_eq!(st, StatusCode::CONFLICT, "{r}");
     assert_eq!(r["head_signature"], "valid", "{r}");
-    assert_eq!(r["first_bad"]["seq"], h.seq + 1, "{r}");
+    assert_eq!(r["first_bad"]["chain"], "acme", "{r}");
+    assert_eq!(r["first_bad"]["seq"], h.pos + 1, "{r}");
     s.drop_db().await;
 }
 

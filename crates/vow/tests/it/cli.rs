@@ -337,13 +337,25 @@ fn audit_verify_names_the_first_altered_removed_or_reordered_entry() {
             })
     };
     // Altered.
-    exec("UPDATE audit SET detail = '{\"role\":\"processor\"}' WHERE seq = 2");
+    exec("UPDATE audit SET detail = '{\"role\":\"processor\"}' WHERE chain = 'acme' AND pos = 2");
     let o = vow(&["audit", "verify", "--data", &d, "--output", "json"]);
     assert_eq!(o.status.code(), Some(1));
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["first_bad"]["chain"], "acme", "{r}");
+    assert_eq!(r["first_bad"]["seq"], 2, "{r}");
+    // The tenant's chain alone says the same.
+    let o = vow(&[
+        "audit", "verify", "--data", &d, "--tenant", "acme", "--output", "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (r["chains"].as_i64(), r["tenant"].as_str()),
+        (Some(1), Some("acme"))
+    );
     assert_eq!(r["first_bad"]["seq"], 2, "{r}");
     // Removed (with the alteration still there, the first bad entry is still 2; remove an earlier one).
-    exec("DELETE FROM audit WHERE seq = 1");
+    exec("DELETE FROM audit WHERE chain = 'acme' AND pos = 1");
     let o = vow(&["audit", "verify", "--data", &d, "--output", "json"]);
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["first_bad"]["seq"], 1, "{r}");
@@ -376,9 +388,9 @@ fn audit_verify_detects_reordering_and_truncation() {
     };
     // Swap two entries' contents (a reordering): caught at the first of them.
     run(&[
-        "UPDATE audit SET seq = -1 WHERE seq = 2",
-        "UPDATE audit SET seq = 2 WHERE seq = 3",
-        "UPDATE audit SET seq = 3 WHERE seq = -1",
+        "UPDATE audit SET pos = -1 WHERE chain = 'acme' AND pos = 2",
+        "UPDATE audit SET pos = 2 WHERE chain = 'acme' AND pos = 3",
+        "UPDATE audit SET pos = 3 WHERE chain = 'acme' AND pos = -1",
     ]);
     let o = vow(&["audit", "verify", "--data", &d, "--output", "json"]);
     assert_eq!(o.status.code(), Some(1));
@@ -386,12 +398,14 @@ fn audit_verify_detects_reordering_and_truncation() {
     assert_eq!(r["first_bad"]["seq"], 2, "{r}");
     // Undo, then cut off the tail: the head no longer matches.
     run(&[
-        "UPDATE audit SET seq = -1 WHERE seq = 2",
-        "UPDATE audit SET seq = 2 WHERE seq = 3",
-        "UPDATE audit SET seq = 3 WHERE seq = -1",
+        "UPDATE audit SET pos = -1 WHERE chain = 'acme' AND pos = 2",
+        "UPDATE audit SET pos = 2 WHERE chain = 'acme' AND pos = 3",
+        "UPDATE audit SET pos = 3 WHERE chain = 'acme' AND pos = -1",
     ]);
     assert!(vow(&["audit", "verify", "--data", &d]).status.success());
-    run(&["DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)"]);
+    run(&[
+        "DELETE FROM audit WHERE chain = 'acme' AND pos = (SELECT MAX(pos) FROM audit WHERE chain = 'acme')",
+    ]);
     let o = vow(&["audit", "verify", "--data", &d]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("removed"), "{}", text(&o));

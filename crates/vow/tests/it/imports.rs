@@ -34,7 +34,7 @@ async fn imports(s: &Server, tenant: &str) -> Vec<vow_store::ImportRow> {
 async fn chain_verifies(s: &Server) {
     let report = s
         .engine
-        .verify_audit(&actor(), &Default::default(), |_| {})
+        .verify_audit(&actor(), None, &Default::default(), |_| {})
         .await
         .unwrap();
     assert!(report.ok, "{report:?}");

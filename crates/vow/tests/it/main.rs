@@ -43,6 +43,7 @@ mod readme;
 mod request_kinds;
 mod requests;
 mod retention;
+mod scale_out;
 mod subjects_cli;
 mod typed_input;
 mod webhooks;

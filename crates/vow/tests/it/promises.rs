@@ -773,6 +773,7 @@ async fn a_broken_audit_chain_is_reported_over_http() {
     // Rewrite history through the store's own append path cannot alter a row; simulate
     // tampering by appending an entry whose hash does not chain.
     tx.append_audit(
+        vow_store::STORE_CHAIN,
         &[vow_store::NewAudit {
             at: 0,
             tenant_id: None,
@@ -792,4 +793,5 @@ async fn a_broken_audit_chain_is_reported_over_http() {
     assert_eq!(st, StatusCode::CONFLICT);
     assert_eq!(r["ok"], false);
     assert!(r["first_bad"]["seq"].as_i64().is_some(), "{r}");
+    assert_eq!(r["first_bad"]["chain"], "", "the store's chain: {r}");
 }
