@@ -12,5 +12,6 @@
 pub mod args;
 pub mod cpu;
 pub mod fixtures;
+pub mod scale;
 pub mod setup;
 pub mod stats;

@@ -79,6 +79,11 @@ enum Cmd {
         #[arg(long, default_value_t = 200_000)]
         rows: usize,
     },
+    /// Writes/s through 1 or N `vow serve` processes on one PostgreSQL, many tenants.
+    Scale {
+        #[command(flatten)]
+        opts: vow_bench::scale::ScaleOptions,
+    },
     /// Remove a kept store (files in --data and its PostgreSQL database).
     Clean {
         #[arg(long)]
@@ -133,6 +138,12 @@ async fn run(cli: Cli, clients: tokio::runtime::Handle) -> Result<()> {
                 warmup,
             } => read(store, concurrency, seconds, warmup, clients).await,
             Cmd::Lookup { store, iterations } => lookup(store, iterations).await,
+            Cmd::Scale { opts } => {
+                let mut v = vow_bench::scale::scale(opts, clients).await?;
+                v["machine"] = machine();
+                print_json(v);
+                Ok(())
+            }
             Cmd::Probe {
                 backend,
                 pg_url,
