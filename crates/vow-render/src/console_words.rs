@@ -302,15 +302,23 @@ pub const FR: &[(&str, &str)] = &[
     ),
     ("Reports · {}", "Rapports · {}"),
     (
-        "The chain verifies: every entry links to the one before, and the head's signature is good.",
-        "La chaîne se vérifie : chaque entrée est liée à la précédente et la signature de la tête est valide.",
+        "The chains verify: every entry links to the one before, and each head's signature is good.",
+        "Les chaînes se vérifient : chaque entrée est liée à la précédente et la signature de chaque tête est valide.",
     ),
     (
-        "The chain does NOT verify: see the problems below.",
-        "La chaîne NE se vérifie PAS : voir les problèmes ci-dessous.",
+        "The chains do NOT verify: see the problems below.",
+        "Les chaînes NE se vérifient PAS : voir les problèmes ci-dessous.",
     ),
     ("Verification", "Vérification"),
     ("Entries: {}.", "Entrées : {}."),
+    (
+        "Chains: {} (one per tenant, and the store's own).",
+        "Chaînes : {} (une par client, et celle de la base de données).",
+    ),
+    (
+        "Chain checked: tenant {}'s alone.",
+        "Chaîne vérifiée : celle du client {} seulement.",
+    ),
     ("Head: {}.", "Tête : {}."),
 ];
 

@@ -705,7 +705,8 @@ pub struct AuditVerifyQuery {
 /// recorded elsewhere. 409 with the report when anything is wrong.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(AuditVerifyQuery),
     responses((status = 200, body = VerifyReport), (status = 400, body = Problem),
-        (status = 409, body = VerifyReport, description = "the chain, its head or an expected entry is wrong: the report names every problem")),
+        (status = 404, body = Problem, description = "no such tenant (or another tenant's, for a tenant's key)"),
+        (status = 409, body = VerifyReport, description = "a chain, a head or an expected entry is wrong: the report names every problem")),
     security(("bearer" = [])))]
 pub async fn audit_verify(
     State(s): State<AppState>,

@@ -610,16 +610,14 @@ pub async fn audit(
             sections: vec![Section {
                 heading: "Verification".into(),
                 paras: vec![
-                    format!(
-                        "Entries: {}, in {} chain(s){}.",
-                        report.entries,
-                        report.chains,
-                        report
-                            .tenant
-                            .as_ref()
-                            .map(|t| format!(" (tenant {t}'s)"))
-                            .unwrap_or_default()
-                    ),
+                    format!("Entries: {}.", report.entries),
+                    match &report.tenant {
+                        Some(t) => format!("Chain checked: tenant {t}'s alone."),
+                        None => format!(
+                            "Chains: {} (one per tenant, and the store's own).",
+                            report.chains
+                        ),
+                    },
                     format!(
                         "Head: {}.",
                         report.head.clone().unwrap_or_else(|| "none".into())

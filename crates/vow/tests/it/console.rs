@@ -724,7 +724,14 @@ async fn console_retention_reports_and_audit_pages() {
 
     let audit = b.get("/console/audit").await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
-    assert!(audit.body.contains("The chain verifies"), "{}", audit.body);
+    assert!(audit.body.contains("The chains verify"), "{}", audit.body);
+    assert!(
+        audit
+            .body
+            .contains("Chain checked: tenant acme&#39;s alone."),
+        "{}",
+        audit.body
+    );
 }
 
 /// The console in French: `?lang=fr` (or `Accept-Language`) puts every page's words in
