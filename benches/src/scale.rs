@@ -41,8 +41,8 @@ pub struct ScaleOptions {
     pub vow: Option<PathBuf>,
 }
 
-/// One `vow serve` process.
-struct Server {
+/// One `vow serve` process, stopped (SIGTERM) when dropped.
+pub struct Server {
     child: Child,
     base: String,
 }
@@ -63,7 +63,7 @@ impl Drop for Server {
 }
 
 /// Start `vow serve` on a free port; returns it and the bootstrap admin key, if printed.
-fn spawn(vow: &Path, data: &Path, env: &[(&str, String)]) -> Result<(Server, Option<String>)> {
+pub fn spawn(vow: &Path, data: &Path, env: &[(&str, String)]) -> Result<(Server, Option<String>)> {
     std::fs::create_dir_all(data)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -105,6 +105,45 @@ fn spawn(vow: &Path, data: &Path, env: &[(&str, String)]) -> Result<(Server, Opt
     )
 }
 
+/// The `vow` binary: `explicit`, or the one beside this tool.
+pub fn vow_binary(explicit: Option<&Path>) -> Result<PathBuf> {
+    match explicit {
+        Some(p) => Ok(p.to_path_buf()),
+        None => Ok(std::env::current_exe()?
+            .parent()
+            .context("the tool's directory")?
+            .join("vow")),
+    }
+}
+
+/// `vow serve`'s cold start on an existing store, `times` times: from spawning the
+/// process to its "listening" line, and its resident memory after `idle` with no
+/// request. Returns (start-up seconds, RSS in KiB) per start.
+pub fn cold_starts(
+    vow: &Path,
+    data: &Path,
+    env: &[(&str, String)],
+    times: usize,
+    idle: Duration,
+) -> Result<Vec<(f64, u64)>> {
+    let mut out = Vec::new();
+    for _ in 0..times {
+        let started = Instant::now();
+        let (server, _) = spawn(vow, data, env)?;
+        let took = started.elapsed().as_secs_f64();
+        std::thread::sleep(idle);
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))?;
+        let rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .context("VmRSS in /proc")?;
+        drop(server);
+        out.push((took, rss));
+    }
+    Ok(out)
+}
+
 async fn call(r: reqwest::RequestBuilder) -> Result<Value> {
     let res = r.send().await?;
     let status = res.status();
@@ -126,13 +165,7 @@ pub async fn scale(opts: ScaleOptions, clients: tokio::runtime::Handle) -> Resul
     if opts.servers == 0 || opts.tenants == 0 || opts.clients == 0 {
         bail!("--servers, --tenants and --clients must be at least 1");
     }
-    let vow = match &opts.vow {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("the tool's directory")?
-            .join("vow"),
-    };
+    let vow = vow_binary(opts.vow.as_deref())?;
     let db = PgTestDb::create().await?;
     let root = tempfile::tempdir()?;
     let env = [

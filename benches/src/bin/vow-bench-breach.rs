@@ -2,7 +2,8 @@
 //! categories, in a store of N subjects with 8 fields each.
 //!
 //! Run: `cargo run --release -p vow-bench --bin vow-bench-breach -- --subjects 1000000`
-//! (`--backend postgres` for PostgreSQL on 127.0.0.1:5432). Results go in BENCHMARKS.md.
+//! (`--backend postgres` for PostgreSQL on 127.0.0.1:5432; `--cold-starts 5` also times
+//! `vow serve` starting on the store and its idle memory). Results go in BENCHMARKS.md.
 //!
 //! Building a million subjects through `Engine::import` takes about 15 minutes here
 //! (BENCHMARKS.md, import), so the store is built in bulk with SQL instead: the tenant
@@ -206,6 +207,38 @@ async fn run(
         if postgres { "postgres" } else { "sqlite" },
         build.as_secs_f64()
     );
+
+    // `--cold-starts N`: `vow serve` (the binary beside this tool) started N times on
+    // this store, to its "listening" line, and its memory after 5 s idle.
+    let cold: usize = arg("--cold-starts", "0").parse()?;
+    if cold > 0 {
+        let vow = vow_bench::scale::vow_binary(None)?;
+        let env = [
+            ("VOW_DATABASE_URL", url.clone()),
+            ("RUST_LOG", "warn".into()),
+        ];
+        let starts = vow_bench::scale::cold_starts(
+            &vow,
+            dir,
+            &env,
+            cold,
+            std::time::Duration::from_secs(5),
+        )?;
+        for (i, (s, rss)) in starts.iter().enumerate() {
+            println!(
+                "cold start {}: {:.0} ms to listening, idle RSS {} KiB",
+                i + 1,
+                s * 1000.0,
+                rss
+            );
+        }
+        println!(
+            "{}",
+            json!({"bench": "cold_start", "backend": if postgres { "postgres" } else { "sqlite" },
+                   "subjects": subjects, "starts_s": starts.iter().map(|s| s.0).collect::<Vec<_>>(),
+                   "idle_rss_kib": starts.iter().map(|s| s.1).collect::<Vec<_>>()})
+        );
+    }
 
     let incident: NewIncident = serde_json::from_value(json!({
         "discovered_at": "2026-11-02T10:00:00Z",
