@@ -176,7 +176,7 @@ pub async fn scale(opts: ScaleOptions, clients: tokio::runtime::Handle) -> Resul
         ),
         ("RUST_LOG", "warn".to_string()),
     ];
-    let outcome = run(&opts, &vow, root.path(), &env, clients).await;
+    let outcome = run(&opts, &vow, root.path(), &env, &db.url, clients).await;
     db.drop_db().await?;
     outcome
 }
@@ -186,6 +186,7 @@ async fn run(
     vow: &Path,
     root: &Path,
     env: &[(&str, String)],
+    db_url: &str,
     clients: tokio::runtime::Handle,
 ) -> Result<Value> {
     // The first server makes the schema, the root key and the admin key.
@@ -291,10 +292,14 @@ async fn run(
             out
         }));
     }
+    // The profile of waits: every 50 ms, how many of the database's backends are
+    // working, and how many of them wait on a lock (a global head row would show here).
+    let sampler = clients.spawn(sample_lock_waits(db_url.to_string(), measure_from, stop_at));
     let mut workers = Vec::new();
     for h in handles {
         workers.push(h.await?);
     }
+    let (samples, active, waiting) = sampler.await??;
     let errors: u64 = workers.iter().map(|w| w.errors).sum();
     let first_error = workers.iter().find_map(|w| w.first_error.clone());
     let summary: Summary = summarize(workers.into_iter().flat_map(|w| w.latencies).collect());
@@ -329,6 +334,14 @@ async fn run(
             ),
             ("errors", errors.to_string()),
             (
+                "backends busy / waiting on a lock",
+                format!(
+                    "{:.2} / {:.2} on average ({samples} samples)",
+                    active as f64 / samples.max(1) as f64,
+                    waiting as f64 / samples.max(1) as f64
+                ),
+            ),
+            (
                 "audit chains",
                 format!(
                     "{} entries in {} chains, {}",
@@ -349,6 +362,39 @@ async fn run(
         "bench": "scale", "servers": opts.servers, "tenants": opts.tenants,
         "clients": opts.clients, "seconds": measured, "writes_per_s": rate,
         "latency": summary.json_ns(), "errors": errors,
+        "pg_samples": samples, "pg_active_mean": active as f64 / samples.max(1) as f64,
+        "pg_lock_wait_mean": waiting as f64 / samples.max(1) as f64,
         "audit_entries": report["entries"], "chains": report["chains"],
     }))
+}
+
+/// Sample `pg_stat_activity` between `from` and `to`: (samples, sum of active
+/// backends, sum of backends waiting on a lock), this database's client backends only.
+async fn sample_lock_waits(url: String, from: Instant, to: Instant) -> Result<(u64, i64, i64)> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&url).await?;
+    let (mut n, mut active, mut waiting) = (0u64, 0i64, 0i64);
+    loop {
+        let now = Instant::now();
+        if now >= to {
+            break;
+        }
+        if now >= from {
+            let (a, w): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*) FILTER (WHERE state = 'active'),
+                        COUNT(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock')
+                 FROM pg_stat_activity
+                 WHERE datname = current_database() AND backend_type = 'client backend'
+                   AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut conn)
+            .await?;
+            n += 1;
+            active += a;
+            waiting += w;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    conn.close().await?;
+    Ok((n, active, waiting))
 }
