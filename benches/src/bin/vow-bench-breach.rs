@@ -224,19 +224,19 @@ async fn run(
             cold,
             std::time::Duration::from_secs(5),
         )?;
-        for (i, (s, rss)) in starts.iter().enumerate() {
+        for (i, (s, rss, anon)) in starts.iter().enumerate() {
             println!(
-                "cold start {}: {:.0} ms to listening, idle RSS {} KiB",
+                "cold start {}: {:.0} ms to listening, idle RSS {rss} KiB ({anon} KiB anonymous)",
                 i + 1,
-                s * 1000.0,
-                rss
+                s * 1000.0
             );
         }
         println!(
             "{}",
             json!({"bench": "cold_start", "backend": if postgres { "postgres" } else { "sqlite" },
                    "subjects": subjects, "starts_s": starts.iter().map(|s| s.0).collect::<Vec<_>>(),
-                   "idle_rss_kib": starts.iter().map(|s| s.1).collect::<Vec<_>>()})
+                   "idle_rss_kib": starts.iter().map(|s| s.1).collect::<Vec<_>>(),
+                   "idle_rss_anon_kib": starts.iter().map(|s| s.2).collect::<Vec<_>>()})
         );
     }
 
