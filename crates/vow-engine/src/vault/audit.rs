@@ -20,7 +20,8 @@
 //! chain naming the head it found, which verification reports for good.
 
 use crate::error::{EngineError, Result};
-use std::collections::{BTreeMap, HashMap};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use vow_crypto::{AuditKey, Canonical, chain_next, verify_signature};
@@ -141,32 +142,18 @@ impl Chain {
         let Some(first) = entries.first() else {
             return Ok(());
         };
-        let mut by_chain: BTreeMap<String, Vec<NewAudit>> = BTreeMap::new();
-        for e in entries {
-            by_chain
-                .entry(e.chain().to_string())
-                .or_default()
-                .push(e.clone());
-        }
-        let names: Vec<&str> = by_chain.keys().map(String::as_str).collect();
-        let locked = tx.lock_audit_heads(&names).await?;
-        for l in locked {
-            let chain = l.head.chain.clone();
-            let tenant = (chain != STORE_CHAIN).then(|| chain.clone());
+        let names: BTreeSet<&str> = entries.iter().map(NewAudit::chain).collect();
+        let locked = tx
+            .lock_audit_heads(&names.iter().copied().collect::<Vec<_>>())
+            .await?;
+        // What Vow adds: a marker before a chain whose head it did not sign, and in the
+        // store's chain the start of each new chain (so a chain wiped whole is missed).
+        let mut markers: BTreeMap<String, NewAudit> = BTreeMap::new();
+        let mut starts = Vec::new();
+        for l in &locked {
+            let chain = &l.head.chain;
             if l.created {
-                // The store's chain records the start, so a chain wiped whole is missed.
-                by_chain
-                    .entry(STORE_CHAIN.to_string())
-                    .or_default()
-                    .push(NewAudit {
-                        at: first.at,
-                        tenant_id: None,
-                        actor: "vow".into(),
-                        action: CHAIN_START.into(),
-                        subject_id: None,
-                        purpose: None,
-                        detail: serde_json::json!({ "chain": chain }).to_string(),
-                    });
+                starts.push(self.note(first.at, None, CHAIN_START, json!({ "chain": chain })));
             } else if !self.trusted(&l.head) {
                 let signature = self.head_signature(&l.head);
                 tracing::error!(
@@ -175,30 +162,61 @@ impl Chain {
                     signature = ?signature,
                     "an audit chain's head was not signed by this store's key: it was altered outside Vow; the next entry records it (run `vow audit verify`)"
                 );
-                let marker = NewAudit {
-                    at: first.at,
-                    tenant_id: tenant,
-                    actor: "vow".into(),
-                    action: HEAD_UNVERIFIED.into(),
-                    subject_id: None,
-                    purpose: None,
-                    detail: serde_json::json!({
-                        "seq": l.head.pos,
-                        "hash": hex::encode(l.head.hash),
-                        "signature": signature,
-                    })
-                    .to_string(),
-                };
-                by_chain.entry(chain).or_default().insert(0, marker);
+                let tenant = (chain != STORE_CHAIN).then(|| chain.clone());
+                let detail = json!({
+                    "seq": l.head.pos,
+                    "hash": hex::encode(l.head.hash),
+                    "signature": signature,
+                });
+                markers.insert(
+                    chain.clone(),
+                    self.note(first.at, tenant, HEAD_UNVERIFIED, detail),
+                );
             }
         }
-        for (chain, list) in &by_chain {
-            let head = tx
-                .append_audit(chain, list, entry_hash, |h| self.sign_head(h))
-                .await?;
+        for l in &locked {
+            let chain = l.head.chain.as_str();
+            let marker = markers.remove(chain);
+            let added = if chain == STORE_CHAIN {
+                &starts[..]
+            } else {
+                &[]
+            };
+            let head = if names.len() == 1 && marker.is_none() && added.is_empty() {
+                // The common case, one chain as it was: the entries as given.
+                tx.append_audit(chain, entries, entry_hash, |h| self.sign_head(h))
+                    .await?
+            } else {
+                let list: Vec<NewAudit> = marker
+                    .into_iter()
+                    .chain(entries.iter().filter(|e| e.chain() == chain).cloned())
+                    .chain(added.iter().cloned())
+                    .collect();
+                tx.append_audit(chain, &list, entry_hash, |h| self.sign_head(h))
+                    .await?
+            };
             self.remember(head);
         }
         Ok(())
+    }
+
+    /// An entry Vow itself writes into a chain.
+    fn note(
+        &self,
+        at: i64,
+        tenant_id: Option<String>,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> NewAudit {
+        NewAudit {
+            at,
+            tenant_id,
+            actor: "vow".into(),
+            action: action.into(),
+            subject_id: None,
+            purpose: None,
+            detail: detail.to_string(),
+        }
     }
 
     /// On opening a store: sign the store chain's head if it has never been signed (a

@@ -102,6 +102,21 @@ fn checkpoint(data: &Path, file: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
 }
 
+/// `vow import` of one more person (Dee) into acme: a change to acme's chain.
+fn import_one_more(root: &Path, data: &Path) {
+    let more = root.join("more.jsonl");
+    std::fs::write(&more, format!("{}\n", person("d@example.org", "Dee"))).unwrap();
+    let o = vow(&[
+        "import",
+        "--data",
+        data.to_str().unwrap(),
+        "--tenant",
+        "acme",
+        more.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 fn problems(r: &Value) -> String {
     r["problems"].to_string()
 }
@@ -262,17 +277,7 @@ fn a_cut_tail_with_the_head_rewritten_fails_the_signature_and_the_heads_record()
     // Vow does not sign over the alteration when it writes to that chain again: the
     // next change records that the head it found was not its own, and verification
     // keeps saying so.
-    let more = root.path().join("more.jsonl");
-    std::fs::write(&more, format!("{}\n", person("d@example.org", "Dee"))).unwrap();
-    let o = vow(&[
-        "import",
-        "--data",
-        data.to_str().unwrap(),
-        "--tenant",
-        "acme",
-        more.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    import_one_more(root.path(), &data);
     let (code, r) = verify_json(&data, &[]);
     assert_eq!(code, Some(1), "{r}");
     assert_eq!(r["head_signature"], "valid", "the new head is signed: {r}");
@@ -318,17 +323,7 @@ fn a_wiped_chain_is_found_by_the_store_chain_against_a_checkpoint_and_by_its_mis
         "{r}"
     );
     // Begun again by Vow after the wipe: started twice.
-    let more = root.path().join("more.jsonl");
-    std::fs::write(&more, format!("{}\n", person("d@example.org", "Dee"))).unwrap();
-    let o = vow(&[
-        "import",
-        "--data",
-        data.to_str().unwrap(),
-        "--tenant",
-        "acme",
-        more.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    import_one_more(root.path(), &data);
     let (code, r) = verify_json(&data, &["--tenant", "acme"]);
     assert_eq!(code, Some(1), "{r}");
     assert!(
@@ -382,17 +377,7 @@ fn an_older_copy_of_the_database_restored_is_found_against_a_checkpoint() {
     let old = root.path().join("old-copy");
     copy_db(&data, &old);
     // Life goes on: more people, then a checkpoint taken to the witness.
-    let more = root.path().join("more.jsonl");
-    std::fs::write(&more, format!("{}\n", person("d@example.org", "Dee"))).unwrap();
-    let o = vow(&[
-        "import",
-        "--data",
-        data.to_str().unwrap(),
-        "--tenant",
-        "acme",
-        more.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    import_one_more(root.path(), &data);
     let witness = root.path().join("witness.jsonl");
     let cp = checkpoint(&data, &witness);
     let (_, now) = verify_json(&data, &[]);
